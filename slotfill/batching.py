@@ -1,0 +1,130 @@
+"""Sentences to padded tensors, with torch.utils.data and torch.nn.utils.rnn (no torchtext).
+
+Characters are looked up once per distinct word of a batch, not once per token: a batch holds
+`char_ids` for its U distinct words and `char_index` pointing every token at its word's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset, Sampler
+
+from slotfill.data import Example
+from slotfill.text import normalise
+from slotfill.vocab import PAD_ID, Vocab
+
+MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
+
+
+class Batch(NamedTuple):
+    word_ids: Tensor  # (B, L) long, PAD_ID past each length
+    char_ids: Tensor  # (U, W) long: characters of the batch's U distinct words
+    char_index: Tensor  # (B, L) long: row of char_ids for each token
+    lengths: Tensor  # (B,) long, on the CPU (pack_padded_sequence wants it there)
+    tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
+    intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
+
+    @property
+    def mask(self) -> Tensor:  # (B, L) bool
+        return self.word_ids != PAD_ID
+
+    def to(self, device: torch.device) -> Batch:
+        moved = (t.to(device, non_blocking=True) if t is not None else None for t in self)
+        batch = Batch(*moved)
+        return batch._replace(lengths=self.lengths)
+
+
+@dataclass(frozen=True)
+class EncodedSentence:
+    word_ids: Tensor  # (L,)
+    type_ids: Tensor  # (L,) rows of the corpus's char table
+    tag_ids: Tensor | None  # (L,)
+    intent_id: int | None
+
+
+class EncodedCorpus(Dataset[EncodedSentence]):
+    """Sentences encoded once; `char_table` (N, W) holds the characters of the N distinct words."""
+
+    def __init__(self, sentences: list[EncodedSentence], char_table: Tensor) -> None:
+        self.sentences, self.char_table = sentences, char_table
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, index: int) -> EncodedSentence:
+        return self.sentences[index]
+
+    def lengths(self) -> list[int]:
+        return [len(s.word_ids) for s in self.sentences]
+
+    def collate(self, sentences: Sequence[EncodedSentence]) -> Batch:
+        word_ids = pad_sequence([s.word_ids for s in sentences], batch_first=True, padding_value=PAD_ID)
+        lengths = torch.tensor([len(s.word_ids) for s in sentences])
+        type_ids = pad_sequence([s.type_ids for s in sentences], batch_first=True, padding_value=0)
+        distinct, char_index = torch.unique(type_ids, return_inverse=True)  # (U,), (B, L)
+        char_ids = self.char_table[distinct]  # (U, W)
+        char_ids = char_ids[:, : max(1, int((char_ids != PAD_ID).sum(1).max()))]
+        tag_ids = intent_ids = None
+        if sentences[0].tag_ids is not None:
+            tag_ids = pad_sequence([s.tag_ids for s in sentences], batch_first=True, padding_value=0)
+        if sentences[0].intent_id is not None:
+            intent_ids = torch.tensor([s.intent_id for s in sentences])
+        return Batch(word_ids, char_ids, char_index, lengths, tag_ids, intent_ids)
+
+
+def encode(
+    token_lists: Sequence[Sequence[str]],
+    vocab: Vocab,
+    examples: Sequence[Example] | None = None,
+) -> EncodedCorpus:
+    """Encode tokenised sentences (each non-empty). With `examples`, gold tags and intents
+    are encoded too; every one must be in the vocabulary (true of the training set)."""
+    type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
+    sentences = []
+    for i, tokens in enumerate(token_lists):
+        words = [normalise(token) for token in tokens]
+        word_ids = torch.tensor([vocab.words.get(w) for w in words])
+        type_ids = torch.tensor([type_of.setdefault(w, len(type_of)) for w in words])
+        tag_ids, intent_id = None, None
+        if examples is not None:
+            tag_ids = torch.tensor([vocab.tags[t] for t in examples[i].tags])
+            if len(vocab.intents) and examples[i].intent is not None:
+                intent_id = vocab.intents[examples[i].intent]
+        sentences.append(EncodedSentence(word_ids, type_ids, tag_ids, intent_id))
+    char_table = torch.full((len(type_of), MAX_WORD_CHARS), PAD_ID, dtype=torch.long)
+    for word, row in type_of.items():
+        chars = [vocab.chars.get(c) for c in word[:MAX_WORD_CHARS]]
+        char_table[row, : len(chars)] = torch.tensor(chars, dtype=torch.long)
+    return EncodedCorpus(sentences, char_table)
+
+
+class LengthBucketSampler(Sampler[list[int]]):
+    """Batches of similar length (less padding): shuffle, sort within pools of 50 batches by
+    length, cut into batches, shuffle the batches. Without a generator: in order, no shuffling."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, generator: torch.Generator | None = None) -> None:
+        self.lengths, self.batch_size, self.generator = list(lengths), batch_size, generator
+
+    def __len__(self) -> int:
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n = len(self.lengths)
+        if self.generator is None:
+            order = sorted(range(n), key=self.lengths.__getitem__)
+            yield from (order[i : i + self.batch_size] for i in range(0, n, self.batch_size))
+            return
+        order = torch.randperm(n, generator=self.generator).tolist()
+        pool = self.batch_size * 50
+        batches = []
+        for p in range(0, n, pool):
+            chunk = sorted(order[p : p + pool], key=self.lengths.__getitem__)
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        for b in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[b]

@@ -1,0 +1,248 @@
+"""The `slotfill` command line: each command parses its arguments and calls the library.
+
+Only this module prints. Results go to stdout, logs and progress to stderr; a SlotfillError
+becomes one line on stderr and exit code 2. torch is imported only by the commands that need it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+from rich.console import Console
+
+from slotfill import __version__
+from slotfill.errors import SlotfillError
+
+app = typer.Typer(
+    help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+T = TypeVar("T")
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run library code; its own errors become one line on stderr and exit code 2."""
+    try:
+        return function(*args, **kwargs)
+    except SlotfillError as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", 130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"slotfill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs on stderr.")] = False,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/demo.yaml.")],
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Run directory (default: runs/CONFIG_NAME); the model goes to OUTPUT/model.")
+    ] = None,
+    overrides: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override a config key: --set training.epochs=3 (repeatable).")
+    ] = None,
+) -> None:
+    """Train a tagger from a config.
+
+    Examples:
+
+      slotfill train configs/demo.yaml
+
+      slotfill train configs/atis.yaml --output runs/atis --set training.epochs=3 --set data.dir=../shared/data/atis
+    """
+    from slotfill.cli_progress import RichTrainingObserver
+    from slotfill.config import load_config
+
+    settings = _call(load_config, config, overrides or [])
+    run_dir = output or Path("runs") / config.stem
+    with RichTrainingObserver(stderr, settings.training.epochs) as observer:
+        result = _call(_train, settings, run_dir, observer)
+    stderr.print(
+        f"best epoch {result.best_epoch} of {result.epochs_run} in {result.seconds:.1f} s; model saved to {result.model_dir}",
+        soft_wrap=True,
+    )
+    if result.test is not None:
+        stderr.print("test: " + _headline(result.test), soft_wrap=True)
+
+
+def _train(settings: Any, run_dir: Path, observer: Any) -> Any:
+    from slotfill.train import train as train_model
+
+    return train_model(settings, run_dir, observer)
+
+
+def _headline(metrics: dict[str, Any]) -> str:
+    names = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy")
+    return "  ".join(f"{name} {100 * metrics[name]:.2f}" for name in names if name in metrics)
+
+
+@app.command()
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    data: Annotated[Path, typer.Argument(help="One split: an ATIS split directory, a CoNLL file or a JSONL file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    data_format: Annotated[str, typer.Option("--format", help="auto | atis | conll | jsonl")] = "auto",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+) -> None:
+    """Score a model on a labelled split: slot F1 (seqeval, as conlleval), per-slot table, accuracies.
+
+    Examples:
+
+      slotfill evaluate runs/demo data/demo/test
+
+      slotfill evaluate runs/atis ../shared/data/atis/test --json
+    """
+    metrics = _call(_evaluate, model_dir, data, data_format, device, batch_size)
+    if as_json:
+        typer.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    from slotfill.cli_progress import metrics_tables
+
+    out = Console()
+    for table in metrics_tables(metrics):
+        out.print(table)
+
+
+def _evaluate(model_dir: Path, data: Path, data_format: str, device: str, batch_size: int) -> dict[str, Any]:
+    from slotfill.data import FORMATS, read_split
+    from slotfill.device import resolve_device
+    from slotfill.errors import ConfigError
+    from slotfill.evaluate import evaluate_examples
+    from slotfill.model_dir import load_model
+
+    if data_format != "auto" and data_format not in FORMATS:
+        raise ConfigError(f"--format: {data_format!r} is not one of auto, {', '.join(FORMATS)}")
+    loaded = load_model(model_dir, resolve_device(device))
+    examples = read_split(data, data_format)  # type: ignore[arg-type]
+    return evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device, batch_size)
+
+
+def _read_lines(source: Path) -> Iterator[str]:
+    """Lines of a file or of stdin ('-'), newline removed, read lazily."""
+    if str(source) == "-":
+        for line in sys.stdin:
+            yield line.rstrip("\r\n")
+        return
+    try:
+        with open(source, encoding="utf-8") as handle:
+            for line in handle:
+                yield line.rstrip("\r\n")
+    except FileNotFoundError:
+        raise _fail(f"{source}: no such file") from None
+    except UnicodeDecodeError as error:
+        raise _fail(f"{source}: not UTF-8 ({error.reason})") from None
+    except OSError as error:
+        raise _fail(f"{source}: cannot read ({error.strerror})") from None
+
+
+def _print_json_lines(results: Iterator[dict[str, Any]]) -> None:
+    write = sys.stdout.write
+    for result in results:
+        write(json.dumps(result, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Utterances to tag.")] = None,
+    input_file: Annotated[
+        Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+) -> None:
+    """Tag utterances; print one JSON object per line, in input order.
+
+    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end"}], "intent", "intent_confidence"}.
+
+    Examples:
+
+      slotfill predict runs/demo "arrive Taipei on November 2nd"
+
+      slotfill predict runs/atis --input utterances.txt > parsed.jsonl
+    """
+    if not texts and input_file is None:
+        raise _fail("give utterances as arguments or --input FILE (- for stdin)")
+    if texts and input_file is not None:
+        raise _fail("give utterances as arguments or --input, not both")
+    predictor = _call(_predictor, model_dir, device, batch_size)
+    lines = _read_lines(input_file) if input_file is not None else iter(texts or [])
+    _call(_print_json_lines, predictor.parse_many(lines))
+
+
+def _predictor(model_dir: Path, device: str, batch_size: int) -> Any:
+    from slotfill.predict import Predictor
+
+    return Predictor.load(model_dir, device, batch_size)
+
+
+@app.command()
+def tag(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
+    """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
+
+    An empty line or Ctrl-D quits. When stdin is not a terminal, prints JSON lines like predict.
+
+    Example:
+
+      slotfill tag runs/demo
+    """
+    predictor = _call(_predictor, model_dir, device, 1)
+    if not sys.stdin.isatty():
+        _call(_print_json_lines, predictor.parse_many(line.rstrip("\r\n") for line in sys.stdin))
+        return
+    from slotfill.cli_progress import render_parse
+
+    out = Console()
+    out.print("Type a sentence (empty line or Ctrl-D to quit).", style="dim")
+    while True:
+        try:
+            text = out.input("[bold]> [/]")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            break
+        if not text.strip():
+            break
+        for renderable in render_parse(_call(predictor.parse, text)):
+            out.print(renderable)
+
+
+if __name__ == "__main__":
+    app()

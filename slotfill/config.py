@@ -1,0 +1,160 @@
+"""The training configuration: YAML in, validated by pydantic, unknown keys rejected.
+
+Every section is a model of its own so that each stage receives only the sizes it needs.
+Relative paths are read from the current directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from slotfill.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Section):
+    format: Literal["auto", "atis", "conll", "jsonl"] = "auto"
+    dir: Path = Path("data/demo")
+    train: str = "train"
+    dev: str | None = "dev"
+    test: str | None = "test"
+    strict_bio: bool = False
+
+    def split_path(self, split: str) -> Path:
+        return self.dir / split
+
+
+class VocabConfig(Section):
+    min_freq: int = Field(1, ge=1)
+
+
+class EmbeddingConfig(Section):
+    dim: int = Field(100, gt=0)
+    word_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+class CharConfig(Section):
+    enabled: bool = True
+    dim: int = Field(32, gt=0)
+    filters: int = Field(64, gt=0)
+    kernel_size: int = Field(3, gt=0)
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be odd (one convolution output per character)")
+        return value
+
+
+class EncoderConfig(Section):
+    hidden_size: int = Field(200, gt=0)
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = True
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
+class IntentConfig(Section):
+    enabled: bool = True
+    loss_weight: float = Field(1.0, ge=0.0)
+
+
+class ModelConfig(Section):
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    chars: CharConfig = CharConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    decoder: Literal["softmax", "crf"] = "crf"
+    intent: IntentConfig = IntentConfig()
+
+
+class TrainingConfig(Section):
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    grad_clip: float = Field(5.0, gt=0.0)
+    patience: int = Field(8, ge=1)
+    eval_batch_size: int = Field(256, ge=1)
+
+
+class Config(Section):
+    seed: int = 13
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    data: DataConfig = DataConfig()
+    vocab: VocabConfig = VocabConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _error_line(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{source}: {key}: {message}{more}"
+
+
+def parse_override(override: str) -> tuple[list[str], Any]:
+    """`training.epochs=3` → (["training", "epochs"], 3); the value is read as YAML."""
+    key, sep, raw = override.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise ConfigError(f"--set {override!r}: expected KEY=VALUE with a dotted key, e.g. training.epochs=3")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for override in overrides:
+        path, value = parse_override(override)
+        node = raw
+        for depth, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {override!r}: {'.'.join(path[: depth + 1])} is not a section")
+            node = child
+        node[path[-1]] = value
+    return raw
+
+
+def config_from_dict(raw: object, source: str = "config") -> Config:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_error_line(error, source)) from None
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config, apply `KEY=VALUE` overrides, validate. Raises ConfigError."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read ({error})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return config_from_dict(apply_overrides(raw, overrides or []), str(path))

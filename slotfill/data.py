@@ -1,0 +1,189 @@
+"""Readers for labelled utterances in three formats, with errors that name file and line.
+
+- ``atis``: a split directory with line-aligned ``seq.in`` (tokens), ``seq.out`` (BIO tags)
+  and, optionally, ``label`` (intent);
+- ``conll``: one ``token tag`` per line (first and last whitespace-separated columns), a blank
+  line between sentences, an optional ``# intent = X`` line before a sentence;
+- ``jsonl``: one ``{"tokens": [...], "tags": [...], "intent": "..."}`` object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from slotfill import bio
+from slotfill.errors import DataError
+
+log = logging.getLogger(__name__)
+
+DataFormat = Literal["auto", "atis", "conll", "jsonl"]
+FORMATS: tuple[str, ...] = ("atis", "conll", "jsonl")
+
+
+@dataclass(frozen=True)
+class Example:
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+    intent: str | None = None
+
+
+def detect_format(path: Path) -> str:
+    """The format a path is in: a directory is an ATIS split, *.jsonl / *.json JSON lines,
+    anything else CoNLL columns."""
+    if path.is_dir():
+        return "atis"
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    return "conll"
+
+
+def read_split(path: str | Path, fmt: DataFormat = "auto", *, strict_bio: bool = False) -> list[Example]:
+    """Read one split (train, dev or test). Raises DataError on anything malformed."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt == "atis":
+        if not path.is_dir():
+            raise DataError(f"{path}: an ATIS split is a directory with seq.in and seq.out")
+        examples = list(_read_atis(path, strict_bio))
+    elif fmt in ("conll", "jsonl"):
+        if path.is_dir():
+            raise DataError(f"{path}: is a directory, expected a {fmt} file")
+        reader = _read_conll if fmt == "conll" else _read_jsonl
+        examples = list(reader(path, strict_bio))
+    else:
+        raise DataError(f"{path}: unknown data format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if not examples:
+        raise DataError(f"{path}: no sentences (empty split)")
+    return examples
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file (a BOM and CRLF endings accepted)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror})") from None
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for number, line in enumerate(lines, 1):
+        try:
+            decoded.append(line.decode("utf-8").removesuffix("\r"))
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+            ) from None
+    return decoded
+
+
+class _RepairCount:
+    """How many I- tags one file needed repaired; reported once, after the file is read."""
+
+    def __init__(self, path: Path, strict_bio: bool) -> None:
+        self.path, self.strict_bio, self.count = path, strict_bio, 0
+
+    def example(self, tokens: list[str], tags: list[str], intent: str | None, where: str) -> Example:
+        if len(tokens) != len(tags):
+            raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags")
+        for tag in tags:
+            if not bio.is_bio_tag(tag):
+                raise DataError(f"{where}: {tag!r} is not a BIO tag (O, B-x or I-x)")
+        fixed, changed = bio.repair(tags)
+        if changed and self.strict_bio:
+            raise DataError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
+        self.count += changed
+        return Example(tuple(tokens), tuple(fixed), intent)
+
+    def report(self) -> None:
+        if self.count:
+            log.warning("%s: repaired %d I- tags that did not follow B- or I- of the same slot", self.path, self.count)
+
+
+def _read_atis(directory: Path, strict_bio: bool) -> Iterator[Example]:
+    inputs, outputs, label_file = directory / "seq.in", directory / "seq.out", directory / "label"
+    for required in (inputs, outputs):
+        if not required.is_file():
+            raise DataError(f"{required}: missing (an ATIS split needs seq.in and seq.out)")
+    token_lines, tag_lines = _lines(inputs), _lines(outputs)
+    intents = _lines(label_file) if label_file.is_file() else None
+    if len(tag_lines) != len(token_lines):
+        raise DataError(f"{outputs}: {len(tag_lines)} lines but {inputs.name} has {len(token_lines)}")
+    if intents is not None and len(intents) != len(token_lines):
+        raise DataError(f"{label_file}: {len(intents)} lines but {inputs.name} has {len(token_lines)}")
+    repairs = _RepairCount(outputs, strict_bio)
+    for i, (token_line, tag_line) in enumerate(zip(token_lines, tag_lines)):
+        tokens, tags = token_line.split(), tag_line.split()
+        if not tokens and not tags:
+            log.warning("%s:%d: blank line skipped", inputs, i + 1)
+            continue
+        intent = intents[i].strip() if intents is not None else None
+        if intents is not None and not intent:
+            raise DataError(f"{label_file}:{i + 1}: empty intent")
+        yield repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
+    repairs.report()
+
+
+def _read_conll(path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    tokens: list[str] = []
+    tags: list[str] = []
+    intent: str | None = None
+    first_line = 0
+    for number, line in enumerate(_lines(path), 1):
+        stripped = line.strip()
+        if stripped.startswith("#") and " = " in stripped and not tokens:
+            key, _, value = stripped[1:].partition(" = ")
+            if key.strip() == "intent":
+                intent = value.strip() or None
+            continue
+        if not stripped:
+            if tokens:
+                yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
+            tokens, tags, intent = [], [], None
+            continue
+        columns = stripped.split()
+        if len(columns) < 2:
+            raise DataError(f"{path}:{number}: expected a token and a tag, got {stripped!r}")
+        if not bio.is_bio_tag(columns[-1]):
+            raise DataError(f"{path}:{number}: {columns[-1]!r} is not a BIO tag (O, B-x or I-x)")
+        if not tokens:
+            first_line = number
+        tokens.append(columns[0])
+        tags.append(columns[-1])
+    if tokens:
+        yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
+    repairs.report()
+
+
+def _read_jsonl(path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    for number, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: expected a JSON object with tokens and tags")
+        tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")
+        for key, value in (("tokens", tokens), ("tags", tags)):
+            if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+                raise DataError(f"{where}: {key!r} must be a list of non-empty strings")
+        if intent is not None and not (isinstance(intent, str) and intent.strip()):
+            raise DataError(f"{where}: 'intent' must be a non-empty string")
+        if not tokens and not tags:
+            log.warning("%s: empty sentence skipped", where)
+            continue
+        yield repairs.example(tokens, tags, intent, where)
+    repairs.report()

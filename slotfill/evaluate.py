@@ -1,0 +1,67 @@
+"""Span-level evaluation with seqeval (CoNLL micro-F1, as conlleval), intent and sentence accuracy."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from seqeval.metrics import classification_report
+
+from slotfill.data import Example
+from slotfill.model import Tagger
+from slotfill.predict import tag_token_lists
+from slotfill.vocab import Vocab
+
+
+def score(
+    gold_tags: Sequence[Sequence[str]],
+    predicted_tags: Sequence[Sequence[str]],
+    gold_intents: Sequence[str | None] | None = None,
+    predicted_intents: Sequence[str | None] | None = None,
+) -> dict[str, Any]:
+    """Metrics as fractions in [0, 1]. With intents, sentence accuracy needs every tag and the
+    intent right (the ATIS convention); an intent never seen in training simply counts as wrong."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seqeval warns about labels with no predicted samples
+        report = classification_report(
+            [list(t) for t in gold_tags], [list(t) for t in predicted_tags], output_dict=True, zero_division=0, digits=6
+        )
+    micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+    per_slot = {
+        label: {
+            "precision": float(row["precision"]),
+            "recall": float(row["recall"]),
+            "f1": float(row["f1-score"]),
+            "support": int(row["support"]),
+        }
+        for label, row in sorted(report.items())
+        if label not in ("micro avg", "macro avg", "weighted avg")
+    }
+    correct = [list(g) == list(p) for g, p in zip(gold_tags, predicted_tags)]
+    metrics: dict[str, Any] = {
+        "slot_f1": float(micro["f1-score"]),
+        "slot_precision": float(micro["precision"]),
+        "slot_recall": float(micro["recall"]),
+    }
+    has_intents = gold_intents is not None and predicted_intents is not None and any(i is not None for i in gold_intents)
+    if has_intents:
+        assert gold_intents is not None and predicted_intents is not None
+        intent_right = [g == p for g, p in zip(gold_intents, predicted_intents)]
+        metrics["intent_accuracy"] = sum(intent_right) / len(intent_right)
+        correct = [c and i for c, i in zip(correct, intent_right)]
+    metrics["sentence_accuracy"] = sum(correct) / len(correct) if correct else 0.0
+    metrics["sentences"] = len(correct)
+    metrics["per_slot"] = per_slot
+    return metrics
+
+
+def evaluate_examples(
+    tagger: Tagger, vocab: Vocab, examples: Sequence[Example], device: torch.device, batch_size: int = 256
+) -> dict[str, Any]:
+    """Tag the examples' tokens and score against their gold tags and intents."""
+    tagged = tag_token_lists(tagger, vocab, [e.tokens for e in examples], device, batch_size)
+    gold_intents = [e.intent for e in examples] if tagger.intent_head is not None else None
+    predicted_intents = [t.intent for t in tagged] if tagger.intent_head is not None else None
+    return score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)

@@ -1,0 +1,94 @@
+"""Tag tokenised or raw sentences with a trained tagger; ids become labels here, at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from slotfill import bio
+from slotfill.batching import LengthBucketSampler, encode
+from slotfill.device import resolve_device
+from slotfill.model import Tagger
+from slotfill.model_dir import LoadedModel, load_model
+from slotfill.text import tokenise
+from slotfill.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class Tagged:
+    tags: list[str]
+    intent: str | None
+    intent_confidence: float | None
+
+
+def tag_token_lists(
+    tagger: Tagger, vocab: Vocab, token_lists: Sequence[Sequence[str]], device: torch.device, batch_size: int = 256
+) -> list[Tagged]:
+    """Tags (and intent) for each tokenised sentence, in input order; empty sentences get no tags."""
+    results: list[Tagged | None] = [None] * len(token_lists)
+    nonempty = [i for i, tokens in enumerate(token_lists) if tokens]
+    corpus = encode([token_lists[i] for i in nonempty], vocab)
+    was_training = tagger.training
+    tagger.eval()
+    try:
+        for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
+            batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
+            decoded = tagger.decode(batch)
+            for row, index in enumerate(batch_indices):
+                intent = confidence = None
+                if decoded.intent_ids is not None and decoded.intent_confidences is not None:
+                    intent = vocab.intents.items[decoded.intent_ids[row]]
+                    confidence = decoded.intent_confidences[row]
+                tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
+                results[nonempty[index]] = Tagged(tags, intent, confidence)
+    finally:
+        tagger.train(was_training)
+    return [r if r is not None else Tagged([], None, None) for r in results]
+
+
+class Predictor:
+    """Raw text in, slots out: `{"text", "tokens", "tags", "slots", "intent", "intent_confidence"}`."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = 256) -> None:
+        self.loaded, self.batch_size = loaded, batch_size
+        self.has_intent = loaded.tagger.intent_head is not None
+
+    @classmethod
+    def load(cls, model_dir: Path, device: str = "auto", batch_size: int = 256) -> Predictor:
+        return cls(load_model(model_dir, resolve_device(device)), batch_size)
+
+    def parse(self, text: str) -> dict[str, Any]:
+        return next(self.parse_many([text]))
+
+    def parse_many(self, texts: Iterable[str], chunk_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Parse a stream of texts chunk by chunk (constant memory), yielding in input order."""
+        chunk_size = chunk_size or self.batch_size * 8
+        chunk: list[str] = []
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == chunk_size:
+                yield from self._parse_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._parse_chunk(chunk)
+
+    def _parse_chunk(self, texts: list[str]) -> Iterator[dict[str, Any]]:
+        tokenised = [tokenise(text) for text in texts]
+        loaded = self.loaded
+        tagged = tag_token_lists(
+            loaded.tagger, loaded.vocab, [[t.norm for t in tokens] for tokens in tokenised], loaded.device, self.batch_size
+        )
+        for text, tokens, result in zip(texts, tokenised, tagged):
+            slots = []
+            for span in bio.spans(result.tags):
+                start, end = tokens[span.start].start, tokens[span.end - 1].end
+                slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
+            parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags, "slots": slots}
+            if self.has_intent:
+                parsed["intent"] = result.intent
+                parsed["intent_confidence"] = None if result.intent_confidence is None else round(result.intent_confidence, 4)
+            yield parsed

@@ -1,0 +1,101 @@
+"""Vocabularies: words, characters, slot tags and intents, each a list saved as JSON.
+
+Words and characters have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a
+1-of-N code that every unseen word maps to. Tags and intents have none: an unseen label at
+evaluation time is compared as a string and simply counts as wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slotfill.data import Example
+from slotfill.errors import ModelError
+from slotfill.files import atomic_write_text
+from slotfill.text import normalise
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+
+
+class Index:
+    """A bijection between strings and ids, in a fixed order."""
+
+    def __init__(self, items: Sequence[str]) -> None:
+        self.items = list(items)
+        self.ids = {item: i for i, item in enumerate(self.items)}
+        if len(self.ids) != len(self.items):
+            raise ValueError("vocabulary entries must be unique")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, item: str) -> int:
+        return self.ids[item]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.ids
+
+    def get(self, item: str, default: int = UNK_ID) -> int:
+        return self.ids.get(item, default)
+
+
+@dataclass
+class Vocab:
+    words: Index
+    chars: Index
+    tags: Index
+    intents: Index
+
+    @classmethod
+    def build(cls, examples: Iterable[Example], *, min_freq: int = 1) -> Vocab:
+        """From training examples; words seen fewer than `min_freq` times map to UNK."""
+        word_counts: Counter[str] = Counter()
+        char_counts: Counter[str] = Counter()
+        tags: set[str] = set()
+        intents: set[str] = set()
+        for example in examples:
+            for token in example.tokens:
+                word = normalise(token)
+                word_counts[word] += 1
+                char_counts.update(word)
+            tags.update(example.tags)
+            if example.intent is not None:
+                intents.add(example.intent)
+        # most frequent first, ties alphabetical: the same data gives the same ids
+        words = [w for w, n in sorted(word_counts.items(), key=lambda wn: (-wn[1], wn[0])) if n >= min_freq]
+        chars = sorted(char_counts, key=lambda c: (-char_counts[c], c))
+        tags.add("O")
+        tag_list = ["O"] + sorted(tags - {"O"}, key=lambda t: (t[2:], t))  # B-x next to I-x
+        return cls(Index([PAD, UNK, *words]), Index([PAD, UNK, *chars]), Index(tag_list), Index(sorted(intents)))
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"words": self.words.items, "chars": self.chars.items, "tags": self.tags.items, "intents": self.intents.items}
+
+    @classmethod
+    def from_json(cls, payload: object, source: str = "vocab.json") -> Vocab:
+        keys = ("words", "chars", "tags", "intents")
+        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), list) for k in keys):
+            raise ModelError(f"{source}: expected an object with lists {', '.join(keys)}")
+        try:
+            vocab = cls(*(Index(payload[k]) for k in keys))
+        except ValueError as error:
+            raise ModelError(f"{source}: {error}") from None
+        for name in ("words", "chars"):
+            if getattr(vocab, name).items[:2] != [PAD, UNK]:
+                raise ModelError(f"{source}: {name} must start with {PAD} and {UNK}")
+        return vocab
+
+    def save(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=0) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ModelError(f"{path}: cannot read vocabulary ({error})") from None

@@ -1,0 +1,42 @@
+"""Shared fixtures: the project's own small data (data/demo), never ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slotfill.config import Config, config_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+
+
+def tiny_config(tmp_dir: Path | None = None, **sections: dict) -> Config:
+    """A small, fast model on the demo data."""
+    raw: dict = {
+        "seed": 7,
+        "device": "cpu",
+        "data": {"format": "atis", "dir": str(DEMO), "train": "train", "dev": "dev", "test": "test"},
+        "model": {
+            "embedding": {"dim": 32, "word_dropout": 0.1},
+            "chars": {"enabled": True, "dim": 16, "filters": 24, "kernel_size": 3},
+            "encoder": {"hidden_size": 48, "num_layers": 1, "bidirectional": True, "dropout": 0.0},
+            "dropout": 0.2,
+            "decoder": "crf",
+        },
+        "training": {"epochs": 3, "batch_size": 32, "lr": 0.003, "patience": 3},
+    }
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return config_from_dict(raw)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One short training run on data/demo, shared by the tests that need a model."""
+    from slotfill.train import train
+
+    run_dir = tmp_path_factory.mktemp("run") / "demo"
+    train(tiny_config(), run_dir)
+    return run_dir

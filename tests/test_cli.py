@@ -1,0 +1,136 @@
+"""Every command through the real Typer app; errors are one line on stderr with exit code 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from slotfill.cli import app
+
+from .conftest import DEMO, ROOT
+
+runner = CliRunner()
+
+
+def test_help_does_not_import_torch() -> None:
+    code = "import sys; from slotfill.cli import app; sys.argv=['slotfill','--help']\ntry: app()\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "tag"])
+def test_every_command_has_help_with_examples(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_train_evaluate_predict(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["train", str(ROOT / "configs/demo.yaml"), "--output", str(run_dir), "--set", "training.epochs=1",
+         "--set", f"data.dir={DEMO}", "--set", "model.encoder.hidden_size=32", "--set", "data.test=null"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "model saved to" in result.stderr and "epoch   1" in result.stderr
+    assert (run_dir / "model" / "model.safetensors").is_file()
+
+    result = runner.invoke(app, ["evaluate", str(run_dir), str(DEMO / "test"), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert {"slot_f1", "slot_precision", "slot_recall", "sentence_accuracy", "intent_accuracy", "per_slot"} <= metrics.keys()
+    assert 0.0 <= metrics["slot_f1"] <= 1.0
+
+    result = runner.invoke(app, ["evaluate", str(run_dir), str(DEMO / "test")])
+    assert result.exit_code == 0 and "Per slot" in result.stdout and "toloc.city_name" in result.stdout
+
+
+def test_predict_arguments_and_input_file(trained_run: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["predict", str(trained_run), "arrive Taipei on November 2nd", "leave Taipei"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["arrive Taipei on November 2nd", "leave Taipei"]
+    assert set(lines[0]) == {"text", "tokens", "tags", "slots", "intent", "intent_confidence"}
+
+    utterances = tmp_path / "in.txt"
+    utterances.write_text("fly to boston\r\n\nshow me fares\n")
+    result = runner.invoke(app, ["predict", str(trained_run), "--input", str(utterances)])
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["fly to boston", "", "show me fares"]
+
+    result = runner.invoke(app, ["predict", str(trained_run), "--input", "-"], input="to paris\nto rome\n")
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["to paris", "to rome"]
+
+
+def test_tag_reads_json_lines_when_stdin_is_not_a_terminal(trained_run: Path) -> None:
+    result = runner.invoke(app, ["tag", str(trained_run)], input="leave Taipei on November 2nd\n")
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line["tokens"] == ["leave", "Taipei", "on", "November", "2nd"]
+
+
+def test_tag_interactive_session_in_a_terminal(trained_run: Path) -> None:
+    """A real pseudo-terminal: the sentence is shown with a slot table, an empty line quits."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the CLI on a terminal
+        os.execv(sys.executable, [sys.executable, "-m", "slotfill.cli", "tag", str(trained_run), "--device", "cpu"])
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while marker not in output and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_until(b"> ")
+    os.write(fd, b"leave Taipei on November 2nd\r")
+    read_until(b"depart_date.day_number")
+    os.write(fd, b"\r")
+    read_until(b"\xff")  # until the child closes the terminal
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert "fromloc.city_name" in text and "Taipei" in text and "depart_date.day_number" in text
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "missing.yaml"], "missing.yaml: no such config file"),
+        (["train", "configs/demo.yaml", "--set", "training.epochz=1"], "training.epochz: unknown key"),
+        (["train", "configs/demo.yaml", "--set", "data.dir=/nonexistent"], "/nonexistent/train: no such file or directory"),
+        (["train", "configs/demo.yaml", "--set", "device=tpu"], "device: Input should be"),
+        (["evaluate", "/nonexistent", "data/demo/test"], "/nonexistent: no such model directory"),
+        (["predict", "/nonexistent", "hi"], "/nonexistent: no such model directory"),
+        (["tag", "/nonexistent"], "/nonexistent: no such model directory"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_bad_data_exits_2(trained_run: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.conll"
+    bad.write_text("fly O\nto\n")
+    result = runner.invoke(app, ["evaluate", str(trained_run), str(bad)])
+    assert result.exit_code == 2 and "bad.conll:2: expected a token and a tag" in result.stderr
+
+
+def test_predict_needs_input(trained_run: Path) -> None:
+    result = runner.invoke(app, ["predict", str(trained_run)])
+    assert result.exit_code == 2 and "give utterances" in result.stderr

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from slotfill.config import load_config
+from slotfill.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "atis.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_config(ROOT / "configs" / name)
+    assert config.model.decoder == "crf"
+
+
+def test_overrides_are_typed_and_dotted() -> None:
+    config = load_config(ROOT / "configs/demo.yaml", ["training.epochs=3", "data.dir=../elsewhere", "model.chars.enabled=false"])
+    assert config.training.epochs == 3 and str(config.data.dir) == "../elsewhere" and config.model.chars.enabled is False
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        ("model:\n  hiden_size: 3\n", [], r"c.yaml: model.hiden_size: unknown key"),
+        ("training:\n  epochs: many\n", [], r"c.yaml: training.epochs: Input should be a valid integer"),
+        ("model:\n  dropout: -0.1\n", [], r"c.yaml: model.dropout: Input should be greater than or equal to 0"),
+        ("model:\n  encoder: {hidden_size: 0}\n", [], r"model.encoder.hidden_size: Input should be greater than 0"),
+        ("model:\n  decoder: hmm\n", [], r"model.decoder: Input should be 'softmax' or 'crf'"),
+        ("model:\n  chars: {kernel_size: 4}\n", [], r"model.chars.kernel_size: Value error, must be odd"),
+        ("", ["training.epoch=3"], r"training.epoch: unknown key"),
+        ("", ["training.epochs"], r"--set 'training.epochs': expected KEY=VALUE"),
+        ("seed: 1\n", ["seed.x=1"], r"seed is not a section"),
+        ("model: [\n", [], r"c.yaml:\d+: not valid YAML"),
+        ("- a\n", [], r"expected a mapping"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path: Path, text: str, overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text), overrides)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "none.yaml")

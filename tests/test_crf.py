@@ -1,0 +1,79 @@
+"""The CRF against brute force: every tag sequence of a tiny case enumerated."""
+
+import itertools
+
+import pytest
+import torch
+
+from slotfill import bio
+from slotfill.crf import CRF
+
+TAGS = ["O", "B-a", "I-a", "B-b", "I-b"]
+
+
+def make_crf(seed: int) -> CRF:
+    torch.manual_seed(seed)
+    crf = CRF(len(TAGS), *bio.allowed_transitions(TAGS))
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    return crf
+
+
+def brute_force(crf: CRF, emissions: torch.Tensor, length: int) -> tuple[torch.Tensor, list[int]]:
+    """log Z and the best path of one sentence, over all valid tag sequences."""
+    start, transitions = crf.constrained()
+    scores, paths = [], []
+    for path in itertools.product(range(len(TAGS)), repeat=length):
+        score = start[path[0]] + emissions[0, path[0]] + crf.end[path[-1]]
+        for t in range(1, length):
+            score = score + transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+        scores.append(score)
+        paths.append(list(path))
+    stacked = torch.stack(scores)
+    return torch.logsumexp(stacked, 0), paths[int(stacked.argmax())]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_partition_and_viterbi_match_enumeration(seed: int) -> None:
+    crf = make_crf(seed)
+    lengths = [4, 2, 1, 3]
+    emissions = torch.randn(len(lengths), max(lengths), len(TAGS)) * 3
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    log_z = crf.log_partition(emissions, mask)
+    best = crf.viterbi(emissions, mask)
+    for b, n in enumerate(lengths):
+        expected_z, expected_path = brute_force(crf, emissions[b], n)
+        assert torch.allclose(log_z[b], expected_z, atol=1e-4)
+        assert best[b, :n].tolist() == expected_path
+
+
+def test_likelihood_of_all_paths_sums_to_one() -> None:
+    crf = make_crf(3)
+    emissions = torch.randn(1, 3, len(TAGS))
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    total = 0.0
+    for path in itertools.product(range(len(TAGS)), repeat=3):
+        nll = crf.neg_log_likelihood(emissions, torch.tensor([path]), mask)
+        total += float(torch.exp(-nll.detach()))
+    assert total == pytest.approx(1.0, abs=1e-4)
+
+
+def test_viterbi_paths_are_valid_bio_even_when_emissions_prefer_invalid_ones() -> None:
+    crf = make_crf(4)
+    emissions = torch.zeros(2, 5, len(TAGS))
+    emissions[:, :, TAGS.index("I-a")] = 10.0  # every step screams I-a
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    for row in crf.viterbi(emissions, mask).tolist():
+        assert bio.is_valid([TAGS[t] for t in row])
+
+
+def test_gradients_are_finite() -> None:
+    crf = make_crf(5)
+    emissions = torch.randn(3, 6, len(TAGS), requires_grad=True)
+    mask = torch.tensor([[1] * 6, [1] * 3 + [0] * 3, [1] + [0] * 5], dtype=torch.bool)
+    tags = torch.tensor([[0, 1, 2, 0, 3, 4], [3, 4, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]])
+    crf.neg_log_likelihood(emissions, tags, mask).sum().backward()
+    assert torch.isfinite(emissions.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in crf.parameters())
+    assert (emissions.grad[1, 3:] == 0).all()  # padding gets no gradient

@@ -1,0 +1,46 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from slotfill.text import tokenise
+
+
+def norms(text: str) -> list[str]:
+    return [t.norm for t in tokenise(text)]
+
+
+def test_atis_conventions() -> None:
+    assert norms("Arrive Taipei on November 2nd") == ["arrive", "taipei", "on", "november", "2nd"]
+    assert norms("I'd like St. Louis at 8 o'clock, OK?") == ["i'd", "like", "st.", "louis", "at", "8", "o'clock", ",", "ok", "?"]
+    assert norms("what's the fare!") == ["what's", "the", "fare", "!"]
+    assert norms("leave at 8:30 a.m. please") == ["leave", "at", "8:30", "a.m.", "please"]
+
+
+def test_typographic_apostrophe_is_normalised_but_text_is_kept() -> None:
+    (token,) = tokenise("I\u2019d")
+    assert token.text == "I\u2019d" and token.norm == "i'd"
+
+
+def test_cjk_characters_are_one_token_each() -> None:
+    assert norms("我想去台北 tomorrow") == ["我", "想", "去", "台", "北", "tomorrow"]
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "  Fly to  NEW York,  tomorrow?!"
+    tokens = tokenise(text)
+    assert [t.text for t in tokens] == ["Fly", "to", "NEW", "York", ",", "tomorrow", "?", "!"]
+    for token in tokens:
+        assert text[token.start : token.end] == token.text
+
+
+def test_empty_and_whitespace_give_no_tokens() -> None:
+    assert tokenise("") == [] and tokenise(" \t\n ") == []
+
+
+@given(st.text())
+def test_offsets_always_slice_back_to_the_token(text: str) -> None:
+    previous_end = 0
+    for token in tokenise(text):
+        assert text[token.start : token.end] == token.text
+        assert token.start >= previous_end and token.end > token.start
+        assert not token.text.isspace()
+        previous_end = token.end

@@ -1,0 +1,104 @@
+"""A short real training run on data/demo, saved, reloaded and compared."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from slotfill.data import read_split
+from slotfill.errors import ModelError
+from slotfill.evaluate import evaluate_examples, score
+from slotfill.model_dir import load_model
+from slotfill.predict import Predictor
+from slotfill.train import train
+
+from .conftest import DEMO, tiny_config
+
+
+def test_short_training_reaches_a_real_f1(trained_run: Path) -> None:
+    metrics = json.loads((trained_run / "model" / "metrics.json").read_text())
+    assert metrics["dev"]["slot_f1"] > 0.9
+    assert metrics["test"]["slot_f1"] > 0.9 and metrics["test"]["intent_accuracy"] > 0.8
+    assert {"config.yaml", "vocab.json", "model.safetensors", "metrics.json"} <= {p.name for p in (trained_run / "model").iterdir()}
+    log = [json.loads(line) for line in (trained_run / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in log] == [1, 2, 3]
+
+
+def test_save_load_gives_identical_predictions(trained_run: Path) -> None:
+    examples = read_split(DEMO / "test")[:60]
+    loaded = load_model(trained_run, torch.device("cpu"))
+    first = evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device)
+    again = load_model(trained_run / "model", torch.device("cpu"))
+    assert evaluate_examples(again.tagger, again.vocab, examples, again.device) == first
+    for a, b in zip(loaded.tagger.state_dict().values(), again.tagger.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_same_seed_same_metrics(tmp_path: Path) -> None:
+    config = tiny_config(training={"epochs": 1}, data={"test": None})
+    first = train(config, tmp_path / "a")
+    second = train(config, tmp_path / "b")
+    assert first.dev == second.dev and first.history[0].train_loss == second.history[0].train_loss
+
+
+def test_softmax_decoder_trains(tmp_path: Path) -> None:
+    result = train(tiny_config(model={"decoder": "softmax"}, training={"epochs": 3}, data={"test": None}), tmp_path / "s")
+    assert result.dev is not None and result.dev["slot_f1"] > 0.8
+
+
+def test_predictor_reports_exact_substrings(trained_run: Path) -> None:
+    predictor = Predictor.load(trained_run, "cpu")
+    text = "Arrive   TAIPEI on November 2nd!"
+    parsed = predictor.parse(text)
+    assert parsed["tokens"] == ["Arrive", "TAIPEI", "on", "November", "2nd", "!"]
+    assert len(parsed["tags"]) == len(parsed["tokens"])
+    for slot in parsed["slots"]:
+        assert text[slot["start"] : slot["end"]] == slot["text"]
+    assert isinstance(parsed["intent"], str) and 0 < parsed["intent_confidence"] <= 1
+    assert predictor.parse("") == {"text": "", "tokens": [], "tags": [], "slots": [], "intent": None, "intent_confidence": None}
+
+
+def test_predict_many_keeps_input_order(trained_run: Path) -> None:
+    predictor = Predictor.load(trained_run, "cpu", batch_size=4)
+    texts = [" ".join(["to boston"] * (i % 7 + 1)) for i in range(30)] + [""]
+    parsed = list(predictor.parse_many(texts, chunk_size=8))
+    assert [p["text"] for p in parsed] == texts
+
+
+def test_context_decides_the_slot(trained_run: Path) -> None:
+    predictor = Predictor.load(trained_run, "cpu")
+    arrive = predictor.parse("arrive Taipei on November 2nd")
+    leave = predictor.parse("leave Taipei on November 2nd")
+    assert arrive["tags"][1] == "B-toloc.city_name" and leave["tags"][1] == "B-fromloc.city_name"
+
+
+def test_unseen_intent_counts_as_wrong() -> None:
+    metrics = score([["O", "B-a"]], [["O", "B-a"]], ["never_seen_in_training"], ["atis_flight"])
+    assert metrics["slot_f1"] == 1.0 and metrics["intent_accuracy"] == 0.0 and metrics["sentence_accuracy"] == 0.0
+
+
+def test_score_matches_conlleval_counting() -> None:
+    gold = [["B-a", "I-a", "O", "B-b"], ["O", "B-a"]]
+    predicted = [["B-a", "I-a", "O", "B-a"], ["O", "B-a"]]
+    metrics = score(gold, predicted)
+    assert metrics["slot_precision"] == pytest.approx(2 / 3) and metrics["slot_recall"] == pytest.approx(2 / 3)
+    assert metrics["sentence_accuracy"] == 0.5
+    assert metrics["per_slot"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_damaged_model_directories(trained_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_run / "model", broken)
+    (broken / "vocab.json").unlink()
+    with pytest.raises(ModelError, match="vocab.json is missing"):
+        load_model(broken, torch.device("cpu"))
+    shutil.copy(trained_run / "model" / "vocab.json", broken / "vocab.json")
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="damaged weights"):
+        load_model(broken, torch.device("cpu"))
+    with pytest.raises(ModelError, match="no such model directory"):
+        load_model(tmp_path / "missing", torch.device("cpu"))
