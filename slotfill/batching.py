@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Sampler
 
 from slotfill.data import Example
 from slotfill.text import normalise
-from slotfill.vocab import PAD_ID, Vocab
+from slotfill.vocab import PAD_ID, Vocab, letter_trigrams
 
 MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
 
@@ -25,7 +25,8 @@ MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char 
 class Batch(NamedTuple):
     word_ids: Tensor  # (B, L) long, PAD_ID past each length
     char_ids: Tensor  # (U, W) long: characters of the batch's U distinct words
-    char_index: Tensor  # (B, L) long: row of char_ids for each token
+    char_index: Tensor  # (B, L) long: row of char_ids (and trigram_ids) for each token
+    trigram_ids: Tensor  # (U, K) long: letter trigrams of the batch's U distinct words
     lengths: Tensor  # (B,) long, on the CPU (pack_padded_sequence wants it there)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
@@ -49,10 +50,11 @@ class EncodedSentence:
 
 
 class EncodedCorpus(Dataset[EncodedSentence]):
-    """Sentences encoded once; `char_table` (N, W) holds the characters of the N distinct words."""
+    """Sentences encoded once; `char_table` (N, W) and `trigram_table` (N, K) hold the characters
+    and letter trigrams of the N distinct words."""
 
-    def __init__(self, sentences: list[EncodedSentence], char_table: Tensor) -> None:
-        self.sentences, self.char_table = sentences, char_table
+    def __init__(self, sentences: list[EncodedSentence], char_table: Tensor, trigram_table: Tensor) -> None:
+        self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -69,13 +71,15 @@ class EncodedCorpus(Dataset[EncodedSentence]):
         type_ids = pad_sequence([s.type_ids for s in sentences], batch_first=True, padding_value=0)
         distinct, char_index = torch.unique(type_ids, return_inverse=True)  # (U,), (B, L)
         char_ids = self.char_table[distinct]  # (U, W)
-        char_ids = char_ids[:, : max(1, int((char_ids != PAD_ID).sum(1).max()))]
+        width = max(1, int((char_ids != PAD_ID).sum(1).max()))
+        char_ids = char_ids[:, :width]  # (U, W)
+        trigram_ids = self.trigram_table[distinct][:, :width]  # (U, K): a word has as many trigrams as chars
         tag_ids = intent_ids = None
         if sentences[0].tag_ids is not None:
             tag_ids = pad_sequence([s.tag_ids for s in sentences], batch_first=True, padding_value=0)
         if sentences[0].intent_id is not None:
             intent_ids = torch.tensor([s.intent_id for s in sentences])
-        return Batch(word_ids, char_ids, char_index, lengths, tag_ids, intent_ids)
+        return Batch(word_ids, char_ids, char_index, trigram_ids, lengths, tag_ids, intent_ids)
 
 
 def encode(
@@ -98,10 +102,14 @@ def encode(
                 intent_id = vocab.intents[examples[i].intent]
         sentences.append(EncodedSentence(word_ids, type_ids, tag_ids, intent_id))
     char_table = torch.full((len(type_of), MAX_WORD_CHARS), PAD_ID, dtype=torch.long)
+    trigram_table = torch.full((len(type_of), MAX_WORD_CHARS), PAD_ID, dtype=torch.long)
     for word, row in type_of.items():
-        chars = [vocab.chars.get(c) for c in word[:MAX_WORD_CHARS]]
-        char_table[row, : len(chars)] = torch.tensor(chars, dtype=torch.long)
-    return EncodedCorpus(sentences, char_table)
+        if not word:
+            continue
+        clipped = word[:MAX_WORD_CHARS]
+        char_table[row, : len(clipped)] = torch.tensor([vocab.chars.get(c) for c in clipped])
+        trigram_table[row, : len(clipped)] = torch.tensor([vocab.trigrams.get(t) for t in letter_trigrams(clipped)])
+    return EncodedCorpus(sentences, char_table, trigram_table)
 
 
 class LengthBucketSampler(Sampler[list[int]]):

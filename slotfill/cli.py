@@ -6,6 +6,7 @@ becomes one line on stderr and exit code 2. torch is imported only by the comman
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -67,29 +68,51 @@ def main(
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/demo.yaml.")],
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config, e.g. configs/demo.yaml.")] = None,
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Run directory (default: runs/CONFIG_NAME); the model goes to OUTPUT/model.")
     ] = None,
     overrides: Annotated[
         Optional[list[str]], typer.Option("--set", help="Override a config key: --set training.epochs=3 (repeatable).")
     ] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Continue the interrupted run in this run directory.")
+    ] = None,
 ) -> None:
     """Train a tagger from a config.
+
+    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume.
 
     Examples:
 
       slotfill train configs/demo.yaml
 
       slotfill train configs/atis.yaml --output runs/atis --set training.epochs=3 --set data.dir=../shared/data/atis
+
+      slotfill train --resume runs/atis
     """
+    import threading
+
     from slotfill.cli_progress import RichTrainingObserver
     from slotfill.config import load_config
 
-    settings = _call(load_config, config, overrides or [])
-    run_dir = output or Path("runs") / config.stem
-    with RichTrainingObserver(stderr, settings.training.epochs) as observer:
-        result = _call(_train, settings, run_dir, observer)
+    if resume is not None:
+        if config is not None or overrides or output is not None:
+            raise _fail("--resume continues a run with its saved config: give no CONFIG, --output or --set")
+        from slotfill.checkpoint import load_checkpoint
+
+        settings, run_dir = _call(load_checkpoint, resume).config, resume
+    elif config is None:
+        raise _fail("give a CONFIG file, or --resume RUN_DIR")
+    else:
+        settings = _call(load_config, config, overrides or [])
+        run_dir = output or Path("runs") / config.stem
+    stop = threading.Event()
+    with _stop_on_signals(stop) as received, RichTrainingObserver(stderr, settings.training.epochs) as observer:
+        result = _call(_train, settings, run_dir, observer, stop, resume is not None)
+    if isinstance(result, str):  # interrupted on purpose: exit 128 + the signal's number
+        stderr.print(result, soft_wrap=True, highlight=False)
+        raise typer.Exit(128 + (received[0] if received else 2))
     stderr.print(
         f"best epoch {result.best_epoch} of {result.epochs_run} in {result.seconds:.1f} s; model saved to {result.model_dir}",
         soft_wrap=True,
@@ -98,10 +121,37 @@ def train(
         stderr.print("test: " + _headline(result.test), soft_wrap=True)
 
 
-def _train(settings: Any, run_dir: Path, observer: Any) -> Any:
+@contextlib.contextmanager
+def _stop_on_signals(stop: Any) -> Iterator[list[int]]:
+    """SIGINT and SIGTERM set `stop` (training then checkpoints and ends); a second one kills."""
+    import signal
+
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        stop.set()
+        stderr.print(f"{signal.Signals(signum).name}: finishing the current step and saving a checkpoint ...")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool) -> Any:
+    """The training result, or the message of a training stopped on request."""
+    from slotfill.train import TrainingInterrupted
     from slotfill.train import train as train_model
 
-    return train_model(settings, run_dir, observer)
+    try:
+        return train_model(settings, run_dir, observer, stop=stop, resume=resume)
+    except TrainingInterrupted as stopped:
+        return str(stopped)
 
 
 def _headline(metrics: dict[str, Any]) -> str:

@@ -38,10 +38,12 @@ class RichTrainingObserver:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def epoch_started(self, epoch: int, num_batches: int) -> None:
+    def epoch_started(self, epoch: int, num_batches: int, batches_done: int) -> None:
         if self.task is not None:
             self.progress.remove_task(self.task)
-        self.task = self.progress.add_task("train", total=num_batches, epoch=epoch, epochs=self.epochs, loss=0.0)
+        self.task = self.progress.add_task(
+            "train", total=num_batches, completed=batches_done, epoch=epoch, epochs=self.epochs, loss=0.0
+        )
 
     def batch_done(self, loss: float) -> None:
         self.progress.update(self.task, advance=1, loss=loss)

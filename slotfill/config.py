@@ -36,7 +36,8 @@ class VocabConfig(Section):
 
 
 class EmbeddingConfig(Section):
-    dim: int = Field(100, gt=0)
+    kind: Literal["learned", "one_hot", "letter_trigram"] = "learned"
+    dim: int = Field(100, gt=0)  # unused by one_hot, whose size is the vocabulary's
     word_dropout: float = Field(0.1, ge=0.0, lt=1.0)
 
 
@@ -55,6 +56,7 @@ class CharConfig(Section):
 
 
 class EncoderConfig(Section):
+    cell: Literal["rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm"] = "lstm"
     hidden_size: int = Field(200, gt=0)
     num_layers: int = Field(1, ge=1)
     bidirectional: bool = True
@@ -82,6 +84,8 @@ class TrainingConfig(Section):
     weight_decay: float = Field(0.0, ge=0.0)
     grad_clip: float = Field(5.0, gt=0.0)
     patience: int = Field(8, ge=1)
+    lr_schedule: Literal["constant", "linear"] = "constant"  # linear: decay to 0 at the last epoch
+    ema_decay: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: evaluate and keep a moving average of the weights
     eval_batch_size: int = Field(256, ge=1)
 
 

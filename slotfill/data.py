@@ -180,6 +180,9 @@ def _read_jsonl(path: Path, strict_bio: bool) -> Iterator[Example]:
         for key, value in (("tokens", tokens), ("tags", tags)):
             if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
                 raise DataError(f"{where}: {key!r} must be a list of non-empty strings")
+        for position, token in enumerate(tokens, 1):
+            if any(character.isspace() for character in token):
+                raise DataError(f"{where}: token {position} ({token!r}) contains whitespace; split it into tokens")
         if intent is not None and not (isinstance(intent, str) and intent.strip()):
             raise DataError(f"{where}: 'intent' must be a non-empty string")
         if not tokens and not tags:

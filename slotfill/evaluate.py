@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,8 @@ from slotfill.data import Example
 from slotfill.model import Tagger
 from slotfill.predict import tag_token_lists
 from slotfill.vocab import Vocab
+
+log = logging.getLogger(__name__)
 
 
 def score(
@@ -64,4 +67,19 @@ def evaluate_examples(
     tagged = tag_token_lists(tagger, vocab, [e.tokens for e in examples], device, batch_size)
     gold_intents = [e.intent for e in examples] if tagger.intent_head is not None else None
     predicted_intents = [t.intent for t in tagged] if tagger.intent_head is not None else None
-    return score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
+    metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
+    metrics["unseen_in_training"] = unseen = unseen_labels(examples, vocab, check_intents=gold_intents is not None)
+    if unseen["tags"] or unseen["intents"]:
+        log.warning(
+            "%d gold tags and %d gold intents were never seen in training; they count as errors",
+            unseen["tags"],
+            unseen["intents"],
+        )
+    return metrics
+
+
+def unseen_labels(examples: Sequence[Example], vocab: Vocab, *, check_intents: bool) -> dict[str, int]:
+    """How many gold tags (tokens) and intents (sentences) the model cannot predict."""
+    tags = sum(tag not in vocab.tags for example in examples for tag in example.tags)
+    intents = sum(check_intents and e.intent is not None and e.intent not in vocab.intents for e in examples)
+    return {"tags": tags, "intents": intents}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import shutil
 import tempfile
@@ -72,7 +73,10 @@ def replace_dir(staged: Path, target: Path) -> None:
 
 
 def staging_dir(target: Path) -> Path:
-    """A fresh empty directory beside `target`, on the same file system, for `replace_dir`."""
+    """A fresh empty directory beside `target`, on the same file system, for `replace_dir`.
+    Staging directories left behind by a killed writer of the same target are removed first."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))

@@ -1,6 +1,6 @@
-"""Vocabularies: words, characters, slot tags and intents, each a list saved as JSON.
+"""Vocabularies: words, characters, letter trigrams, slot tags and intents, each a list saved as JSON.
 
-Words and characters have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a
+Words, characters and trigrams have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a
 1-of-N code that every unseen word maps to. Tags and intents have none: an unseen label at
 evaluation time is compared as a string and simply counts as wrong.
 """
@@ -18,7 +18,14 @@ from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text
 from slotfill.text import normalise
 
+
+def letter_trigrams(word: str) -> list[str]:
+    """Letter trigrams of `#word#` ("apple" -> #ap, app, ppl, ple, le#): word hashing."""
+    marked = f"#{word}#"
+    return [marked[i : i + 3] for i in range(len(marked) - 2)]
+
 PAD, UNK = "<pad>", "<unk>"
+_KEYS = ("words", "chars", "tags", "intents", "trigrams")
 PAD_ID, UNK_ID = 0, 1
 
 
@@ -50,12 +57,14 @@ class Vocab:
     chars: Index
     tags: Index
     intents: Index
+    trigrams: Index
 
     @classmethod
     def build(cls, examples: Iterable[Example], *, min_freq: int = 1) -> Vocab:
         """From training examples; words seen fewer than `min_freq` times map to UNK."""
         word_counts: Counter[str] = Counter()
         char_counts: Counter[str] = Counter()
+        trigram_counts: Counter[str] = Counter()
         tags: set[str] = set()
         intents: set[str] = set()
         for example in examples:
@@ -63,6 +72,7 @@ class Vocab:
                 word = normalise(token)
                 word_counts[word] += 1
                 char_counts.update(word)
+                trigram_counts.update(letter_trigrams(word))
             tags.update(example.tags)
             if example.intent is not None:
                 intents.add(example.intent)
@@ -71,21 +81,27 @@ class Vocab:
         chars = sorted(char_counts, key=lambda c: (-char_counts[c], c))
         tags.add("O")
         tag_list = ["O"] + sorted(tags - {"O"}, key=lambda t: (t[2:], t))  # B-x next to I-x
-        return cls(Index([PAD, UNK, *words]), Index([PAD, UNK, *chars]), Index(tag_list), Index(sorted(intents)))
+        trigrams = sorted(trigram_counts, key=lambda t: (-trigram_counts[t], t))
+        return cls(
+            Index([PAD, UNK, *words]),
+            Index([PAD, UNK, *chars]),
+            Index(tag_list),
+            Index(sorted(intents)),
+            Index([PAD, UNK, *trigrams]),
+        )
 
     def to_json(self) -> dict[str, list[str]]:
-        return {"words": self.words.items, "chars": self.chars.items, "tags": self.tags.items, "intents": self.intents.items}
+        return {name: getattr(self, name).items for name in _KEYS}
 
     @classmethod
     def from_json(cls, payload: object, source: str = "vocab.json") -> Vocab:
-        keys = ("words", "chars", "tags", "intents")
-        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), list) for k in keys):
-            raise ModelError(f"{source}: expected an object with lists {', '.join(keys)}")
+        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), list) for k in _KEYS):
+            raise ModelError(f"{source}: expected an object with lists {', '.join(_KEYS)}")
         try:
-            vocab = cls(*(Index(payload[k]) for k in keys))
+            vocab = cls(*(Index(payload[k]) for k in _KEYS))
         except ValueError as error:
             raise ModelError(f"{source}: {error}") from None
-        for name in ("words", "chars"):
+        for name in ("words", "chars", "trigrams"):
             if getattr(vocab, name).items[:2] != [PAD, UNK]:
                 raise ModelError(f"{source}: {name} must start with {PAD} and {UNK}")
         return vocab

@@ -1,0 +1,55 @@
+import torch
+
+from slotfill.batching import encode
+from slotfill.config import ModelConfig
+from slotfill.data import Example
+from slotfill.embeddings import WordInput
+from slotfill.model import build_tagger
+from slotfill.vocab import UNK_ID, Vocab, letter_trigrams
+
+EXAMPLES = [Example(("fly", "to", "apple"), ("O", "O", "B-to"), "atis_flight")]
+
+
+def test_letter_trigrams_are_the_word_hashing_of_the_notes() -> None:
+    assert letter_trigrams("apple") == ["#ap", "app", "ppl", "ple", "le#"]
+    assert letter_trigrams("a") == ["#a#"]
+
+
+def batch_for(tokens: tuple[str, ...], vocab: Vocab):
+    corpus = encode([tokens], vocab)
+    return corpus.collate([corpus[0]])
+
+
+def test_unseen_words_get_a_trigram_vector_but_one_hot_gives_them_the_other_entry() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    batch = batch_for(("fly", "to", "applet"), vocab)  # "applet" is unseen
+    assert batch.word_ids[0, 2].item() == UNK_ID
+    torch.manual_seed(0)
+    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.char_index, None)  # (1, 3, 8)
+    unknown = batch_for(("zzzz",), vocab)
+    assert not torch.allclose(vectors[0, 2], trigram(unknown.word_ids, unknown.trigram_ids, unknown.char_index, None)[0, 0])
+    one_hot = WordInput("one_hot", len(vocab.words), len(vocab.trigrams), 8)
+    codes = one_hot(batch.word_ids, batch.trigram_ids, batch.char_index, None)
+    assert codes.shape == (1, 3, len(vocab.words)) and codes[0, 2, UNK_ID] == 1 and codes[0, 2].sum() == 1
+
+
+def test_word_dropout_blanks_trigram_bags() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    batch = batch_for(("fly", "to", "apple"), vocab)
+    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    dropped = torch.tensor([[False, True, False]])
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.char_index, dropped)
+    assert (vectors[0, 1] == 0).all() and (vectors[0, 0] != 0).any()
+
+
+def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, EXAMPLES)
+    batch = corpus.collate([corpus[0]])
+    for kind in ("learned", "one_hot", "letter_trigram"):
+        for chars in (True, False):
+            config = ModelConfig.model_validate({"embedding": {"kind": kind, "dim": 6}, "chars": {"enabled": chars}, "encoder": {"hidden_size": 4}})
+            tagger = build_tagger(config, vocab)
+            tagger.loss(batch).backward()
+            assert [len(t) for t in tagger.decode(batch).tag_ids] == [3]

@@ -1,0 +1,78 @@
+"""A model directory is data, never code: no pickle is ever loaded from it."""
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from slotfill.errors import ModelError
+from slotfill.model_dir import load_model
+
+
+class Exploit:
+    """Unpickling this creates the marker file: proof that a pickle was loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def planted_pickle(path: Path, marker: Path) -> None:
+    path.write_bytes(pickle.dumps(Exploit(marker)))
+
+
+def test_pickles_beside_the_weights_are_ignored(trained_run: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    marker = tmp_path / "pwned"
+    for name in ("pytorch_model.bin", "model.pt", "optimizer.pt", "vocab.pkl"):
+        planted_pickle(model / name, marker)
+    load_model(model, torch.device("cpu"))
+    assert not marker.exists()
+
+
+def test_a_pickle_in_place_of_the_weights_is_refused(trained_run: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    marker = tmp_path / "pwned"
+    planted_pickle(model / "model.safetensors", marker)
+    with pytest.raises(ModelError, match="damaged weights"):
+        load_model(model, torch.device("cpu"))
+    torch.save({"x": Exploit(marker)}, model / "model.safetensors")  # a torch.save zip file
+    with pytest.raises(ModelError, match="damaged weights"):
+        load_model(model, torch.device("cpu"))
+    assert not marker.exists()
+
+
+def test_incompatible_format_version_is_refused(trained_run: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    weights = load_file(str(model / "model.safetensors"))
+    save_file(weights, str(model / "model.safetensors"), metadata={"format_version": "99", "slotfill_version": "9.0"})
+    with pytest.raises(ModelError, match=r"model format version 99 \(slotfill 9.0\)"):
+        load_model(model, torch.device("cpu"))
+
+
+def test_weights_that_do_not_fit_the_config(trained_run: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    config = (model / "config.yaml").read_text().replace("hidden_size: 48", "hidden_size: 50")
+    (model / "config.yaml").write_text(config)
+    with pytest.raises(ModelError, match="weights do not fit the config and vocabulary"):
+        load_model(model, torch.device("cpu"))
+
+
+def test_truncated_files(trained_run: Path, tmp_path: Path) -> None:
+    for name, message in (("config.yaml", "config"), ("vocab.json", "vocab")):
+        model = tmp_path / name
+        shutil.copytree(trained_run / "model", model)
+        data = (model / name).read_bytes()
+        (model / name).write_bytes(data[: len(data) // 2])
+        with pytest.raises(ModelError, match=message):
+            load_model(model, torch.device("cpu"))
