@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
-from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset, Sampler
 
 from slotfill.data import Example
@@ -43,10 +42,15 @@ class Batch(NamedTuple):
 
 @dataclass(frozen=True)
 class EncodedSentence:
-    word_ids: Tensor  # (L,)
-    type_ids: Tensor  # (L,) rows of the corpus's char table
-    tag_ids: Tensor | None  # (L,)
+    word_ids: list[int]  # (L,)
+    type_ids: list[int]  # (L,) rows of the corpus's char and trigram tables
+    tag_ids: list[int] | None  # (L,)
     intent_id: int | None
+
+
+def _padded(rows: Sequence[Sequence[int]], width: int) -> Tensor:
+    """One (len(rows), width) long tensor, zero-padded: a single torch.tensor call."""
+    return torch.tensor([list(row) + [PAD_ID] * (width - len(row)) for row in rows], dtype=torch.long)
 
 
 class EncodedCorpus(Dataset[EncodedSentence]):
@@ -66,20 +70,21 @@ class EncodedCorpus(Dataset[EncodedSentence]):
         return [len(s.word_ids) for s in self.sentences]
 
     def collate(self, sentences: Sequence[EncodedSentence]) -> Batch:
-        word_ids = pad_sequence([s.word_ids for s in sentences], batch_first=True, padding_value=PAD_ID)
-        lengths = torch.tensor([len(s.word_ids) for s in sentences])
-        type_ids = pad_sequence([s.type_ids for s in sentences], batch_first=True, padding_value=0)
+        lengths = [len(s.word_ids) for s in sentences]
+        longest = max(lengths)
+        word_ids = _padded([s.word_ids for s in sentences], longest)  # (B, L)
+        type_ids = _padded([s.type_ids for s in sentences], longest)  # (B, L), 0: the padding word
         distinct, char_index = torch.unique(type_ids, return_inverse=True)  # (U,), (B, L)
-        char_ids = self.char_table[distinct]  # (U, W)
+        char_ids = self.char_table[distinct]  # (U, MAX_WORD_CHARS)
         width = max(1, int((char_ids != PAD_ID).sum(1).max()))
         char_ids = char_ids[:, :width]  # (U, W)
         trigram_ids = self.trigram_table[distinct][:, :width]  # (U, K): a word has as many trigrams as chars
         tag_ids = intent_ids = None
         if sentences[0].tag_ids is not None:
-            tag_ids = pad_sequence([s.tag_ids for s in sentences], batch_first=True, padding_value=0)
+            tag_ids = _padded([s.tag_ids or [] for s in sentences], longest)
         if sentences[0].intent_id is not None:
             intent_ids = torch.tensor([s.intent_id for s in sentences])
-        return Batch(word_ids, char_ids, char_index, trigram_ids, lengths, tag_ids, intent_ids)
+        return Batch(word_ids, char_ids, char_index, trigram_ids, torch.tensor(lengths), tag_ids, intent_ids)
 
 
 def encode(
@@ -90,25 +95,19 @@ def encode(
     """Encode tokenised sentences (each non-empty). With `examples`, gold tags and intents
     are encoded too; every one must be in the vocabulary (true of the training set)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
-    sentences = []
+    word_id, sentences = vocab.words.get, []
     for i, tokens in enumerate(token_lists):
         words = [normalise(token) for token in tokens]
-        word_ids = torch.tensor([vocab.words.get(w) for w in words])
-        type_ids = torch.tensor([type_of.setdefault(w, len(type_of)) for w in words])
+        type_ids = [type_of.setdefault(w, len(type_of)) for w in words]
         tag_ids, intent_id = None, None
         if examples is not None:
-            tag_ids = torch.tensor([vocab.tags[t] for t in examples[i].tags])
+            tag_ids = [vocab.tags[t] for t in examples[i].tags]
             if len(vocab.intents) and examples[i].intent is not None:
                 intent_id = vocab.intents[examples[i].intent]
-        sentences.append(EncodedSentence(word_ids, type_ids, tag_ids, intent_id))
-    char_table = torch.full((len(type_of), MAX_WORD_CHARS), PAD_ID, dtype=torch.long)
-    trigram_table = torch.full((len(type_of), MAX_WORD_CHARS), PAD_ID, dtype=torch.long)
-    for word, row in type_of.items():
-        if not word:
-            continue
-        clipped = word[:MAX_WORD_CHARS]
-        char_table[row, : len(clipped)] = torch.tensor([vocab.chars.get(c) for c in clipped])
-        trigram_table[row, : len(clipped)] = torch.tensor([vocab.trigrams.get(t) for t in letter_trigrams(clipped)])
+        sentences.append(EncodedSentence([word_id(w) for w in words], type_ids, tag_ids, intent_id))
+    clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
+    char_table = _padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
+    trigram_table = _padded([[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS)
     return EncodedCorpus(sentences, char_table, trigram_table)
 
 

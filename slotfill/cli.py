@@ -62,8 +62,12 @@ def main(
 ) -> None:
     from rich.logging import RichHandler
 
-    handler = RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[handler])
+    logger = logging.getLogger("slotfill")  # slotfill's own logs go to stderr through rich
+    for handler in [h for h in logger.handlers if isinstance(h, RichHandler)]:
+        logger.removeHandler(handler)
+    logger.addHandler(RichHandler(console=stderr, show_time=False, show_path=False, markup=False))
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
 
 
 @app.command()
@@ -177,6 +181,14 @@ def evaluate(
       slotfill evaluate runs/atis ../shared/data/atis/test --json
     """
     metrics = _call(_evaluate, model_dir, data, data_format, device, batch_size)
+    unseen = metrics["unseen_in_training"]
+    if unseen["tags"] or unseen["intents"]:
+        logging.getLogger("slotfill").warning(
+            "%d gold tags and %d gold intents of %s were never seen in training: they count as errors",
+            unseen["tags"],
+            unseen["intents"],
+            data,
+        )
     if as_json:
         typer.echo(json.dumps(metrics, ensure_ascii=False))
         return

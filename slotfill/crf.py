@@ -25,6 +25,7 @@ class CRF(nn.Module):
         # derived from the tag names on every load, so not saved with the weights
         self.register_buffer("start_allowed", torch.tensor(start_allowed, dtype=torch.bool), persistent=False)
         self.register_buffer("allowed", torch.tensor(allowed, dtype=torch.bool), persistent=False)
+        self._cached_plan: tuple[tuple[int, torch.device], _MaxPlusPlan] | None = None
 
     def constrained(self) -> tuple[Tensor, Tensor]:
         """Start and transition scores with forbidden moves at -inf: (T,), (T, T)."""
@@ -65,7 +66,39 @@ class CRF(nn.Module):
 
     def viterbi(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """Best valid tag path for each sentence: (B, L, T), (B, L) -> (B, L) long; past each
-        sentence's length the path repeats its last tag (mask it out)."""
+        sentence's length the path repeats its last tag (mask it out).
+
+        The forward pass keeps only the best score of each tag (an exact max-plus product, see
+        `_best_previous`); the path is then traced back one chosen tag at a time, which needs one
+        column of the transitions per sentence and step instead of a (B, T, T) argmax."""
+        start, transitions = self.constrained()
+        length = emissions.size(1)
+        score = start + emissions[:, 0]  # (B, T)
+        scores = [score]
+        plan = self._plan(transitions)
+        for t in range(1, length):
+            step = plan.best_previous(score) + emissions[:, t]
+            score = torch.where(mask[:, t, None], step, score)
+            scores.append(score)
+        tag = (score + self.end).argmax(dim=1)  # (B,)
+        path = [tag]
+        for t in range(length - 1, 0, -1):
+            previous = (scores[t - 1] + transitions[:, tag].t()).argmax(dim=1)  # (B,)
+            tag = torch.where(mask[:, t], previous, tag)  # padding: the tag stays
+            path.append(tag)
+        path.reverse()
+        return torch.stack(path, dim=1)
+
+    def _plan(self, transitions: Tensor) -> _MaxPlusPlan:
+        """The max-plus plan of the current transitions, rebuilt only when they change
+        (an optimizer step or a weight load bumps the parameter's version counter)."""
+        key = (self.transitions._version, self.transitions.device)
+        if self._cached_plan is None or self._cached_plan[0] != key:
+            self._cached_plan = (key, _MaxPlusPlan(transitions.detach()))
+        return self._cached_plan[1]
+
+    def viterbi_dense(self, emissions: Tensor, mask: Tensor) -> Tensor:
+        """Textbook Viterbi with a (B, T, T) max per step: the reference `viterbi` is tested against."""
         start, transitions = self.constrained()
         batch_size, length, num_tags = emissions.shape
         identity = torch.arange(num_tags, device=emissions.device).expand(batch_size, num_tags)  # (B, T)
@@ -83,3 +116,53 @@ class CRF(nn.Module):
             path.append(tag)
         path.reverse()
         return torch.stack(path, dim=1)
+
+
+class _MaxPlusPlan:
+    """Exact `max_i score[b, i] + transitions[i, j]` without materialising (B, T, T).
+
+    Columns with few allowed predecessors (I-x: only B-x and I-x) gather just those. For the
+    others, only the k best-scoring previous tags are tried; a tag outside them scores at most
+    (k+1-th best score) + (best transition into j), so where the top-k result reaches that bound it
+    is exact. Sentences where it does not (rare: a weak previous tag with a much better transition)
+    get the full computation."""
+
+    SPARSE_MAX = 4
+    TOP_K = 8
+    SMALL_BATCH_ELEMENTS = 1 << 17  # below this many (B, T, T) elements, the plain max is faster
+
+    def __init__(self, transitions: Tensor) -> None:  # (T, T), -inf where forbidden
+        num_tags = transitions.size(0)
+        allowed = torch.isfinite(transitions)
+        counts = allowed.sum(0)  # (T,) allowed predecessors of each tag
+        sparse = counts <= self.SPARSE_MAX
+        self.sparse_cols = sparse.nonzero().squeeze(1)  # (S,)
+        self.dense_cols = (~sparse).nonzero().squeeze(1)  # (D,)
+        width = max(1, int(counts[sparse].max())) if len(self.sparse_cols) else 1
+        # each sparse column's allowed predecessors first; the rest of the row scores -inf
+        self.sparse_prev = allowed[:, self.sparse_cols].float().topk(width, dim=0).indices.t()  # (S, width)
+        self.sparse_trans = transitions[self.sparse_prev, self.sparse_cols.unsqueeze(1)]  # (S, width)
+        self.dense_trans = transitions[:, self.dense_cols]  # (T, D)
+        self.dense_bound = self.dense_trans.amax(dim=0)  # (D,)
+        self.k = min(self.TOP_K, num_tags - 1)
+        self.full_trans, self.full_trans_t = transitions, transitions.t().contiguous()  # (T, T)
+
+    def best_previous(self, score: Tensor) -> Tensor:  # (B, T) -> (B, T)
+        if score.size(0) * self.full_trans.numel() <= self.SMALL_BATCH_ELEMENTS:  # one op beats eight
+            return (score.unsqueeze(1) + self.full_trans_t).amax(dim=2)
+        best = torch.empty_like(score)
+        if len(self.sparse_cols):
+            best[:, self.sparse_cols] = (score[:, self.sparse_prev] + self.sparse_trans).amax(dim=2)  # (B, S)
+        if len(self.dense_cols) == 0:
+            return best
+        if self.k < 1:
+            best[:, self.dense_cols] = (score.unsqueeze(2) + self.dense_trans).amax(dim=1)
+            return best
+        top_scores, top_tags = score.topk(self.k + 1, dim=1)  # (B, k+1)
+        dense = (top_scores[:, : self.k, None] + self.dense_trans[top_tags[:, : self.k]]).amax(dim=1)  # (B, D)
+        bound = top_scores[:, self.k, None] + self.dense_bound  # (B, D): the best any other tag can do
+        unsure = (dense < bound).any(dim=1).nonzero().squeeze(1)  # (N,)
+        if len(unsure):
+            dense[unsure] = (score[unsure].unsqueeze(2) + self.dense_trans).amax(dim=1)
+        best[:, self.dense_cols] = dense
+        return best

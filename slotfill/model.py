@@ -20,6 +20,9 @@ from slotfill.encoders import RecurrentEncoder
 from slotfill.vocab import UNK_ID, Vocab
 
 
+ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
+
+
 class Decoded(NamedTuple):
     tag_ids: list[list[int]]  # one list per sentence, of its length
     intent_ids: list[int] | None
@@ -50,7 +53,9 @@ class Tagger(nn.Module):
         self.intent_head: nn.Linear | None = None
         if num_intents > 0:
             # sentence vector: max over time and an attention-weighted sum (Liu & Lane 2016)
-            self.intent_attention = nn.Sequential(nn.Linear(encoded_size, encoded_size), nn.Tanh(), nn.Linear(encoded_size, 1))
+            self.intent_attention = nn.Sequential(
+                nn.Linear(encoded_size, ATTENTION_SIZE), nn.Tanh(), nn.Linear(ATTENTION_SIZE, 1)
+            )
             self.intent_head = nn.Linear(2 * encoded_size, num_intents)
         self.intent_loss_weight = intent_loss_weight
 

@@ -33,7 +33,8 @@ def tag_token_lists(
     nonempty = [i for i, tokens in enumerate(token_lists) if tokens]
     corpus = encode([token_lists[i] for i in nonempty], vocab)
     was_training = tagger.training
-    tagger.eval()
+    if was_training:  # switching modes walks every submodule: not on the prediction hot path
+        tagger.eval()
     try:
         for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
             batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
@@ -46,7 +47,8 @@ def tag_token_lists(
                 tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
                 results[nonempty[index]] = Tagged(tags, intent, confidence)
     finally:
-        tagger.train(was_training)
+        if was_training:
+            tagger.train()
     return [r if r is not None else Tagged([], None, None) for r in results]
 
 

@@ -48,7 +48,8 @@ class Token(NamedTuple):
 
 def normalise(word: str) -> str:
     """The ATIS form of a word: lowercase, typographic apostrophe made plain."""
-    return word.lower().replace("\u2019", "'")
+    word = word.lower()
+    return word.replace("\u2019", "'") if "\u2019" in word else word
 
 
 def tokenise(text: str) -> list[Token]:

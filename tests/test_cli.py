@@ -109,7 +109,15 @@ def test_tag_interactive_session_in_a_terminal(trained_run: Path) -> None:
     [
         (["train", "missing.yaml"], "missing.yaml: no such config file"),
         (["train", "configs/demo.yaml", "--set", "training.epochz=1"], "training.epochz: unknown key"),
-        (["train", "configs/demo.yaml", "--set", "data.dir=/nonexistent"], "/nonexistent/train: no such file or directory"),
+        (["train", "configs/demo.yaml", "--set", "data.dir=/nonexistent"], "data.train: /nonexistent/train: no such file or directory"),
+        (["train", "configs/demo.yaml", "--set", "model.dropout=-1"], "model.dropout: Input should be greater than or equal to 0"),
+        (["train", "configs/demo.yaml", "--set", "model.encoder.hidden_size=0"], "model.encoder.hidden_size: Input should be greater than 0"),
+        (["train", "configs/demo.yaml", "--set", "training.epochs=three"], "training.epochs: Input should be a valid integer"),
+        (["train", "configs/demo.yaml", "--set", "nokey"], "--set 'nokey': expected KEY=VALUE"),
+        (["train", "--resume", "/nonexistent"], "/nonexistent: nothing to resume"),
+        (["train", "configs/demo.yaml", "--resume", "runs/x"], "--resume continues a run with its saved config"),
+        (["train"], "give a CONFIG file, or --resume RUN_DIR"),
+        (["evaluate", "/nonexistent", "data/demo/test", "--format", "xml"], "--format: 'xml' is not one of auto"),
         (["train", "configs/demo.yaml", "--set", "device=tpu"], "device: Input should be"),
         (["evaluate", "/nonexistent", "data/demo/test"], "/nonexistent: no such model directory"),
         (["predict", "/nonexistent", "hi"], "/nonexistent: no such model directory"),
@@ -122,6 +130,15 @@ def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str, mon
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_warns_about_labels_unseen_in_training(trained_run: Path, tmp_path: Path) -> None:
+    data = tmp_path / "x.jsonl"
+    data.write_text(json.dumps({"tokens": ["to", "boston"], "tags": ["O", "B-never_seen"], "intent": "atis_new"}) + "\n")
+    result = runner.invoke(app, ["evaluate", str(trained_run), str(data), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["unseen_in_training"] == {"tags": 1, "intents": 1}
+    assert "1 gold tags and 1 gold intents" in " ".join(result.stderr.split())
 
 
 def test_evaluate_bad_data_exits_2(trained_run: Path, tmp_path: Path) -> None:

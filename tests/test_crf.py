@@ -77,3 +77,27 @@ def test_gradients_are_finite() -> None:
     assert torch.isfinite(emissions.grad).all()
     assert all(torch.isfinite(p.grad).all() for p in crf.parameters())
     assert (emissions.grad[1, 3:] == 0).all()  # padding gets no gradient
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 10.0])
+def test_fast_viterbi_equals_the_dense_reference_on_many_tags(scale: float) -> None:
+    """120 tags as in ATIS; large transition scales make the top-k shortcut fall back often."""
+    labels = [f"slot{i}" for i in range(60)]
+    tags = ["O"] + [f"{p}-{label}" for label in labels for p in "BI"][:119]
+    torch.manual_seed(int(scale * 10))
+    crf = CRF(len(tags), *bio.allowed_transitions(tags))
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_(0, scale)
+    lengths = torch.randint(1, 25, (64,))
+    emissions = torch.randn(64, int(lengths.max()), len(tags)) * 3
+    mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+    fast, dense = crf.viterbi(emissions, mask), crf.viterbi_dense(emissions, mask)
+    start, transitions = crf.constrained()
+
+    def path_score(b: int, path: list[int]) -> float:
+        return float(crf.path_score(emissions[b : b + 1], torch.tensor([path + [0] * (emissions.size(1) - len(path))]), mask[b : b + 1]))
+
+    for b, n in enumerate(lengths.tolist()):
+        if fast[b, :n].tolist() != dense[b, :n].tolist():  # a tie: both must score the same
+            assert path_score(b, fast[b, :n].tolist()) == pytest.approx(path_score(b, dense[b, :n].tolist()), abs=1e-4)

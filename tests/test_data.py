@@ -119,3 +119,27 @@ def test_format_must_fit_the_path(tmp_path: Path) -> None:
     (tmp_path / "f.conll").write_text("a O\n")
     with pytest.raises(DataError, match="an ATIS split is a directory"):
         read_split(tmp_path / "f.conll", "atis")
+
+
+def test_blank_and_whitespace_only_lines_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    split = write_atis(tmp_path / "s", "fly to boston\n  \t \nto rome\n", "O O B-to\n\nO B-to\n")
+    assert [e.tokens for e in read_split(split)] == [("fly", "to", "boston"), ("to", "rome")]
+    assert "seq.in:2: blank line skipped" in caplog.text
+
+
+def test_tabs_separate_tokens_in_atis_and_conll_but_are_refused_inside_jsonl_tokens(tmp_path: Path) -> None:
+    split = write_atis(tmp_path / "s", "fly\tto boston\n", "O\tO B-to\n")
+    assert read_split(split)[0].tokens == ("fly", "to", "boston")
+    conll = tmp_path / "x.conll"
+    conll.write_text("fly\tO\n \t \nto\tB-to\n")
+    assert [e.tokens for e in read_split(conll)] == [("fly",), ("to",)]
+    jsonl = tmp_path / "x.jsonl"
+    jsonl.write_text(json.dumps({"tokens": ["new\tyork"], "tags": ["B-to"]}) + "\n")
+    with pytest.raises(DataError, match=r"x.jsonl:1: token 1 \('new\\tyork'\) contains whitespace"):
+        read_split(jsonl)
+
+
+def test_repairs_are_counted_in_one_warning_per_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    split = write_atis(tmp_path / "s", "to new york\nto la\n", "O I-to I-to\nO I-to\n")
+    read_split(split)
+    assert "repaired 2 I- tags" in caplog.text

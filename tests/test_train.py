@@ -102,3 +102,13 @@ def test_damaged_model_directories(trained_run: Path, tmp_path: Path) -> None:
         load_model(broken, torch.device("cpu"))
     with pytest.raises(ModelError, match="no such model directory"):
         load_model(tmp_path / "missing", torch.device("cpu"))
+
+
+def test_labels_unseen_in_training_are_counted_and_reported(trained_run: Path) -> None:
+    from slotfill.data import Example
+
+    loaded = load_model(trained_run, torch.device("cpu"))
+    examples = [Example(("fly", "to", "boston"), ("O", "O", "B-never_seen"), "atis_never_seen")]
+    metrics = evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device)
+    assert metrics["unseen_in_training"] == {"tags": 1, "intents": 1}
+    assert metrics["intent_accuracy"] == 0.0 and metrics["slot_recall"] == 0.0
