@@ -73,6 +73,7 @@ def worker(config: str, seed: int, overrides: list[str], run_dir: Path) -> dict:
         "train_seconds": round(result.seconds, 1),
         "parameters": sum(p.numel() for p in predictor.loaded.tagger.parameters()),
         "batch_sentences_per_second": round(len(texts) / statistics.median(batch_seconds), 1),
+        "single_sentences_per_second": round(len(latencies) / sum(latencies), 1),
         "latency_ms_p50": round(1000 * latencies[len(latencies) // 2], 3),
         "latency_ms_p95": round(1000 * latencies[int(len(latencies) * 0.95)], 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -85,7 +86,17 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def table(runs: list[dict], config: str) -> str:
+def run_spacy_peer(python: str, atis_dir: Path) -> dict:
+    """The spaCy peer from ../shared/peers, trained and timed on the same files in this run."""
+    script = Path(__file__).resolve().parents[1].parent / "shared" / "peers" / "spacy_atis.py"
+    with tempfile.TemporaryDirectory(prefix="slotfill-spacy-") as work:
+        done = subprocess.run([python, str(script), str(atis_dir), work], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the spaCy peer failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(runs: list[dict], config: str, spacy: dict | None = None) -> str:
     def stat(key: str) -> str:
         mean, std = mean_std([100 * run["test"][key] for run in runs])
         return f"{mean:.2f} ± {std:.2f}"
@@ -94,15 +105,21 @@ def table(runs: list[dict], config: str) -> str:
         return f"{statistics.median(run[key] for run in runs):.{digits}f}"
 
     lines = [
-        "| model | slot F1 | intent acc. | sentence acc. | train s | peak MiB | parameters | batch sent/s | latency p50 / p95 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| **slotfill** `{config}` ({len(runs)} seeds, mean ± std) | **{stat('slot_f1')}** | **{stat('intent_accuracy')}** "
+        "| model | slot F1 | intent acc. | sentence acc. | train s | peak MiB | parameters | batch sent/s | 1-at-a-time sent/s | latency p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| **slotfill** `{config}` ({len(runs)} seeds, mean ± std; medians) | **{stat('slot_f1')}** | **{stat('intent_accuracy')}** "
         f"| **{stat('sentence_accuracy')}** | {median('train_seconds')} | {median('peak_rss_mib')} | {runs[0]['parameters']:,} "
-        f"| {median('batch_sentences_per_second', 0)} | {median('latency_ms_p50', 2)} / {median('latency_ms_p95', 2)} |",
+        f"| {median('batch_sentences_per_second', 0)} | {median('single_sentences_per_second', 0)} "
+        f"| {median('latency_ms_p50', 2)} / {median('latency_ms_p95', 2)} |",
     ]
+    if spacy is not None:
+        lines.append(
+            f"| spaCy NER (`shared/peers/spacy_atis.py`, same machine, same run) | {100 * spacy['test_f1']:.2f} | – | – "
+            f"| {spacy['train_s']} | | | {spacy['sent_per_s_b32']:.0f} (batch 32) | {spacy['sent_per_s_b1']:.0f} | |"
+        )
     for name, slot, intent, sentence in REFERENCES:
         cells = [f"{v:.1f}" if v is not None else "–" for v in (slot, intent, sentence)]
-        lines.append(f"| {name} | {' | '.join(cells)} | | | | | |")
+        lines.append(f"| {name} (published) | {' | '.join(cells)} | | | | | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -113,6 +130,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override KEY=VALUE")
+    parser.add_argument("--spacy-python", help="python of a venv with spaCy: also run the spaCy peer in this run")
     parser.add_argument("--worker-seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -137,15 +155,24 @@ def main() -> None:
                   f"{run['batch_sentences_per_second']} sent/s  p50 {run['latency_ms_p50']} ms", flush=True)
             runs.append(run)
 
+    spacy = None
+    if args.spacy_python:
+        from slotfill.config import load_config
+
+        print("training the spaCy peer on the same files ...", flush=True)
+        spacy = run_spacy_peer(args.spacy_python, load_config(args.config, args.overrides).data.dir)
+        print(f"spaCy: {json.dumps(spacy)}", flush=True)
+
     summary = {
         "config": args.config,
+        "spacy": spacy,
         "overrides": args.overrides,
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    markdown = table(runs, args.config)
+    markdown = table(runs, args.config, spacy)
     (args.out / "results.md").write_text(markdown)
     print()
     print(markdown)

@@ -231,10 +231,24 @@ def _read_lines(source: Path) -> Iterator[str]:
         raise _fail(f"{source}: cannot read ({error.strerror})") from None
 
 
-def _print_json_lines(results: Iterator[dict[str, Any]]) -> None:
+def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
+    """One JSON object per line on stdout; with `progress`, a count and rate on stderr."""
     write = sys.stdout.write
-    for result in results:
-        write(json.dumps(result, ensure_ascii=False) + "\n")
+    if not progress:
+        for result in results:
+            write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.completed:,} sentences"), TextColumn("{task.speed} /s"), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=False) as bar:
+        task, count = bar.add_task("predict", total=None), 0
+        for count, result in enumerate(results, 1):
+            write(json.dumps(result, ensure_ascii=False) + "\n")
+            if count % 256 == 0:
+                bar.update(task, completed=count)
+        bar.update(task, completed=count)
     sys.stdout.flush()
 
 
@@ -264,7 +278,8 @@ def predict(
         raise _fail("give utterances as arguments or --input, not both")
     predictor = _call(_predictor, model_dir, device, batch_size)
     lines = _read_lines(input_file) if input_file is not None else iter(texts or [])
-    _call(_print_json_lines, predictor.parse_many(lines))
+    show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
+    _call(_print_json_lines, predictor.parse_many(lines), show_progress)
 
 
 def _predictor(model_dir: Path, device: str, batch_size: int) -> Any:
@@ -304,6 +319,33 @@ def tag(
             break
         for renderable in render_parse(_call(predictor.parse, text)):
             out.print(renderable)
+
+
+@app.command()
+def serve(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
+    max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
+) -> None:
+    """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
+
+    Examples:
+
+      slotfill serve runs/atis
+
+      curl -s localhost:8000/parse -H 'content-type: application/json' -d '{"text": "leave Taipei on November 2nd"}'
+    """
+    import uvicorn
+
+    from slotfill.serve import Limits, create_app
+
+    predictor = _call(_predictor, model_dir, device, 256)
+    limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch)
+    stderr.print(f"serving {model_dir} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", soft_wrap=True)
+    uvicorn.run(create_app(predictor, limits), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ class EmbeddingConfig(Section):
     kind: Literal["learned", "one_hot", "letter_trigram"] = "learned"
     dim: int = Field(100, gt=0)  # unused by one_hot, whose size is the vocabulary's
     word_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    # share of the dropped words that also lose their character features: the model then learns
+    # to tag a word it knows nothing about from its context alone
+    word_dropout_chars: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class CharConfig(Section):

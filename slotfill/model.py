@@ -39,6 +39,7 @@ class Tagger(nn.Module):
         tags: list[str],
         num_intents: int,
         word_dropout: float,
+        word_dropout_chars: float,
         dropout: float,
         use_crf: bool,
         intent_loss_weight: float,
@@ -46,7 +47,7 @@ class Tagger(nn.Module):
         super().__init__()
         num_tags, encoded_size = len(tags), encoder.output_size
         self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
-        self.word_dropout = word_dropout
+        self.word_dropout, self.word_dropout_chars = word_dropout, word_dropout_chars
         self.dropout = nn.Dropout(dropout)
         self.slot_head = nn.Linear(encoded_size, num_tags)
         self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
@@ -68,8 +69,11 @@ class Tagger(nn.Module):
             word_ids = word_ids.masked_fill(dropped, UNK_ID)
         inputs = self.word_input(word_ids, batch.trigram_ids, batch.char_index, dropped)  # (B, L, E)
         if self.char_encoder is not None:
-            char_features = self.char_encoder(batch.char_ids)  # (U, F)
-            inputs = torch.cat([inputs, char_features[batch.char_index]], dim=2)  # (B, L, E+F)
+            char_features = self.char_encoder(batch.char_ids)[batch.char_index]  # (B, L, F)
+            if dropped is not None and self.word_dropout_chars > 0:
+                blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
+                char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
+            inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
@@ -134,6 +138,7 @@ def build_tagger(config: ModelConfig, vocab: Vocab) -> Tagger:
         tags=vocab.tags.items,
         num_intents=len(vocab.intents) if config.intent.enabled else 0,
         word_dropout=embedding.word_dropout,
+        word_dropout_chars=embedding.word_dropout_chars,
         dropout=config.dropout,
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,

@@ -53,3 +53,19 @@ def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
             tagger = build_tagger(config, vocab)
             tagger.loss(batch).backward()
             assert [len(t) for t in tagger.decode(batch).tag_ids] == [3]
+
+
+def test_word_dropout_chars_makes_dropped_words_fully_unknown() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    config = ModelConfig.model_validate(
+        {"embedding": {"dim": 6, "word_dropout": 0.999, "word_dropout_chars": 1.0}, "encoder": {"hidden_size": 4}, "dropout": 0.0}
+    )
+    tagger = build_tagger(config, vocab).train()
+    first, second = batch_for(("fly", "to", "apple"), vocab), batch_for(("fly", "to", "zebra"), vocab)
+    torch.manual_seed(3)
+    a = tagger._encode(first)[0]
+    torch.manual_seed(3)
+    b = tagger._encode(second)[0]
+    assert torch.allclose(a, b)  # every word dropped with its characters: nothing tells them apart
+    tagger.eval()
+    assert not torch.allclose(tagger._encode(first)[0], tagger._encode(second)[0])
