@@ -73,18 +73,19 @@ class CRF(nn.Module):
         column of the transitions per sentence and step instead of a (B, T, T) argmax."""
         start, transitions = self.constrained()
         length = emissions.size(1)
+        shortest = int(mask.sum(dim=1).min())  # steps before it need no masking
         score = start + emissions[:, 0]  # (B, T)
         scores = [score]
         plan = self._plan(transitions)
         for t in range(1, length):
             step = plan.best_previous(score) + emissions[:, t]
-            score = torch.where(mask[:, t, None], step, score)
+            score = step if t < shortest else torch.where(mask[:, t, None], step, score)
             scores.append(score)
         tag = (score + self.end).argmax(dim=1)  # (B,)
         path = [tag]
         for t in range(length - 1, 0, -1):
             previous = (scores[t - 1] + transitions[:, tag].t()).argmax(dim=1)  # (B,)
-            tag = torch.where(mask[:, t], previous, tag)  # padding: the tag stays
+            tag = previous if t < shortest else torch.where(mask[:, t], previous, tag)  # padding: the tag stays
             path.append(tag)
         path.reverse()
         return torch.stack(path, dim=1)

@@ -54,7 +54,8 @@ def normalise(word: str) -> str:
 
 def tokenise(text: str) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`."""
-    return [
-        Token(match.group(), match.start(), match.end(), normalise(match.group()))
-        for match in _TOKEN_RE.finditer(text)
-    ]
+    spans = [match.span() for match in _TOKEN_RE.finditer(text)]
+    lowered = normalise(text)
+    if len(lowered) != len(text):  # a character whose lowercase is longer ("İ"): word by word
+        return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in spans]
+    return [Token(text[a:b], a, b, lowered[a:b]) for a, b in spans]

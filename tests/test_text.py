@@ -44,3 +44,11 @@ def test_offsets_always_slice_back_to_the_token(text: str) -> None:
         assert token.start >= previous_end and token.end > token.start
         assert not token.text.isspace()
         previous_end = token.end
+
+
+def test_lowercase_that_changes_length_keeps_offsets() -> None:
+    text = "İstanbul to PARIS"
+    tokens = tokenise(text)
+    assert [t.text for t in tokens] == ["İstanbul", "to", "PARIS"]
+    assert tokens[0].norm == "İstanbul".lower() and tokens[2].norm == "paris"
+    assert all(text[t.start : t.end] == t.text for t in tokens)
