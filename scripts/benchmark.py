@@ -3,9 +3,10 @@
 
     python scripts/benchmark.py [--config configs/atis.yaml] [--seeds 3] [--out bench]
 
-Each seed runs in a child process of its own (so peak memory is that run's alone): it trains,
-evaluates on the test split, then times batch tagging of the test sentences (raw text in, JSON-ready
-dicts out, CRF decoding included) and one-sentence-at-a-time latency. Writes OUT/results.json and
+Each seed trains and evaluates on the test split in a child process of its own (so peak memory is
+that run's alone); a fresh child then loads the saved model, as a user would, and times batch tagging
+of the test sentences (raw text in, JSON-ready dicts out, CRF decoding included) and
+one-sentence-at-a-time latency. Writes OUT/results.json and
 OUT/results.md (with the published reference rows), and prints the ATIS model's parse of the two
 Taipei examples. Medians are over repeated passes in the same run.
 """
@@ -36,23 +37,37 @@ REFERENCES = [
 
 
 def worker(config: str, seed: int, overrides: list[str], run_dir: Path) -> dict:
-    import torch
-
+    """Train and evaluate one seed; peak memory is this process's (training)."""
     from slotfill.config import load_config
-    from slotfill.data import read_split
-    from slotfill.predict import Predictor
     from slotfill.train import train
 
     config_ = load_config(config, [*overrides, f"seed={seed}", "device=cpu"])
     result = train(config_, run_dir)
     assert result.test is not None, "the config needs a test split"
-    predictor = Predictor.load(result.model_dir, "cpu", batch_size=256)
-    test = read_split(config_.data.split_path(config_.data.test or "test"), config_.data.format)
-    texts = [" ".join(example.tokens) for example in test]
+    return {
+        "seed": seed,
+        "test": {k: v for k, v in result.test.items() if k not in ("per_slot", "unseen_in_training")},
+        "dev": result.dev,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.seconds, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
+
+def speed(model_dir: Path, test_dir: Path) -> dict:
+    """Tagging speed of a saved model in a fresh process, as a user loads it: batch throughput
+    (median of 7 passes over the test sentences, raw text in, parses out) and one-sentence latency."""
+    import torch
+
+    from slotfill.data import read_split
+    from slotfill.predict import Predictor
+
+    predictor = Predictor.load(model_dir, "cpu", batch_size=256)
+    texts = [" ".join(example.tokens) for example in read_split(test_dir)]
     list(predictor.parse_many(texts))  # warm-up
     batch_seconds = []
-    for _ in range(5):
+    for _ in range(7):
         start = time.perf_counter()
         parsed = list(predictor.parse_many(texts))
         batch_seconds.append(time.perf_counter() - start)
@@ -63,23 +78,22 @@ def worker(config: str, seed: int, overrides: list[str], run_dir: Path) -> dict:
         predictor.parse(text)
         latencies.append(time.perf_counter() - start)
     latencies.sort()
-    metrics = {k: v for k, v in result.test.items() if k != "per_slot"}
     return {
-        "seed": seed,
-        "test": metrics,
-        "dev": result.dev,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "train_seconds": round(result.seconds, 1),
         "parameters": sum(p.numel() for p in predictor.loaded.tagger.parameters()),
         "batch_sentences_per_second": round(len(texts) / statistics.median(batch_seconds), 1),
         "single_sentences_per_second": round(len(latencies) / sum(latencies), 1),
         "latency_ms_p50": round(1000 * latencies[len(latencies) // 2], 3),
         "latency_ms_p95": round(1000 * latencies[int(len(latencies) * 0.95)], 3),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "taipei": [{"text": p["text"], "slots": p["slots"], "intent": p.get("intent")} for p in predictor.parse_many(TAIPEI)],
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -133,22 +147,29 @@ def main() -> None:
     parser.add_argument("--spacy-python", help="python of a venv with spaCy: also run the spaCy peer in this run")
     parser.add_argument("--worker-seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--speed-model", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--speed-test", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker_seed is not None:
         print(json.dumps(worker(args.config, args.worker_seed, args.overrides, args.worker_dir)))
         return
+    if args.speed_model is not None:
+        print(json.dumps(speed(args.speed_model, args.speed_test)))
+        return
+
+    from slotfill.config import load_config
+
+    data = load_config(args.config, args.overrides).data
+    test_dir = data.split_path(data.test or "test")
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="slotfill-bench-") as scratch:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            command = [sys.executable, __file__, "--config", args.config, "--worker-seed", str(seed),
-                       "--worker-dir", str(Path(scratch) / f"seed{seed}")]
-            command += [item for override in args.overrides for item in ("--set", override)]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.exit(f"seed {seed} failed:\n{done.stderr}")
-            run = json.loads(done.stdout.strip().splitlines()[-1])
+            run_dir = Path(scratch) / f"seed{seed}"
+            command = ["--config", args.config, "--worker-seed", str(seed), "--worker-dir", str(run_dir)]
+            run = child(*command, *[item for override in args.overrides for item in ("--set", override)])
+            run.update(child("--speed-model", str(run_dir / "model"), "--speed-test", str(test_dir)))
             test = run["test"]
             print(f"seed {seed}: slot F1 {100 * test['slot_f1']:.2f}  intent {100 * test['intent_accuracy']:.2f}  "
                   f"sentence {100 * test['sentence_accuracy']:.2f}  train {run['train_seconds']} s  "
@@ -157,10 +178,8 @@ def main() -> None:
 
     spacy = None
     if args.spacy_python:
-        from slotfill.config import load_config
-
         print("training the spaCy peer on the same files ...", flush=True)
-        spacy = run_spacy_peer(args.spacy_python, load_config(args.config, args.overrides).data.dir)
+        spacy = run_spacy_peer(args.spacy_python, data.dir)
         print(f"spaCy: {json.dumps(spacy)}", flush=True)
 
     summary = {
@@ -176,10 +195,11 @@ def main() -> None:
     (args.out / "results.md").write_text(markdown)
     print()
     print(markdown)
-    print("ATIS model (first seed) on the Taipei examples:")
-    for parsed in runs[0]["taipei"]:
-        slots = ", ".join(f"{s['text']} = {s['slot']}" for s in parsed["slots"])
-        print(f"  {parsed['text']!r}: {slots}  [{parsed['intent']}]")
+    print("The ATIS models on the Taipei examples:")
+    for run in runs:
+        for parsed in run["taipei"]:
+            slots = ", ".join(f"{s['text']} = {s['slot']}" for s in parsed["slots"])
+            print(f"  seed {run['seed']}: {parsed['text']!r}: {slots}  [{parsed['intent']}]")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Sentences to padded tensors, with torch.utils.data and torch.nn.utils.rnn (no torchtext).
+"""Sentences to padded tensors with torch.utils.data (Dataset, Sampler); no torchtext.
 
 Characters are looked up once per distinct word of a batch, not once per token: a batch holds
 `char_ids` for its U distinct words and `char_index` pointing every token at its word's row.

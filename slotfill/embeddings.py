@@ -40,27 +40,34 @@ class WordInput(nn.Module):
             return self.table(word_ids)  # (B, L, E); word_ids already carry the dropout
         if self.kind == "one_hot":
             return nn.functional.one_hot(word_ids, self.num_words).float()  # (B, L, V)
-        vectors = self.trigrams(trigram_ids)[word_index]  # (B, L, E)
+        per_word = self.trigrams(trigram_ids)  # (U, E)
+        vectors = per_word.index_select(0, word_index.flatten()).view(*word_index.shape, -1)  # (B, L, E)
         if dropped is not None:
             vectors = vectors.masked_fill(dropped.unsqueeze(2), 0.0)
         return vectors
 
 
 class CharCNN(nn.Module):
-    """Characters of a word -> one vector: embedding, convolution, max over the word's characters."""
+    """Characters of a word -> one vector: embedding, convolution, max over the word's characters.
+
+    The convolution is written as windows of `kernel_size` characters (one centred on each
+    character) through one linear layer: the same function as a padded Conv1d."""
 
     def __init__(self, num_chars: int, char_dim: int, filters: int, kernel_size: int) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError("the character kernel size must be odd (one output per character)")
-        self.output_size = filters
+        self.output_size, self.kernel_size = filters, kernel_size
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=PAD_ID)
-        self.conv = nn.Conv1d(char_dim, filters, kernel_size, padding=kernel_size // 2)
+        self.conv = nn.Linear(char_dim * kernel_size, filters)
 
     def forward(self, char_ids: Tensor) -> Tensor:  # (U, W) -> (U, F)
-        embedded = self.embedding(char_ids).transpose(1, 2)  # (U, C, W)
-        features = torch.relu(self.conv(embedded))[:, :, : char_ids.size(1)]  # (U, F, W), centred on each char
+        half = self.kernel_size // 2
+        padded = nn.functional.pad(char_ids, (half, half), value=PAD_ID)  # (U, W + k - 1)
+        embedded = self.embedding(padded)  # (U, W + k - 1, C)
+        windows = embedded.unfold(1, self.kernel_size, 1)  # (U, W, C, k): one window centred on each char
+        features = torch.relu(self.conv(windows.flatten(2)))  # (U, W, F)
         # max over the word's own characters only: the result must not depend on the batch's padding
-        is_char = (char_ids != PAD_ID).unsqueeze(1)  # (U, 1, W)
-        pooled = features.masked_fill(~is_char, float("-inf")).max(dim=2).values  # (U, F)
-        return pooled.masked_fill(~is_char.any(dim=2), 0.0)  # the padding word: zeros
+        is_char = (char_ids != PAD_ID).unsqueeze(2)  # (U, W, 1)
+        pooled = features.masked_fill(~is_char, float("-inf")).max(dim=1).values  # (U, F)
+        return pooled.masked_fill(~is_char.any(dim=1), 0.0)  # the padding word: zeros

@@ -69,7 +69,10 @@ class Tagger(nn.Module):
             word_ids = word_ids.masked_fill(dropped, UNK_ID)
         inputs = self.word_input(word_ids, batch.trigram_ids, batch.char_index, dropped)  # (B, L, E)
         if self.char_encoder is not None:
-            char_features = self.char_encoder(batch.char_ids)[batch.char_index]  # (B, L, F)
+            # index_select, not char_features[char_index]: its backward (index_add) sums in a fixed
+            # order, where the advanced-indexing backward does not (seeded runs must repeat exactly)
+            per_word = self.char_encoder(batch.char_ids)  # (U, F)
+            char_features = per_word.index_select(0, batch.char_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
             if dropped is not None and self.word_dropout_chars > 0:
                 blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
                 char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
