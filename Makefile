@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test demo-data atis benchmark bench-peers bench-serve compare-cells clean
+.PHONY: install browser demo test demo-data atis benchmark bench-peers bench-cli bench-serve compare-cells clean
 
 install: $(STAMP)
 
@@ -52,6 +52,9 @@ $(PEERS)/.installed:
 
 bench-peers: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python scripts/benchmark.py --spacy-python $(PEERS)/bin/python
+
+bench-cli: $(STAMP)
+	$(BIN)/python scripts/bench_cli.py runs/atis
 
 bench-serve: $(STAMP)
 	$(BIN)/python scripts/bench_serve.py runs/atis --clients 32 --seconds 20
