@@ -100,9 +100,21 @@ def test_limits_and_malformed_bodies(server: str, path: str, body: object, statu
     assert got == status and message in json.dumps(answer["detail"])
 
 
-def test_huge_body_is_refused_before_parsing(server: str) -> None:
-    status, answer = call(server + "/parse", json.dumps({"text": "a " * 1_100_000}).encode())
-    assert status == 413 and "the limit is" in answer["detail"]
+def test_huge_body_is_refused_before_it_is_read(server: str) -> None:
+    """A 3 MB body is announced but never sent: the answer comes from the announcement alone."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    address = urlsplit(server)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.putrequest("POST", "/parse")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(3_000_000))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["detail"] == "request body of 3000000 bytes; the limit is 2000000"
+    connection.close()
 
 
 def test_concurrent_clients_get_their_own_answers(server: str) -> None:
