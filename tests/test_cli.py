@@ -151,3 +151,11 @@ def test_evaluate_bad_data_exits_2(trained_run: Path, tmp_path: Path) -> None:
 def test_predict_needs_input(trained_run: Path) -> None:
     result = runner.invoke(app, ["predict", str(trained_run)])
     assert result.exit_code == 2 and "give utterances" in result.stderr
+
+
+def test_progress_path_writes_every_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from slotfill.cli import _print_json_lines
+
+    _print_json_lines(iter([{"text": str(i)} for i in range(600)]), progress=True)
+    out = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["text"] for line in out] == [str(i) for i in range(600)]
