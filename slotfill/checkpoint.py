@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
-from slotfill.config import Config, config_from_dict
+from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
-from slotfill.files import replace_dir, staging_dir
+from slotfill.files import writing_dir
 from slotfill.vocab import Vocab
 
 CHECKPOINT_SUBDIR = "checkpoint"
@@ -99,8 +98,7 @@ def save_checkpoint(
     tensors.update(_optimizer_tensors(optimizer))
     tensors.update({f"rng.{k}": v for k, v in rng.items()})
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    staged = staging_dir(run_dir / CHECKPOINT_SUBDIR)
-    try:
+    with writing_dir(run_dir / CHECKPOINT_SUBDIR) as staged:
         (staged / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / "vocab.json")
         save_file(tensors, str(staged / "state.safetensors"), metadata={"checkpoint_version": str(CHECKPOINT_VERSION)})
@@ -112,22 +110,32 @@ def save_checkpoint(
             "scheduler": scheduler,
         }
         (staged / "state.json").write_text(json.dumps(payload), encoding="utf-8")
-        replace_dir(staged, run_dir / CHECKPOINT_SUBDIR)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
 
 
-def load_checkpoint(run_dir: Path) -> Checkpoint:
+def _checkpoint_dir(run_dir: Path) -> Path:
     directory = Path(run_dir) / CHECKPOINT_SUBDIR
     if not directory.is_dir():
         raise ModelError(f"{run_dir}: nothing to resume (no {CHECKPOINT_SUBDIR}/: the run finished or never started)")
+    return directory
+
+
+def checkpoint_config(run_dir: Path) -> Config:
+    """The config of the run to resume, without reading its tensors."""
+    directory = _checkpoint_dir(run_dir)
     try:
-        config = config_from_dict(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")), str(directory / "config.yaml"))
+        return load_config(directory / "config.yaml")
+    except ConfigError as error:
+        raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
+
+
+def load_checkpoint(run_dir: Path) -> Checkpoint:
+    directory = _checkpoint_dir(run_dir)
+    config = checkpoint_config(run_dir)
+    try:
         vocab = Vocab.load(directory / "vocab.json")
         payload = json.loads((directory / "state.json").read_text(encoding="utf-8"))
         tensors = load_file(str(directory / "state.safetensors"))
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, SafetensorError, ConfigError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, SafetensorError) as error:
         raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
     if payload.get("checkpoint_version") != CHECKPOINT_VERSION:
         raise ModelError(f"{directory}: checkpoint version {payload.get('checkpoint_version')}, expected {CHECKPOINT_VERSION}")

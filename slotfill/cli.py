@@ -103,9 +103,9 @@ def train(
     if resume is not None:
         if config is not None or overrides or output is not None:
             raise _fail("--resume continues a run with its saved config: give no CONFIG, --output or --set")
-        from slotfill.checkpoint import load_checkpoint
+        from slotfill.checkpoint import checkpoint_config
 
-        settings, run_dir = _call(load_checkpoint, resume).config, resume
+        settings, run_dir = _call(checkpoint_config, resume), resume
     elif config is None:
         raise _fail("give a CONFIG file, or --resume RUN_DIR")
     else:

@@ -98,27 +98,6 @@ class CRF(nn.Module):
             self._cached_plan = (key, _MaxPlusPlan(transitions.detach()))
         return self._cached_plan[1]
 
-    def viterbi_dense(self, emissions: Tensor, mask: Tensor) -> Tensor:
-        """Textbook Viterbi with a (B, T, T) max per step: the reference `viterbi` is tested against."""
-        start, transitions = self.constrained()
-        batch_size, length, num_tags = emissions.shape
-        identity = torch.arange(num_tags, device=emissions.device).expand(batch_size, num_tags)  # (B, T)
-        score = start + emissions[:, 0]  # (B, T)
-        backpointers = []
-        for t in range(1, length):
-            best, previous = (score.unsqueeze(2) + transitions).max(dim=1)  # (B, T), (B, T)
-            keep = mask[:, t, None]
-            score = torch.where(keep, best + emissions[:, t], score)
-            backpointers.append(torch.where(keep, previous, identity))
-        tag = (score + self.end).argmax(dim=1)  # (B,)
-        path = [tag]
-        for previous in reversed(backpointers):
-            tag = previous.gather(1, tag.unsqueeze(1)).squeeze(1)
-            path.append(tag)
-        path.reverse()
-        return torch.stack(path, dim=1)
-
-
 class _MaxPlusPlan:
     """Exact `max_i score[b, i] + transitions[i, j]` without materialising (B, T, T).
 

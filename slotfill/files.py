@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
@@ -70,6 +72,19 @@ def replace_dir(staged: Path, target: Path) -> None:
         os.rename(staged, target)
         shutil.rmtree(old)
     _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def writing_dir(target: Path) -> Iterator[Path]:
+    """Yield an empty staging directory to fill; on success it replaces `target` as a whole
+    (`replace_dir`), on any error it is removed and `target` is left as it was."""
+    staged = staging_dir(target)
+    try:
+        yield staged
+        replace_dir(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
 
 
 def staging_dir(target: Path) -> Path:

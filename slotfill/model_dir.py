@@ -9,20 +9,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
-from slotfill.config import Config, config_from_dict
+from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
-from slotfill.files import atomic_write_text, replace_dir, staging_dir
+from slotfill.files import atomic_write_text, writing_dir
 from slotfill.model import Tagger, build_tagger
 from slotfill.vocab import Vocab
 
@@ -41,18 +39,13 @@ class LoadedModel:
 
 def save_model(directory: Path, config: Config, vocab: Vocab, tagger: Tagger, metrics: dict[str, Any]) -> None:
     """Write the model directory in a staging directory beside it, then swap it in."""
-    staged = staging_dir(directory)
-    try:
+    with writing_dir(directory) as staged:
         (staged / CONFIG).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
         meta = {"format_version": str(FORMAT_VERSION), "slotfill_version": __version__}
         save_file(state, str(staged / WEIGHTS), metadata=meta)
         write_metrics(staged, metrics)
-        replace_dir(staged, directory)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
 
 
 def write_metrics(directory: Path, metrics: dict[str, Any]) -> None:
@@ -77,9 +70,8 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not a slotfill model directory ({name} is missing)")
     try:
-        raw = yaml.safe_load((directory / CONFIG).read_text(encoding="utf-8"))
-        config = config_from_dict(raw, str(directory / CONFIG))
-    except (yaml.YAMLError, UnicodeDecodeError, ConfigError) as error:
+        config = load_config(directory / CONFIG)
+    except ConfigError as error:
         raise ModelError(f"{directory / CONFIG}: damaged config ({error})") from None
     vocab = Vocab.load(directory / VOCAB)
     try:
