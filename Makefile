@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test demo-data atis benchmark bench-peers bench-cli bench-serve compare-cells clean
+.PHONY: install browser demo test demo-data atis openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
 
 install: $(STAMP)
 
@@ -36,12 +36,23 @@ browser:
 demo-data:
 	$(PYTHON) scripts/make_demo_data.py data/demo
 
-atis: $(STAMP)
+atis: $(STAMP) openworld
 	$(BIN)/slotfill train configs/atis.yaml --output runs/atis
 	$(BIN)/slotfill evaluate runs/atis ../shared/data/atis/test
+	$(BIN)/slotfill evaluate runs/atis runs/openworld/test
+
+# open-world variants of ATIS dev and test (unseen cities and airports, cased and punctuated)
+openworld: $(STAMP)
+	$(BIN)/python scripts/make_openworld.py ../shared/data/atis runs/openworld
 
 benchmark: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
+
+# the same benchmark, same way, on the release before the open-world work (checked out beside)
+BEFORE_REV := 9e5989a
+bench-before: $(STAMP)
+	test -d runs/before || git worktree add --detach runs/before $(BEFORE_REV)
+	$(BIN)/python scripts/benchmark.py --source runs/before --out bench/before --label "slotfill 0.1 (before)"
 
 # the peers run in a venv of their own: they are benchmarks, not dependencies
 PEERS := .venv-peers

@@ -28,7 +28,7 @@ from slotfill.vocab import Vocab
 
 
 def encoder_parameters(config: Config, vocab: Vocab) -> int:
-    return sum(p.numel() for p in build_tagger(config.model, vocab).encoder.parameters())
+    return sum(p.numel() for p in build_tagger(config.model, vocab, 0).encoder.parameters())
 
 
 def with_cell(config: Config, cell: str, hidden: int) -> Config:

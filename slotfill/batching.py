@@ -2,6 +2,7 @@
 
 Characters are looked up once per distinct word of a batch, not once per token: a batch holds
 `char_ids` for its U distinct words and `char_index` pointing every token at its word's row.
+Sentences arrive as the model sees them: punctuation already left out (slotfill.text.is_punctuation).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
 from slotfill.data import Example
+from slotfill.gazetteer import GazetteerSet
 from slotfill.text import normalise
 from slotfill.vocab import PAD_ID, Vocab, letter_trigrams
 
@@ -27,6 +29,7 @@ class Batch(NamedTuple):
     char_index: Tensor  # (B, L) long: row of char_ids (and trigram_ids) for each token
     trigram_ids: Tensor  # (U, K) long: letter trigrams of the batch's U distinct words
     lengths: Tensor  # (B,) long, on the CPU (pack_padded_sequence wants it there)
+    gazetteer_features: Tensor  # (B, L, G) float: BIO membership of each token in each list (G may be 0)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
 
@@ -44,6 +47,7 @@ class Batch(NamedTuple):
 class EncodedSentence:
     word_ids: list[int]  # (L,)
     type_ids: list[int]  # (L,) rows of the corpus's char and trigram tables
+    gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
 
@@ -57,8 +61,11 @@ class EncodedCorpus(Dataset[EncodedSentence]):
     """Sentences encoded once; `char_table` (N, W) and `trigram_table` (N, K) hold the characters
     and letter trigrams of the N distinct words."""
 
-    def __init__(self, sentences: list[EncodedSentence], char_table: Tensor, trigram_table: Tensor) -> None:
+    def __init__(
+        self, sentences: list[EncodedSentence], char_table: Tensor, trigram_table: Tensor, num_gazetteer_features: int
+    ) -> None:
         self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
+        self.feature_bits = torch.arange(num_gazetteer_features)  # (G,)
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -79,21 +86,26 @@ class EncodedCorpus(Dataset[EncodedSentence]):
         width = max(1, int((char_ids != PAD_ID).sum(1).max()))
         char_ids = char_ids[:, :width]  # (U, W)
         trigram_ids = self.trigram_table[distinct][:, :width]  # (U, K): a word has as many trigrams as chars
+        bits = _padded([s.gazetteer_bits for s in sentences], longest)  # (B, L)
+        gazetteer_features = ((bits.unsqueeze(2) >> self.feature_bits) & 1).float()  # (B, L, G)
         tag_ids = intent_ids = None
         if sentences[0].tag_ids is not None:
             tag_ids = _padded([s.tag_ids or [] for s in sentences], longest)
         if sentences[0].intent_id is not None:
             intent_ids = torch.tensor([s.intent_id for s in sentences])
-        return Batch(word_ids, char_ids, char_index, trigram_ids, torch.tensor(lengths), tag_ids, intent_ids)
+        return Batch(
+            word_ids, char_ids, char_index, trigram_ids, torch.tensor(lengths), gazetteer_features, tag_ids, intent_ids
+        )
 
 
 def encode(
     token_lists: Sequence[Sequence[str]],
     vocab: Vocab,
+    gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
 ) -> EncodedCorpus:
-    """Encode tokenised sentences (each non-empty). With `examples`, gold tags and intents
-    are encoded too; every one must be in the vocabulary (true of the training set)."""
+    """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
+    and intents are encoded too; every one must be in the vocabulary (true of the training set)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
     word_id, sentences = vocab.words.get, []
     for i, tokens in enumerate(token_lists):
@@ -104,11 +116,12 @@ def encode(
             tag_ids = [vocab.tags[t] for t in examples[i].tags]
             if len(vocab.intents) and examples[i].intent is not None:
                 intent_id = vocab.intents[examples[i].intent]
-        sentences.append(EncodedSentence([word_id(w) for w in words], type_ids, tag_ids, intent_id))
+        bits = gazetteers.features(words)
+        sentences.append(EncodedSentence([word_id(w) for w in words], type_ids, bits, tag_ids, intent_id))
     clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
     char_table = _padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
     trigram_table = _padded([[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS)
-    return EncodedCorpus(sentences, char_table, trigram_table)
+    return EncodedCorpus(sentences, char_table, trigram_table, gazetteers.num_features)
 
 
 class LengthBucketSampler(Sampler[list[int]]):

@@ -62,6 +62,19 @@ def tags_from_spans(spans_: Sequence[Span], length: int) -> list[str]:
     return tags
 
 
+def fill_skipped(shown_tags: Sequence[str], positions: Sequence[int], length: int) -> list[str]:
+    """Tags for all `length` tokens of a sentence of which only those at `positions` were tagged
+    (punctuation is not shown to the model). A skipped token between two tokens of one slot
+    continues that slot (`I-x`, so the slot's text spans it); every other skipped token is `O`."""
+    tags = [OUTSIDE] * length
+    for k, (tag, position) in enumerate(zip(shown_tags, positions)):
+        tags[position] = tag
+        if k and tag.startswith("I-"):
+            for skipped in range(positions[k - 1] + 1, position):
+                tags[skipped] = tag
+    return tags
+
+
 def repair(tags: Sequence[str]) -> tuple[list[str], int]:
     """Make a sequence valid BIO: an I-x that does not follow B-x or I-x becomes B-x.
     Returns the repaired tags and how many were changed."""

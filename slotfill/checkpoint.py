@@ -3,6 +3,7 @@
     RUN_DIR/checkpoint/
         config.yaml         the resolved config of the run
         vocab.json          its vocabulary
+        gazetteers/         its gazetteers, as in a model directory (read once, at the start of the run)
         state.safetensors   model, moving-average model, optimizer tensors, RNG states
         state.json          epoch and batch position, best dev score, early-stopping count, optimizer
                             hyper-parameters, scheduler position, the epoch log so far
@@ -27,6 +28,8 @@ from slotfill import __version__
 from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import writing_dir
+from slotfill.gazetteer import GazetteerSet
+from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
 from slotfill.vocab import Vocab
 
 CHECKPOINT_SUBDIR = "checkpoint"
@@ -52,6 +55,7 @@ class Progress:
 class Checkpoint:
     config: Config
     vocab: Vocab
+    gazetteers: GazetteerSet
     progress: Progress
     tensors: dict[str, torch.Tensor]  # "model.*", "averaged.*", "optimizer.*", "rng.*"
     optimizer_groups: list[dict[str, Any]]
@@ -85,6 +89,7 @@ def save_checkpoint(
     run_dir: Path,
     config: Config,
     vocab: Vocab,
+    gazetteers: GazetteerSet,
     progress: Progress,
     *,
     model: dict[str, torch.Tensor],
@@ -101,6 +106,7 @@ def save_checkpoint(
     with writing_dir(run_dir / CHECKPOINT_SUBDIR) as staged:
         (staged / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / "vocab.json")
+        save_gazetteers(staged, gazetteers)
         save_file(tensors, str(staged / "state.safetensors"), metadata={"checkpoint_version": str(CHECKPOINT_VERSION)})
         payload = {
             "checkpoint_version": CHECKPOINT_VERSION,
@@ -133,13 +139,14 @@ def load_checkpoint(run_dir: Path) -> Checkpoint:
     config = checkpoint_config(run_dir)
     try:
         vocab = Vocab.load(directory / "vocab.json")
+        gazetteers = load_gazetteers(directory, list(config.gazetteers))
         payload = json.loads((directory / "state.json").read_text(encoding="utf-8"))
         tensors = load_file(str(directory / "state.safetensors"))
     except (OSError, UnicodeDecodeError, ValueError, SafetensorError) as error:
         raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
     if payload.get("checkpoint_version") != CHECKPOINT_VERSION:
         raise ModelError(f"{directory}: checkpoint version {payload.get('checkpoint_version')}, expected {CHECKPOINT_VERSION}")
-    return Checkpoint(config, vocab, Progress(**payload["progress"]), tensors, payload["optimizer_groups"], payload["scheduler"])
+    return Checkpoint(config, vocab, gazetteers, Progress(**payload["progress"]), tensors, payload["optimizer_groups"], payload["scheduler"])
 
 
 def remove_checkpoint(run_dir: Path) -> None:

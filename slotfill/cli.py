@@ -113,16 +113,21 @@ def train(
         run_dir = output or Path("runs") / config.stem
     stop = threading.Event()
     with _stop_on_signals(stop) as received, RichTrainingObserver(stderr, settings.training.epochs) as observer:
-        result = _call(_train, settings, run_dir, observer, stop, resume is not None)
-    if isinstance(result, str):  # interrupted on purpose: exit 128 + the signal's number
-        stderr.print(result, soft_wrap=True, highlight=False)
-        raise typer.Exit(128 + (received[0] if received else 2))
+        try:
+            result = _call(_train, settings, run_dir, observer, stop, resume is not None)
+        except TrainingStopped as stopped:  # interrupted on purpose: exit 128 + the signal's number
+            stderr.print(str(stopped), soft_wrap=True, highlight=False)
+            raise typer.Exit(128 + (received[0] if received else 2)) from None
     stderr.print(
         f"best epoch {result.best_epoch} of {result.epochs_run} in {result.seconds:.1f} s; model saved to {result.model_dir}",
         soft_wrap=True,
     )
     if result.test is not None:
         stderr.print("test: " + _headline(result.test), soft_wrap=True)
+
+
+class TrainingStopped(Exception):
+    """Training was stopped by a signal after saving its checkpoint (not an error: exit 128 + signal)."""
 
 
 @contextlib.contextmanager
@@ -148,14 +153,16 @@ def _stop_on_signals(stop: Any) -> Iterator[list[int]]:
 
 
 def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool) -> Any:
-    """The training result, or the message of a training stopped on request."""
-    from slotfill.train import TrainingInterrupted
+    """Train (or resume) a run; a run stopped on request raises TrainingStopped."""
+    from slotfill.train import TrainingInterrupted, resume_training
     from slotfill.train import train as train_model
 
     try:
-        return train_model(settings, run_dir, observer, stop=stop, resume=resume)
-    except TrainingInterrupted as stopped:
-        return str(stopped)
+        if resume:
+            return resume_training(run_dir, observer, stop=stop)
+        return train_model(settings, run_dir, observer, stop=stop)
+    except TrainingInterrupted as interrupted:
+        raise TrainingStopped(str(interrupted)) from None
 
 
 def _headline(metrics: dict[str, Any]) -> str:
@@ -210,7 +217,7 @@ def _evaluate(model_dir: Path, data: Path, data_format: str, device: str, batch_
         raise ConfigError(f"--format: {data_format!r} is not one of auto, {', '.join(FORMATS)}")
     loaded = load_model(model_dir, resolve_device(device))
     examples = read_split(data, data_format)  # type: ignore[arg-type]
-    return evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device, batch_size)
+    return evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device, batch_size, gazetteers=loaded.gazetteers)
 
 
 def _read_lines(source: Path) -> Iterator[str]:
@@ -252,6 +259,16 @@ def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False)
     sys.stdout.flush()
 
 
+GazetteerOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--gazetteer",
+        help="NAME=FILE adds FILE's entries (one a line, '|' before aliases, '#' comments) to the model's list NAME; "
+        "NAME=FILE:replace replaces the list. No retraining. Repeatable.",
+    ),
+]
+
+
 @app.command()
 def predict(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
@@ -261,6 +278,7 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    gazetteer: GazetteerOption = None,
 ) -> None:
     """Tag utterances; print one JSON object per line, in input order.
 
@@ -271,27 +289,32 @@ def predict(
       slotfill predict runs/demo "arrive Taipei on November 2nd"
 
       slotfill predict runs/atis --input utterances.txt > parsed.jsonl
+
+      slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
     """
     if not texts and input_file is None:
         raise _fail("give utterances as arguments or --input FILE (- for stdin)")
     if texts and input_file is not None:
         raise _fail("give utterances as arguments or --input, not both")
-    predictor = _call(_predictor, model_dir, device, batch_size)
+    predictor = _call(_predictor, model_dir, device, batch_size, gazetteer)
     lines = _read_lines(input_file) if input_file is not None else iter(texts or [])
     show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
     _call(_print_json_lines, predictor.parse_many(lines), show_progress)
 
 
-def _predictor(model_dir: Path, device: str, batch_size: int) -> Any:
+def _predictor(model_dir: Path, device: str, batch_size: int, gazetteer_specs: list[str] | None) -> Any:
+    from slotfill.gazetteer import GazetteerUpdate
     from slotfill.predict import Predictor
 
-    return Predictor.load(model_dir, device, batch_size)
+    updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
+    return Predictor.load(model_dir, device, batch_size, updates)
 
 
 @app.command()
 def tag(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    gazetteer: GazetteerOption = None,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
@@ -301,7 +324,7 @@ def tag(
 
       slotfill tag runs/demo
     """
-    predictor = _call(_predictor, model_dir, device, 1)
+    predictor = _call(_predictor, model_dir, device, 1, gazetteer)
     if not sys.stdin.isatty():
         _call(_print_json_lines, predictor.parse_many(line.rstrip("\r\n") for line in sys.stdin))
         return
@@ -329,6 +352,7 @@ def serve(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
     max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
+    gazetteer: GazetteerOption = None,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
 
@@ -342,7 +366,7 @@ def serve(
 
     from slotfill.serve import Limits, create_app
 
-    predictor = _call(_predictor, model_dir, device, 256)
+    predictor = _call(_predictor, model_dir, device, 256, gazetteer)
     limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch)
     stderr.print(f"serving {model_dir} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", soft_wrap=True)
     uvicorn.run(create_app(predictor, limits), host=host, port=port, log_level="warning")

@@ -6,13 +6,16 @@ Relative paths are read from the current directory.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from slotfill.errors import ConfigError
+from slotfill.gazetteer import MAX_GAZETTEERS
+from slotfill.gazetteer_sources import BUILTIN_LISTS
 
 
 class Section(BaseModel):
@@ -76,6 +79,9 @@ class ModelConfig(Section):
     chars: CharConfig = CharConfig()
     encoder: EncoderConfig = EncoderConfig()
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    # probability, per token and list, of hiding a gazetteer match in training: the model must
+    # not trust a list blindly, nor fail on a value missing from it
+    gazetteer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
     decoder: Literal["softmax", "crf"] = "crf"
     intent: IntentConfig = IntentConfig()
 
@@ -90,6 +96,24 @@ class TrainingConfig(Section):
     lr_schedule: Literal["constant", "linear"] = "constant"  # linear: decay to 0 at the last epoch
     ema_decay: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: evaluate and keep a moving average of the weights
     eval_batch_size: int = Field(256, ge=1)
+    # probability of replacing a training slot value by another value of its gazetteer (each epoch anew)
+    substitution: float = Field(0.0, ge=0.0, le=1.0)
+    # probability of adding a courtesy ("please", "thanks", "hi", ...) at a training sentence's start or end
+    courtesy: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class GazetteerSource(Section):
+    """Where one gazetteer's entries come from (merged when several are given)."""
+
+    builtin: Literal[BUILTIN_LISTS] | None = None  # type: ignore[valid-type]
+    file: Path | None = None
+    slots: list[str] = []  # slot types whose training values join the list (and are substituted from it)
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> GazetteerSource:
+        if self.builtin is None and self.file is None and not self.slots:
+            raise ValueError("give at least one of builtin, file, slots")
+        return self
 
 
 class Config(Section):
@@ -99,6 +123,23 @@ class Config(Section):
     vocab: VocabConfig = VocabConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
+    gazetteers: dict[str, GazetteerSource] = {}
+
+    @field_validator("gazetteers")
+    @classmethod
+    def _gazetteer_names(cls, value: dict[str, GazetteerSource]) -> dict[str, GazetteerSource]:
+        if len(value) > MAX_GAZETTEERS:
+            raise ValueError(f"at most {MAX_GAZETTEERS} gazetteers")
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+                raise ValueError(f"{name!r}: a gazetteer name is letters, digits, '_', '.', '-'")
+        claimed: dict[str, str] = {}
+        for name, source in value.items():
+            for slot in source.slots:
+                if slot in claimed:
+                    raise ValueError(f"slot type {slot!r} is in both {claimed[slot]!r} and {name!r}")
+                claimed[slot] = name
+        return value
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

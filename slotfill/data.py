@@ -18,6 +18,7 @@ from typing import Literal
 
 from slotfill import bio
 from slotfill.errors import DataError
+from slotfill.text import is_punctuation
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,17 @@ class Example:
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
     intent: str | None = None
+
+
+def without_punctuation(example: Example) -> tuple[Example, int]:
+    """The example as the model sees it, punctuation tokens left out (slotfill.text), and how many
+    slots were lost because they were nothing but punctuation."""
+    keep = [i for i, token in enumerate(example.tokens) if not is_punctuation(token)]
+    if len(keep) == len(example.tokens):
+        return example, 0
+    tags, _ = bio.repair([example.tags[i] for i in keep])  # a dropped B-x before I-x: the I-x begins it
+    lost = len(bio.spans(example.tags)) - len(bio.spans(tags))
+    return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
 
 
 def detect_format(path: Path) -> str:

@@ -10,6 +10,7 @@ import torch
 from seqeval.metrics import classification_report
 
 from slotfill.data import Example
+from slotfill.gazetteer import GazetteerSet
 from slotfill.model import Tagger
 from slotfill.predict import tag_token_lists
 from slotfill.vocab import Vocab
@@ -58,10 +59,16 @@ def score(
 
 
 def evaluate_examples(
-    tagger: Tagger, vocab: Vocab, examples: Sequence[Example], device: torch.device, batch_size: int = 256
+    tagger: Tagger,
+    vocab: Vocab,
+    examples: Sequence[Example],
+    device: torch.device,
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
 ) -> dict[str, Any]:
     """Tag the examples' tokens and score against their gold tags and intents."""
-    tagged = tag_token_lists(tagger, vocab, [e.tokens for e in examples], device, batch_size)
+    tagged = tag_token_lists(tagger, vocab, [e.tokens for e in examples], device, batch_size, gazetteers=gazetteers)
     gold_intents = [e.intent for e in examples] if tagger.intent_head is not None else None
     predicted_intents = [t.intent for t in tagged] if tagger.intent_head is not None else None
     metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)

@@ -1,4 +1,5 @@
-"""The tagger: word input (+ character CNN) -> recurrent encoder -> slot emissions, plus an intent head.
+"""The tagger: word input (+ character CNN, + gazetteer features) -> recurrent encoder -> slot
+emissions, plus an intent head.
 
 Training (`loss`) and decoding (`decode`) are separate paths; decoding runs in inference mode
 and returns ids (labels are attached at the edge, by slotfill.predict).
@@ -40,6 +41,8 @@ class Tagger(nn.Module):
         num_intents: int,
         word_dropout: float,
         word_dropout_chars: float,
+        num_gazetteer_features: int,
+        gazetteer_dropout: float,
         dropout: float,
         use_crf: bool,
         intent_loss_weight: float,
@@ -48,6 +51,7 @@ class Tagger(nn.Module):
         num_tags, encoded_size = len(tags), encoder.output_size
         self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
         self.word_dropout, self.word_dropout_chars = word_dropout, word_dropout_chars
+        self.num_gazetteer_features, self.gazetteer_dropout = num_gazetteer_features, gazetteer_dropout
         self.dropout = nn.Dropout(dropout)
         self.slot_head = nn.Linear(encoded_size, num_tags)
         self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
@@ -77,6 +81,8 @@ class Tagger(nn.Module):
                 blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
                 char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
             inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
+        if self.num_gazetteer_features:
+            inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
@@ -88,6 +94,17 @@ class Tagger(nn.Module):
             attended = (scores.softmax(dim=1) * states).sum(dim=1)  # (B, H)
             intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
         return emissions, intent_logits
+
+    def _gazetteer_inputs(self, features: Tensor) -> Tensor:
+        """(B, L, G) membership bits; in training, each token's match of each list (its B and I bit
+        together) is hidden with probability `gazetteer_dropout`."""
+        if features.size(2) != self.num_gazetteer_features:
+            raise ValueError(f"{features.size(2)} gazetteer features for a model of {self.num_gazetteer_features}")
+        if not (self.training and self.gazetteer_dropout > 0):
+            return features
+        batch, length, width = features.shape
+        keep = torch.rand(batch, length, width // 2, device=features.device) >= self.gazetteer_dropout  # (B, L, G/2)
+        return features * keep.repeat_interleave(2, dim=2)
 
     def loss(self, batch: Batch) -> Tensor:
         """Training objective: slot loss (CRF NLL or token cross-entropy) + weighted intent loss."""
@@ -120,12 +137,13 @@ class Tagger(nn.Module):
         return Decoded(tag_ids, intent.cpu().tolist(), confidence.cpu().tolist())
 
 
-def build_tagger(config: ModelConfig, vocab: Vocab) -> Tagger:
-    """A freshly initialised tagger for the sizes in `config` and `vocab`."""
+def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:
+    """A freshly initialised tagger for the sizes in `config`, `vocab` and the gazetteers."""
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
     word_input = WordInput(embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim)
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
     input_size = word_input.output_size + (char_encoder.output_size if char_encoder is not None else 0)
+    input_size += num_gazetteer_features
     return Tagger(
         word_input=word_input,
         char_encoder=char_encoder,
@@ -142,6 +160,8 @@ def build_tagger(config: ModelConfig, vocab: Vocab) -> Tagger:
         num_intents=len(vocab.intents) if config.intent.enabled else 0,
         word_dropout=embedding.word_dropout,
         word_dropout_chars=embedding.word_dropout_chars,
+        num_gazetteer_features=num_gazetteer_features,
+        gazetteer_dropout=config.gazetteer_dropout,
         dropout=config.dropout,
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,

@@ -4,6 +4,10 @@
     vocab.json         words, characters, tags, intents
     model.safetensors  weights only (loading never unpickles); metadata holds the format version
     metrics.json       dev (and test) metrics of these weights
+    gazetteers/        the lists the model reads as features (format 2, when the config has any):
+                       NAME.txt, one entry a line, and index.json with their order and checksums
+
+Format 1 (slotfill 0.1) had no gazetteers; it still loads.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from slotfill import __version__
 from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import atomic_write_text, writing_dir
+from slotfill.gazetteer import GazetteerSet
+from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
 from slotfill.model import Tagger, build_tagger
 from slotfill.vocab import Vocab
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = ("1", "2")
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.yaml", "vocab.json", "model.safetensors", "metrics.json"
 
 
@@ -35,13 +42,22 @@ class LoadedModel:
     tagger: Tagger  # in eval mode, on `device`
     metrics: dict[str, Any]
     device: torch.device
+    gazetteers: GazetteerSet
 
 
-def save_model(directory: Path, config: Config, vocab: Vocab, tagger: Tagger, metrics: dict[str, Any]) -> None:
+def save_model(
+    directory: Path,
+    config: Config,
+    vocab: Vocab,
+    gazetteers: GazetteerSet,
+    tagger: Tagger,
+    metrics: dict[str, Any],
+) -> None:
     """Write the model directory in a staging directory beside it, then swap it in."""
     with writing_dir(directory) as staged:
         (staged / CONFIG).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB)
+        save_gazetteers(staged, gazetteers)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
         meta = {"format_version": str(FORMAT_VERSION), "slotfill_version": __version__}
         save_file(state, str(staged / WEIGHTS), metadata=meta)
@@ -81,12 +97,13 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{directory / WEIGHTS}: damaged weights ({error})") from None
     version = meta.get("format_version")
-    if version != str(FORMAT_VERSION):
+    if version not in READABLE_VERSIONS:
         raise ModelError(
             f"{directory / WEIGHTS}: model format version {version} (slotfill {meta.get('slotfill_version', '?')}); "
-            f"this slotfill {__version__} reads version {FORMAT_VERSION}"
+            f"this slotfill {__version__} reads versions {', '.join(READABLE_VERSIONS)}"
         )
-    tagger = build_tagger(config.model, vocab)
+    gazetteers = load_gazetteers(directory, list(config.gazetteers))
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
     try:
         tagger.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -99,4 +116,4 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         except (UnicodeDecodeError, json.JSONDecodeError):
             metrics = {}
     tagger.to(device).eval()
-    return LoadedModel(config, vocab, tagger, metrics, device)
+    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers)

@@ -1,4 +1,8 @@
-"""Tag tokenised or raw sentences with a trained tagger; ids become labels here, at the edge."""
+"""Tag tokenised or raw sentences with a trained tagger; ids become labels here, at the edge.
+
+Punctuation tokens are not shown to the model: they are tagged `O`, or `I-x` between two tokens
+of one slot (bio.fill_skipped), so they never start a slot and never change another token's tag.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ import torch
 from slotfill import bio
 from slotfill.batching import LengthBucketSampler, encode
 from slotfill.device import resolve_device
+from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
 from slotfill.model import Tagger
 from slotfill.model_dir import LoadedModel, load_model
-from slotfill.text import tokenise
+from slotfill.text import is_punctuation, tokenise
 from slotfill.vocab import Vocab
 
 
@@ -26,12 +31,20 @@ class Tagged:
 
 
 def tag_token_lists(
-    tagger: Tagger, vocab: Vocab, token_lists: Sequence[Sequence[str]], device: torch.device, batch_size: int = 256
+    tagger: Tagger,
+    vocab: Vocab,
+    token_lists: Sequence[Sequence[str]],
+    device: torch.device,
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
 ) -> list[Tagged]:
-    """Tags (and intent) for each tokenised sentence, in input order; empty sentences get no tags."""
+    """Tags (and intent) for each tokenised sentence, in input order; a sentence with no token
+    but punctuation gets `O` tags and no intent."""
+    shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
     results: list[Tagged | None] = [None] * len(token_lists)
-    nonempty = [i for i, tokens in enumerate(token_lists) if tokens]
-    corpus = encode([token_lists[i] for i in nonempty], vocab)
+    nonempty = [i for i, positions in enumerate(shown) if positions]
+    corpus = encode([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
     was_training = tagger.training
     if was_training:  # switching modes walks every submodule: not on the prediction hot path
         tagger.eval()
@@ -44,24 +57,35 @@ def tag_token_lists(
                 if decoded.intent_ids is not None and decoded.intent_confidences is not None:
                     intent = vocab.intents.items[decoded.intent_ids[row]]
                     confidence = decoded.intent_confidences[row]
-                tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
-                results[nonempty[index]] = Tagged(tags, intent, confidence)
+                sentence = nonempty[index]
+                shown_tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
+                tags = bio.fill_skipped(shown_tags, shown[sentence], len(token_lists[sentence]))
+                results[sentence] = Tagged(tags, intent, confidence)
     finally:
         if was_training:
             tagger.train()
-    return [r if r is not None else Tagged([], None, None) for r in results]
+    return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
 
 
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots", "intent", "intent_confidence"}`."""
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = 256) -> None:
+    def __init__(self, loaded: LoadedModel, batch_size: int = 256, gazetteers: Iterable[GazetteerUpdate] = ()) -> None:
         self.loaded, self.batch_size = loaded, batch_size
         self.has_intent = loaded.tagger.intent_head is not None
+        self.gazetteers = loaded.gazetteers.updated(gazetteers)
 
     @classmethod
-    def load(cls, model_dir: Path, device: str = "auto", batch_size: int = 256) -> Predictor:
-        return cls(load_model(model_dir, resolve_device(device)), batch_size)
+    def load(
+        cls, model_dir: Path, device: str = "auto", batch_size: int = 256, gazetteers: Iterable[GazetteerUpdate] = ()
+    ) -> Predictor:
+        """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
+        `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained."""
+        return cls(load_model(model_dir, resolve_device(device)), batch_size, gazetteers)
+
+    def update_gazetteers(self, updates: Iterable[GazetteerUpdate]) -> None:
+        """Add entries to (or replace) the model's lists from now on."""
+        self.gazetteers = self.gazetteers.updated(updates)
 
     def parse(self, text: str) -> dict[str, Any]:
         return next(self.parse_many([text]))
@@ -81,8 +105,9 @@ class Predictor:
     def _parse_chunk(self, texts: list[str]) -> Iterator[dict[str, Any]]:
         tokenised = [tokenise(text) for text in texts]
         loaded = self.loaded
+        token_lists = [[t.norm for t in tokens] for tokens in tokenised]
         tagged = tag_token_lists(
-            loaded.tagger, loaded.vocab, [[t.norm for t in tokens] for tokens in tokenised], loaded.device, self.batch_size
+            loaded.tagger, loaded.vocab, token_lists, loaded.device, self.batch_size, gazetteers=self.gazetteers
         )
         for text, tokens, result in zip(texts, tokenised, tagged):
             slots = []

@@ -2,13 +2,21 @@
 
 ATIS conventions: lowercase; contractions and "o'clock" stay one token ("i'd", "what's");
 the abbreviations "st." (saint), "mt.", "ft." ... keep their period; "?", ",", "!" and other
-punctuation are tokens of their own; dotted abbreviations such as "a.m." stay whole.
+punctuation are tokens of their own; dotted abbreviations such as "a.m." stay whole, and so do
+numbers, times, dates and percentages ("8:30", "1,000", "11/2", "25%").
 Every CJK ideograph, kana or CJK punctuation mark is a token of its own.
+
+What the model sees of a token is its `norm`: lowercased, typographic apostrophes made plain and
+accents folded on Latin letters ("Reykjavík" -> "reykjavik"), so that the way a person types a
+word does not change its slot. Tokens made only of punctuation (`is_punctuation`) keep their offsets
+in the output but are never shown to the model: they cannot become slots, and adding or removing
+them cannot change the slots of the other tokens.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 _CJK = (
@@ -22,19 +30,22 @@ _CJK = (
     "\U00020000-\U0002fa1f"  # CJK extensions B-F
 )
 _ABBREVIATIONS = ("st", "mt", "ft", "dr", "mr", "mrs", "ms", "jr", "sr", "ave", "blvd")
-_APOSTROPHES = "'\u2019"
+_APOSTROPHES = "'\u2019\u2018\u02bc"  # plain, right and left single quotation marks, modifier letter apostrophe
 
 _TOKEN_RE = re.compile(
     rf"""
     [{_CJK}]                                          # one CJK character
     | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
     | (?:[^\W\d_{_CJK}]\.){{2,}}                      # a.m. u.s. d.c.
-    | \d+(?:[:.,]\d+)+                                 # 8:30 3.5 1,000
+    | \d+(?:[:.,/]\d+)+%?                              # 8:30 3.5 1,000 11/2 2.5%
+    | \d+%                                             # 25%
     | [^\W_{_CJK}]+(?:[{_APOSTROPHES}][^\W_{_CJK}]+)*  # words, i'd, o'clock, 2nd
     | \S                                               # any other visible character
     """,
     re.VERBOSE,
 )
+_PLAIN_APOSTROPHE = str.maketrans({quote: "'" for quote in _APOSTROPHES[1:]})
+_LATIN_END = 0x0250  # Basic Latin up to Latin Extended-B: the letters whose accents are folded
 
 
 class Token(NamedTuple):
@@ -46,16 +57,36 @@ class Token(NamedTuple):
     norm: str
 
 
+def _fold_latin_accents(word: str) -> str:
+    """Drop combining marks that sit on a Latin letter ("í" -> "i"); other scripts keep theirs
+    (a Japanese dakuten or a Devanagari vowel sign is part of the letter, not an accent)."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    kept, base = [], ""
+    for character in decomposed:
+        if unicodedata.combining(character) and base and (ord(base) < _LATIN_END or 0x1E00 <= ord(base) <= 0x1EFF):
+            continue
+        kept.append(character)
+        if not unicodedata.combining(character):
+            base = character
+    folded = unicodedata.normalize("NFC", "".join(kept))
+    # a compatibility character can decompose to a space and a mark ("\u00b4"): keep such a word as it was
+    introduced_space = any(c.isspace() for c in folded) and not any(c.isspace() for c in word)
+    return word if not folded or introduced_space else folded
+
+
 def normalise(word: str) -> str:
-    """The ATIS form of a word: lowercase, typographic apostrophe made plain."""
+    """The form the model sees: lowercase, plain apostrophes, accents folded on Latin letters."""
     word = word.lower()
-    return word.replace("\u2019", "'") if "\u2019" in word else word
+    if word.isascii():
+        return word
+    return _fold_latin_accents(word.translate(_PLAIN_APOSTROPHE))
+
+
+def is_punctuation(token: str) -> bool:
+    """True for a token made only of punctuation (Unicode categories P*: . , ? ! - ' " ( ) % & / ...)."""
+    return bool(token) and all(unicodedata.category(character)[0] == "P" for character in token)
 
 
 def tokenise(text: str) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`."""
-    spans = [match.span() for match in _TOKEN_RE.finditer(text)]
-    lowered = normalise(text)
-    if len(lowered) != len(text):  # a character whose lowercase is longer ("İ"): word by word
-        return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in spans]
-    return [Token(text[a:b], a, b, lowered[a:b]) for a, b in spans]
+    return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in (m.span() for m in _TOKEN_RE.finditer(text))]

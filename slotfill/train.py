@@ -3,14 +3,19 @@
 The best model is saved (atomically) to RUN_DIR/model each time dev slot F1 improves, and a
 resumable checkpoint to RUN_DIR/checkpoint at the end of every epoch. When `stop` is set (the CLI
 sets it on SIGINT or SIGTERM) the current step finishes, a checkpoint is saved and
-TrainingInterrupted is raised; `resume` continues from the checkpoint and ends exactly as an
-uninterrupted run with the same seed would. Progress is reported through an observer; this module
-never prints.
+TrainingInterrupted is raised; `resume_training` continues from the checkpoint and ends exactly as
+an uninterrupted run with the same seed would. Progress is reported through an observer; this
+module never prints.
+
+A run is a few steps: `_start` (or `_restore` from a checkpoint) builds a `_Run`; `_train_epoch`
+runs one epoch's batches; `_end_epoch` evaluates on dev, keeps the best model, logs and
+checkpoints; `_finish` scores the best model on test and writes its metrics.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,19 +25,23 @@ from typing import Any, Protocol
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from slotfill.augment import Augmentation, substitution_lists
 from slotfill.batching import LengthBucketSampler, encode
 from slotfill.checkpoint import Checkpoint, Progress, load_checkpoint, optimizer_state, prefixed, remove_checkpoint, save_checkpoint
 from slotfill.config import Config
-from slotfill.data import Example, read_split
+from slotfill.data import Example, read_split, without_punctuation
 from slotfill.device import resolve_device
 from slotfill.errors import DataError, SlotfillError
 from slotfill.evaluate import evaluate_examples
 from slotfill.files import atomic_write_text
-from slotfill.model import build_tagger
+from slotfill.gazetteer import GazetteerSet
+from slotfill.gazetteer_sources import build_gazetteers, slot_type
+from slotfill.model import Tagger, build_tagger
 from slotfill.model_dir import load_model, save_model, write_metrics
 from slotfill.vocab import Vocab
 
 MODEL_SUBDIR = "model"
+log = logging.getLogger(__name__)
 
 
 class TrainingInterrupted(SlotfillError):
@@ -99,134 +108,198 @@ def read_splits(config: Config) -> Splits:
     return Splits(train, read("dev", data.dev), read("test", data.test))
 
 
-def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if k != "per_slot"}
+def model_view(examples: list[Example], where: str) -> list[Example]:
+    """Training examples as the model sees them: punctuation left out, sentences of nothing but
+    punctuation dropped; one warning when slots were nothing but punctuation."""
+    viewed, lost = [], 0
+    for example in examples:
+        shown, lost_here = without_punctuation(example)
+        lost += lost_here
+        if shown.tokens:
+            viewed.append(shown)
+    if lost:
+        log.warning("%s: %d slots are only punctuation, which the model never tags; they are left out", where, lost)
+    return viewed
 
 
-def train(
-    config: Config,
-    output_dir: Path,
-    observer: TrainingObserver | None = None,
-    *,
-    stop: threading.Event | None = None,
-    resume: bool = False,
-) -> TrainResult:
-    """Train a tagger as `config` says; the best model goes to `output_dir/model`. With `resume`,
-    `config` is ignored and the run continues from `output_dir/checkpoint`."""
-    observer = observer or _Silent()
-    output_dir = Path(output_dir)
-    checkpoint: Checkpoint | None = load_checkpoint(output_dir) if resume else None
-    if checkpoint is not None:
-        config = checkpoint.config
+@dataclass
+class _Run:
+    """What one training run works with."""
+
+    config: Config
+    output_dir: Path
+    device: torch.device
+    train: list[Example]  # model view
+    dev: list[Example] | None
+    test: list[Example] | None
+    vocab: Vocab
+    gazetteers: GazetteerSet
+    tagger: Tagger
+    averaged: AveragedModel | None  # the exponential moving average that is evaluated and saved, if any
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    generator: torch.Generator  # draws each epoch's batch order
+    augmentation: Augmentation | None
+    progress: Progress = field(default_factory=Progress)
+
+    @property
+    def kept(self) -> Tagger:
+        """The weights that are evaluated and saved."""
+        return self.averaged.module if self.averaged is not None else self.tagger  # type: ignore[return-value]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.output_dir / MODEL_SUBDIR
+
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.train) // self.config.training.batch_size)
+
+    def epoch_examples(self, epoch: int) -> list[Example]:
+        if self.augmentation is None:
+            return self.train
+        return self.augmentation.examples_for_epoch(self.train, epoch)
+
+
+def _build(config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None) -> _Run:
+    """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised."""
     device = resolve_device(config.device)
     splits = read_splits(config)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model_dir = output_dir / MODEL_SUBDIR
+    train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
+    if not train_examples:
+        raise DataError(f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from")
     settings = config.training
-
     torch.manual_seed(config.seed)
-    vocab = checkpoint.vocab if checkpoint is not None else Vocab.build(splits.train, min_freq=config.vocab.min_freq)
-    tagger = build_tagger(config.model, vocab).to(device)
+    if vocab is None:
+        vocab = Vocab.build(train_examples, min_freq=config.vocab.min_freq, extra_tags=_substituted_tags(config, train_examples))
+    gazetteers = gazetteers if gazetteers is not None else build_gazetteers(config.gazetteers, train_examples)
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
     optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    corpus = encode([e.tokens for e in splits.train], vocab, splits.train)
-    generator = torch.Generator().manual_seed(config.seed)
-    sampler = LengthBucketSampler(corpus.lengths(), settings.batch_size, generator)
-    total_steps = settings.epochs * len(sampler)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, (lambda step: 1.0 - step / total_steps) if settings.lr_schedule == "linear" else (lambda step: 1.0)
-    )
-    # evaluated and saved: an exponential moving average of the weights, or the weights themselves
+    total_steps = settings.epochs * -(-len(train_examples) // settings.batch_size)
+    linear = settings.lr_schedule == "linear"
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0))
     averaged = None
     if settings.ema_decay > 0:
         averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
-    kept = averaged.module if averaged is not None else tagger
-
-    progress = Progress()
-    if checkpoint is not None:
-        progress = checkpoint.progress
-        tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
-        if averaged is not None:
-            averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
-        optimizer.load_state_dict(optimizer_state(checkpoint))
-        schedule.load_state_dict(checkpoint.scheduler)
-        generator.set_state(checkpoint.tensors["rng.sampler"])
-        torch.set_rng_state(checkpoint.tensors["rng.torch"])
-
-    def checkpoint_now(epoch_start_generator: torch.Tensor) -> None:
-        save_checkpoint(
-            output_dir,
-            config,
-            vocab,
-            progress,
-            model=tagger.state_dict(),
-            averaged=averaged.state_dict() if averaged is not None else None,
-            optimizer=optimizer.state_dict(),
-            scheduler=schedule.state_dict(),
-            rng={"torch": torch.get_rng_state(), "sampler": epoch_start_generator},
+    augmentation = None
+    if settings.courtesy > 0 or (settings.substitution > 0 and substitution_lists(config.gazetteers)):
+        augmentation = Augmentation(
+            config.seed,
+            substitution=settings.substitution,
+            gazetteers=gazetteers,
+            list_of_slot=substitution_lists(config.gazetteers),
+            courtesy=settings.courtesy,
         )
+    generator = torch.Generator().manual_seed(config.seed)
+    return _Run(
+        config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
+        tagger, averaged, optimizer, schedule, generator, augmentation,
+    )  # fmt: skip
 
-    session_start = time.perf_counter()
-    seconds_before = progress.seconds
-    history: list[EpochSummary] = []
-    for epoch in range(progress.epoch + 1, settings.epochs + 1):
-        epoch_start = time.perf_counter()
-        epoch_generator = generator.get_state()  # the epoch's batch order is drawn from this
-        batches = list(sampler)
-        skip = progress.batches_done
-        observer.epoch_started(epoch, len(batches), skip)
-        tagger.train()
-        # not a DataLoader: each of its iterators draws a seed from the global RNG, which would
-        # make a resumed run differ from an uninterrupted one (and no worker processes are needed)
-        for indices in batches[skip:]:
-            batch = corpus.collate([corpus[i] for i in indices]).to(device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = tagger.loss(batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(tagger.parameters(), settings.grad_clip)
-            optimizer.step()
-            schedule.step()
-            if averaged is not None:
-                averaged.update_parameters(tagger)
-            progress.running_loss += loss.item()
-            progress.batches_done += 1
-            observer.batch_done(loss.item())
-            if stop is not None and stop.is_set():
-                progress.seconds = seconds_before + time.perf_counter() - session_start
-                checkpoint_now(epoch_generator)
-                raise TrainingInterrupted(
-                    f"training stopped at epoch {epoch}, batch {progress.batches_done} of {len(batches)}; "
-                    f"checkpoint saved: resume with `slotfill train --resume {output_dir}`"
-                )
 
-        dev = None
-        if splits.dev is not None:
-            dev = _headline(evaluate_examples(kept, vocab, splits.dev, device, settings.eval_batch_size))
-            key = [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
-        else:
-            key = [float(epoch), 0.0]  # no dev split: keep the latest epoch
-        improved = progress.best_key is None or key > progress.best_key
-        if improved:
-            progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
-            save_model(model_dir, config, vocab, kept, {"best_epoch": epoch, "dev": dev})
-        else:
-            progress.stale += 1
-        train_loss = progress.running_loss / max(1, len(batches))
-        summary = EpochSummary(epoch, train_loss, dev, time.perf_counter() - epoch_start, improved)
-        history.append(summary)
-        progress.log_lines.append(json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds}))
-        atomic_write_text(output_dir / "train_log.jsonl", "\n".join(progress.log_lines) + "\n")
-        progress.epoch, progress.batches_done, progress.running_loss = epoch, 0, 0.0
-        progress.seconds = seconds_before + time.perf_counter() - session_start
-        observer.epoch_done(summary)
-        if progress.stale >= settings.patience:
-            break
-        checkpoint_now(generator.get_state())
-    seconds = seconds_before + time.perf_counter() - session_start
+def _substituted_tags(config: Config, examples: list[Example]) -> list[str]:
+    """The I- tags of every substitutable slot label: a substituted value may be longer than any in train."""
+    if not config.training.substitution:
+        return []
+    types = substitution_lists(config.gazetteers)
+    labels = {tag[2:] for example in examples for tag in example.tags if tag.startswith("B-")}
+    return sorted(f"I-{label}" for label in labels if slot_type(label) in types)
 
-    best = load_model(model_dir, device).tagger  # the best epoch's weights, as saved
+
+def _restore(checkpoint: Checkpoint, output_dir: Path) -> _Run:
+    run = _build(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers)
+    run.progress = checkpoint.progress
+    run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
+    if run.averaged is not None:
+        run.averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
+    run.optimizer.load_state_dict(optimizer_state(checkpoint))
+    run.schedule.load_state_dict(checkpoint.scheduler)
+    run.generator.set_state(checkpoint.tensors["rng.sampler"])
+    torch.set_rng_state(checkpoint.tensors["rng.torch"])
+    return run
+
+
+def _save_checkpoint(run: _Run, epoch_start_generator: torch.Tensor) -> None:
+    save_checkpoint(
+        run.output_dir,
+        run.config,
+        run.vocab,
+        run.gazetteers,
+        run.progress,
+        model=run.tagger.state_dict(),
+        averaged=run.averaged.state_dict() if run.averaged is not None else None,
+        optimizer=run.optimizer.state_dict(),
+        scheduler=run.schedule.state_dict(),
+        rng={"torch": torch.get_rng_state(), "sampler": epoch_start_generator},
+    )
+
+
+def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: threading.Event | None, clock: _Clock) -> int:
+    """Run the rest of `epoch`'s batches; returns how many batches the epoch has. On `stop`,
+    checkpoints and raises TrainingInterrupted."""
+    epoch_generator = run.generator.get_state()  # the epoch's batch order is drawn from this
+    examples = run.epoch_examples(epoch)
+    corpus = encode([e.tokens for e in examples], run.vocab, run.gazetteers, examples)
+    batches = list(LengthBucketSampler(corpus.lengths(), run.config.training.batch_size, run.generator))
+    progress, settings = run.progress, run.config.training
+    observer.epoch_started(epoch, len(batches), progress.batches_done)
+    run.tagger.train()
+    # not a DataLoader: each of its iterators draws a seed from the global RNG, which would
+    # make a resumed run differ from an uninterrupted one (and no worker processes are needed)
+    for indices in batches[progress.batches_done :]:
+        batch = corpus.collate([corpus[i] for i in indices]).to(run.device)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss = run.tagger.loss(batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.tagger.parameters(), settings.grad_clip)
+        run.optimizer.step()
+        run.schedule.step()
+        if run.averaged is not None:
+            run.averaged.update_parameters(run.tagger)
+        progress.running_loss += loss.item()
+        progress.batches_done += 1
+        observer.batch_done(loss.item())
+        if stop is not None and stop.is_set():
+            progress.seconds = clock.total()
+            _save_checkpoint(run, epoch_generator)
+            raise TrainingInterrupted(
+                f"training stopped at epoch {epoch}, batch {progress.batches_done} of {len(batches)}; "
+                f"checkpoint saved: resume with `slotfill train --resume {run.output_dir}`"
+            )
+    return len(batches)
+
+
+def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
+    """Evaluate on dev, keep the model if it is the best so far, append to the log."""
+    progress, settings = run.progress, run.config.training
+    dev = None
+    if run.dev is not None:
+        metrics = evaluate_examples(run.kept, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers)
+        dev = {k: v for k, v in metrics.items() if k != "per_slot"}
+        key = [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
+    else:
+        key = [float(epoch), 0.0]  # no dev split: keep the latest epoch
+    improved = progress.best_key is None or key > progress.best_key
+    if improved:
+        progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
+        save_model(run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, {"best_epoch": epoch, "dev": dev})
+    else:
+        progress.stale += 1
+    train_loss = progress.running_loss / max(1, num_batches)
+    summary = EpochSummary(epoch, train_loss, dev, time.perf_counter() - started, improved)
+    progress.log_lines.append(json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds}))
+    atomic_write_text(run.output_dir / "train_log.jsonl", "\n".join(progress.log_lines) + "\n")
+    progress.epoch, progress.batches_done, progress.running_loss = epoch, 0, 0.0
+    progress.seconds = clock.total()
+    return summary
+
+
+def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResult:
+    """Score the best epoch's weights, as saved, on test; write the metrics; drop the checkpoint."""
+    progress, settings = run.progress, run.config.training
+    best = load_model(run.model_dir, run.device).tagger
     test = None
-    if splits.test is not None:
-        test = evaluate_examples(best, vocab, splits.test, device, settings.eval_batch_size)
+    if run.test is not None:
+        test = evaluate_examples(best, run.vocab, run.test, run.device, settings.eval_batch_size, gazetteers=run.gazetteers)
     metrics = {
         "best_epoch": progress.best_epoch,
         "epochs_run": progress.epoch,
@@ -234,6 +307,47 @@ def train(
         "dev": progress.best_dev,
         "test": test,
     }
-    write_metrics(model_dir, metrics)
-    remove_checkpoint(output_dir)
-    return TrainResult(model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, test, history)
+    write_metrics(run.model_dir, metrics)
+    remove_checkpoint(run.output_dir)
+    return TrainResult(run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, test, history)
+
+
+class _Clock:
+    """Training seconds, counting those of the sessions before a resume."""
+
+    def __init__(self, before: float) -> None:
+        self.before, self.start = before, time.perf_counter()
+
+    def total(self) -> float:
+        return self.before + time.perf_counter() - self.start
+
+
+def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
+    observer = observer or _Silent()
+    run.output_dir.mkdir(parents=True, exist_ok=True)
+    clock = _Clock(run.progress.seconds)
+    history: list[EpochSummary] = []
+    for epoch in range(run.progress.epoch + 1, run.config.training.epochs + 1):
+        started = time.perf_counter()
+        num_batches = _train_epoch(run, epoch, observer, stop, clock)
+        summary = _end_epoch(run, epoch, num_batches, started, clock)
+        history.append(summary)
+        observer.epoch_done(summary)
+        if run.progress.stale >= run.config.training.patience:
+            break
+        _save_checkpoint(run, run.generator.get_state())
+    return _finish(run, history, clock.total())
+
+
+def train(
+    config: Config, output_dir: Path, observer: TrainingObserver | None = None, *, stop: threading.Event | None = None
+) -> TrainResult:
+    """Train a tagger as `config` says; the best model goes to `output_dir/model`."""
+    return _run_epochs(_build(config, Path(output_dir), None, None), observer, stop)
+
+
+def resume_training(
+    output_dir: Path, observer: TrainingObserver | None = None, *, stop: threading.Event | None = None
+) -> TrainResult:
+    """Continue the interrupted run in `output_dir` from its checkpoint, with the run's own config."""
+    return _run_epochs(_restore(load_checkpoint(Path(output_dir)), Path(output_dir)), observer, stop)

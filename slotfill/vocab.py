@@ -60,8 +60,9 @@ class Vocab:
     trigrams: Index
 
     @classmethod
-    def build(cls, examples: Iterable[Example], *, min_freq: int = 1) -> Vocab:
-        """From training examples; words seen fewer than `min_freq` times map to UNK."""
+    def build(cls, examples: Iterable[Example], *, min_freq: int = 1, extra_tags: Iterable[str] = ()) -> Vocab:
+        """From training examples; words seen fewer than `min_freq` times map to UNK. `extra_tags`
+        joins the tag set (the I- tags that value substitution can create)."""
         word_counts: Counter[str] = Counter()
         char_counts: Counter[str] = Counter()
         trigram_counts: Counter[str] = Counter()
@@ -79,6 +80,7 @@ class Vocab:
         # most frequent first, ties alphabetical: the same data gives the same ids
         words = [w for w, n in sorted(word_counts.items(), key=lambda wn: (-wn[1], wn[0])) if n >= min_freq]
         chars = sorted(char_counts, key=lambda c: (-char_counts[c], c))
+        tags.update(extra_tags)
         tags.add("O")
         tag_list = ["O"] + sorted(tags - {"O"}, key=lambda t: (t[2:], t))  # B-x next to I-x
         trigrams = sorted(trigram_counts, key=lambda t: (-trigram_counts[t], t))

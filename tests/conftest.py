@@ -40,3 +40,24 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("run") / "demo"
     train(tiny_config(), run_dir)
     return run_dir
+
+
+# the lists a demo model with gazetteers reads; cities come from the training data only, so the
+# tests need neither airportsdata's full list nor its version to stay the same
+GAZETTEERS = {"city": {"slots": ["city_name"]}, "airline": {"slots": ["airline_name"]}}
+
+
+def gazetteer_config(**sections: dict) -> Config:
+    """tiny_config with gazetteers, value substitution and courtesies."""
+    training = {"epochs": 4, "substitution": 0.3, "courtesy": 0.1, **sections.pop("training", {})}
+    return tiny_config(training=training, gazetteers=sections.pop("gazetteers", GAZETTEERS), **sections)
+
+
+@pytest.fixture(scope="session")
+def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short run on data/demo with gazetteers, shared by the open-world tests."""
+    from slotfill.train import train
+
+    run_dir = tmp_path_factory.mktemp("gazetteer-run") / "demo"
+    train(gazetteer_config(data={"test": None}), run_dir)
+    return run_dir

@@ -38,3 +38,11 @@ def test_bio_spans_bio_round_trip(tags: list[str]) -> None:
     assert bio.tags_from_spans(bio.spans(repaired), len(repaired)) == repaired
     assert bio.spans(repaired) == bio.spans(tags)  # repair never changes the spans
     assert bio.is_valid(repaired)
+
+
+def test_skipped_tokens_inside_a_slot_continue_it_and_others_are_outside() -> None:
+    # "washington , d.c. ?": the model tagged tokens 0 and 2
+    assert bio.fill_skipped(["B-city", "I-city"], [0, 2], 4) == ["B-city", "I-city", "I-city", "O"]
+    assert bio.fill_skipped(["B-city", "B-state"], [0, 2], 4) == ["B-city", "O", "B-state", "O"]
+    assert bio.fill_skipped(["O"], [1], 3) == ["O", "O", "O"]
+    assert bio.fill_skipped([], [], 2) == ["O", "O"]

@@ -159,3 +159,15 @@ def test_progress_path_writes_every_line(capsys: pytest.CaptureFixture[str]) -> 
     _print_json_lines(iter([{"text": str(i)} for i in range(600)]), progress=True)
     out = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["text"] for line in out] == [str(i) for i in range(600)]
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "no such gazetteer file"), (b"", "no entries"), (b"\xff\n", ":1: not UTF-8")])
+def test_train_with_a_bad_gazetteer_file(tmp_path: Path, content: bytes | None, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "cities.txt"
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["train", "configs/demo.yaml", "--output", str(tmp_path / "run"), "--set", f"gazetteers.extra.file={path}"])
+    assert result.exit_code == 2, result.output
+    assert f"{path}" in result.stderr and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "model").exists()

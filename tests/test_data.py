@@ -143,3 +143,16 @@ def test_repairs_are_counted_in_one_warning_per_file(tmp_path: Path, caplog: pyt
     split = write_atis(tmp_path / "s", "to new york\nto la\n", "O I-to I-to\nO I-to\n")
     read_split(split)
     assert "repaired 2 I- tags" in caplog.text
+
+
+def test_the_model_view_of_an_example_leaves_punctuation_out() -> None:
+    from slotfill.data import Example, without_punctuation
+
+    example = Example(("to", "washington", ",", "d.c.", "?"), ("O", "B-city", "I-city", "I-city", "O"), "x")
+    assert without_punctuation(example) == (Example(("to", "washington", "d.c."), ("O", "B-city", "I-city"), "x"), 0)
+    leading = Example(("“", "boston", "”"), ("B-city", "I-city", "O"))
+    assert without_punctuation(leading) == (Example(("boston",), ("B-city",)), 0)  # the I- that follows begins the slot
+    alone = Example(("fly", "!", "now"), ("O", "B-mood", "O"))
+    assert without_punctuation(alone) == (Example(("fly", "now"), ("O", "O")), 1)
+    plain = Example(("fly",), ("O",))
+    assert without_punctuation(plain) == (plain, 0)

@@ -4,6 +4,7 @@ from slotfill.batching import encode
 from slotfill.config import ModelConfig
 from slotfill.data import Example
 from slotfill.embeddings import WordInput
+from slotfill.gazetteer import GazetteerSet
 from slotfill.model import build_tagger
 from slotfill.vocab import UNK_ID, Vocab, letter_trigrams
 
@@ -16,7 +17,7 @@ def test_letter_trigrams_are_the_word_hashing_of_the_notes() -> None:
 
 
 def batch_for(tokens: tuple[str, ...], vocab: Vocab):
-    corpus = encode([tokens], vocab)
+    corpus = encode([tokens], vocab, GazetteerSet())
     return corpus.collate([corpus[0]])
 
 
@@ -45,12 +46,12 @@ def test_word_dropout_blanks_trigram_bags() -> None:
 
 def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
     vocab = Vocab.build(EXAMPLES)
-    corpus = encode([e.tokens for e in EXAMPLES], vocab, EXAMPLES)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet(), EXAMPLES)
     batch = corpus.collate([corpus[0]])
     for kind in ("learned", "one_hot", "letter_trigram"):
         for chars in (True, False):
             config = ModelConfig.model_validate({"embedding": {"kind": kind, "dim": 6}, "chars": {"enabled": chars}, "encoder": {"hidden_size": 4}})
-            tagger = build_tagger(config, vocab)
+            tagger = build_tagger(config, vocab, 0)
             tagger.loss(batch).backward()
             assert [len(t) for t in tagger.decode(batch).tag_ids] == [3]
 
@@ -60,7 +61,7 @@ def test_word_dropout_chars_makes_dropped_words_fully_unknown() -> None:
     config = ModelConfig.model_validate(
         {"embedding": {"dim": 6, "word_dropout": 0.999, "word_dropout_chars": 1.0}, "encoder": {"hidden_size": 4}, "dropout": 0.0}
     )
-    tagger = build_tagger(config, vocab).train()
+    tagger = build_tagger(config, vocab, 0).train()
     first, second = batch_for(("fly", "to", "apple"), vocab), batch_for(("fly", "to", "zebra"), vocab)
     torch.manual_seed(3)
     a = tagger._encode(first)[0]

@@ -20,14 +20,15 @@ from slotfill.checkpoint import CHECKPOINT_SUBDIR
 from slotfill.config import Config
 from slotfill.errors import ModelError
 from slotfill.model_dir import load_model
-from slotfill.train import TrainingInterrupted, train
+from slotfill.train import TrainingInterrupted, resume_training, train
 
-from .conftest import ROOT, tiny_config
+from .conftest import ROOT, gazetteer_config, tiny_config
 
 
 def small_config() -> Config:
-    # EMA and a decaying learning rate on: their state must survive the interruption too
-    return tiny_config(training={"epochs": 3, "ema_decay": 0.99, "lr_schedule": "linear"})
+    # EMA, a decaying learning rate and per-epoch value substitution and courtesies on: their state
+    # must survive the interruption too
+    return gazetteer_config(training={"epochs": 3, "ema_decay": 0.99, "lr_schedule": "linear"})
 
 
 class StopAfter:
@@ -84,16 +85,16 @@ def test_stop_and_resume_ends_as_an_uninterrupted_run(uninterrupted: Path, tmp_p
     assert (run_dir / CHECKPOINT_SUBDIR / "state.safetensors").is_file()
     stop.clear()
     with pytest.raises(TrainingInterrupted):
-        train(small_config(), run_dir, StopAfter(stops[1] - stops[0], stop), stop=stop, resume=True)
+        resume_training(run_dir, StopAfter(stops[1] - stops[0], stop), stop=stop)
     stop.clear()
-    train(small_config(), run_dir, resume=True)
+    resume_training(run_dir)
     assert not (run_dir / CHECKPOINT_SUBDIR).exists()  # a finished run has nothing left to resume
     assert_same_run(uninterrupted, run_dir)
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="nothing to resume"):
-        train(small_config(), tmp_path, resume=True)
+        resume_training(tmp_path)
 
 
 def write_config(tmp_path: Path) -> Path:

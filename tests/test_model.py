@@ -3,6 +3,7 @@ import torch
 from slotfill.batching import encode
 from slotfill.config import ModelConfig
 from slotfill.data import Example
+from slotfill.gazetteer import GazetteerSet
 from slotfill.model import build_tagger
 from slotfill.vocab import Vocab
 
@@ -15,7 +16,7 @@ EXAMPLES = [
 
 def batch_and_vocab():
     vocab = Vocab.build(EXAMPLES)
-    corpus = encode([e.tokens for e in EXAMPLES], vocab, EXAMPLES)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet(), EXAMPLES)
     return corpus.collate([corpus[i] for i in range(len(corpus))]), vocab
 
 
@@ -33,7 +34,7 @@ def test_tagger_shapes_and_decoding_lengths() -> None:
     batch, vocab = batch_and_vocab()
     for decoder in ("crf", "softmax"):
         config = ModelConfig.model_validate({"decoder": decoder, "encoder": {"hidden_size": 8}, "embedding": {"dim": 6}})
-        tagger = build_tagger(config, vocab)
+        tagger = build_tagger(config, vocab, 0)
         emissions, intent_logits = tagger._encode(batch)
         assert emissions.shape == (3, 4, len(vocab.tags)) and intent_logits.shape == (3, len(vocab.intents))
         loss = tagger.loss(batch)
@@ -47,9 +48,9 @@ def test_tagger_shapes_and_decoding_lengths() -> None:
 def test_padding_does_not_change_predictions() -> None:
     batch, vocab = batch_and_vocab()
     torch.manual_seed(0)
-    tagger = build_tagger(ModelConfig(), vocab).eval()
+    tagger = build_tagger(ModelConfig(), vocab, 0).eval()
     together = tagger.decode(batch)
-    corpus = encode([e.tokens for e in EXAMPLES], vocab)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet())
     for i in range(len(EXAMPLES)):
         alone = tagger.decode(corpus.collate([corpus[i]]))
         assert alone.tag_ids[0] == together.tag_ids[i]
@@ -59,6 +60,6 @@ def test_padding_does_not_change_predictions() -> None:
 def test_without_chars_or_intents() -> None:
     batch, vocab = batch_and_vocab()
     config = ModelConfig.model_validate({"chars": {"enabled": False}, "intent": {"enabled": False}})
-    tagger = build_tagger(config, vocab)
+    tagger = build_tagger(config, vocab, 0)
     assert tagger.char_encoder is None and tagger.intent_head is None
     assert tagger.decode(batch).intent_ids is None

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotfill.text import tokenise
+from slotfill.text import is_punctuation, normalise, tokenise
 
 
 def norms(text: str) -> list[str]:
@@ -50,5 +50,27 @@ def test_lowercase_that_changes_length_keeps_offsets() -> None:
     text = "İstanbul to PARIS"
     tokens = tokenise(text)
     assert [t.text for t in tokens] == ["İstanbul", "to", "PARIS"]
-    assert tokens[0].norm == "İstanbul".lower() and tokens[2].norm == "paris"
+    assert tokens[0].norm == "istanbul" and tokens[2].norm == "paris"  # dotted capital I: lowercased, dot folded
     assert all(text[t.start : t.end] == t.text for t in tokens)
+
+
+def test_the_way_a_word_is_typed_does_not_change_what_the_model_sees() -> None:
+    assert normalise("Reykjavík") == normalise("REYKJAVIK") == "reykjavik"
+    assert normalise("São") == "sao" and normalise("Zürich") == "zurich" and normalise("Ｔａｉｐｅｉ") == "taipei"
+    assert normalise("I’d") == normalise("I‘d") == normalise("Iʼd") == "i'd"
+
+
+def test_accents_of_other_scripts_are_part_of_the_letter() -> None:
+    assert normalise("が") == "が"  # a Japanese dakuten is not an accent
+    assert normalise("नमस्ते") == "नमस्ते"
+    assert normalise("\u00b4") == "\u00b4"  # a compatibility character that decomposes to a space and a mark
+
+
+def test_times_dates_and_percentages_stay_whole() -> None:
+    assert norms("at 8:30 on 11/2 for 25% or 2.5% off") == ["at", "8:30", "on", "11/2", "for", "25%", "or", "2.5%", "off"]
+
+
+def test_punctuation_tokens_are_recognised() -> None:
+    tokens = [t.text for t in tokenise("“Fly” to St. Louis (MO), at 8:30 a.m. — ok?!")]
+    assert [t for t in tokens if is_punctuation(t)] == ["“", "”", "(", ")", ",", "—", "?", "!"]
+    assert not any(is_punctuation(t) for t in ("st.", "a.m.", "8:30", "i'd", "25%", "$", "+", "😀"))
