@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test demo-data atis openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
 
 install: $(STAMP)
 
@@ -23,8 +23,17 @@ demo: $(STAMP)
 	$(BIN)/slotfill evaluate $(DEMO_RUN) data/demo/test
 	$(BIN)/slotfill predict $(DEMO_RUN) "arrive Taipei on November 2nd" "leave Taipei on November 2nd"
 
-test: $(STAMP) browser
+# lint, then every test (about 2½ minutes on 2 cores)
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
+
+# the edit loop: lint and the tests not marked slow (no training, server or browser), in seconds
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check slotfill tests scripts
+	$(BIN)/ruff format --check slotfill tests scripts
 
 # headless Chromium and its driver for the web page test (Debian packages; needs root once)
 browser:

@@ -33,13 +33,19 @@ def main() -> None:
     args = parser.parse_args()
     slotfill = str(Path(sys.executable).with_name("slotfill"))
     help_runs = timed([slotfill, "--help"], args.runs)
-    predict_runs = timed([slotfill, "predict", str(args.model_dir), "leave Taipei on November 2nd"], max(3, args.runs // 2))
-    print(json.dumps({
-        "help_seconds_median": statistics.median(help_runs),
-        "cold_predict_seconds_median": statistics.median(predict_runs),
-        "help_seconds": help_runs,
-        "cold_predict_seconds": predict_runs,
-    }))
+    predict_runs = timed(
+        [slotfill, "predict", str(args.model_dir), "leave Taipei on November 2nd"], max(3, args.runs // 2)
+    )
+    print(
+        json.dumps(
+            {
+                "help_seconds_median": statistics.median(help_runs),
+                "cold_predict_seconds_median": statistics.median(predict_runs),
+                "help_seconds": help_runs,
+                "cold_predict_seconds": predict_runs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

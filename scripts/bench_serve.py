@@ -96,16 +96,20 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     every = sorted(t for per_client in latencies for t in per_client)
-    print(json.dumps({
-        "clients": args.clients,
-        "seconds": round(elapsed, 1),
-        "requests": len(every),
-        "requests_per_second": round(len(every) / elapsed, 1),
-        "latency_ms_p50": round(1000 * statistics.median(every), 2),
-        "latency_ms_p99": round(1000 * every[int(0.99 * (len(every) - 1))], 2),
-        "errors": len(errors),
-        "first_errors": errors[:3],
-    }))
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "seconds": round(elapsed, 1),
+                "requests": len(every),
+                "requests_per_second": round(len(every) / elapsed, 1),
+                "latency_ms_p50": round(1000 * statistics.median(every), 2),
+                "latency_ms_p99": round(1000 * every[int(0.99 * (len(every) - 1))], 2),
+                "errors": len(errors),
+                "first_errors": errors[:3],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

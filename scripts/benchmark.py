@@ -120,12 +120,16 @@ def predict(source: Path, model_dir: Path, texts: list[str]) -> list[dict]:
 class Gold:
     """A labelled set: the texts a user types and the gold tags of their tokens."""
 
-    def __init__(self, texts: list[str], tokens: list[list[str]], tags: list[list[str]], intents: list[str | None]) -> None:
+    def __init__(
+        self, texts: list[str], tokens: list[list[str]], tags: list[list[str]], intents: list[str | None]
+    ) -> None:
         self.texts, self.tokens, self.tags, self.intents = texts, tokens, tags, intents
 
     @classmethod
     def atis(cls, split: Path) -> Gold:
-        lines = {name: (split / name).read_text(encoding="utf-8").splitlines() for name in ("seq.in", "seq.out", "label")}
+        lines = {
+            name: (split / name).read_text(encoding="utf-8").splitlines() for name in ("seq.in", "seq.out", "label")
+        }
         texts_file = split / "text.txt"
         texts = texts_file.read_text(encoding="utf-8").splitlines() if texts_file.exists() else lines["seq.in"]
         return cls(texts, [s.split() for s in lines["seq.in"]], [s.split() for s in lines["seq.out"]], lines["label"])
@@ -133,7 +137,12 @@ class Gold:
     @classmethod
     def jsonl(cls, path: Path) -> Gold:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        return cls([" ".join(r["tokens"]) for r in rows], [r["tokens"] for r in rows], [r["tags"] for r in rows], [r.get("intent") for r in rows])
+        return cls(
+            [" ".join(r["tokens"]) for r in rows],
+            [r["tokens"] for r in rows],
+            [r["tags"] for r in rows],
+            [r.get("intent") for r in rows],
+        )
 
     def subset(self, keep: list[int]) -> Gold:
         return Gold(*([items[i] for i in keep] for items in (self.texts, self.tokens, self.tags, self.intents)))
@@ -157,18 +166,28 @@ def false_positives(gold: Gold, parses: list[dict]) -> dict:
             if token.lower() in TRAPS and tag == "O":
                 traps += 1
                 tagged += parse["tags"][i] != "O"
-    return {"trap_words": traps, "tagged_as_slot": tagged, "sentence_accuracy": scores(gold, parses)["sentence_accuracy"]}
+    return {
+        "trap_words": traps,
+        "tagged_as_slot": tagged,
+        "sentence_accuracy": scores(gold, parses)["sentence_accuracy"],
+    }
 
 
 def evaluate_seed(source: Path, model_dir: Path, sets: dict[str, Gold]) -> dict:
     results = {}
-    parses = {name: predict(source, model_dir, gold.texts) for name, gold in sets.items() if not name.endswith("cities")}
+    parses = {
+        name: predict(source, model_dir, gold.texts) for name, gold in sets.items() if not name.endswith("cities")
+    }
     for name, gold in sets.items():
         if name == "false_positives":
             results[name] = false_positives(gold, parses[name])
         elif name == "taipei":
             right = [p["tags"] == tags for p, tags in zip(parses[name], gold.tags)]
-            results[name] = {"right": sum(right), "of": len(right), "parses": [{"text": p["text"], "slots": p["slots"]} for p in parses[name]]}
+            results[name] = {
+                "right": sum(right),
+                "of": len(right),
+                "parses": [{"text": p["text"], "slots": p["slots"]} for p in parses[name]],
+            }
         elif name.endswith("cities"):
             base = name.removesuffix(" cities")
             results[name] = scores(gold, [parses[base][i] for i in CITY_ROWS])
@@ -271,14 +290,17 @@ def main() -> None:
         return
 
     source = args.source.resolve()
-    config = str(Path(args.config).resolve())
+    config = str(source / args.config)  # the checkout's own config: an earlier version has its own keys
     overrides = [*args.overrides, f"data.dir={args.atis.resolve()}"]
     label = args.label or f"slotfill `{args.config}`" + (f" ({source.name})" if source != ROOT else "")
     runs = []
     with tempfile.TemporaryDirectory(prefix="slotfill-bench-") as scratch:
         openworld = args.openworld or Path(scratch) / "openworld"
         if args.openworld is None:
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "make_openworld.py"), str(args.atis), str(openworld)], check=True)
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "make_openworld.py"), str(args.atis), str(openworld)],
+                check=True,
+            )
         sets = labelled_sets(args.atis, openworld)
         texts_file = Path(scratch) / "test.txt"
         texts_file.write_text("".join(t + "\n" for t in sets["test"].texts), encoding="utf-8")
@@ -301,7 +323,9 @@ def main() -> None:
         print("training the spaCy peer on the same files ...", flush=True)
         spacy = run_spacy_peer(args.spacy_python, args.atis)
         print(f"spaCy: {json.dumps(spacy)}", flush=True)
-    commit = subprocess.run(["git", "-C", str(source), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     summary = {
         "config": args.config,
         "source": str(source),

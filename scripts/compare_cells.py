@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/cells.md"))
     args = parser.parse_args()
 
-    config = load_config(args.config, [f"training.epochs={args.epochs}", f"training.patience={args.epochs}", "device=cpu"])
+    config = load_config(
+        args.config, [f"training.epochs={args.epochs}", f"training.patience={args.epochs}", "device=cpu"]
+    )
     vocab = Vocab.build(read_splits(config).train, min_freq=config.vocab.min_freq)
     budget = encoder_parameters(with_cell(config, "lstm", args.hidden), vocab)
     test = read_split(config.data.split_path(config.data.test or "test"), config.data.format)

@@ -26,21 +26,94 @@ montreal vancouver mexico city bogota lima santiago buenos aires sao paulo rio d
 melbourne auckland perth honolulu anchorage baltimore philadelphia pittsburgh detroit minneapolis
 st. louis salt lake city kansas city nashville orlando tampa charlotte washington oakland portland""".split("\n")
 # multiword cities are written with underscores below, then split into tokens
-MULTIWORD = ["hong kong", "kuala lumpur", "cape town", "new york", "san francisco", "los angeles", "las vegas",
-             "mexico city", "buenos aires", "sao paulo", "rio de janeiro", "st. louis", "salt lake city", "kansas city"]
+MULTIWORD = [
+    "hong kong",
+    "kuala lumpur",
+    "cape town",
+    "new york",
+    "san francisco",
+    "los angeles",
+    "las vegas",
+    "mexico city",
+    "buenos aires",
+    "sao paulo",
+    "rio de janeiro",
+    "st. louis",
+    "salt lake city",
+    "kansas city",
+]
 HELD_OUT = ["kyiv", "lima", "perth", "busan", "geneva", "oakland", "nairobi", "helsinki", "tampa", "auckland"]
 
-AIRLINES = ["united", "delta", "american", "lufthansa", "air france", "british airways", "eva air",
-            "china airlines", "cathay pacific", "singapore airlines", "emirates", "qantas", "klm", "ana",
-            "japan airlines", "korean air", "air canada", "turkish airlines", "iberia", "alaska airlines"]
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december"]
+AIRLINES = [
+    "united",
+    "delta",
+    "american",
+    "lufthansa",
+    "air france",
+    "british airways",
+    "eva air",
+    "china airlines",
+    "cathay pacific",
+    "singapore airlines",
+    "emirates",
+    "qantas",
+    "klm",
+    "ana",
+    "japan airlines",
+    "korean air",
+    "air canada",
+    "turkish airlines",
+    "iberia",
+    "alaska airlines",
+]
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 DAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-ORDINAL_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-                 "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
-                 "eighteenth", "nineteenth", "twentieth", "twenty first", "twenty second", "twenty third",
-                 "twenty fourth", "twenty fifth", "twenty sixth", "twenty seventh", "twenty eighth",
-                 "twenty ninth", "thirtieth", "thirty first"]
+ORDINAL_WORDS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "twenty first",
+    "twenty second",
+    "twenty third",
+    "twenty fourth",
+    "twenty fifth",
+    "twenty sixth",
+    "twenty seventh",
+    "twenty eighth",
+    "twenty ninth",
+    "thirtieth",
+    "thirty first",
+]
 RELATIVE_DATES = ["today", "tomorrow", "next week", "this weekend"]
 PERIODS = ["morning", "afternoon", "evening", "night"]
 CLASSES = ["first class", "business class", "economy", "coach"]
@@ -77,7 +150,13 @@ class Sampler:
             month = self.rng.choice(MONTHS)
             if self.rng.random() < 0.8:
                 return outside("on") + spans(month, f"{role}.month_name") + spans(number, f"{role}.day_number")
-            return outside("on") + outside("the") + spans(number, f"{role}.day_number") + outside("of") + spans(month, f"{role}.month_name")
+            return (
+                outside("on")
+                + outside("the")
+                + spans(number, f"{role}.day_number")
+                + outside("of")
+                + spans(month, f"{role}.month_name")
+            )
         if r < 0.8:
             return outside("on") + spans(self.rng.choice(DAY_NAMES), f"{role}.day_name")
         return spans(self.rng.choice(RELATIVE_DATES), f"{role}.date_relative")
@@ -100,26 +179,75 @@ def flight_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
     pattern = rng.randrange(8)
     if pattern == 0:
-        words = outside(rng.choice(["i want to fly", "i'd like to fly", "i need a flight", "book a flight"])) + outside("from") + origin + outside("to") + destination + s.date("depart_date")
+        words = (
+            outside(rng.choice(["i want to fly", "i'd like to fly", "i need a flight", "book a flight"]))
+            + outside("from")
+            + origin
+            + outside("to")
+            + destination
+            + s.date("depart_date")
+        )
     elif pattern == 1:
-        words = outside(rng.choice(["arrive", "i want to arrive in", "i need to be in", "get me to"])) + destination + s.date("arrive_date")
+        words = (
+            outside(rng.choice(["arrive", "i want to arrive in", "i need to be in", "get me to"]))
+            + destination
+            + s.date("arrive_date")
+        )
         if rng.random() < 0.4:
             words += s.time("arrive_time")
     elif pattern == 2:
-        words = outside(rng.choice(["leave", "i want to leave", "depart", "i'm leaving"])) + origin + s.date("depart_date")
+        words = (
+            outside(rng.choice(["leave", "i want to leave", "depart", "i'm leaving"])) + origin + s.date("depart_date")
+        )
         if rng.random() < 0.4:
             words += s.time("depart_time")
     elif pattern == 3:
-        words = outside(rng.choice(["show me", "list", "what are the", "find"])) + outside("flights from") + origin + outside("to") + destination + s.time("depart_time")
+        words = (
+            outside(rng.choice(["show me", "list", "what are the", "find"]))
+            + outside("flights from")
+            + origin
+            + outside("to")
+            + destination
+            + s.time("depart_time")
+        )
     elif pattern == 4:
-        words = outside("flights leaving") + origin + s.date("depart_date") + outside("and arriving in") + destination + s.time("arrive_time")
+        words = (
+            outside("flights leaving")
+            + origin
+            + s.date("depart_date")
+            + outside("and arriving in")
+            + destination
+            + s.time("arrive_time")
+        )
     elif pattern == 5:
         stop, _ = s.city("stoploc.city_name", avoid=origin_name)
-        words = outside("i need a flight from") + origin + outside("to") + destination + outside(rng.choice(["with a stop in", "stopping in", "via"])) + stop
+        words = (
+            outside("i need a flight from")
+            + origin
+            + outside("to")
+            + destination
+            + outside(rng.choice(["with a stop in", "stopping in", "via"]))
+            + stop
+        )
     elif pattern == 6:
-        words = outside("do you have") + s.airline() + outside("flights from") + origin + outside("to") + destination + s.date("depart_date")
+        words = (
+            outside("do you have")
+            + s.airline()
+            + outside("flights from")
+            + origin
+            + outside("to")
+            + destination
+            + s.date("depart_date")
+        )
     else:
-        words = outside("show me") + spans(rng.choice(["nonstop", "direct"]), "flight_stop") + outside("flights to") + destination + outside("from") + origin
+        words = (
+            outside("show me")
+            + spans(rng.choice(["nonstop", "direct"]), "flight_stop")
+            + outside("flights to")
+            + destination
+            + outside("from")
+            + origin
+        )
     return words, "atis_flight"
 
 
@@ -129,13 +257,42 @@ def fare_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
     pattern = rng.randrange(4)
     if pattern == 0:
-        words = outside("how much is a") + spans(rng.choice(CLASSES), "class_type") + outside("ticket from") + origin + outside("to") + destination
+        words = (
+            outside("how much is a")
+            + spans(rng.choice(CLASSES), "class_type")
+            + outside("ticket from")
+            + origin
+            + outside("to")
+            + destination
+        )
     elif pattern == 1:
-        words = outside("what is the") + spans(rng.choice(["cheapest", "lowest"]), "cost_relative") + outside("fare from") + origin + outside("to") + destination
+        words = (
+            outside("what is the")
+            + spans(rng.choice(["cheapest", "lowest"]), "cost_relative")
+            + outside("fare from")
+            + origin
+            + outside("to")
+            + destination
+        )
     elif pattern == 2:
-        words = outside("show me") + spans("round trip", "round_trip") + outside("fares from") + origin + outside("to") + destination + s.date("depart_date")
+        words = (
+            outside("show me")
+            + spans("round trip", "round_trip")
+            + outside("fares from")
+            + origin
+            + outside("to")
+            + destination
+            + s.date("depart_date")
+        )
     else:
-        words = outside("fares from") + origin + outside("to") + destination + spans(rng.choice(["less than", "under"]), "cost_relative") + spans(f"{rng.choice([200, 300, 500, 800, 1000])} dollars", "fare_amount")
+        words = (
+            outside("fares from")
+            + origin
+            + outside("to")
+            + destination
+            + spans(rng.choice(["less than", "under"]), "cost_relative")
+            + spans(f"{rng.choice([200, 300, 500, 800, 1000])} dollars", "fare_amount")
+        )
     return words, "atis_airfare"
 
 
@@ -160,18 +317,31 @@ def ground_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
 def airline_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     origin, origin_name = s.city("fromloc.city_name")
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
-    words = outside(s.rng.choice(["which airlines fly from", "what airlines go from"])) + origin + outside("to") + destination
+    words = (
+        outside(s.rng.choice(["which airlines fly from", "what airlines go from"]))
+        + origin
+        + outside("to")
+        + destination
+    )
     return words, "atis_airline"
 
 
 def time_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     destination, _ = s.city("toloc.city_name")
-    words = outside("what time does the") + s.airline() + outside("flight arrive in") + destination + s.date("arrive_date")
+    words = (
+        outside("what time does the") + s.airline() + outside("flight arrive in") + destination + s.date("arrive_date")
+    )
     return words, "atis_flight_time"
 
 
-GENERATORS = [(flight_request, 55), (fare_request, 15), (ground_request, 10), (airline_request, 8),
-              (time_request, 7), (flight_and_fare, 5)]
+GENERATORS = [
+    (flight_request, 55),
+    (fare_request, 15),
+    (ground_request, 10),
+    (airline_request, 8),
+    (time_request, 7),
+    (flight_and_fare, 5),
+]
 
 
 def generate(rng: random.Random, cities: list[str], n: int) -> list[tuple[list[tuple[str, str]], str]]:

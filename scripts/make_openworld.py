@@ -37,7 +37,15 @@ from slotfill.gazetteer_sources import airport_forms, slot_type  # noqa: E402
 from slotfill.text import Token, tokenise  # noqa: E402
 
 REPLACED = ("city_name", "airport_name", "airport_code")
-CAPITALISED_SLOTS = ("city_name", "airport_name", "airline_name", "state_name", "country_name", "month_name", "day_name")
+CAPITALISED_SLOTS = (
+    "city_name",
+    "airport_name",
+    "airline_name",
+    "state_name",
+    "country_name",
+    "month_name",
+    "day_name",
+)
 QUESTION_WORDS = {"what", "which", "who", "where", "when", "how", "is", "are", "do", "does", "can", "could", "would", "will", "may", "should", "was", "were", "did"}  # fmt: skip
 POLITE = (" please", ", please", " thanks", ", thanks", ", thank you")
 MAX_NGRAM = 6
@@ -83,7 +91,9 @@ def capitalised(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-def typed_tokens(example: Example, pools: dict[str, list[str]], rng: random.Random) -> tuple[list[str], list[str], list[bool]]:
+def typed_tokens(
+    example: Example, pools: dict[str, list[str]], rng: random.Random
+) -> tuple[list[str], list[str], list[bool]]:
     """Replace the example's places, then case its tokens as a person would. Also returns, per
     token, whether it is typed right after the previous one, without a space ("Winston-Salem")."""
     tokens: list[str] = []
@@ -123,7 +133,9 @@ def typed_tokens(example: Example, pools: dict[str, list[str]], rng: random.Rand
     return cased, tags, attached
 
 
-def punctuate(tokens: list[str], tags: list[str], attached: list[bool], rng: random.Random) -> tuple[str, list[str], list[str]]:
+def punctuate(
+    tokens: list[str], tags: list[str], attached: list[bool], rng: random.Random
+) -> tuple[str, list[str], list[str]]:
     """Add a trailing courtesy and end punctuation; return the typed text and its tokens and tags."""
     text = "".join(("" if glued or i == 0 else " ") + token for i, (token, glued) in enumerate(zip(tokens, attached)))
     if rng.random() < 0.1:

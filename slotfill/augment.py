@@ -24,7 +24,6 @@ from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import slot_type
 from slotfill.text import is_punctuation, tokenise
 
-
 COURTESY_START = ("please", "hi", "hello", "hey", "ok", "okay", "so", "um", "yes")
 COURTESY_END = ("please", "thanks", "thank you", "thanks a lot", "thank you very much", "ok", "now")
 
@@ -85,4 +84,4 @@ class Augmentation:
 
 def substitution_lists(sources: Mapping[str, object]) -> dict[str, str]:
     """Slot type -> gazetteer name, from the config's `gazetteers.NAME.slots`."""
-    return {slot: name for name, source in sources.items() for slot in getattr(source, "slots")}
+    return {slot: name for name, source in sources.items() for slot in source.slots}

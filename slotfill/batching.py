@@ -1,7 +1,8 @@
 """Sentences to padded tensors with torch.utils.data (Dataset, Sampler); no torchtext.
 
-Characters are looked up once per distinct word of a batch, not once per token: a batch holds
-`char_ids` for its U distinct words and `char_index` pointing every token at its word's row.
+Characters are looked up once per distinct word (word type) of a batch, not once per token: a batch
+holds `char_ids` and `trigram_ids` for its U distinct words and `type_index` pointing every token at
+its word's row. An encoded sentence's `type_index` points into the corpus's tables the same way.
 Sentences arrive as the model sees them: punctuation already left out (slotfill.text.is_punctuation).
 """
 
@@ -26,7 +27,7 @@ MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char 
 class Batch(NamedTuple):
     word_ids: Tensor  # (B, L) long, PAD_ID past each length
     char_ids: Tensor  # (U, W) long: characters of the batch's U distinct words
-    char_index: Tensor  # (B, L) long: row of char_ids (and trigram_ids) for each token
+    type_index: Tensor  # (B, L) long: row of char_ids (and trigram_ids) for each token
     trigram_ids: Tensor  # (U, K) long: letter trigrams of the batch's U distinct words
     lengths: Tensor  # (B,) long, on the CPU (pack_padded_sequence wants it there)
     gazetteer_features: Tensor  # (B, L, G) float: BIO membership of each token in each list (G may be 0)
@@ -46,7 +47,7 @@ class Batch(NamedTuple):
 @dataclass(frozen=True)
 class EncodedSentence:
     word_ids: list[int]  # (L,)
-    type_ids: list[int]  # (L,) rows of the corpus's char and trigram tables
+    type_index: list[int]  # (L,) each token's word type: its row of the corpus's char and trigram tables
     gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
@@ -80,8 +81,12 @@ class EncodedCorpus(Dataset[EncodedSentence]):
         lengths = [len(s.word_ids) for s in sentences]
         longest = max(lengths)
         word_ids = _padded([s.word_ids for s in sentences], longest)  # (B, L)
-        type_ids = _padded([s.type_ids for s in sentences], longest)  # (B, L), 0: the padding word
-        distinct, char_index = torch.unique(type_ids, return_inverse=True)  # (U,), (B, L)
+        corpus_types = _padded(
+            [s.type_index for s in sentences], longest
+        )  # (B, L) rows of the corpus tables, 0: padding
+        distinct, type_index = torch.unique(
+            corpus_types, return_inverse=True
+        )  # (U,), (B, L) rows of the batch's U words
         char_ids = self.char_table[distinct]  # (U, MAX_WORD_CHARS)
         width = max(1, int((char_ids != PAD_ID).sum(1).max()))
         char_ids = char_ids[:, :width]  # (U, W)
@@ -94,7 +99,7 @@ class EncodedCorpus(Dataset[EncodedSentence]):
         if sentences[0].intent_id is not None:
             intent_ids = torch.tensor([s.intent_id for s in sentences])
         return Batch(
-            word_ids, char_ids, char_index, trigram_ids, torch.tensor(lengths), gazetteer_features, tag_ids, intent_ids
+            word_ids, char_ids, type_index, trigram_ids, torch.tensor(lengths), gazetteer_features, tag_ids, intent_ids
         )
 
 
@@ -110,17 +115,19 @@ def encode(
     word_id, sentences = vocab.words.get, []
     for i, tokens in enumerate(token_lists):
         words = [normalise(token) for token in tokens]
-        type_ids = [type_of.setdefault(w, len(type_of)) for w in words]
+        type_index = [type_of.setdefault(w, len(type_of)) for w in words]
         tag_ids, intent_id = None, None
         if examples is not None:
             tag_ids = [vocab.tags[t] for t in examples[i].tags]
             if len(vocab.intents) and examples[i].intent is not None:
                 intent_id = vocab.intents[examples[i].intent]
         bits = gazetteers.features(words)
-        sentences.append(EncodedSentence([word_id(w) for w in words], type_ids, bits, tag_ids, intent_id))
+        sentences.append(EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id))
     clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
     char_table = _padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
-    trigram_table = _padded([[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS)
+    trigram_table = _padded(
+        [[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS
+    )
     return EncodedCorpus(sentences, char_table, trigram_table, gazetteers.num_features)
 
 

@@ -30,9 +30,9 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.files import writing_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
+from slotfill.layout import CHECKPOINT_STATE, CHECKPOINT_SUBDIR, CHECKPOINT_TENSORS, CONFIG_FILE, VOCAB_FILE
 from slotfill.vocab import Vocab
 
-CHECKPOINT_SUBDIR = "checkpoint"
 CHECKPOINT_VERSION = 1
 
 
@@ -104,10 +104,10 @@ def save_checkpoint(
     tensors.update({f"rng.{k}": v for k, v in rng.items()})
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     with writing_dir(run_dir / CHECKPOINT_SUBDIR) as staged:
-        (staged / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-        vocab.save(staged / "vocab.json")
+        (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
+        vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
-        save_file(tensors, str(staged / "state.safetensors"), metadata={"checkpoint_version": str(CHECKPOINT_VERSION)})
+        save_file(tensors, str(staged / CHECKPOINT_TENSORS), metadata={"checkpoint_version": str(CHECKPOINT_VERSION)})
         payload = {
             "checkpoint_version": CHECKPOINT_VERSION,
             "slotfill_version": __version__,
@@ -115,7 +115,7 @@ def save_checkpoint(
             "optimizer_groups": optimizer["param_groups"],
             "scheduler": scheduler,
         }
-        (staged / "state.json").write_text(json.dumps(payload), encoding="utf-8")
+        (staged / CHECKPOINT_STATE).write_text(json.dumps(payload), encoding="utf-8")
 
 
 def _checkpoint_dir(run_dir: Path) -> Path:
@@ -129,24 +129,36 @@ def checkpoint_config(run_dir: Path) -> Config:
     """The config of the run to resume, without reading its tensors."""
     directory = _checkpoint_dir(run_dir)
     try:
-        return load_config(directory / "config.yaml")
+        return load_config(directory / CONFIG_FILE)
     except ConfigError as error:
         raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
 
 
 def load_checkpoint(run_dir: Path) -> Checkpoint:
+    """The checkpoint of `run_dir`; a missing, damaged or other-version one raises ModelError (one line)."""
     directory = _checkpoint_dir(run_dir)
     config = checkpoint_config(run_dir)
     try:
-        vocab = Vocab.load(directory / "vocab.json")
+        payload = json.loads((directory / CHECKPOINT_STATE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelError(f"{directory / CHECKPOINT_STATE}: damaged checkpoint ({error})") from None
+    version = payload.get("checkpoint_version") if isinstance(payload, dict) else None
+    if version != CHECKPOINT_VERSION:
+        raise ModelError(
+            f"{directory}: checkpoint version {version} (slotfill {payload.get('slotfill_version', '?') if isinstance(payload, dict) else '?'}); "
+            f"this slotfill {__version__} resumes version {CHECKPOINT_VERSION} only"
+        )
+    try:
+        vocab = Vocab.load(directory / VOCAB_FILE)
         gazetteers = load_gazetteers(directory, list(config.gazetteers))
-        payload = json.loads((directory / "state.json").read_text(encoding="utf-8"))
-        tensors = load_file(str(directory / "state.safetensors"))
-    except (OSError, UnicodeDecodeError, ValueError, SafetensorError) as error:
-        raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
-    if payload.get("checkpoint_version") != CHECKPOINT_VERSION:
-        raise ModelError(f"{directory}: checkpoint version {payload.get('checkpoint_version')}, expected {CHECKPOINT_VERSION}")
-    return Checkpoint(config, vocab, gazetteers, Progress(**payload["progress"]), tensors, payload["optimizer_groups"], payload["scheduler"])
+        tensors = load_file(str(directory / CHECKPOINT_TENSORS))
+        progress = Progress(**payload["progress"])
+        groups, scheduler = payload["optimizer_groups"], payload["scheduler"]
+    except (OSError, ValueError, SafetensorError, KeyError, TypeError) as error:
+        raise ModelError(f"{directory}: damaged checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(groups, list) or not isinstance(scheduler, dict):
+        raise ModelError(f"{directory}: damaged checkpoint (optimizer or scheduler state of the wrong type)")
+    return Checkpoint(config, vocab, gazetteers, progress, tensors, groups, scheduler)
 
 
 def remove_checkpoint(run_dir: Path) -> None:

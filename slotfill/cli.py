@@ -6,7 +6,6 @@ becomes one line on stderr and exit code 2. torch is imported only by the comman
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
@@ -18,6 +17,7 @@ import typer
 from rich.console import Console
 
 from slotfill import __version__
+from slotfill.choices import DATA_FORMATS, DEVICES, check_choice, one_of
 from slotfill.errors import SlotfillError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ stderr = Console(stderr=True)
 T = TypeVar("T")
 
 EXIT_USAGE = 2
+DEVICE_HELP = f"{one_of(DEVICES)} (or cuda:N)"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -74,7 +75,10 @@ def main(
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="YAML config, e.g. configs/demo.yaml.")] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Run directory (default: runs/CONFIG_NAME); the model goes to OUTPUT/model.")
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="Run directory (default: runs/CONFIG_NAME); the model goes to OUTPUT/model."
+        ),
     ] = None,
     overrides: Annotated[
         Optional[list[str]], typer.Option("--set", help="Override a config key: --set training.epochs=3 (repeatable).")
@@ -82,10 +86,18 @@ def train(
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Continue the interrupted run in this run directory.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace the run already in OUTPUT (its model, checkpoint and log; nothing else)."
+        ),
+    ] = False,
 ) -> None:
     """Train a tagger from a config.
 
-    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume.
+    Ctrl-C or SIGTERM finishes the current step, saves a checkpoint and says how to resume; a
+    second one stops at once. An OUTPUT that holds another run is refused unless --overwrite; one
+    that holds an interrupted run of the same config is resumed.
 
     Examples:
 
@@ -95,14 +107,15 @@ def train(
 
       slotfill train --resume runs/atis
     """
-    import threading
-
+    from slotfill.cli_io import SignalStop
     from slotfill.cli_progress import RichTrainingObserver
     from slotfill.config import load_config
 
     if resume is not None:
-        if config is not None or overrides or output is not None:
-            raise _fail("--resume continues a run with its saved config: give no CONFIG, --output or --set")
+        if config is not None or overrides or output is not None or overwrite:
+            raise _fail(
+                "--resume continues a run with its saved config: give no CONFIG, --output, --set or --overwrite"
+            )
         from slotfill.checkpoint import checkpoint_config
 
         settings, run_dir = _call(checkpoint_config, resume), resume
@@ -111,13 +124,13 @@ def train(
     else:
         settings = _call(load_config, config, overrides or [])
         run_dir = output or Path("runs") / config.stem
-    stop = threading.Event()
-    with _stop_on_signals(stop) as received, RichTrainingObserver(stderr, settings.training.epochs) as observer:
+    signals = SignalStop()
+    with signals.installed(), RichTrainingObserver(stderr, settings.training.epochs, signals.announcement) as observer:
         try:
-            result = _call(_train, settings, run_dir, observer, stop, resume is not None)
+            result = _call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite)
         except TrainingStopped as stopped:  # interrupted on purpose: exit 128 + the signal's number
             stderr.print(str(stopped), soft_wrap=True, highlight=False)
-            raise typer.Exit(128 + (received[0] if received else 2)) from None
+            raise typer.Exit(signals.exit_code) from None
     stderr.print(
         f"best epoch {result.best_epoch} of {result.epochs_run} in {result.seconds:.1f} s; model saved to {result.model_dir}",
         soft_wrap=True,
@@ -130,29 +143,7 @@ class TrainingStopped(Exception):
     """Training was stopped by a signal after saving its checkpoint (not an error: exit 128 + signal)."""
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: Any) -> Iterator[list[int]]:
-    """SIGINT and SIGTERM set `stop` (training then checkpoints and ends); a second one kills."""
-    import signal
-
-    received: list[int] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        if received:
-            raise KeyboardInterrupt
-        received.append(signum)
-        stop.set()
-        stderr.print(f"{signal.Signals(signum).name}: finishing the current step and saving a checkpoint ...")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool) -> Any:
+def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool, overwrite: bool) -> Any:
     """Train (or resume) a run; a run stopped on request raises TrainingStopped."""
     from slotfill.train import TrainingInterrupted, resume_training
     from slotfill.train import train as train_model
@@ -160,7 +151,7 @@ def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool)
     try:
         if resume:
             return resume_training(run_dir, observer, stop=stop)
-        return train_model(settings, run_dir, observer, stop=stop)
+        return train_model(settings, run_dir, observer, stop=stop, overwrite=overwrite)
     except TrainingInterrupted as interrupted:
         raise TrainingStopped(str(interrupted)) from None
 
@@ -175,8 +166,8 @@ def evaluate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
     data: Annotated[Path, typer.Argument(help="One split: an ATIS split directory, a CoNLL file or a JSONL file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
-    data_format: Annotated[str, typer.Option("--format", help="auto | atis | conll | jsonl")] = "auto",
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
 ) -> None:
     """Score a model on a labelled split: slot F1 (seqeval, as conlleval), per-slot table, accuracies.
@@ -207,56 +198,38 @@ def evaluate(
 
 
 def _evaluate(model_dir: Path, data: Path, data_format: str, device: str, batch_size: int) -> dict[str, Any]:
-    from slotfill.data import FORMATS, read_split
+    from slotfill.data import read_split
     from slotfill.device import resolve_device
-    from slotfill.errors import ConfigError
     from slotfill.evaluate import evaluate_examples
     from slotfill.model_dir import load_model
 
-    if data_format != "auto" and data_format not in FORMATS:
-        raise ConfigError(f"--format: {data_format!r} is not one of auto, {', '.join(FORMATS)}")
+    check_choice(data_format, ("auto", *DATA_FORMATS), "--format")
     loaded = load_model(model_dir, resolve_device(device))
-    examples = read_split(data, data_format)  # type: ignore[arg-type]
-    return evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device, batch_size, gazetteers=loaded.gazetteers)
-
-
-def _read_lines(source: Path) -> Iterator[str]:
-    """Lines of a file or of stdin ('-'), newline removed, read lazily."""
-    if str(source) == "-":
-        for line in sys.stdin:
-            yield line.rstrip("\r\n")
-        return
-    try:
-        with open(source, encoding="utf-8") as handle:
-            for line in handle:
-                yield line.rstrip("\r\n")
-    except FileNotFoundError:
-        raise _fail(f"{source}: no such file") from None
-    except UnicodeDecodeError as error:
-        raise _fail(f"{source}: not UTF-8 ({error.reason})") from None
-    except OSError as error:
-        raise _fail(f"{source}: cannot read ({error.strerror})") from None
+    examples = read_split(data, data_format)
+    return evaluate_examples(
+        loaded.tagger, loaded.vocab, examples, loaded.device, batch_size, gazetteers=loaded.gazetteers
+    )
 
 
 def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
     """One JSON object per line on stdout; with `progress`, a count and rate on stderr."""
-    write = sys.stdout.write
+    from slotfill.cli_io import write_json_lines
+
     if not progress:
-        for result in results:
-            write(json.dumps(result, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        write_json_lines(results)
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = (SpinnerColumn(), TextColumn("{task.completed:,} sentences"), TextColumn("{task.speed} /s"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.completed:,} sentences"),
+        TextColumn("{task.speed} /s"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=stderr, transient=False) as bar:
-        task, count = bar.add_task("predict", total=None), 0
-        for count, result in enumerate(results, 1):
-            write(json.dumps(result, ensure_ascii=False) + "\n")
-            if count % 256 == 0:
-                bar.update(task, completed=count)
+        task = bar.add_task("predict", total=None)
+        count = write_json_lines(results, lambda n: n % 256 == 0 and bar.update(task, completed=n))
         bar.update(task, completed=count)
-    sys.stdout.flush()
 
 
 GazetteerOption = Annotated[
@@ -267,6 +240,12 @@ GazetteerOption = Annotated[
         "NAME=FILE:replace replaces the list. No retraining. Repeatable.",
     ),
 ]
+MaxCharsOption = Annotated[
+    int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
+]
+MaxTokensOption = Annotated[
+    int, typer.Option("--max-tokens", min=1, help="Most tokens in an utterance (more: an error line).")
+]
 
 
 @app.command()
@@ -276,13 +255,16 @@ def predict(
     input_file: Annotated[
         Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
     gazetteer: GazetteerOption = None,
+    max_chars: MaxCharsOption = 100_000,
+    max_tokens: MaxTokensOption = 5_000,
 ) -> None:
     """Tag utterances; print one JSON object per line, in input order.
 
-    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end"}], "intent", "intent_confidence"}.
+    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end"}], "intent", "intent_confidence"};
+    an utterance over --max-chars or --max-tokens gives {"error": "..."} in its place, and the others are tagged.
 
     Examples:
 
@@ -292,29 +274,36 @@ def predict(
 
       slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
     """
+    from slotfill.cli_io import check_arguments, read_lines
+
     if not texts and input_file is None:
         raise _fail("give utterances as arguments or --input FILE (- for stdin)")
     if texts and input_file is not None:
         raise _fail("give utterances as arguments or --input, not both")
-    predictor = _call(_predictor, model_dir, device, batch_size, gazetteer)
-    lines = _read_lines(input_file) if input_file is not None else iter(texts or [])
+    arguments = _call(check_arguments, texts or [])
+    predictor = _call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
+    lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
     _call(_print_json_lines, predictor.parse_many(lines), show_progress)
 
 
-def _predictor(model_dir: Path, device: str, batch_size: int, gazetteer_specs: list[str] | None) -> Any:
+def _predictor(
+    model_dir: Path, device: str, batch_size: int, gazetteer_specs: list[str] | None, max_chars: int, max_tokens: int
+) -> Any:
     from slotfill.gazetteer import GazetteerUpdate
-    from slotfill.predict import Predictor
+    from slotfill.predict import Limits, Predictor
 
     updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
-    return Predictor.load(model_dir, device, batch_size, updates)
+    return Predictor.load(model_dir, device, batch_size, updates, Limits(max_chars, max_tokens))
 
 
 @app.command()
 def tag(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     gazetteer: GazetteerOption = None,
+    max_chars: MaxCharsOption = 100_000,
+    max_tokens: MaxTokensOption = 5_000,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
@@ -324,9 +313,11 @@ def tag(
 
       slotfill tag runs/demo
     """
-    predictor = _call(_predictor, model_dir, device, 1, gazetteer)
+    from slotfill.cli_io import read_lines
+
+    predictor = _call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
     if not sys.stdin.isatty():
-        _call(_print_json_lines, predictor.parse_many(line.rstrip("\r\n") for line in sys.stdin))
+        _call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars)))
         return
     from slotfill.cli_progress import render_parse
 
@@ -338,6 +329,9 @@ def tag(
         except (EOFError, KeyboardInterrupt):
             out.print()
             break
+        except UnicodeDecodeError:
+            out.print("that line is not UTF-8; type it again", style="red")
+            continue
         if not text.strip():
             break
         for renderable in render_parse(_call(predictor.parse, text)):
@@ -347,11 +341,32 @@ def tag(
 @app.command()
 def serve(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. The default 127.0.0.1 answers this machine only; 0.0.0.0 answers every "
+            "network the machine is on, so anyone who can reach it can use the model: set an API key then."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens in one text (413 beyond).")] = 1_000,
     max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
+    keep_alive: Annotated[float, typer.Option(min=0.1, help="Seconds an idle connection stays open.")] = 5.0,
+    shutdown_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds SIGTERM gives open connections before the server stops.")
+    ] = 10.0,
+    read_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for each piece of a request body (408 beyond).")
+    ] = 10.0,
+    api_key_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A file holding the API key that every request but GET /health must send as 'Authorization: Bearer KEY' "
+            "(401 without). Or set SLOTFILL_API_KEY. Never give the key itself on the command line."
+        ),
+    ] = None,
     gazetteer: GazetteerOption = None,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
@@ -360,16 +375,46 @@ def serve(
 
       slotfill serve runs/atis
 
+      SLOTFILL_API_KEY=$(cat key.txt) slotfill serve runs/atis --host 0.0.0.0
+
       curl -s localhost:8000/parse -H 'content-type: application/json' -d '{"text": "leave Taipei on November 2nd"}'
     """
     import uvicorn
 
     from slotfill.serve import Limits, create_app
 
-    predictor = _call(_predictor, model_dir, device, 256, gazetteer)
-    limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch)
-    stderr.print(f"serving {model_dir} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", soft_wrap=True)
-    uvicorn.run(create_app(predictor, limits), host=host, port=port, log_level="warning")
+    api_key = _call(_api_key, api_key_file)
+    predictor = _call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
+    limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
+    guarded = "with an API key" if api_key else "without an API key"
+    stderr.print(
+        f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True
+    )
+    uvicorn.run(
+        create_app(predictor, limits, api_key),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=keep_alive,  # idle keep-alive connections close
+        timeout_graceful_shutdown=shutdown_timeout,  # SIGTERM: open connections get this long, then the server stops
+    )
+
+
+def _api_key(path: Path | None) -> str | None:
+    """The key from --api-key-file (first line) or SLOTFILL_API_KEY; None for an open server."""
+    import os
+
+    from slotfill.errors import ConfigError
+
+    if path is not None:
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"--api-key-file {path}: cannot read ({error})") from None
+        if not key:
+            raise ConfigError(f"--api-key-file {path}: empty")
+        return key
+    return os.environ.get("SLOTFILL_API_KEY", "").strip() or None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console, RenderableType
@@ -16,10 +17,12 @@ _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", 
 
 
 class RichTrainingObserver:
-    """A progress bar per epoch and one summary line per epoch, on the given (stderr) console."""
+    """A progress bar per epoch and one summary line per epoch, on the given (stderr) console.
+    `announcement()` is asked after every batch for a message to print (a signal arrived): this
+    runs on the training (main) thread, never in a signal handler."""
 
-    def __init__(self, console: Console, epochs: int) -> None:
-        self.console, self.epochs = console, epochs
+    def __init__(self, console: Console, epochs: int, announcement: Callable[[], str | None] = lambda: None) -> None:
+        self.console, self.epochs, self.announcement = console, epochs, announcement
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             BarColumn(),
@@ -47,6 +50,9 @@ class RichTrainingObserver:
 
     def batch_done(self, loss: float) -> None:
         self.progress.update(self.task, advance=1, loss=loss)
+        message = self.announcement()
+        if message is not None:
+            self.progress.console.print(message, highlight=False, soft_wrap=True)
 
     def epoch_done(self, summary: EpochSummary) -> None:
         line = f"epoch {summary.epoch:3d}  loss {summary.train_loss:8.4f}"
@@ -66,6 +72,8 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
         if name in metrics:
             summary.add_row(name, f"{100 * metrics[name]:.2f}")
     summary.add_row("sentences", str(metrics["sentences"]))
+    if "intents_scored" in metrics and metrics["intents_scored"] != metrics["sentences"]:
+        summary.add_row("sentences with a gold intent", str(metrics["intents_scored"]))
     per_slot = Table(title="Per slot")
     for column in ("slot", "precision", "recall", "f1", "support"):
         per_slot.add_column(column, justify="left" if column == "slot" else "right")

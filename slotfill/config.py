@@ -13,9 +13,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from slotfill.choices import BUILTIN_GAZETTEERS, CELLS, DATA_FORMATS, DECODERS, DEVICES, EMBEDDING_KINDS, LR_SCHEDULES
 from slotfill.errors import ConfigError
 from slotfill.gazetteer import MAX_GAZETTEERS
-from slotfill.gazetteer_sources import BUILTIN_LISTS
 
 
 class Section(BaseModel):
@@ -23,7 +23,7 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
-    format: Literal["auto", "atis", "conll", "jsonl"] = "auto"
+    format: Literal[("auto", *DATA_FORMATS)] = "auto"  # type: ignore[valid-type]
     dir: Path = Path("data/demo")
     train: str = "train"
     dev: str | None = "dev"
@@ -39,7 +39,7 @@ class VocabConfig(Section):
 
 
 class EmbeddingConfig(Section):
-    kind: Literal["learned", "one_hot", "letter_trigram"] = "learned"
+    kind: Literal[EMBEDDING_KINDS] = "learned"  # type: ignore[valid-type]
     dim: int = Field(100, gt=0)  # unused by one_hot, whose size is the vocabulary's
     word_dropout: float = Field(0.1, ge=0.0, lt=1.0)
     # share of the dropped words that also lose their character features: the model then learns
@@ -62,7 +62,7 @@ class CharConfig(Section):
 
 
 class EncoderConfig(Section):
-    cell: Literal["rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm"] = "lstm"
+    cell: Literal[CELLS] = "lstm"  # type: ignore[valid-type]
     hidden_size: int = Field(200, gt=0)
     num_layers: int = Field(1, ge=1)
     bidirectional: bool = True
@@ -82,7 +82,7 @@ class ModelConfig(Section):
     # probability, per token and list, of hiding a gazetteer match in training: the model must
     # not trust a list blindly, nor fail on a value missing from it
     gazetteer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    decoder: Literal["softmax", "crf"] = "crf"
+    decoder: Literal[DECODERS] = "crf"  # type: ignore[valid-type]
     intent: IntentConfig = IntentConfig()
 
 
@@ -93,7 +93,7 @@ class TrainingConfig(Section):
     weight_decay: float = Field(0.0, ge=0.0)
     grad_clip: float = Field(5.0, gt=0.0)
     patience: int = Field(8, ge=1)
-    lr_schedule: Literal["constant", "linear"] = "constant"  # linear: decay to 0 at the last epoch
+    lr_schedule: Literal[LR_SCHEDULES] = "constant"  # type: ignore[valid-type]  # linear: decay to 0 at the last epoch
     ema_decay: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: evaluate and keep a moving average of the weights
     eval_batch_size: int = Field(256, ge=1)
     # probability of replacing a training slot value by another value of its gazetteer (each epoch anew)
@@ -105,7 +105,7 @@ class TrainingConfig(Section):
 class GazetteerSource(Section):
     """Where one gazetteer's entries come from (merged when several are given)."""
 
-    builtin: Literal[BUILTIN_LISTS] | None = None  # type: ignore[valid-type]
+    builtin: Literal[BUILTIN_GAZETTEERS] | None = None  # type: ignore[valid-type]
     file: Path | None = None
     slots: list[str] = []  # slot types whose training values join the list (and are substituted from it)
 
@@ -117,8 +117,8 @@ class GazetteerSource(Section):
 
 
 class Config(Section):
-    seed: int = 13
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = Field(13, ge=0, lt=2**63)
+    device: Literal[DEVICES] = "auto"  # type: ignore[valid-type]
     data: DataConfig = DataConfig()
     vocab: VocabConfig = VocabConfig()
     model: ModelConfig = ModelConfig()

@@ -14,16 +14,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from slotfill import bio
+from slotfill.choices import DATA_FORMATS
 from slotfill.errors import DataError
 from slotfill.text import is_punctuation
 
 log = logging.getLogger(__name__)
-
-DataFormat = Literal["auto", "atis", "conll", "jsonl"]
-FORMATS: tuple[str, ...] = ("atis", "conll", "jsonl")
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ def detect_format(path: Path) -> str:
     return "conll"
 
 
-def read_split(path: str | Path, fmt: DataFormat = "auto", *, strict_bio: bool = False) -> list[Example]:
+def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False) -> list[Example]:
     """Read one split (train, dev or test). Raises DataError on anything malformed."""
     path = Path(path)
     if not path.exists():
@@ -70,7 +67,7 @@ def read_split(path: str | Path, fmt: DataFormat = "auto", *, strict_bio: bool =
         reader = _read_conll if fmt == "conll" else _read_jsonl
         examples = list(reader(path, strict_bio))
     else:
-        raise DataError(f"{path}: unknown data format {fmt!r} (expected one of {', '.join(FORMATS)})")
+        raise DataError(f"{path}: unknown data format {fmt!r} (expected one of auto, {', '.join(DATA_FORMATS)})")
     if not examples:
         raise DataError(f"{path}: no sentences (empty split)")
     return examples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from slotfill.choices import DEVICES
 from slotfill.errors import ConfigError
 
 
@@ -16,4 +17,4 @@ def resolve_device(name: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ConfigError(f"device: {name!r} asked for, but no CUDA GPU is available (use auto or cpu)")
         return torch.device(name)
-    raise ConfigError(f"device: {name!r} is not one of auto, cpu, cuda")
+    raise ConfigError(f"device: {name!r} is not one of {', '.join(DEVICES)} (or cuda:N)")

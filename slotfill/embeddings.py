@@ -11,9 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from slotfill.choices import EMBEDDING_KINDS
 from slotfill.vocab import PAD_ID
-
-EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
 
 
 class WordInput(nn.Module):
@@ -33,15 +32,15 @@ class WordInput(nn.Module):
             self.trigrams = nn.EmbeddingBag(num_trigrams, dim, mode="sum", padding_idx=PAD_ID)
             self.output_size = dim
 
-    def forward(self, word_ids: Tensor, trigram_ids: Tensor, word_index: Tensor, dropped: Tensor | None) -> Tensor:
-        """word_ids (B, L); trigram_ids (U, K) for the U distinct words; word_index (B, L) into U;
+    def forward(self, word_ids: Tensor, trigram_ids: Tensor, type_index: Tensor, dropped: Tensor | None) -> Tensor:
+        """word_ids (B, L); trigram_ids (U, K) for the U distinct words; type_index (B, L) into U;
         dropped (B, L) bool: tokens replaced by the unknown word (word dropout) or None."""
         if self.kind == "learned":
             return self.table(word_ids)  # (B, L, E); word_ids already carry the dropout
         if self.kind == "one_hot":
             return nn.functional.one_hot(word_ids, self.num_words).float()  # (B, L, V)
         per_word = self.trigrams(trigram_ids)  # (U, E)
-        vectors = per_word.index_select(0, word_index.flatten()).view(*word_index.shape, -1)  # (B, L, E)
+        vectors = per_word.index_select(0, type_index.flatten()).view(*type_index.shape, -1)  # (B, L, E)
         if dropped is not None:
             vectors = vectors.masked_fill(dropped.unsqueeze(2), 0.0)
         return vectors

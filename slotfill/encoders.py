@@ -17,8 +17,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
+from slotfill.choices import CELLS, FUSED_CELLS
+
 FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+assert tuple(FUSED) == FUSED_CELLS
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -157,7 +159,9 @@ class RecurrentEncoder(nn.Module):
             return
         self.layers = nn.ModuleList(
             nn.ModuleList(
-                make_cell(cell, input_size if layer == 0 else self.output_size, hidden_size, jordan_output_size or hidden_size)
+                make_cell(
+                    cell, input_size if layer == 0 else self.output_size, hidden_size, jordan_output_size or hidden_size
+                )
                 for _ in range(directions)
             )
             for layer in range(num_layers)

@@ -15,3 +15,7 @@ class ConfigError(SlotfillError):
 
 class ModelError(SlotfillError):
     """A model directory that is missing, damaged or incompatible."""
+
+
+class OutputError(SlotfillError):
+    """A run or output location that cannot be written: in use, not empty, not writable."""

@@ -23,7 +23,8 @@ def score(
     predicted_intents: Sequence[str | None] | None = None,
 ) -> dict[str, Any]:
     """Metrics as fractions in [0, 1]. With intents, sentence accuracy needs every tag and the
-    intent right (the ATIS convention); an intent never seen in training simply counts as wrong."""
+    intent right (the ATIS convention); an intent never seen in training simply counts as wrong.
+    A sentence without a gold intent is not scored on its intent (`intents_scored` counts those that are)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns about labels with no predicted samples
         report = classification_report(
@@ -46,12 +47,14 @@ def score(
         "slot_precision": float(micro["precision"]),
         "slot_recall": float(micro["recall"]),
     }
-    has_intents = gold_intents is not None and predicted_intents is not None and any(i is not None for i in gold_intents)
-    if has_intents:
-        assert gold_intents is not None and predicted_intents is not None
-        intent_right = [g == p for g, p in zip(gold_intents, predicted_intents)]
-        metrics["intent_accuracy"] = sum(intent_right) / len(intent_right)
-        correct = [c and i for c, i in zip(correct, intent_right)]
+    if gold_intents is not None and predicted_intents is not None:
+        # only sentences with a gold intent are scored on it; the count says how many there were
+        scored = [g == p for g, p in zip(gold_intents, predicted_intents) if g is not None]
+        if scored:
+            metrics["intent_accuracy"] = sum(scored) / len(scored)
+            metrics["intents_scored"] = len(scored)
+            right = (g is None or g == p for g, p in zip(gold_intents, predicted_intents))
+            correct = [c and i for c, i in zip(correct, right)]
     metrics["sentence_accuracy"] = sum(correct) / len(correct) if correct else 0.0
     metrics["sentences"] = len(correct)
     metrics["per_slot"] = per_slot

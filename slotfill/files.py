@@ -1,15 +1,24 @@
-"""Atomic file and directory writes: a reader sees the old version or the new, never half of one."""
+"""Atomic file and directory writes, and the lock a run directory is written under.
+
+A reader sees the old version of a file or directory or the new one, never half of one.
+Platforms: Linux swaps a directory in one atomic step (renameat2 RENAME_EXCHANGE); elsewhere
+(macOS, Windows, Linux before 3.15 or a file system without it) the swap is two renames, with a
+moment between them when the directory is absent, never half-written.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import glob
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from slotfill.errors import OutputError
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -36,6 +45,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _fsync_dir(directory: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -43,31 +54,27 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the platform,
+    kernel or file system cannot, and nothing was changed."""
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # not glibc (macOS), or no C library by that name (Windows)
         return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
 def replace_dir(staged: Path, target: Path) -> None:
-    """Put the complete directory `staged` in place of `target` (which may not exist yet).
-
-    Where the kernel can swap two directories atomically, `target` is never missing or partial;
-    elsewhere there is a moment between two renames when it is absent, never half-written.
-    """
+    """Put the complete directory `staged` in place of `target` (which may not exist yet)."""
     staged, target = Path(staged), Path(target)
     _fsync_dir(staged)
     if not target.exists():
         os.rename(staged, target)
-    elif _exchange(staged, target):
+    elif exchange(staged, target):
         shutil.rmtree(staged)  # now holds the old version
     else:
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
+        old = staging_dir(target, "old")
+        os.rmdir(old)
         os.rename(target, old)
         os.rename(staged, target)
         shutil.rmtree(old)
@@ -87,11 +94,50 @@ def writing_dir(target: Path) -> Iterator[Path]:
         raise
 
 
-def staging_dir(target: Path) -> Path:
-    """A fresh empty directory beside `target`, on the same file system, for `replace_dir`.
-    Staging directories left behind by a killed writer of the same target are removed first."""
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or this platform cannot tell: assume alive
+    return True
+
+
+def staging_dir(target: Path, kind: str = "new") -> Path:
+    """A fresh empty directory beside `target`, on the same file system, named
+    `.TARGET.KIND.PID.RANDOM.tmp`. Staging directories left by a writer of the same target that
+    is no longer running (killed) are removed first; those of a live process are not touched."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    prefix = f".{target.name}."
+    for leftover in target.parent.iterdir():
+        name = leftover.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        parts = name[len(prefix) :].split(".")
+        if len(parts) == 4 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            shutil.rmtree(leftover, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{prefix}{kind}.{os.getpid()}.", suffix=".tmp"))
+
+
+@contextlib.contextmanager
+def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
+    """Hold an exclusive lock on `directory` (the file `directory/lock_name`) while writing it;
+    another process that asks gets OutputError at once."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{directory}: cannot create the directory ({error.strerror})") from None
+    lock = FileLock(directory / lock_name, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputError(f"{directory}: in use by another slotfill run (lock {directory / lock_name})") from None
+    except OSError as error:
+        raise OutputError(f"{directory}: cannot write here ({error.strerror})") from None
+    try:
+        yield
+    finally:
+        lock.release()

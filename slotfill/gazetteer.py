@@ -77,7 +77,9 @@ def read_gazetteer_file(path: Path) -> list[Entry]:
         try:
             decoded.append(line.decode("utf-8"))
         except UnicodeDecodeError as error:
-            raise DataError(f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})") from None
+            raise DataError(
+                f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+            ) from None
     entries = parse_entries(decoded, str(path))
     if not entries:
         raise DataError(f"{path}: no entries (a gazetteer file lists one value per line)")
@@ -181,5 +183,7 @@ class GazetteerSet:
             if update.name not in entries:
                 known = ", ".join(self.names) or "none"
                 raise DataError(f"--gazetteer {update.name}: the model has no such list (it has: {known})")
-            entries[update.name] = update.entries if update.replace else merge_entries(entries[update.name], update.entries)
+            entries[update.name] = (
+                update.entries if update.replace else merge_entries(entries[update.name], update.entries)
+            )
         return GazetteerSet([Gazetteer(g.name, entries[g.name], g.source) for g in self.gazetteers])

@@ -25,12 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from slotfill import bio
+from slotfill.choices import BUILTIN_GAZETTEERS
 from slotfill.data import Example
 from slotfill.errors import ModelError
-from slotfill.gazetteer import Entry, Gazetteer, GazetteerSet, form_words, merge_entries, parse_entries, read_gazetteer_file
+from slotfill.gazetteer import (
+    Entry,
+    Gazetteer,
+    GazetteerSet,
+    form_words,
+    merge_entries,
+    parse_entries,
+    read_gazetteer_file,
+)
+from slotfill.layout import GAZETTEER_SUBDIR
 
-BUILTIN_LISTS = ("city", "airport", "airport_code", "state")
-GAZETTEER_SUBDIR = "gazetteers"
 INDEX = "index.json"
 _STATE_COUNTRIES = ("US", "CA")
 _AIRPORT_WORDS = ("airport", "airfield", "aerodrome", "airstrip", "airpark", "heliport")
@@ -102,7 +110,7 @@ def builtin_entries(kind: str) -> list[Entry]:
     if kind == "state":
         states = dict.fromkeys(a["subd"].strip() for a in airports if a["country"] in _STATE_COUNTRIES)
         return [(state,) for state in states if form_words(state)]
-    raise ValueError(f"unknown built-in gazetteer {kind!r} (expected one of {', '.join(BUILTIN_LISTS)})")
+    raise ValueError(f"unknown built-in gazetteer {kind!r} (expected one of {', '.join(BUILTIN_GAZETTEERS)})")
 
 
 def build_gazetteers(sources: Mapping[str, Any], train: Sequence[Example]) -> GazetteerSet:
@@ -140,7 +148,14 @@ def save_gazetteers(directory: Path, gazetteers: GazetteerSet) -> None:
     for gazetteer in gazetteers.gazetteers:
         data = ("\n".join(gazetteer.lines()) + "\n").encode("utf-8")
         (folder / f"{gazetteer.name}.txt").write_bytes(data)
-        index.append({"name": gazetteer.name, "entries": len(gazetteer.entries), "source": gazetteer.source, "sha256": _sha256(data)})
+        index.append(
+            {
+                "name": gazetteer.name,
+                "entries": len(gazetteer.entries),
+                "source": gazetteer.source,
+                "sha256": _sha256(data),
+            }
+        )
     payload = {"lists": index}
     (folder / INDEX).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

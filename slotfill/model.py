@@ -20,7 +20,6 @@ from slotfill.embeddings import CharCNN, WordInput
 from slotfill.encoders import RecurrentEncoder
 from slotfill.vocab import UNK_ID, Vocab
 
-
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
 
 
@@ -71,12 +70,12 @@ class Tagger(nn.Module):
         if self.training and self.word_dropout > 0:
             dropped = (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout) & mask  # (B, L)
             word_ids = word_ids.masked_fill(dropped, UNK_ID)
-        inputs = self.word_input(word_ids, batch.trigram_ids, batch.char_index, dropped)  # (B, L, E)
+        inputs = self.word_input(word_ids, batch.trigram_ids, batch.type_index, dropped)  # (B, L, E)
         if self.char_encoder is not None:
-            # index_select, not char_features[char_index]: its backward (index_add) sums in a fixed
+            # index_select, not char_features[type_index]: its backward (index_add) sums in a fixed
             # order, where the advanced-indexing backward does not (seeded runs must repeat exactly)
             per_word = self.char_encoder(batch.char_ids)  # (U, F)
-            char_features = per_word.index_select(0, batch.char_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
+            char_features = per_word.index_select(0, batch.type_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
             if dropped is not None and self.word_dropout_chars > 0:
                 blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
                 char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)

@@ -27,12 +27,12 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
+from slotfill.layout import CONFIG_FILE, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
 from slotfill.model import Tagger, build_tagger
 from slotfill.vocab import Vocab
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = ("1", "2")
-CONFIG, VOCAB, WEIGHTS, METRICS = "config.yaml", "vocab.json", "model.safetensors", "metrics.json"
 
 
 @dataclass
@@ -55,18 +55,18 @@ def save_model(
 ) -> None:
     """Write the model directory in a staging directory beside it, then swap it in."""
     with writing_dir(directory) as staged:
-        (staged / CONFIG).write_text(config.to_yaml(), encoding="utf-8")
-        vocab.save(staged / VOCAB)
+        (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
+        vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
         meta = {"format_version": str(FORMAT_VERSION), "slotfill_version": __version__}
-        save_file(state, str(staged / WEIGHTS), metadata=meta)
+        save_file(state, str(staged / WEIGHTS_FILE), metadata=meta)
         write_metrics(staged, metrics)
 
 
 def write_metrics(directory: Path, metrics: dict[str, Any]) -> None:
     payload = {"format_version": FORMAT_VERSION, "slotfill_version": __version__, **metrics}
-    atomic_write_text(directory / METRICS, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(directory / METRICS_FILE, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
 def resolve_model_dir(path: Path) -> Path:
@@ -74,45 +74,74 @@ def resolve_model_dir(path: Path) -> Path:
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such model directory")
-    if not (path / WEIGHTS).exists() and (path / "model" / WEIGHTS).exists():
-        return path / "model"
+    if not (path / WEIGHTS_FILE).exists() and (path / MODEL_SUBDIR / WEIGHTS_FILE).exists():
+        return path / MODEL_SUBDIR
     return path
 
 
+def _check_shapes(expected: dict[str, tuple[int, ...]], found: dict[str, tuple[int, ...]], where: Path) -> None:
+    """The saved tensors' names and shapes must be the model's, before anything is allocated."""
+    missing, unexpected = sorted(expected.keys() - found.keys()), sorted(found.keys() - expected.keys())
+    if missing or unexpected:
+        what = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        count = len(missing) + len(unexpected)
+        raise ModelError(
+            f"{where}: weights do not fit the config and vocabulary ({what}{f' and {count - 1} more' if count > 1 else ''})"
+        )
+    for name, shape in expected.items():
+        if found[name] != shape:
+            raise ModelError(
+                f"{where}: weights do not fit the config and vocabulary ({name} is {list(found[name])} in the file, "
+                f"{list(shape)} for the config)"
+            )
+
+
+def _read_weights(path: Path) -> tuple[dict[str, str], dict[str, tuple[int, ...]]]:
+    """The metadata and the tensor shapes of a safetensors file, from its header alone."""
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            return weights.metadata() or {}, {
+                name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()
+            }
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelError(f"{path}: damaged weights ({error})") from None
+
+
 def load_model(path: Path, device: torch.device) -> LoadedModel:
-    """Rebuild the tagger from its saved config and vocabulary, then load the weights."""
+    """Rebuild the tagger from its saved config and vocabulary, then load the weights.
+
+    The tagger is first built on the meta device (no memory) and its shapes checked against the
+    weights file's header, so a damaged config that asks for a huge model fails before allocating."""
     directory = resolve_model_dir(path)
-    for name in (CONFIG, VOCAB, WEIGHTS):
+    for name in (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE):
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not a slotfill model directory ({name} is missing)")
     try:
-        config = load_config(directory / CONFIG)
+        config = load_config(directory / CONFIG_FILE)
     except ConfigError as error:
-        raise ModelError(f"{directory / CONFIG}: damaged config ({error})") from None
-    vocab = Vocab.load(directory / VOCAB)
-    try:
-        with safe_open(str(directory / WEIGHTS), framework="pt") as weights:
-            meta = weights.metadata() or {}
-        state = load_file(str(directory / WEIGHTS), device="cpu")
-    except (SafetensorError, OSError, ValueError) as error:
-        raise ModelError(f"{directory / WEIGHTS}: damaged weights ({error})") from None
+        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
+    vocab = Vocab.load(directory / VOCAB_FILE)
+    meta, shapes = _read_weights(directory / WEIGHTS_FILE)
     version = meta.get("format_version")
     if version not in READABLE_VERSIONS:
         raise ModelError(
-            f"{directory / WEIGHTS}: model format version {version} (slotfill {meta.get('slotfill_version', '?')}); "
+            f"{directory / WEIGHTS_FILE}: model format version {version} (slotfill {meta.get('slotfill_version', '?')}); "
             f"this slotfill {__version__} reads versions {', '.join(READABLE_VERSIONS)}"
         )
     gazetteers = load_gazetteers(directory, list(config.gazetteers))
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+    with torch.device("meta"):
+        planned = build_tagger(config.model, vocab, gazetteers.num_features)
+    _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)
     try:
-        tagger.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise ModelError(f"{directory / WEIGHTS}: weights do not fit the config and vocabulary ({first})") from None
+        state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+    tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     metrics: dict[str, Any] = {}
-    if (directory / METRICS).is_file():
+    if (directory / METRICS_FILE).is_file():
         try:
-            metrics = json.loads((directory / METRICS).read_text(encoding="utf-8"))
+            metrics = json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             metrics = {}
     tagger.to(device).eval()

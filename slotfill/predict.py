@@ -19,8 +19,16 @@ from slotfill.device import resolve_device
 from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
 from slotfill.model import Tagger
 from slotfill.model_dir import LoadedModel, load_model
-from slotfill.text import is_punctuation, tokenise
+from slotfill.text import Token, is_punctuation, tokenise
 from slotfill.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most one utterance may hold; a longer one gets `{"error": ...}` instead of a parse."""
+
+    max_chars: int = 100_000
+    max_tokens: int = 5_000
 
 
 @dataclass(frozen=True)
@@ -70,18 +78,43 @@ def tag_token_lists(
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots", "intent", "intent_confidence"}`."""
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = 256, gazetteers: Iterable[GazetteerUpdate] = ()) -> None:
-        self.loaded, self.batch_size = loaded, batch_size
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        batch_size: int = 256,
+        gazetteers: Iterable[GazetteerUpdate] = (),
+        limits: Limits = Limits(),
+    ) -> None:
+        self.loaded, self.batch_size, self.limits = loaded, batch_size, limits
         self.has_intent = loaded.tagger.intent_head is not None
         self.gazetteers = loaded.gazetteers.updated(gazetteers)
 
     @classmethod
     def load(
-        cls, model_dir: Path, device: str = "auto", batch_size: int = 256, gazetteers: Iterable[GazetteerUpdate] = ()
+        cls,
+        model_dir: Path,
+        device: str = "auto",
+        batch_size: int = 256,
+        gazetteers: Iterable[GazetteerUpdate] = (),
+        limits: Limits = Limits(),
     ) -> Predictor:
         """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
         `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained."""
-        return cls(load_model(model_dir, resolve_device(device)), batch_size, gazetteers)
+        return cls(load_model(model_dir, resolve_device(device)), batch_size, gazetteers, limits)
+
+    def limit_error(self, text: str) -> str | None:
+        """Why `text` is too long to tag, or None."""
+        return self._tokens_within_limits(text)[1]
+
+    def _tokens_within_limits(self, text: str) -> tuple[list[Token], str | None]:
+        """The tokens of `text`, or why it is too long (then never tokenised past the limit)."""
+        limits = self.limits
+        if len(text) > limits.max_chars:
+            return [], f"{len(text):,} characters; the limit is {limits.max_chars:,}"
+        tokens = tokenise(text, limits.max_tokens + 1)
+        if len(tokens) > limits.max_tokens:
+            return [], f"more than {limits.max_tokens:,} tokens; the limit is {limits.max_tokens:,}"
+        return tokens, None
 
     def update_gazetteers(self, updates: Iterable[GazetteerUpdate]) -> None:
         """Add entries to (or replace) the model's lists from now on."""
@@ -103,19 +136,27 @@ class Predictor:
             yield from self._parse_chunk(chunk)
 
     def _parse_chunk(self, texts: list[str]) -> Iterator[dict[str, Any]]:
-        tokenised = [tokenise(text) for text in texts]
+        """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
+        checked = [self._tokens_within_limits(text) for text in texts]
+        token_lists = [[t.norm for t in tokens] for tokens, error in checked if error is None]
         loaded = self.loaded
-        token_lists = [[t.norm for t in tokens] for tokens in tokenised]
-        tagged = tag_token_lists(
-            loaded.tagger, loaded.vocab, token_lists, loaded.device, self.batch_size, gazetteers=self.gazetteers
+        tagged = iter(
+            tag_token_lists(
+                loaded.tagger, loaded.vocab, token_lists, loaded.device, self.batch_size, gazetteers=self.gazetteers
+            )
         )
-        for text, tokens, result in zip(texts, tokenised, tagged):
-            slots = []
-            for span in bio.spans(result.tags):
-                start, end = tokens[span.start].start, tokens[span.end - 1].end
-                slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
-            parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags, "slots": slots}
-            if self.has_intent:
-                parsed["intent"] = result.intent
-                parsed["intent_confidence"] = None if result.intent_confidence is None else round(result.intent_confidence, 4)
-            yield parsed
+        for text, (tokens, error) in zip(texts, checked):
+            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged))
+
+    def _parsed(self, text: str, tokens: list[Token], result: Tagged) -> dict[str, Any]:
+        slots = []
+        for span in bio.spans(result.tags):
+            start, end = tokens[span.start].start, tokens[span.end - 1].end
+            slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
+        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags, "slots": slots}
+        if self.has_intent:
+            parsed["intent"] = result.intent
+            parsed["intent_confidence"] = (
+                None if result.intent_confidence is None else round(result.intent_confidence, 4)
+            )
+        return parsed

@@ -15,6 +15,7 @@ them cannot change the slots of the other tokens.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -87,6 +88,8 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(character)[0] == "P" for character in token)
 
 
-def tokenise(text: str) -> list[Token]:
-    """Split raw text into tokens with character offsets into `text`."""
-    return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in (m.span() for m in _TOKEN_RE.finditer(text))]
+def tokenise(text: str, limit: int | None = None) -> list[Token]:
+    """Split raw text into tokens with character offsets into `text`; with `limit`, at most that
+    many (the rest of the text is not even scanned)."""
+    spans = (m.span() for m in itertools.islice(_TOKEN_RE.finditer(text), limit))
+    return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in spans]

@@ -7,15 +7,20 @@ TrainingInterrupted is raised; `resume_training` continues from the checkpoint a
 an uninterrupted run with the same seed would. Progress is reported through an observer; this
 module never prints.
 
-A run is a few steps: `_start` (or `_restore` from a checkpoint) builds a `_Run`; `_train_epoch`
+A run is a few steps: `_build` (or `_restore` from a checkpoint) builds a `_Run`; `_train_epoch`
 runs one epoch's batches; `_end_epoch` evaluates on dev, keeps the best model, logs and
 checkpoints; `_finish` scores the best model on test and writes its metrics.
+
+A run directory is written under a lock (a second run into it stops at once with OutputError) and
+slotfill never deletes a file it did not write: a directory that already holds a run is refused
+unless it is an interrupted run of the same config (which then resumes) or `overwrite` is given.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,20 +32,41 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from slotfill.augment import Augmentation, substitution_lists
 from slotfill.batching import LengthBucketSampler, encode
-from slotfill.checkpoint import Checkpoint, Progress, load_checkpoint, optimizer_state, prefixed, remove_checkpoint, save_checkpoint
+from slotfill.checkpoint import (
+    Checkpoint,
+    Progress,
+    checkpoint_config,
+    load_checkpoint,
+    optimizer_state,
+    prefixed,
+    remove_checkpoint,
+    save_checkpoint,
+)
 from slotfill.config import Config
 from slotfill.data import Example, read_split, without_punctuation
 from slotfill.device import resolve_device
-from slotfill.errors import DataError, SlotfillError
+from slotfill.errors import DataError, OutputError, SlotfillError
 from slotfill.evaluate import evaluate_examples
-from slotfill.files import atomic_write_text
+from slotfill.files import atomic_write_text, locked_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import build_gazetteers, slot_type
+from slotfill.layout import (
+    CHECKPOINT_STATE,
+    CHECKPOINT_SUBDIR,
+    CHECKPOINT_TENSORS,
+    CONFIG_FILE,
+    GAZETTEER_SUBDIR,
+    METRICS_FILE,
+    MODEL_SUBDIR,
+    RUN_LOCK,
+    TRAIN_LOG,
+    VOCAB_FILE,
+    WEIGHTS_FILE,
+)
 from slotfill.model import Tagger, build_tagger
 from slotfill.model_dir import load_model, save_model, write_metrics
 from slotfill.vocab import Vocab
 
-MODEL_SUBDIR = "model"
 log = logging.getLogger(__name__)
 
 
@@ -166,17 +192,23 @@ def _build(config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: Ga
     splits = read_splits(config)
     train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
     if not train_examples:
-        raise DataError(f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from")
+        raise DataError(
+            f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from"
+        )
     settings = config.training
     torch.manual_seed(config.seed)
     if vocab is None:
-        vocab = Vocab.build(train_examples, min_freq=config.vocab.min_freq, extra_tags=_substituted_tags(config, train_examples))
+        vocab = Vocab.build(
+            train_examples, min_freq=config.vocab.min_freq, extra_tags=_substituted_tags(config, train_examples)
+        )
     gazetteers = gazetteers if gazetteers is not None else build_gazetteers(config.gazetteers, train_examples)
     tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
     optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     total_steps = settings.epochs * -(-len(train_examples) // settings.batch_size)
     linear = settings.lr_schedule == "linear"
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0)
+    )
     averaged = None
     if settings.ema_decay > 0:
         averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
@@ -273,7 +305,9 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
     progress, settings = run.progress, run.config.training
     dev = None
     if run.dev is not None:
-        metrics = evaluate_examples(run.kept, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers)
+        metrics = evaluate_examples(
+            run.kept, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
+        )
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
         key = [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
     else:
@@ -286,8 +320,10 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
         progress.stale += 1
     train_loss = progress.running_loss / max(1, num_batches)
     summary = EpochSummary(epoch, train_loss, dev, time.perf_counter() - started, improved)
-    progress.log_lines.append(json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds}))
-    atomic_write_text(run.output_dir / "train_log.jsonl", "\n".join(progress.log_lines) + "\n")
+    progress.log_lines.append(
+        json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds})
+    )
+    atomic_write_text(run.output_dir / TRAIN_LOG, "\n".join(progress.log_lines) + "\n")
     progress.epoch, progress.batches_done, progress.running_loss = epoch, 0, 0.0
     progress.seconds = clock.total()
     return summary
@@ -299,7 +335,9 @@ def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResu
     best = load_model(run.model_dir, run.device).tagger
     test = None
     if run.test is not None:
-        test = evaluate_examples(best, run.vocab, run.test, run.device, settings.eval_batch_size, gazetteers=run.gazetteers)
+        test = evaluate_examples(
+            best, run.vocab, run.test, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
+        )
     metrics = {
         "best_epoch": progress.best_epoch,
         "epochs_run": progress.epoch,
@@ -324,7 +362,6 @@ class _Clock:
 
 def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
     observer = observer or _Silent()
-    run.output_dir.mkdir(parents=True, exist_ok=True)
     clock = _Clock(run.progress.seconds)
     history: list[EpochSummary] = []
     for epoch in range(run.progress.epoch + 1, run.config.training.epochs + 1):
@@ -339,15 +376,73 @@ def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Ev
     return _finish(run, history, clock.total())
 
 
+SLOTFILL_FILES = {
+    MODEL_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, WEIGHTS_FILE, METRICS_FILE},
+    CHECKPOINT_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, CHECKPOINT_TENSORS, CHECKPOINT_STATE},
+}
+
+
+def _earlier_run(output_dir: Path) -> list[Path]:
+    """What an earlier run left in `output_dir` (its model, checkpoint and log); raises
+    OutputError when any other file is in the way, since slotfill will not delete it."""
+    found = []
+    for name in (MODEL_SUBDIR, CHECKPOINT_SUBDIR, TRAIN_LOG):
+        path = output_dir / name
+        if not path.exists():
+            continue
+        if path.is_dir():
+            foreign = sorted(p.name for p in path.iterdir() if p.name not in SLOTFILL_FILES[name])
+            if foreign:
+                raise OutputError(
+                    f"{path / foreign[0]}: not written by slotfill; move it away before training into {output_dir}"
+                )
+        found.append(path)
+    return found
+
+
+def _is_interrupted_run_of(output_dir: Path, config: Config) -> bool:
+    if not (output_dir / CHECKPOINT_SUBDIR).is_dir():
+        return False
+    return checkpoint_config(output_dir) == config
+
+
 def train(
-    config: Config, output_dir: Path, observer: TrainingObserver | None = None, *, stop: threading.Event | None = None
+    config: Config,
+    output_dir: Path,
+    observer: TrainingObserver | None = None,
+    *,
+    stop: threading.Event | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
-    """Train a tagger as `config` says; the best model goes to `output_dir/model`."""
-    return _run_epochs(_build(config, Path(output_dir), None, None), observer, stop)
+    """Train a tagger as `config` says; the best model goes to `output_dir/model`.
+
+    An `output_dir` holding an interrupted run of the same config resumes it; one holding any
+    other run is refused (OutputError) unless `overwrite`, which replaces what that run wrote."""
+    output_dir = Path(output_dir)
+    # data, lists and model first: a bad config or data file is reported before any directory is touched
+    resumable = _is_interrupted_run_of(output_dir, config) and not overwrite
+    run = None if resumable else _build(config, output_dir, None, None)
+    with locked_dir(output_dir, RUN_LOCK):
+        if _is_interrupted_run_of(output_dir, config) and not overwrite:
+            log.info("%s holds an interrupted run of this config: resuming it", output_dir)
+            return _run_epochs(_restore(load_checkpoint(output_dir), output_dir), observer, stop)
+        earlier = _earlier_run(output_dir)
+        if earlier and not overwrite:
+            names = ", ".join(p.name for p in earlier)
+            raise OutputError(
+                f"{output_dir}: already holds a run ({names}); choose another --output, or give --overwrite to replace it"
+            )
+        run = run or _build(config, output_dir, None, None)
+        for path in earlier:  # only what slotfill wrote: _earlier_run refused anything else
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return _run_epochs(run, observer, stop)
 
 
 def resume_training(
     output_dir: Path, observer: TrainingObserver | None = None, *, stop: threading.Event | None = None
 ) -> TrainResult:
     """Continue the interrupted run in `output_dir` from its checkpoint, with the run's own config."""
-    return _run_epochs(_restore(load_checkpoint(Path(output_dir)), Path(output_dir)), observer, stop)
+    output_dir = Path(output_dir)
+    checkpoint_config(output_dir)  # "nothing to resume" before the directory is locked (and so created)
+    with locked_dir(output_dir, RUN_LOCK):
+        return _run_epochs(_restore(load_checkpoint(output_dir), output_dir), observer, stop)

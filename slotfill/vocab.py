@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from slotfill.bio import is_bio_tag
 from slotfill.data import Example
 from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text
@@ -23,6 +24,7 @@ def letter_trigrams(word: str) -> list[str]:
     """Letter trigrams of `#word#` ("apple" -> #ap, app, ppl, ple, le#): word hashing."""
     marked = f"#{word}#"
     return [marked[i : i + 3] for i in range(len(marked) - 2)]
+
 
 PAD, UNK = "<pad>", "<unk>"
 _KEYS = ("words", "chars", "tags", "intents", "trigrams")
@@ -99,6 +101,13 @@ class Vocab:
     def from_json(cls, payload: object, source: str = "vocab.json") -> Vocab:
         if not isinstance(payload, dict) or not all(isinstance(payload.get(k), list) for k in _KEYS):
             raise ModelError(f"{source}: expected an object with lists {', '.join(_KEYS)}")
+        for key in _KEYS:
+            bad = next((item for item in payload[key] if not isinstance(item, str) or not item), None)
+            if bad is not None:
+                raise ModelError(f"{source}: {key}: {bad!r} is not a non-empty string")
+        bad_tag = next((tag for tag in payload["tags"] if not is_bio_tag(tag)), None)
+        if bad_tag is not None:
+            raise ModelError(f"{source}: tags: {bad_tag!r} is not a BIO tag (O, B-x or I-x)")
         try:
             vocab = cls(*(Index(payload[k]) for k in _KEYS))
         except ValueError as error:

@@ -61,3 +61,13 @@ def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("gazetteer-run") / "demo"
     train(gazetteer_config(data={"test": None}), run_dir)
     return run_dir
+
+
+SLOW_FIXTURES = {"trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs a trained model or a running server is slow: `make test-fast` leaves it out."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

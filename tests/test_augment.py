@@ -13,7 +13,12 @@ EXAMPLE = Example(
     ("O", "O", "B-fromloc.city_name", "O", "B-toloc.city_name", "I-toloc.city_name", "O", "B-depart_date.day_name"),
     "atis_flight",
 )
-CITY_FORMS = {("Winston", "Salem"), ("Qaanaaq",), ("São", "Paulo"), ("Sampa",)}  # punctuation left out, as the model sees it
+CITY_FORMS = {
+    ("Winston", "Salem"),
+    ("Qaanaaq",),
+    ("São", "Paulo"),
+    ("Sampa",),
+}  # punctuation left out, as the model sees it
 
 
 def slot_values(example: Example) -> dict[str, tuple[str, ...]]:
@@ -27,7 +32,9 @@ def test_substitution_replaces_every_listed_slot_and_realigns_tags() -> None:
         values = slot_values(changed)
         assert values["fromloc.city_name"] in CITY_FORMS and values["toloc.city_name"] in CITY_FORMS
         assert values["depart_date.day_name"] == ("monday",)  # a type without a list is kept
-        assert bio.is_valid(changed.tags) and len(changed.tokens) == len(changed.tags) and changed.intent == "atis_flight"
+        assert (
+            bio.is_valid(changed.tags) and len(changed.tokens) == len(changed.tags) and changed.intent == "atis_flight"
+        )
         assert changed.tokens[:2] == ("fly", "from") and changed.tokens[-2:] == ("on", "monday")
 
 
@@ -35,11 +42,15 @@ def test_substitution_is_seeded_per_epoch_and_follows_its_probability() -> None:
     examples = [EXAMPLE] * 400
     augmentation = Augmentation(5, substitution=0.3, gazetteers=GAZETTEERS, list_of_slot={"city_name": "city"})
     first = augmentation.examples_for_epoch(examples, 1)
-    assert first == Augmentation(5, substitution=0.3, gazetteers=GAZETTEERS, list_of_slot={"city_name": "city"}).examples_for_epoch(examples, 1)
+    assert first == Augmentation(
+        5, substitution=0.3, gazetteers=GAZETTEERS, list_of_slot={"city_name": "city"}
+    ).examples_for_epoch(examples, 1)
     assert first != augmentation.examples_for_epoch(examples, 2)
     kept = sum(slot_values(e)["fromloc.city_name"] == ("boston",) for e in first)
     assert 0.6 < kept / len(examples) < 0.8
-    assert Augmentation(5, gazetteers=GAZETTEERS, list_of_slot={"city_name": "city"}).examples_for_epoch([EXAMPLE], 1) == [EXAMPLE]
+    assert Augmentation(5, gazetteers=GAZETTEERS, list_of_slot={"city_name": "city"}).examples_for_epoch(
+        [EXAMPLE], 1
+    ) == [EXAMPLE]
 
 
 def test_courtesy_words_are_outside_every_slot() -> None:

@@ -29,7 +29,10 @@ def test_non_bio_tags_are_rejected() -> None:
 
 
 labels = st.sampled_from(["a", "b", "c.d"])
-tag_lists = st.lists(st.one_of(st.just("O"), st.builds(lambda p, l: f"{p}-{l}", st.sampled_from("BI"), labels)), max_size=12)
+tag_lists = st.lists(
+    st.one_of(st.just("O"), st.builds(lambda prefix, label: f"{prefix}-{label}", st.sampled_from("BI"), labels)),
+    max_size=12,
+)
 
 
 @given(tag_lists)

@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from slotfill.cli import app
+from slotfill.data import read_split
+from slotfill.evaluate import evaluate_examples
+from slotfill.model_dir import load_model
 
 from .conftest import DEMO, ROOT
 
@@ -27,12 +31,25 @@ def test_every_command_has_help_with_examples(command: str) -> None:
     assert result.exit_code == 0 and "Example" in result.output
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = runner.invoke(
         app,
-        ["train", str(ROOT / "configs/demo.yaml"), "--output", str(run_dir), "--set", "training.epochs=1",
-         "--set", f"data.dir={DEMO}", "--set", "model.encoder.hidden_size=32", "--set", "data.test=null"],
+        [
+            "train",
+            str(ROOT / "configs/demo.yaml"),
+            "--output",
+            str(run_dir),
+            "--set",
+            "training.epochs=1",
+            "--set",
+            f"data.dir={DEMO}",
+            "--set",
+            "model.encoder.hidden_size=32",
+            "--set",
+            "data.test=null",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "model saved to" in result.stderr and "epoch   1" in result.stderr
@@ -41,8 +58,12 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", str(run_dir), str(DEMO / "test"), "--json"])
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
-    assert {"slot_f1", "slot_precision", "slot_recall", "sentence_accuracy", "intent_accuracy", "per_slot"} <= metrics.keys()
-    assert 0.0 <= metrics["slot_f1"] <= 1.0
+    loaded = load_model(run_dir, torch.device("cpu"))
+    expected = evaluate_examples(
+        loaded.tagger, loaded.vocab, read_split(DEMO / "test"), loaded.device, gazetteers=loaded.gazetteers
+    )
+    assert metrics == json.loads(json.dumps(expected))  # the whole result, as the library computes it
+    assert metrics["slot_f1"] > 0.3 and metrics["intents_scored"] == metrics["sentences"] == 300
 
     result = runner.invoke(app, ["evaluate", str(run_dir), str(DEMO / "test")])
     assert result.exit_code == 0 and "Per slot" in result.stdout and "toloc.city_name" in result.stdout
@@ -109,10 +130,22 @@ def test_tag_interactive_session_in_a_terminal(trained_run: Path) -> None:
     [
         (["train", "missing.yaml"], "missing.yaml: no such config file"),
         (["train", "configs/demo.yaml", "--set", "training.epochz=1"], "training.epochz: unknown key"),
-        (["train", "configs/demo.yaml", "--set", "data.dir=/nonexistent"], "data.train: /nonexistent/train: no such file or directory"),
-        (["train", "configs/demo.yaml", "--set", "model.dropout=-1"], "model.dropout: Input should be greater than or equal to 0"),
-        (["train", "configs/demo.yaml", "--set", "model.encoder.hidden_size=0"], "model.encoder.hidden_size: Input should be greater than 0"),
-        (["train", "configs/demo.yaml", "--set", "training.epochs=three"], "training.epochs: Input should be a valid integer"),
+        (
+            ["train", "configs/demo.yaml", "--set", "data.dir=/nonexistent"],
+            "data.train: /nonexistent/train: no such file or directory",
+        ),
+        (
+            ["train", "configs/demo.yaml", "--set", "model.dropout=-1"],
+            "model.dropout: Input should be greater than or equal to 0",
+        ),
+        (
+            ["train", "configs/demo.yaml", "--set", "model.encoder.hidden_size=0"],
+            "model.encoder.hidden_size: Input should be greater than 0",
+        ),
+        (
+            ["train", "configs/demo.yaml", "--set", "training.epochs=three"],
+            "training.epochs: Input should be a valid integer",
+        ),
         (["train", "configs/demo.yaml", "--set", "nokey"], "--set 'nokey': expected KEY=VALUE"),
         (["train", "--resume", "/nonexistent"], "/nonexistent: nothing to resume"),
         (["train", "configs/demo.yaml", "--resume", "runs/x"], "--resume continues a run with its saved config"),
@@ -134,7 +167,9 @@ def test_errors_are_one_line_with_exit_code_2(args: list[str], message: str, mon
 
 def test_evaluate_warns_about_labels_unseen_in_training(trained_run: Path, tmp_path: Path) -> None:
     data = tmp_path / "x.jsonl"
-    data.write_text(json.dumps({"tokens": ["to", "boston"], "tags": ["O", "B-never_seen"], "intent": "atis_new"}) + "\n")
+    data.write_text(
+        json.dumps({"tokens": ["to", "boston"], "tags": ["O", "B-never_seen"], "intent": "atis_new"}) + "\n"
+    )
     result = runner.invoke(app, ["evaluate", str(trained_run), str(data), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["unseen_in_training"] == {"tags": 1, "intents": 1}
@@ -161,13 +196,20 @@ def test_progress_path_writes_every_line(capsys: pytest.CaptureFixture[str]) -> 
     assert [json.loads(line)["text"] for line in out] == [str(i) for i in range(600)]
 
 
-@pytest.mark.parametrize(("content", "message"), [(None, "no such gazetteer file"), (b"", "no entries"), (b"\xff\n", ":1: not UTF-8")])
-def test_train_with_a_bad_gazetteer_file(tmp_path: Path, content: bytes | None, message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "no such gazetteer file"), (b"", "no entries"), (b"\xff\n", ":1: not UTF-8")]
+)
+@pytest.mark.slow
+def test_train_with_a_bad_gazetteer_file(
+    tmp_path: Path, content: bytes | None, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     path = tmp_path / "cities.txt"
     if content is not None:
         path.write_bytes(content)
-    result = runner.invoke(app, ["train", "configs/demo.yaml", "--output", str(tmp_path / "run"), "--set", f"gazetteers.extra.file={path}"])
+    result = runner.invoke(
+        app, ["train", "configs/demo.yaml", "--output", str(tmp_path / "run"), "--set", f"gazetteers.extra.file={path}"]
+    )
     assert result.exit_code == 2, result.output
     assert f"{path}" in result.stderr and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "model").exists()

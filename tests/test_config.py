@@ -15,8 +15,12 @@ def test_shipped_configs_are_valid(name: str) -> None:
 
 
 def test_overrides_are_typed_and_dotted() -> None:
-    config = load_config(ROOT / "configs/demo.yaml", ["training.epochs=3", "data.dir=../elsewhere", "model.chars.enabled=false"])
-    assert config.training.epochs == 3 and str(config.data.dir) == "../elsewhere" and config.model.chars.enabled is False
+    config = load_config(
+        ROOT / "configs/demo.yaml", ["training.epochs=3", "data.dir=../elsewhere", "model.chars.enabled=false"]
+    )
+    assert (
+        config.training.epochs == 3 and str(config.data.dir) == "../elsewhere" and config.model.chars.enabled is False
+    )
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -32,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ("training:\n  epochs: many\n", [], r"c.yaml: training.epochs: Input should be a valid integer"),
         ("model:\n  dropout: -0.1\n", [], r"c.yaml: model.dropout: Input should be greater than or equal to 0"),
         ("model:\n  encoder: {hidden_size: 0}\n", [], r"model.encoder.hidden_size: Input should be greater than 0"),
-        ("model:\n  decoder: hmm\n", [], r"model.decoder: Input should be 'softmax' or 'crf'"),
+        ("model:\n  decoder: hmm\n", [], r"model.decoder: Input should be 'crf' or 'softmax'"),
         ("model:\n  chars: {kernel_size: 4}\n", [], r"model.chars.kernel_size: Value error, must be odd"),
         ("", ["training.epoch=3"], r"training.epoch: unknown key"),
         ("", ["training.epochs"], r"--set 'training.epochs': expected KEY=VALUE"),

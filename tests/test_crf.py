@@ -117,8 +117,54 @@ def test_fast_viterbi_equals_the_dense_reference_on_many_tags(scale: float) -> N
     start, transitions = crf.constrained()
 
     def path_score(b: int, path: list[int]) -> float:
-        return float(crf.path_score(emissions[b : b + 1], torch.tensor([path + [0] * (emissions.size(1) - len(path))]), mask[b : b + 1]))
+        return float(
+            crf.path_score(
+                emissions[b : b + 1], torch.tensor([path + [0] * (emissions.size(1) - len(path))]), mask[b : b + 1]
+            )
+        )
 
     for b, n in enumerate(lengths.tolist()):
         if fast[b, :n].tolist() != dense[b, :n].tolist():  # a tie: both must score the same
             assert path_score(b, fast[b, :n].tolist()) == pytest.approx(path_score(b, dense[b, :n].tolist()), abs=1e-4)
+
+
+BIG_TAGS = ["O"] + [f"{prefix}-s{i}" for i in range(60) for prefix in ("B", "I")]  # 121 tags, as ATIS
+
+
+def big_case(seed: int) -> tuple[CRF, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(seed)
+    crf = CRF(len(BIG_TAGS), *bio.allowed_transitions(BIG_TAGS))
+    emissions = torch.randn(128, 12, len(BIG_TAGS)) * 3  # (B, L, T): enough rows for the fast path
+    mask = torch.ones(128, 12, dtype=torch.bool)
+    return crf, emissions, mask
+
+
+def new_weights(crf: CRF, seed: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(p.shape, generator=generator) * 2 for name, p in crf.named_parameters()}
+
+
+@pytest.mark.parametrize(
+    "how", ["copy_", "load_state_dict", "load_state_dict_assign", "optimizer_step", "setattr_parameter"]
+)
+def test_viterbi_follows_the_weights_however_they_change(how: str) -> None:
+    crf, emissions, mask = big_case(5)
+    assert torch.equal(crf.viterbi(emissions, mask), viterbi_dense(crf, emissions, mask))  # decoded once before
+    weights = new_weights(crf, 6)
+    if how == "copy_":
+        with torch.no_grad():
+            crf.transitions.data.copy_(weights["transitions"])
+    elif how == "load_state_dict":
+        crf.load_state_dict(weights, strict=False)
+    elif how == "load_state_dict_assign":
+        crf.load_state_dict(weights, strict=False, assign=True)  # new Parameters, version counters at 0 again
+    elif how == "setattr_parameter":
+        crf.transitions = torch.nn.Parameter(weights["transitions"])
+    else:
+        optimizer = torch.optim.SGD(crf.parameters(), lr=10.0)
+        crf.neg_log_likelihood(emissions, crf.viterbi(emissions, mask), mask).sum().backward()
+        optimizer.step()
+    before = viterbi_dense(big_case(5)[0], emissions, mask)
+    after = viterbi_dense(crf, emissions, mask)
+    assert not torch.equal(before, after)  # the change matters to the best paths
+    assert torch.equal(crf.viterbi(emissions, mask), after)

@@ -26,7 +26,9 @@ def test_demo_splits_read() -> None:
 
 
 def test_atis_reader(tmp_path: Path) -> None:
-    split = write_atis(tmp_path / "s", "fly to boston\nleave new york\n", "O O B-to\nO B-from I-from\n", "atis_flight\natis_flight\n")
+    split = write_atis(
+        tmp_path / "s", "fly to boston\nleave new york\n", "O O B-to\nO B-from I-from\n", "atis_flight\natis_flight\n"
+    )
     assert read_split(split) == [
         Example(("fly", "to", "boston"), ("O", "O", "B-to"), "atis_flight"),
         Example(("leave", "new", "york"), ("O", "B-from", "I-from"), "atis_flight"),
@@ -121,7 +123,9 @@ def test_format_must_fit_the_path(tmp_path: Path) -> None:
         read_split(tmp_path / "f.conll", "atis")
 
 
-def test_blank_and_whitespace_only_lines_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_blank_and_whitespace_only_lines_are_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     split = write_atis(tmp_path / "s", "fly to boston\n  \t \nto rome\n", "O O B-to\n\nO B-to\n")
     assert [e.tokens for e in read_split(split)] == [("fly", "to", "boston"), ("to", "rome")]
     assert "seq.in:2: blank line skipped" in caplog.text

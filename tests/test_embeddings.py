@@ -27,11 +27,13 @@ def test_unseen_words_get_a_trigram_vector_but_one_hot_gives_them_the_other_entr
     assert batch.word_ids[0, 2].item() == UNK_ID
     torch.manual_seed(0)
     trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
-    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.char_index, None)  # (1, 3, 8)
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, None)  # (1, 3, 8)
     unknown = batch_for(("zzzz",), vocab)
-    assert not torch.allclose(vectors[0, 2], trigram(unknown.word_ids, unknown.trigram_ids, unknown.char_index, None)[0, 0])
+    assert not torch.allclose(
+        vectors[0, 2], trigram(unknown.word_ids, unknown.trigram_ids, unknown.type_index, None)[0, 0]
+    )
     one_hot = WordInput("one_hot", len(vocab.words), len(vocab.trigrams), 8)
-    codes = one_hot(batch.word_ids, batch.trigram_ids, batch.char_index, None)
+    codes = one_hot(batch.word_ids, batch.trigram_ids, batch.type_index, None)
     assert codes.shape == (1, 3, len(vocab.words)) and codes[0, 2, UNK_ID] == 1 and codes[0, 2].sum() == 1
 
 
@@ -40,7 +42,7 @@ def test_word_dropout_blanks_trigram_bags() -> None:
     batch = batch_for(("fly", "to", "apple"), vocab)
     trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
     dropped = torch.tensor([[False, True, False]])
-    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.char_index, dropped)
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, dropped)
     assert (vectors[0, 1] == 0).all() and (vectors[0, 0] != 0).any()
 
 
@@ -50,7 +52,9 @@ def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
     batch = corpus.collate([corpus[0]])
     for kind in ("learned", "one_hot", "letter_trigram"):
         for chars in (True, False):
-            config = ModelConfig.model_validate({"embedding": {"kind": kind, "dim": 6}, "chars": {"enabled": chars}, "encoder": {"hidden_size": 4}})
+            config = ModelConfig.model_validate(
+                {"embedding": {"kind": kind, "dim": 6}, "chars": {"enabled": chars}, "encoder": {"hidden_size": 4}}
+            )
             tagger = build_tagger(config, vocab, 0)
             tagger.loss(batch).backward()
             assert [len(t) for t in tagger.decode(batch).tag_ids] == [3]
@@ -59,7 +63,11 @@ def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
 def test_word_dropout_chars_makes_dropped_words_fully_unknown() -> None:
     vocab = Vocab.build(EXAMPLES)
     config = ModelConfig.model_validate(
-        {"embedding": {"dim": 6, "word_dropout": 0.999, "word_dropout_chars": 1.0}, "encoder": {"hidden_size": 4}, "dropout": 0.0}
+        {
+            "embedding": {"dim": 6, "word_dropout": 0.999, "word_dropout_chars": 1.0},
+            "encoder": {"hidden_size": 4},
+            "dropout": 0.0,
+        }
     )
     tagger = build_tagger(config, vocab, 0).train()
     first, second = batch_for(("fly", "to", "apple"), vocab), batch_for(("fly", "to", "zebra"), vocab)

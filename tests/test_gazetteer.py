@@ -11,7 +11,13 @@ from slotfill.config import config_from_dict
 from slotfill.data import Example
 from slotfill.errors import ConfigError, DataError, ModelError
 from slotfill.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, form_words, read_gazetteer_file
-from slotfill.gazetteer_sources import airport_forms, build_gazetteers, builtin_entries, load_gazetteers, save_gazetteers
+from slotfill.gazetteer_sources import (
+    airport_forms,
+    build_gazetteers,
+    builtin_entries,
+    load_gazetteers,
+    save_gazetteers,
+)
 from slotfill.text import tokenise
 
 
@@ -30,7 +36,9 @@ def matches(gazetteers: GazetteerSet, text: str) -> list[list[str]]:
     return out
 
 
-CITIES = Gazetteer("city", (("New York City", "NYC"), ("New York",), ("York",), ("St. Louis", "Saint Louis"), ("Reykjavík",)))
+CITIES = Gazetteer(
+    "city", (("New York City", "NYC"), ("New York",), ("York",), ("St. Louis", "Saint Louis"), ("Reykjavík",))
+)
 AIRPORTS = Gazetteer("airport", (("New York JFK",), ("O'Hare",)))
 
 
@@ -126,12 +134,18 @@ def test_lists_from_config_merge_builtin_file_and_training_values(tmp_path: Path
         {"gazetteers": {"airline": {"file": str(path), "slots": ["airline_name"]}, "code": {"builtin": "airport_code"}}}
     )
     train = [
-        Example(("on", "tower", "air", "to", "boston"), ("O", "B-airline_name", "I-airline_name", "O", "B-toloc.city_name")),
+        Example(
+            ("on", "tower", "air", "to", "boston"), ("O", "B-airline_name", "I-airline_name", "O", "B-toloc.city_name")
+        ),
         Example(("delta", "flights"), ("B-airline_name", "O")),
     ]
     gazetteers = build_gazetteers(config.gazetteers, train)
     assert gazetteers.names == ("airline", "code")
-    assert gazetteers["airline"].entries == (("Tower Air",), ("EVA Air", "EVA"), ("delta",))  # "tower air" is already listed
+    assert gazetteers["airline"].entries == (
+        ("Tower Air",),
+        ("EVA Air", "EVA"),
+        ("delta",),
+    )  # "tower air" is already listed
     assert gazetteers["airline"].source == f"file {path} + training values of airline_name"
     assert gazetteers["code"].source.startswith("airportsdata ")
 
@@ -154,7 +168,9 @@ def test_saved_lists_load_back_and_damage_is_reported(tmp_path: Path) -> None:
     staged.mkdir()
     save_gazetteers(staged, gazetteers)
     loaded = load_gazetteers(staged, ["city", "airport"])
-    assert [(g.name, g.entries, g.source) for g in loaded.gazetteers] == [(g.name, g.entries, g.source) for g in gazetteers.gazetteers]
+    assert [(g.name, g.entries, g.source) for g in loaded.gazetteers] == [
+        (g.name, g.entries, g.source) for g in gazetteers.gazetteers
+    ]
     with pytest.raises(ModelError, match="do not match the config's gazetteers"):
         load_gazetteers(staged, ["airport", "city"])
     city = staged / "gazetteers" / "city.txt"

@@ -33,7 +33,9 @@ def test_batch_shapes() -> None:
 def test_tagger_shapes_and_decoding_lengths() -> None:
     batch, vocab = batch_and_vocab()
     for decoder in ("crf", "softmax"):
-        config = ModelConfig.model_validate({"decoder": decoder, "encoder": {"hidden_size": 8}, "embedding": {"dim": 6}})
+        config = ModelConfig.model_validate(
+            {"decoder": decoder, "encoder": {"hidden_size": 8}, "embedding": {"dim": 6}}
+        )
         tagger = build_tagger(config, vocab, 0)
         emissions, intent_logits = tagger._encode(batch)
         assert emissions.shape == (3, 4, len(vocab.tags)) and intent_logits.shape == (3, len(vocab.intents))

@@ -39,8 +39,13 @@ def predictor(trained_run: Path) -> Predictor:
 
 
 @settings(max_examples=40, deadline=None)
-@given(index=st.integers(0, len(SENTENCES) - 1), marks=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(PUNCTUATION)), max_size=6))
-def test_punctuation_anywhere_never_changes_the_slots(predictor: Predictor, index: int, marks: list[tuple[int, str]]) -> None:
+@given(
+    index=st.integers(0, len(SENTENCES) - 1),
+    marks=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(PUNCTUATION)), max_size=6),
+)
+def test_punctuation_anywhere_never_changes_the_slots(
+    predictor: Predictor, index: int, marks: list[tuple[int, str]]
+) -> None:
     words = SENTENCES[index].split()
     for position, mark in sorted(marks, reverse=True):
         words.insert(min(position, len(words)), mark)
@@ -80,7 +85,9 @@ MADE_UP = ("Morning Vrelk", "Fare Osnapor")
 
 def test_a_value_added_at_prediction_time_is_found_without_retraining(gazetteer_run: Path, tmp_path: Path) -> None:
     texts = [f"i need a flight from denver to {city} on monday" for city in MADE_UP]
-    before = [[(s["slot"], s["text"]) for s in p["slots"]] for p in Predictor.load(gazetteer_run, "cpu").parse_many(texts)]
+    before = [
+        [(s["slot"], s["text"]) for s in p["slots"]] for p in Predictor.load(gazetteer_run, "cpu").parse_many(texts)
+    ]
     assert before == [
         [("fromloc.city_name", "denver"), ("toloc.city_name", "Morning"), ("depart_date.day_name", "monday")],
         [("fromloc.city_name", "denver"), ("toloc.city_name", "Osnapor"), ("depart_date.day_name", "monday")],
@@ -90,11 +97,14 @@ def test_a_value_added_at_prediction_time_is_found_without_retraining(gazetteer_
     grown = Predictor.load(gazetteer_run, "cpu", gazetteers=[GazetteerUpdate.from_spec(f"city={extra}")])
     after = [[(s["slot"], s["text"]) for s in p["slots"]] for p in grown.parse_many(texts)]
     assert after == [
-        [("fromloc.city_name", "denver"), ("toloc.city_name", city), ("depart_date.day_name", "monday")] for city in MADE_UP
+        [("fromloc.city_name", "denver"), ("toloc.city_name", city), ("depart_date.day_name", "monday")]
+        for city in MADE_UP
     ]
     result = runner.invoke(app, ["predict", str(gazetteer_run), "--gazetteer", f"city={extra}", *texts])
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["slots"] for line in result.stdout.splitlines()] == [p["slots"] for p in grown.parse_many(texts)]
+    assert [json.loads(line)["slots"] for line in result.stdout.splitlines()] == [
+        p["slots"] for p in grown.parse_many(texts)
+    ]
 
 
 def test_update_gazetteers_on_a_loaded_predictor(gazetteer_run: Path) -> None:
@@ -110,7 +120,9 @@ def test_update_gazetteers_on_a_loaded_predictor(gazetteer_run: Path) -> None:
 
 
 def test_list_words_are_not_slots_where_the_context_says_otherwise(gazetteer_run: Path) -> None:
-    predictor = Predictor.load(gazetteer_run, "cpu", gazetteers=[GazetteerUpdate("city", (("Charlotte",), ("Phoenix",)))])
+    predictor = Predictor.load(
+        gazetteer_run, "cpu", gazetteers=[GazetteerUpdate("city", (("Charlotte",), ("Phoenix",)))]
+    )
     cases = {
         "my friend charlotte wants to fly from boston to denver": "charlotte",
         "my friend phoenix wants to fly from boston to denver": "phoenix",
@@ -121,7 +133,10 @@ def test_list_words_are_not_slots_where_the_context_says_otherwise(gazetteer_run
         assert [s["text"] for s in parsed["slots"]] == ["boston", "denver"]
     # and the same list word in a place's position is a slot
     parsed = predictor.parse("fly from charlotte to phoenix")
-    assert [(s["slot"], s["text"]) for s in parsed["slots"]] == [("fromloc.city_name", "charlotte"), ("toloc.city_name", "phoenix")]
+    assert [(s["slot"], s["text"]) for s in parsed["slots"]] == [
+        ("fromloc.city_name", "charlotte"),
+        ("toloc.city_name", "phoenix"),
+    ]
 
 
 def test_the_gazetteer_model_directory_is_self_contained(gazetteer_run: Path) -> None:
@@ -129,7 +144,10 @@ def test_the_gazetteer_model_directory_is_self_contained(gazetteer_run: Path) ->
     assert [item["name"] for item in index["lists"]] == ["city", "airline"]
     assert index["lists"][0]["source"] == "training values of city_name"
     loaded = load_model(gazetteer_run, torch.device("cpu"))
-    assert loaded.gazetteers.names == ("city", "airline") and len(loaded.gazetteers["city"].entries) == index["lists"][0]["entries"]
+    assert (
+        loaded.gazetteers.names == ("city", "airline")
+        and len(loaded.gazetteers["city"].entries) == index["lists"][0]["entries"]
+    )
 
 
 def test_a_damaged_or_missing_gazetteer_in_a_model_is_a_clear_error(gazetteer_run: Path, tmp_path: Path) -> None:
@@ -141,18 +159,28 @@ def test_a_damaged_or_missing_gazetteer_in_a_model_is_a_clear_error(gazetteer_ru
         load_model(model, torch.device("cpu"))
     shutil.rmtree(model / "gazetteers")
     result = runner.invoke(app, ["predict", str(model), "to boston"])
-    assert result.exit_code == 2 and "missing or damaged gazetteer index" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (
+        result.exit_code == 2
+        and "missing or damaged gazetteer index" in result.stderr
+        and len(result.stderr.strip().splitlines()) == 1
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "no such gazetteer file"), (b"", "no entries"), (b"Qaanaaq\n\xe9\n", ":2: not UTF-8")],
 )
-def test_bad_gazetteer_files_on_the_command_line(gazetteer_run: Path, tmp_path: Path, content: bytes | None, message: str) -> None:
+def test_bad_gazetteer_files_on_the_command_line(
+    gazetteer_run: Path, tmp_path: Path, content: bytes | None, message: str
+) -> None:
     path = tmp_path / "list.txt"
     if content is not None:
         path.write_bytes(content)
-    for command in (["predict", str(gazetteer_run), "to boston"], ["tag", str(gazetteer_run)], ["serve", str(gazetteer_run)]):
+    for command in (
+        ["predict", str(gazetteer_run), "to boston"],
+        ["tag", str(gazetteer_run)],
+        ["serve", str(gazetteer_run)],
+    ):
         result = runner.invoke(app, [*command, "--gazetteer", f"city={path}"], input="")
         assert result.exit_code == 2, result.output
         assert message in result.stderr and str(path) in result.stderr and len(result.stderr.strip().splitlines()) == 1

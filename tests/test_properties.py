@@ -50,8 +50,17 @@ def _predictor(run: Path) -> Predictor:
 def test_predict_survives_hostile_text(trained_run: Path) -> None:
     predictor = _predictor(trained_run)
     long_line = " ".join(["fly to boston tomorrow"] * 1250)  # 5,000 tokens
-    hostile = ["", "   \t\n ", long_line, "fly to 😀 tokyo 🛫", "我想从台北飞到东京", "\x00\x07\x1b[31m to paris \x7f",
-               "leave Москва for القاهرة tomorrow", "a" * 10_000, "\u200b\u200d\ufeff"]
+    hostile = [
+        "",
+        "   \t\n ",
+        long_line,
+        "fly to 😀 tokyo 🛫",
+        "我想从台北飞到东京",
+        "\x00\x07\x1b[31m to paris \x7f",
+        "leave Москва for القاهرة tomorrow",
+        "a" * 10_000,
+        "\u200b\u200d\ufeff",
+    ]
     for text, parsed in zip(hostile, predictor.parse_many(hostile)):
         assert parsed["text"] == text and len(parsed["tags"]) == len(parsed["tokens"])
     assert len(predictor.parse(long_line)["tokens"]) == 5000
@@ -59,7 +68,9 @@ def test_predict_survives_hostile_text(trained_run: Path) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=300), st.binary(max_size=300), st.sampled_from(["atis", "conll", "jsonl"]))
-def test_readers_raise_only_data_errors_on_arbitrary_bytes(tmp_path_factory, first: bytes, second: bytes, fmt: str) -> None:
+def test_readers_raise_only_data_errors_on_arbitrary_bytes(
+    tmp_path_factory, first: bytes, second: bytes, fmt: str
+) -> None:
     directory = tmp_path_factory.mktemp("fuzz")
     if fmt == "atis":
         (directory / "seq.in").write_bytes(first)

@@ -20,7 +20,9 @@ def test_short_training_reaches_a_real_f1(trained_run: Path) -> None:
     metrics = json.loads((trained_run / "model" / "metrics.json").read_text())
     assert metrics["dev"]["slot_f1"] > 0.9
     assert metrics["test"]["slot_f1"] > 0.9 and metrics["test"]["intent_accuracy"] > 0.8
-    assert {"config.yaml", "vocab.json", "model.safetensors", "metrics.json"} <= {p.name for p in (trained_run / "model").iterdir()}
+    assert {"config.yaml", "vocab.json", "model.safetensors", "metrics.json"} <= {
+        p.name for p in (trained_run / "model").iterdir()
+    }
     log = [json.loads(line) for line in (trained_run / "train_log.jsonl").read_text().splitlines()]
     assert [entry["epoch"] for entry in log] == [1, 2, 3]
 
@@ -35,6 +37,7 @@ def test_save_load_gives_identical_predictions(trained_run: Path) -> None:
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
     config = tiny_config(training={"epochs": 1}, data={"test": None})
     first = train(config, tmp_path / "a")
@@ -42,8 +45,11 @@ def test_same_seed_same_metrics(tmp_path: Path) -> None:
     assert first.dev == second.dev and first.history[0].train_loss == second.history[0].train_loss
 
 
+@pytest.mark.slow
 def test_softmax_decoder_trains(tmp_path: Path) -> None:
-    result = train(tiny_config(model={"decoder": "softmax"}, training={"epochs": 3}, data={"test": None}), tmp_path / "s")
+    result = train(
+        tiny_config(model={"decoder": "softmax"}, training={"epochs": 3}, data={"test": None}), tmp_path / "s"
+    )
     assert result.dev is not None and result.dev["slot_f1"] > 0.8
 
 
@@ -56,13 +62,21 @@ def test_predictor_reports_exact_substrings(trained_run: Path) -> None:
     for slot in parsed["slots"]:
         assert text[slot["start"] : slot["end"]] == slot["text"]
     assert isinstance(parsed["intent"], str) and 0 < parsed["intent_confidence"] <= 1
-    assert predictor.parse("") == {"text": "", "tokens": [], "tags": [], "slots": [], "intent": None, "intent_confidence": None}
+    assert predictor.parse("") == {
+        "text": "",
+        "tokens": [],
+        "tags": [],
+        "slots": [],
+        "intent": None,
+        "intent_confidence": None,
+    }
 
 
 def test_predict_many_keeps_input_order(trained_run: Path) -> None:
     predictor = Predictor.load(trained_run, "cpu", batch_size=4)
     texts = [" ".join(["to boston"] * (i % 7 + 1)) for i in range(30)] + [""]
     parsed = list(predictor.parse_many(texts, chunk_size=8))
+    assert parsed == [predictor.parse(text) for text in texts]  # whole parses, each as if alone
     assert [p["text"] for p in parsed] == texts
 
 
@@ -112,3 +126,12 @@ def test_labels_unseen_in_training_are_counted_and_reported(trained_run: Path) -
     metrics = evaluate_examples(loaded.tagger, loaded.vocab, examples, loaded.device)
     assert metrics["unseen_in_training"] == {"tags": 1, "intents": 1}
     assert metrics["intent_accuracy"] == 0.0 and metrics["slot_recall"] == 0.0
+
+
+def test_intents_are_scored_only_where_gold_has_one() -> None:
+    gold_tags = [["O", "B-a"], ["O"], ["B-a"]]
+    metrics = score(gold_tags, gold_tags, ["x", None, "y"], ["x", "z", "w"])
+    assert metrics["intent_accuracy"] == 0.5 and metrics["intents_scored"] == 2
+    assert metrics["sentence_accuracy"] == pytest.approx(2 / 3)  # the sentence without gold intent is right by its tags
+    no_gold = score(gold_tags, gold_tags, [None, None, None], ["x", "z", "w"])
+    assert "intent_accuracy" not in no_gold and no_gold["sentence_accuracy"] == 1.0

@@ -1,0 +1,29 @@
+"""Every set of choices a user can make, in one place (config, CLI help and the code read them here).
+
+Torch-free, so that the CLI can show them without importing torch.
+"""
+
+from __future__ import annotations
+
+DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
+DATA_FORMATS = ("atis", "conll", "jsonl")  # plus "auto": recognised from the path
+CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
+FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
+EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
+DECODERS = ("crf", "softmax")
+LR_SCHEDULES = ("constant", "linear")
+BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
+
+
+def one_of(choices: tuple[str, ...]) -> str:
+    """`auto | cpu | cuda`, for help texts."""
+    return " | ".join(choices)
+
+
+def check_choice(value: str, choices: tuple[str, ...], where: str) -> str:
+    """`value` if it is one of `choices`; else a ConfigError naming `where` (a key or an option)."""
+    from slotfill.errors import ConfigError
+
+    if value not in choices:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    return value

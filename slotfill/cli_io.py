@@ -1,0 +1,127 @@
+"""The CLI's input and output: untrusted bytes in (bounded, strictly UTF-8), JSON lines out, signals.
+
+Lines are read as bytes in bounded pieces, so a file without newlines (`/dev/zero`) never fills
+memory, and decoded strictly: bytes that are not UTF-8 stop the command with one line naming the
+file (or stdin) and line. Output is written as UTF-8 bytes whatever the locale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from slotfill.errors import DataError
+
+
+def read_lines(source: Path, max_chars: int) -> Iterator[str]:
+    """The lines of a file, or of stdin for '-', newline removed, read lazily. A line longer than
+    `max_chars` characters is cut to `max_chars + 1` (the rest is skipped unread into memory), so
+    that the predictor reports it as too long. Raises DataError on bytes that are not UTF-8."""
+    if str(source) == "-":
+        yield from _lines_of(sys.stdin.buffer, "stdin", max_chars)
+        return
+    try:
+        handle = open(source, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{source}: no such file") from None
+    except OSError as error:
+        raise DataError(f"{source}: cannot read ({error.strerror})") from None
+    with handle:
+        yield from _lines_of(handle, str(source), max_chars)
+
+
+def _lines_of(stream: BinaryIO, name: str, max_chars: int) -> Iterator[str]:
+    limit = 4 * (max_chars + 1)  # bytes: a UTF-8 character takes at most four
+    for number in range(1, sys.maxsize):
+        raw = stream.readline(limit)
+        if not raw:
+            return
+        if not raw.endswith(b"\n") and len(raw) == limit:  # cut: skip the rest of the line in pieces
+            while (more := stream.readline(limit)) and not more.endswith(b"\n"):
+                pass
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start >= len(raw) - 3 and not raw.endswith(b"\n"):  # a character cut by the limit
+                text = raw[: error.start].decode("utf-8")
+            else:
+                raise DataError(
+                    f"{name}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                ) from None
+        yield text.rstrip("\r\n")[: max_chars + 1]
+
+
+def check_arguments(texts: Iterable[str]) -> list[str]:
+    """Texts given as command-line arguments; bytes that are not UTF-8 (which Python keeps as
+    lone surrogates) raise DataError naming the argument."""
+    checked = []
+    for number, text in enumerate(texts, 1):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise DataError(f"argument {number}: not UTF-8 (at character {error.start + 1})") from None
+        checked.append(text)
+    return checked
+
+
+def write_json_lines(results: Iterable[dict[str, Any]], on_line: Any = None) -> int:
+    """One JSON object per line on stdout, as UTF-8 bytes; `on_line(count)` after each. Returns the count."""
+    out = sys.stdout.buffer
+    count = 0
+    for count, result in enumerate(results, 1):
+        out.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
+        if on_line is not None:
+            on_line(count)
+    out.flush()
+    return count
+
+
+class SignalStop:
+    """SIGINT and SIGTERM ask a long command to stop: the handler only records the signal and sets
+    `event` (the command finishes its step, saves, and exits 128 + the signal's number); a second
+    signal restores the default handler and re-sends itself, so the process ends at once with
+    that signal. Nothing is printed from the handler: `announce` does that from the main thread."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.received: list[int] = []
+        self._announced = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.received:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.received.append(signum)
+        self.event.set()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[SignalStop]:
+        previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def announcement(self) -> str | None:
+        """The message to show once a signal arrived (once), else None."""
+        if not self.received or self._announced:
+            return None
+        self._announced = True
+        return f"{signal.Signals(self.received[0]).name}: finishing the current step and saving a checkpoint ..."
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.received[0] if self.received else signal.SIGINT)

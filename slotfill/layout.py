@@ -1,0 +1,25 @@
+"""The names of the files and folders slotfill writes, shared by every module that reads or writes them.
+
+RUN_DIR/
+    model/            the best model so far (a model directory)
+    checkpoint/       resumable training state while a run is unfinished
+    train_log.jsonl   one line per epoch
+    .lock             held while a run writes here
+
+model directory (and checkpoint):
+    config.yaml  vocab.json  gazetteers/  model.safetensors (checkpoint: state.safetensors + state.json)  metrics.json
+"""
+
+from __future__ import annotations
+
+MODEL_SUBDIR = "model"
+CHECKPOINT_SUBDIR = "checkpoint"
+TRAIN_LOG = "train_log.jsonl"
+RUN_LOCK = ".lock"
+CONFIG_FILE = "config.yaml"
+VOCAB_FILE = "vocab.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+GAZETTEER_SUBDIR = "gazetteers"
+CHECKPOINT_TENSORS = "state.safetensors"
+CHECKPOINT_STATE = "state.json"
