@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis snips bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
 
 install: $(STAMP)
 
@@ -45,14 +45,26 @@ browser:
 demo-data:
 	$(PYTHON) scripts/make_demo_data.py data/demo
 
-atis: $(STAMP) openworld
-	$(BIN)/slotfill train configs/atis.yaml --output runs/atis
-	$(BIN)/slotfill evaluate runs/atis ../shared/data/atis/test
+# the benchmarks' data, verified: from ../shared/data when it is there (no internet here), else GitHub
+SHARED_DATA := ../shared/data
+data-%: $(STAMP)
+	$(BIN)/slotfill data download $* $(if $(wildcard $(SHARED_DATA)/$*),--from $(SHARED_DATA)/$*)
+
+atis: $(STAMP) data-atis openworld
+	$(BIN)/slotfill train configs/atis.yaml --output runs/atis --overwrite
+	$(BIN)/slotfill evaluate runs/atis $$($(BIN)/slotfill data path atis)/test
 	$(BIN)/slotfill evaluate runs/atis runs/openworld/test
 
+snips: $(STAMP) data-snips
+	$(BIN)/slotfill train configs/snips.yaml --output runs/snips --overwrite
+	$(BIN)/slotfill evaluate runs/snips $$($(BIN)/slotfill data path snips)/test
+
+bench-snips: $(STAMP)
+	$(BIN)/python scripts/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips
+
 # open-world variants of ATIS dev and test (unseen cities and airports, cased and punctuated)
-openworld: $(STAMP)
-	$(BIN)/python scripts/make_openworld.py ../shared/data/atis runs/openworld
+openworld: $(STAMP) data-atis
+	$(BIN)/python scripts/make_openworld.py $$($(BIN)/slotfill data path atis) runs/openworld
 
 benchmark: $(STAMP)
 	$(BIN)/python scripts/benchmark.py

@@ -4,6 +4,7 @@ and on its open-world variant; time tagging.
 
     python scripts/benchmark.py [--config configs/atis.yaml] [--seeds 3] [--out bench]
     python scripts/benchmark.py --source /tmp/before --out bench/before   # an earlier checkout, same way
+    python scripts/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips
 
 Each seed trains in a child process of its own (so peak memory is that run's alone). Every score is
 taken as a user meets the model: the sentences go in as raw text through `slotfill predict
@@ -37,6 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "data" / "checks"
 TRAPS = {"may", "charlotte", "phoenix", "all", "can", "get", "for", "man", "and", "say", "far", "who", "sea", "red"}
 # published ATIS test results: slot F1, intent accuracy, sentence accuracy (None: not reported)
+REFERENCES_SNIPS = [
+    ("Stack-Propagation (Qin et al. 2019)", 94.2, 98.0, 86.9),
+    ("JointBERT (pretrained BERT), reruns", 97.0, 98.6, 92.8),
+]
 REFERENCES = [
     ("Joint BiLSTM (Hakkani-Tür et al. 2016), rerun", 94.2, 92.6, 80.7),
     ("Slot-Gated (Goo et al. 2018)", 94.8, 93.6, 82.2),
@@ -235,31 +240,38 @@ def median(runs: list[dict], key: str, digits: int = 1) -> str:
     return f"{statistics.median(run[key] for run in runs):.{digits}f}"
 
 
-def tables(runs: list[dict], label: str, spacy: dict | None) -> str:
+def tables(runs: list[dict], label: str, spacy: dict | None, dataset: str) -> str:
     header = "| model | set | slot F1 | intent acc. | sentence acc. |\n|---|---|---|---|---|\n"
     rows = [
         f"| {label} | {where} | {stat(runs, where, 'slot_f1')} | {stat(runs, where, 'intent_accuracy')} | {stat(runs, where, 'sentence_accuracy')} |"
-        for where in ("test", "open-world test", "test cities", "open-world test cities")
+        for where in runs[0]["eval"]
+        if where not in ("taipei", "false_positives")
     ]
     quality = header + "\n".join(rows) + "\n"
-    taipei = sum(run["eval"]["taipei"]["right"] for run in runs)
-    traps = runs[0]["eval"]["false_positives"]["trap_words"]
-    tagged = [run["eval"]["false_positives"]["tagged_as_slot"] for run in runs]
+    checks = ""
+    if "taipei" in runs[0]["eval"]:
+        taipei = sum(run["eval"]["taipei"]["right"] for run in runs)
+        traps = runs[0]["eval"]["false_positives"]["trap_words"]
+        tagged = [run["eval"]["false_positives"]["tagged_as_slot"] for run in runs]
+        checks = f" {taipei} of {5 * len(runs)} | {', '.join(map(str, tagged))} of {traps} per seed |"
     other = (
-        "\n| model | train s | peak MiB | parameters | batch sent/s | 1-at-a-time sent/s | latency p50 / p95 ms | Taipei sentences right | trap words tagged |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
-        f"| {label} | {median(runs, 'train_seconds')} | {median(runs, 'peak_rss_mib')} | {runs[0]['parameters']:,} "
+        "\n| model | train s | peak MiB | parameters | batch sent/s | 1-at-a-time sent/s | latency p50 / p95 ms |"
+        + (" Taipei sentences right | trap words tagged |" if checks else "")
+        + "\n|---|---|---|---|---|---|---|"
+        + ("---|---|" if checks else "")
+        + f"\n| {label} | {median(runs, 'train_seconds')} | {median(runs, 'peak_rss_mib')} | {runs[0]['parameters']:,} "
         f"| {median(runs, 'batch_sentences_per_second', 0)} | {median(runs, 'single_sentences_per_second', 0)} "
-        f"| {median(runs, 'latency_ms_p50', 2)} / {median(runs, 'latency_ms_p95', 2)} "
-        f"| {taipei} of {5 * len(runs)} | {', '.join(map(str, tagged))} of {traps} per seed |\n"
+        f"| {median(runs, 'latency_ms_p50', 2)} / {median(runs, 'latency_ms_p95', 2)} |{checks}\n"
     )
     if spacy is not None:
         quality += (
             f"| spaCy NER (`shared/peers/spacy_atis.py`, same run; {spacy['train_s']} s to train, "
             f"{spacy['sent_per_s_b32']:.0f} sent/s at batch 32) | test | {100 * spacy['test_f1']:.2f} | – | – |\n"
         )
-    published = "\n| published (ATIS test) | slot F1 | intent acc. | sentence acc. |\n|---|---|---|---|\n" + "".join(
-        f"| {name} | {slot} | {intent} | {sentence} |\n" for name, slot, intent, sentence in REFERENCES
+    references = REFERENCES if dataset == "atis" else REFERENCES_SNIPS
+    published = (
+        f"\n| published ({dataset.upper()} test) | slot F1 | intent acc. | sentence acc. |\n|---|---|---|---|\n"
+        + "".join(f"| {name} | {slot} | {intent} | {sentence} |\n" for name, slot, intent, sentence in references)
     )
     return quality + other + published
 
@@ -272,7 +284,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override KEY=VALUE")
     parser.add_argument("--source", type=Path, default=ROOT, help="the slotfill checkout to train and tag with")
-    parser.add_argument("--atis", type=Path, default=ROOT.parent / "shared" / "data" / "atis")
+    parser.add_argument(
+        "--dataset", choices=("atis", "snips"), default="atis", help="snips: the standard test set only"
+    )
+    parser.add_argument("--data", type=Path, help="the dataset's directory (default: ../shared/data/DATASET)")
     parser.add_argument("--openworld", type=Path, help="made by scripts/make_openworld.py (default: made afresh)")
     parser.add_argument("--label", help="the name of this model in the tables")
     parser.add_argument("--spacy-python", help="python of a venv with spaCy: also run the spaCy peer in this run")
@@ -291,17 +306,21 @@ def main() -> None:
 
     source = args.source.resolve()
     config = str(source / args.config)  # the checkout's own config: an earlier version has its own keys
-    overrides = [*args.overrides, f"data.dir={args.atis.resolve()}"]
+    data_dir = (args.data or ROOT.parent / "shared" / "data" / args.dataset).resolve()
+    overrides = [*args.overrides, f"data.dir={data_dir}"]
     label = args.label or f"slotfill `{args.config}`" + (f" ({source.name})" if source != ROOT else "")
     runs = []
     with tempfile.TemporaryDirectory(prefix="slotfill-bench-") as scratch:
-        openworld = args.openworld or Path(scratch) / "openworld"
-        if args.openworld is None:
-            subprocess.run(
-                [sys.executable, str(ROOT / "scripts" / "make_openworld.py"), str(args.atis), str(openworld)],
-                check=True,
-            )
-        sets = labelled_sets(args.atis, openworld)
+        if args.dataset == "atis":
+            openworld = args.openworld or Path(scratch) / "openworld"
+            if args.openworld is None:
+                subprocess.run(
+                    [sys.executable, str(ROOT / "scripts" / "make_openworld.py"), str(data_dir), str(openworld)],
+                    check=True,
+                )
+            sets = labelled_sets(data_dir, openworld)
+        else:
+            sets = {"test": Gold.atis(data_dir / "test")}
         texts_file = Path(scratch) / "test.txt"
         texts_file.write_text("".join(t + "\n" for t in sets["test"].texts), encoding="utf-8")
         for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -310,24 +329,31 @@ def main() -> None:
             run = child(source, *command, *[item for override in overrides for item in ("--set", override)])
             run.update(child(source, "--speed-model", str(run_dir / "model"), "--speed-texts", str(texts_file)))
             run["eval"] = evaluate_seed(source, run_dir / "model", sets)
-            test, open_test = run["eval"]["test"], run["eval"]["open-world test"]
-            print(f"seed {seed}: test {100 * test['slot_f1']:.2f} / {100 * test['intent_accuracy']:.2f} / "
-                  f"{100 * test['sentence_accuracy']:.2f}  open-world {100 * open_test['slot_f1']:.2f} / "
-                  f"{100 * open_test['intent_accuracy']:.2f} / {100 * open_test['sentence_accuracy']:.2f}  "
-                  f"Taipei {run['eval']['taipei']['right']}/5  traps tagged {run['eval']['false_positives']['tagged_as_slot']}  "
-                  f"train {run['train_seconds']} s  {run['batch_sentences_per_second']} sent/s", flush=True)  # fmt: skip
+            scored = "  ".join(
+                f"{where} {100 * m['slot_f1']:.2f} / {100 * m['intent_accuracy']:.2f} / {100 * m['sentence_accuracy']:.2f}"
+                for where, m in run["eval"].items()
+                if where in ("test", "open-world test")
+            )
+            checks = ""
+            if "taipei" in run["eval"]:
+                checks = f"  Taipei {run['eval']['taipei']['right']}/5  traps tagged {run['eval']['false_positives']['tagged_as_slot']}"
+            print(
+                f"seed {seed}: {scored}{checks}  train {run['train_seconds']} s  {run['batch_sentences_per_second']} sent/s",
+                flush=True,
+            )
             runs.append(run)
 
     spacy = None
     if args.spacy_python:
         print("training the spaCy peer on the same files ...", flush=True)
-        spacy = run_spacy_peer(args.spacy_python, args.atis)
+        spacy = run_spacy_peer(args.spacy_python, data_dir)
         print(f"spaCy: {json.dumps(spacy)}", flush=True)
     commit = subprocess.run(
         ["git", "-C", str(source), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     summary = {
         "config": args.config,
+        "dataset": args.dataset,
         "source": str(source),
         "commit": commit,
         "label": label,
@@ -338,10 +364,12 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    markdown = tables(runs, label, spacy)
+    markdown = tables(runs, label, spacy, args.dataset)
     (args.out / "results.md").write_text(markdown)
     print()
     print(markdown)
+    if "taipei" not in runs[0]["eval"]:
+        return
     print("The Taipei sentences:")
     for run in runs:
         for parsed in run["eval"]["taipei"]["parses"]:

@@ -129,7 +129,7 @@ def checkpoint_config(run_dir: Path) -> Config:
     """The config of the run to resume, without reading its tensors."""
     directory = _checkpoint_dir(run_dir)
     try:
-        return load_config(directory / CONFIG_FILE)
+        return load_config(directory / CONFIG_FILE, relative_to_file=False)
     except ConfigError as error:
         raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
 

@@ -6,7 +6,10 @@ Torch-free, so that the CLI can show them without importing torch.
 from __future__ import annotations
 
 DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
-DATA_FORMATS = ("atis", "conll", "jsonl")  # plus "auto": recognised from the path
+# plus "auto": recognised from the path. Token formats: atis, conll, jsonl; raw text with character
+# spans, tokenised by slotfill: spans (JSON lines), rasa (Rasa NLU YAML), snips (Snips NLU JSON)
+DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
+DATASETS = ("atis", "snips")  # `slotfill data download NAME`
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")

@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, DEVICES, check_choice, one_of
-from slotfill.errors import SlotfillError
+from slotfill.cli_common import call, fail, stderr
+from slotfill.cli_data import data_app
 
 app = typer.Typer(
     help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
@@ -26,26 +27,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
-T = TypeVar("T")
-
-EXIT_USAGE = 2
 DEVICE_HELP = f"{one_of(DEVICES)} (or cuda:N)"
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run library code; its own errors become one line on stderr and exit code 2."""
-    try:
-        return function(*args, **kwargs)
-    except SlotfillError as error:
-        raise _fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted", 130) from None
+app.add_typer(data_app, name="data")
 
 
 def _version(value: bool) -> None:
@@ -113,21 +98,19 @@ def train(
 
     if resume is not None:
         if config is not None or overrides or output is not None or overwrite:
-            raise _fail(
-                "--resume continues a run with its saved config: give no CONFIG, --output, --set or --overwrite"
-            )
+            raise fail("--resume continues a run with its saved config: give no CONFIG, --output, --set or --overwrite")
         from slotfill.checkpoint import checkpoint_config
 
-        settings, run_dir = _call(checkpoint_config, resume), resume
+        settings, run_dir = call(checkpoint_config, resume), resume
     elif config is None:
-        raise _fail("give a CONFIG file, or --resume RUN_DIR")
+        raise fail("give a CONFIG file, or --resume RUN_DIR")
     else:
-        settings = _call(load_config, config, overrides or [])
+        settings = call(load_config, config, overrides or [])
         run_dir = output or Path("runs") / config.stem
     signals = SignalStop()
     with signals.installed(), RichTrainingObserver(stderr, settings.training.epochs, signals.announcement) as observer:
         try:
-            result = _call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite)
+            result = call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite)
         except TrainingStopped as stopped:  # interrupted on purpose: exit 128 + the signal's number
             stderr.print(str(stopped), soft_wrap=True, highlight=False)
             raise typer.Exit(signals.exit_code) from None
@@ -178,7 +161,7 @@ def evaluate(
 
       slotfill evaluate runs/atis ../shared/data/atis/test --json
     """
-    metrics = _call(_evaluate, model_dir, data, data_format, device, batch_size)
+    metrics = call(_evaluate, model_dir, data, data_format, device, batch_size)
     unseen = metrics["unseen_in_training"]
     if unseen["tags"] or unseen["intents"]:
         logging.getLogger("slotfill").warning(
@@ -277,14 +260,14 @@ def predict(
     from slotfill.cli_io import check_arguments, read_lines
 
     if not texts and input_file is None:
-        raise _fail("give utterances as arguments or --input FILE (- for stdin)")
+        raise fail("give utterances as arguments or --input FILE (- for stdin)")
     if texts and input_file is not None:
-        raise _fail("give utterances as arguments or --input, not both")
-    arguments = _call(check_arguments, texts or [])
-    predictor = _call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
+        raise fail("give utterances as arguments or --input, not both")
+    arguments = call(check_arguments, texts or [])
+    predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
-    _call(_print_json_lines, predictor.parse_many(lines), show_progress)
+    call(_print_json_lines, predictor.parse_many(lines), show_progress)
 
 
 def _predictor(
@@ -315,9 +298,9 @@ def tag(
     """
     from slotfill.cli_io import read_lines
 
-    predictor = _call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
+    predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
     if not sys.stdin.isatty():
-        _call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars)))
+        call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars)))
         return
     from slotfill.cli_progress import render_parse
 
@@ -334,7 +317,7 @@ def tag(
             continue
         if not text.strip():
             break
-        for renderable in render_parse(_call(predictor.parse, text)):
+        for renderable in render_parse(call(predictor.parse, text)):
             out.print(renderable)
 
 
@@ -383,8 +366,8 @@ def serve(
 
     from slotfill.serve import Limits, create_app
 
-    api_key = _call(_api_key, api_key_file)
-    predictor = _call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
+    api_key = call(_api_key, api_key_file)
+    predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
     limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
     guarded = "with an API key" if api_key else "without an API key"
     stderr.print(

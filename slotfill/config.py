@@ -6,6 +6,8 @@ Relative paths are read from the current directory.
 
 from __future__ import annotations
 
+import copy
+import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +15,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from slotfill.choices import BUILTIN_GAZETTEERS, CELLS, DATA_FORMATS, DECODERS, DEVICES, EMBEDDING_KINDS, LR_SCHEDULES
+from slotfill.choices import (
+    BUILTIN_GAZETTEERS,
+    CELLS,
+    DATA_FORMATS,
+    DATASETS,
+    DECODERS,
+    DEVICES,
+    EMBEDDING_KINDS,
+    LR_SCHEDULES,
+)
 from slotfill.errors import ConfigError
 from slotfill.gazetteer import MAX_GAZETTEERS
 
@@ -24,14 +35,25 @@ class Section(BaseModel):
 
 class DataConfig(Section):
     format: Literal[("auto", *DATA_FORMATS)] = "auto"  # type: ignore[valid-type]
-    dir: Path = Path("data/demo")
+    dataset: Literal[DATASETS] | None = None  # a downloaded benchmark (`slotfill data download NAME`)  # type: ignore[valid-type]
+    dir: Path | None = None  # the splits' directory; default: the dataset's download, else data/demo
     train: str = "train"
     dev: str | None = "dev"
     test: str | None = "test"
     strict_bio: bool = False
 
+    def resolved_dir(self) -> Path:
+        """Where the splits are: `dir` when given, else the downloaded `dataset`, else data/demo."""
+        if self.dir is not None:
+            return self.dir
+        if self.dataset is not None:
+            from slotfill.datasets import dataset_dir
+
+            return dataset_dir(self.dataset)
+        return Path("data/demo")
+
     def split_path(self, split: str) -> Path:
-        return self.dir / split
+        return self.resolved_dir() / split
 
 
 class VocabConfig(Section):
@@ -108,11 +130,12 @@ class GazetteerSource(Section):
     builtin: Literal[BUILTIN_GAZETTEERS] | None = None  # type: ignore[valid-type]
     file: Path | None = None
     slots: list[str] = []  # slot types whose training values join the list (and are substituted from it)
+    lookup: str | None = None  # a lookup list of the training data (Rasa lookup or synonyms, Snips entity)
 
     @model_validator(mode="after")
     def _has_a_source(self) -> GazetteerSource:
-        if self.builtin is None and self.file is None and not self.slots:
-            raise ValueError("give at least one of builtin, file, slots")
+        if self.builtin is None and self.file is None and not self.slots and self.lookup is None:
+            raise ValueError("give at least one of builtin, file, slots, lookup")
         return self
 
 
@@ -189,13 +212,52 @@ def config_from_dict(raw: object, source: str = "config") -> Config:
         raise ConfigError(_error_line(error, source)) from None
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config, apply `KEY=VALUE` overrides, validate. Raises ConfigError."""
+def _relative_to(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths of a config file (data.dir, gazetteers.*.file) read from the file's directory."""
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("dir"), str) and not Path(data["dir"]).is_absolute():
+        data["dir"] = str((base / data["dir"]).resolve())
+    gazetteers = raw.get("gazetteers")
+    for source in gazetteers.values() if isinstance(gazetteers, dict) else ():
+        if isinstance(source, dict) and isinstance(source.get("file"), str) and not Path(source["file"]).is_absolute():
+            source["file"] = str((base / source["file"]).resolve())
+    return raw
+
+
+def config_keys(model: type[BaseModel] = None, prefix: str = "") -> list[str]:  # type: ignore[assignment]
+    """Every dotted key of the config (`training.epochs`, ...), for suggestions."""
+    keys = []
+    for name, field in (model or Config).model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += config_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def _override_error(error: ValidationError) -> str:
+    """An error caused by `--set`: named so, with the nearest key for a mistyped one."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] != "extra_forbidden":
+        return _error_line(error, "--set")
+    close = difflib.get_close_matches(key, config_keys(), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"--set: {key}: unknown key{hint}"
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None, *, relative_to_file: bool = True) -> Config:
+    """Read a YAML config, apply `KEY=VALUE` overrides, validate. Raises ConfigError.
+
+    With `relative_to_file` (a user's config), its relative paths are read from the file's own
+    directory, so it runs from anywhere; paths given with `--set` stay relative to the current
+    directory. A saved config (model, checkpoint) holds absolute paths already."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path.absolute()}: no such config file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read ({error})") from None
     except yaml.YAMLError as error:
@@ -205,4 +267,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return config_from_dict(apply_overrides(raw, overrides or []), str(path))
+    if relative_to_file:
+        raw = _relative_to(raw, path.parent)
+    config = config_from_dict(copy.deepcopy(raw), str(path))  # the file alone: its errors are the file's
+    if not overrides:
+        return config
+    try:
+        return Config.model_validate(apply_overrides(raw, overrides))
+    except ValidationError as error:
+        raise ConfigError(_override_error(error)) from None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from slotfill import bio
 from slotfill.choices import DATA_FORMATS
+from slotfill.data_text import TextData, read_rasa, read_snips, read_spans, to_tokens
 from slotfill.errors import DataError
 from slotfill.text import is_punctuation
 
@@ -42,13 +43,34 @@ def without_punctuation(example: Example) -> tuple[Example, int]:
 
 
 def detect_format(path: Path) -> str:
-    """The format a path is in: a directory is an ATIS split, *.jsonl / *.json JSON lines,
-    anything else CoNLL columns."""
+    """The format a path is in: a directory is an ATIS split; *.yml / *.yaml Rasa NLU; *.json a
+    Snips dataset when it is one JSON object with "intents", else JSON lines; *.jsonl JSON lines,
+    `spans` when its first record has a "text", `jsonl` (tokens and tags) otherwise; anything
+    else CoNLL columns."""
     if path.is_dir():
         return "atis"
-    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        return "jsonl"
-    return "conll"
+    suffix = path.suffix.lower()
+    if suffix in (".yml", ".yaml"):
+        return "rasa"
+    if suffix not in (".jsonl", ".json", ".ndjson"):
+        return "conll"
+    head = _head(path)
+    if suffix == ".json" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
+        return "snips"
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return "jsonl"  # the reader names the bad line
+    return "spans" if isinstance(record, dict) and "text" in record and "tokens" not in record else "jsonl"
+
+
+def _head(path: Path, size: int = 1 << 16) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size).decode("utf-8", errors="replace").removeprefix("\ufeff")
+    except OSError:
+        return ""
 
 
 def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False) -> list[Example]:
@@ -57,20 +79,49 @@ def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
     fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt == "atis":
-        if not path.is_dir():
-            raise DataError(f"{path}: an ATIS split is a directory with seq.in and seq.out")
-        examples = list(_read_atis(path, strict_bio))
-    elif fmt in ("conll", "jsonl"):
-        if path.is_dir():
-            raise DataError(f"{path}: is a directory, expected a {fmt} file")
-        reader = _read_conll if fmt == "conll" else _read_jsonl
-        examples = list(reader(path, strict_bio))
-    else:
+    if fmt not in DATA_FORMATS:
         raise DataError(f"{path}: unknown data format {fmt!r} (expected one of auto, {', '.join(DATA_FORMATS)})")
+    if (fmt == "atis") != path.is_dir():
+        expected = (
+            "an ATIS split is a directory with seq.in and seq.out"
+            if fmt == "atis"
+            else f"is a directory, expected a {fmt} file"
+        )
+        raise DataError(f"{path}: {expected}")
+    if fmt in TEXT_FORMATS:
+        examples = list(_from_text(read_text_data(path, fmt), path, strict_bio))
+    else:
+        examples = list({"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio))
     if not examples:
         raise DataError(f"{path}: no sentences (empty split)")
     return examples
+
+
+TEXT_FORMATS = ("spans", "rasa", "snips")
+
+
+def read_text_data(path: Path, fmt: str) -> TextData:
+    """A span-annotated file (spans, rasa or snips) as written, before tokenising."""
+    if fmt == "spans":
+        return read_spans(path, _lines(path))
+    source = "\n".join(_lines(path))
+    return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
+
+
+def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[str, ...]]]:
+    """The lookup lists a data file carries (Rasa lookups and synonyms, Snips entities), by name."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    return read_text_data(path, fmt).lookups if fmt in ("rasa", "snips") and path.is_file() else {}
+
+
+def _from_text(data: TextData, path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    for item in data.utterances:
+        tokens, tags = to_tokens(item)
+        if tokens:
+            yield repairs.example(tokens, tags, item.intent, item.where)
+    repairs.report()
 
 
 def _lines(path: Path) -> list[str]:

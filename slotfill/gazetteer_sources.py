@@ -27,7 +27,7 @@ from typing import Any
 from slotfill import bio
 from slotfill.choices import BUILTIN_GAZETTEERS
 from slotfill.data import Example
-from slotfill.errors import ModelError
+from slotfill.errors import ConfigError, ModelError
 from slotfill.gazetteer import (
     Entry,
     Gazetteer,
@@ -113,9 +113,12 @@ def builtin_entries(kind: str) -> list[Entry]:
     raise ValueError(f"unknown built-in gazetteer {kind!r} (expected one of {', '.join(BUILTIN_GAZETTEERS)})")
 
 
-def build_gazetteers(sources: Mapping[str, Any], train: Sequence[Example]) -> GazetteerSet:
-    """The lists a config names, each merged from its built-in list, file and training slot values.
-    `sources` maps a name to an object with `builtin`, `file` and `slots` (config.GazetteerSource)."""
+def build_gazetteers(
+    sources: Mapping[str, Any], train: Sequence[Example], lookups: Mapping[str, Sequence[Entry]] | None = None
+) -> GazetteerSet:
+    """The lists a config names, each merged from its built-in list, file, training slot values and
+    lookup list of the training data (`lookups`, by name). `sources` maps a name to an object with
+    `builtin`, `file`, `slots` and `lookup` (config.GazetteerSource)."""
     gazetteers = []
     for name, source in sources.items():
         parts: list[Iterable[Entry]] = []
@@ -129,6 +132,14 @@ def build_gazetteers(sources: Mapping[str, Any], train: Sequence[Example]) -> Ga
         if source.slots:
             parts.append(slot_values(train, source.slots))
             described.append(f"training values of {', '.join(source.slots)}")
+        if source.lookup is not None:
+            if source.lookup not in (lookups or {}):
+                known = ", ".join(lookups or {}) or "none"
+                raise ConfigError(
+                    f"gazetteers.{name}.lookup: {source.lookup!r} is not a lookup list of the training data (it has: {known})"
+                )
+            parts.append((lookups or {})[source.lookup])
+            described.append(f"lookup {source.lookup} of the training data")
         gazetteers.append(Gazetteer(name, merge_entries(*parts), " + ".join(described)))
     return GazetteerSet(gazetteers)
 

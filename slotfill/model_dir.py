@@ -117,7 +117,7 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not a slotfill model directory ({name} is missing)")
     try:
-        config = load_config(directory / CONFIG_FILE)
+        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
     except ConfigError as error:
         raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
     vocab = Vocab.load(directory / VOCAB_FILE)

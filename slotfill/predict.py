@@ -124,11 +124,13 @@ class Predictor:
         return next(self.parse_many([text]))
 
     def parse_many(self, texts: Iterable[str], chunk_size: int | None = None) -> Iterator[dict[str, Any]]:
-        """Parse a stream of texts chunk by chunk (constant memory), yielding in input order."""
+        """Parse a stream of texts chunk by chunk (constant memory), yielding in input order. A line
+        ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
+        `slotfill predict --input path` prints."""
         chunk_size = chunk_size or self.batch_size * 8
         chunk: list[str] = []
         for text in texts:
-            chunk.append(text)
+            chunk.append(text.removesuffix("\n").removesuffix("\r"))
             if len(chunk) == chunk_size:
                 yield from self._parse_chunk(chunk)
                 chunk = []

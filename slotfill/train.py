@@ -43,7 +43,7 @@ from slotfill.checkpoint import (
     save_checkpoint,
 )
 from slotfill.config import Config
-from slotfill.data import Example, read_split, without_punctuation
+from slotfill.data import Example, read_lookups, read_split, without_punctuation
 from slotfill.device import resolve_device
 from slotfill.errors import DataError, OutputError, SlotfillError
 from slotfill.evaluate import evaluate_examples
@@ -121,12 +121,18 @@ class Splits:
 def read_splits(config: Config) -> Splits:
     data = config.data
 
+    if data.dir is None and data.dataset is not None and not data.resolved_dir().is_dir():
+        raise DataError(
+            f"data.dataset: {data.dataset} is not downloaded (looked in {data.resolved_dir()}): "
+            f"run `slotfill data download {data.dataset}` (or --from a local copy)"
+        )
+
     def read(key: str, name: str | None) -> list[Example] | None:
         if name is None:
             return None
         path = data.split_path(name)
         if not path.exists():
-            raise DataError(f"data.{key}: {path}: no such file or directory")
+            raise DataError(f"data.{key}: {path.absolute()}: no such file or directory")
         return read_split(path, data.format, strict_bio=data.strict_bio)
 
     train = read("train", data.train)
@@ -201,7 +207,9 @@ def _build(config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: Ga
         vocab = Vocab.build(
             train_examples, min_freq=config.vocab.min_freq, extra_tags=_substituted_tags(config, train_examples)
         )
-    gazetteers = gazetteers if gazetteers is not None else build_gazetteers(config.gazetteers, train_examples)
+    if gazetteers is None:
+        lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
+        gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
     tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
     optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     total_steps = settings.epochs * -(-len(train_examples) // settings.batch_size)

@@ -53,3 +53,27 @@ def test_bad_configs_name_the_key(tmp_path: Path, text: str, overrides: list[str
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_relative_paths_are_read_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "project" / "lists").mkdir(parents=True)
+    config = tmp_path / "project" / "c.yaml"
+    config.write_text("data: {dir: ../data}\ngazetteers:\n  city: {file: lists/cities.txt}\n")
+    monkeypatch.chdir(tmp_path / "project" / "lists")  # anywhere
+    loaded = load_config(config)
+    assert loaded.data.dir == (tmp_path / "data").resolve()
+    assert loaded.gazetteers["city"].file == (tmp_path / "project" / "lists" / "cities.txt").resolve()
+    overridden = load_config(config, ["data.dir=here"])  # --set stays relative to the current directory
+    assert overridden.data.dir == Path("here")
+
+
+def test_a_mistyped_set_key_is_blamed_on_set_with_the_nearest_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("training: {epochs: 3}\n")
+    with pytest.raises(ConfigError, match=r"^--set: training.epochz: unknown key \(did you mean training.epochs\?\)$"):
+        load_config(config, ["training.epochz=1"])
+    with pytest.raises(ConfigError, match=r"^--set: training.epochs: Input should be a valid integer"):
+        load_config(config, ["training.epochs=three"])
+    config.write_text("training: {epochz: 3}\n")
+    with pytest.raises(ConfigError, match=rf"^{config}: training.epochz: unknown key"):
+        load_config(config, ["training.epochs=1"])  # the file's own error is the file's

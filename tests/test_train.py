@@ -135,3 +135,17 @@ def test_intents_are_scored_only_where_gold_has_one() -> None:
     assert metrics["sentence_accuracy"] == pytest.approx(2 / 3)  # the sentence without gold intent is right by its tags
     no_gold = score(gold_tags, gold_tags, [None, None, None], ["x", "z", "w"])
     assert "intent_accuracy" not in no_gold and no_gold["sentence_accuracy"] == 1.0
+
+
+def test_parse_many_over_a_file_agrees_with_predict_input(trained_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from slotfill.cli import app
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"fly to boston\r\nleave denver\n")
+    with path.open(encoding="utf-8", newline="") as handle:
+        parsed = list(Predictor.load(trained_run, "cpu").parse_many(handle))
+    printed = CliRunner().invoke(app, ["predict", str(trained_run), "--input", str(path)]).stdout
+    assert [p["text"] for p in parsed] == ["fly to boston", "leave denver"]
+    assert parsed == [json.loads(line) for line in printed.splitlines()]
