@@ -147,21 +147,29 @@ def _headline(metrics: dict[str, Any]) -> str:
 @app.command()
 def evaluate(
     model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
-    data: Annotated[Path, typer.Argument(help="One split: an ATIS split directory, a CoNLL file or a JSONL file.")],
+    data: Annotated[Path, typer.Argument(help="One split: an ATIS directory or a file in any data format.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    report: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Also write DIR/errors.jsonl, predictions.jsonl, confusion.csv, intent_confusion.csv and report.html."
+        ),
+    ] = None,
 ) -> None:
-    """Score a model on a labelled split: slot F1 (seqeval, as conlleval), per-slot table, accuracies.
+    """Score a model on a labelled split: slot F1 (seqeval, as conlleval), per-slot table, accuracies, slot ECE.
 
     Examples:
 
       slotfill evaluate runs/demo data/demo/test
 
       slotfill evaluate runs/atis ../shared/data/atis/test --json
+
+      slotfill evaluate runs/atis ../shared/data/atis/test --report reports/atis
     """
-    metrics = call(_evaluate, model_dir, data, data_format, device, batch_size)
+    metrics = call(_evaluate, model_dir, data, data_format, device, batch_size, report)
     unseen = metrics["unseen_in_training"]
     if unseen["tags"] or unseen["intents"]:
         logging.getLogger("slotfill").warning(
@@ -170,6 +178,8 @@ def evaluate(
             unseen["intents"],
             data,
         )
+    if report is not None:
+        stderr.print(f"report written to {report} (open {report / 'report.html'})", soft_wrap=True)
     if as_json:
         typer.echo(json.dumps(metrics, ensure_ascii=False))
         return
@@ -180,18 +190,82 @@ def evaluate(
         out.print(table)
 
 
-def _evaluate(model_dir: Path, data: Path, data_format: str, device: str, batch_size: int) -> dict[str, Any]:
+def _evaluate(
+    model_dir: Path, data: Path, data_format: str, device: str, batch_size: int, report: Path | None
+) -> dict[str, Any]:
     from slotfill.data import read_split
     from slotfill.device import resolve_device
-    from slotfill.evaluate import evaluate_examples
-    from slotfill.model_dir import load_model
+    from slotfill.evaluate import evaluate as evaluate_model
+    from slotfill.model_dir import load_model, resolve_model_dir
 
     check_choice(data_format, ("auto", *DATA_FORMATS), "--format")
     loaded = load_model(model_dir, resolve_device(device))
     examples = read_split(data, data_format)
-    return evaluate_examples(
-        loaded.tagger, loaded.vocab, examples, loaded.device, batch_size, gazetteers=loaded.gazetteers
+    evaluation = evaluate_model(
+        loaded.tagger,
+        loaded.vocab,
+        examples,
+        loaded.device,
+        batch_size,
+        gazetteers=loaded.gazetteers,
+        temperature=loaded.temperature,
     )
+    if report is not None:
+        from slotfill.layout import TRAIN_LOG
+        from slotfill.report import write_report
+
+        train_log = resolve_model_dir(model_dir).parent / TRAIN_LOG
+        write_report(report, examples, evaluation, train_log, title=f"slotfill: {model_dir} on {data}")
+    return evaluation.metrics
+
+
+@app.command()
+def cv(
+    config: Annotated[Path, typer.Argument(help="YAML config whose training split is cross-validated.")],
+    folds: Annotated[int, typer.Option(min=2, help="How many folds.")] = 5,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Where the folds' runs and the report go.")
+    ] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Cross-validate a config: K models on K-1 folds of train each, scored on the held-out fold.
+
+    Prints mean ± std of every metric, and writes OUTPUT/report/ over all held-out sentences
+    (folds stratified by intent and seeded). Read a dev-set difference between two configs
+    against this spread.
+
+    Example:
+
+      slotfill cv configs/demo.yaml --folds 5 --output runs/demo-cv
+    """
+    from slotfill.cli_progress import RichTrainingObserver
+    from slotfill.config import load_config
+    from slotfill.cv import cross_validate
+
+    settings = call(load_config, config, overrides or [])
+    output = output or Path("runs") / f"{config.stem}-cv"
+    with RichTrainingObserver(stderr, settings.training.epochs) as observer:
+        result = call(cross_validate, settings, folds, output, observer)
+    if as_json:
+        typer.echo(json.dumps({"folds": result.folds, "summary": result.summary, "report": str(result.report_dir)}))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{folds}-fold cross-validation of {config}")
+    for column in ("metric", *(f"fold {i}" for i in range(1, folds + 1)), "mean ± std"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, stat in result.summary.items():
+        scale = 1 if name == "slot_ece" else 100
+        cells = [f"{scale * fold[name]:.2f}" if scale == 100 else f"{fold[name]:.4f}" for fold in result.folds]
+        spread = (
+            f"{scale * stat['mean']:.2f} ± {scale * stat['std']:.2f}"
+            if scale == 100
+            else f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+        )
+        table.add_row(name, *cells, spread)
+    Console().print(table)
+    stderr.print(f"report of the held-out predictions: {result.report_dir / 'report.html'}", soft_wrap=True)
 
 
 def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
@@ -223,6 +297,18 @@ GazetteerOption = Annotated[
         "NAME=FILE:replace replaces the list. No retraining. Repeatable.",
     ),
 ]
+AlternativesOption = Annotated[
+    int,
+    typer.Option(
+        "--alternatives", min=0, max=10, help="Also give the K best intents and tag sequences, with probabilities."
+    ),
+]
+MinConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        "--min-confidence", min=0.0, max=1.0, help="Slots below this confidence go to low_confidence instead of slots."
+    ),
+]
 MaxCharsOption = Annotated[
     int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
 ]
@@ -243,10 +329,13 @@ def predict(
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
     max_tokens: MaxTokensOption = 5_000,
+    alternatives: AlternativesOption = 0,
+    min_confidence: MinConfidenceOption = 0.0,
 ) -> None:
     """Tag utterances; print one JSON object per line, in input order.
 
-    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end"}], "intent", "intent_confidence"};
+    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end", "confidence"}], "intent",
+    "intent_confidence"} (with --alternatives, "intents" and "alternatives"; with --min-confidence, "low_confidence");
     an utterance over --max-chars or --max-tokens gives {"error": "..."} in its place, and the others are tagged.
 
     Examples:
@@ -267,7 +356,8 @@ def predict(
     predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
-    call(_print_json_lines, predictor.parse_many(lines), show_progress)
+    parses = predictor.parse_many(lines, alternatives=alternatives, min_confidence=min_confidence)
+    call(_print_json_lines, parses, show_progress)
 
 
 def _predictor(
@@ -287,10 +377,13 @@ def tag(
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
     max_tokens: MaxTokensOption = 5_000,
+    alternatives: AlternativesOption = 0,
+    min_confidence: MinConfidenceOption = 0.0,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
-    An empty line or Ctrl-D quits. When stdin is not a terminal, prints JSON lines like predict.
+    Each slot shows its confidence; unsure ones (below 50%) are dimmed. An empty line or Ctrl-D
+    quits. When stdin is not a terminal, prints JSON lines like predict.
 
     Example:
 
@@ -300,7 +393,8 @@ def tag(
 
     predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
     if not sys.stdin.isatty():
-        call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars)))
+        options = {"alternatives": alternatives, "min_confidence": min_confidence}
+        call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
         return
     from slotfill.cli_progress import render_parse
 
@@ -317,7 +411,8 @@ def tag(
             continue
         if not text.strip():
             break
-        for renderable in render_parse(call(predictor.parse, text)):
+        parsed = call(predictor.parse, text, alternatives=alternatives, min_confidence=min_confidence)
+        for renderable in render_parse(parsed):
             out.print(renderable)
 
 

@@ -86,21 +86,38 @@ def slot_style(slot: str) -> str:
     return f"bold {_PALETTE[zlib.crc32(slot.encode()) % len(_PALETTE)]}"
 
 
+UNSURE = 0.5  # slots below this confidence are shown dimmed
+
+
 def render_parse(parsed: dict[str, Any]) -> list[RenderableType]:
-    """The sentence with each slot highlighted, then a slot -> text table."""
+    """The sentence with each slot highlighted (unsure ones dimmed), then a slot -> text table with
+    confidences, the slots under --min-confidence and the alternatives."""
     text = Text(parsed["text"])
     for slot in parsed["slots"]:
-        text.stylize(slot_style(slot["slot"]), slot["start"], slot["end"])
+        style = slot_style(slot["slot"]) + (" dim" if slot.get("confidence", 1.0) < UNSURE else "")
+        text.stylize(style, slot["start"], slot["end"])
     shown: list[RenderableType] = [text]
     if parsed.get("intent") is not None:
         shown.append(Text(f"intent: {parsed['intent']} ({100 * parsed['intent_confidence']:.1f}%)", style="dim"))
     if parsed["slots"]:
         table = Table(show_header=True, box=None)
-        table.add_column("slot")
-        table.add_column("text")
+        for column in ("slot", "text", "confidence"):
+            table.add_column(column, justify="right" if column == "confidence" else "left")
         for slot in parsed["slots"]:
-            table.add_row(Text(slot["slot"], style=slot_style(slot["slot"])), slot["text"])
+            dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
+            confidence = f"{100 * slot['confidence']:.1f}%" if "confidence" in slot else ""
+            table.add_row(
+                Text(slot["slot"], style=slot_style(slot["slot"]) + dim),
+                Text(slot["text"], style=dim),
+                Text(confidence, style=dim),
+            )
         shown.append(table)
     else:
         shown.append(Text("no slots", style="dim"))
+    if parsed.get("low_confidence"):
+        below = ", ".join(f"{s['text']} = {s['slot']} ({100 * s['confidence']:.1f}%)" for s in parsed["low_confidence"])
+        shown.append(Text(f"below --min-confidence: {below}", style="dim"))
+    for rank, alternative in enumerate(parsed.get("alternatives", [])[1:], 2):
+        slots = ", ".join(f"{s['text']} = {s['slot']}" for s in alternative["slots"]) or "no slots"
+        shown.append(Text(f"#{rank} ({100 * alternative['probability']:.1f}%): {slots}", style="dim"))
     return shown

@@ -45,6 +45,39 @@ class CRF(nn.Module):
             alpha = torch.where(mask[:, t, None], step, alpha)
         return torch.logsumexp(alpha + self.end, dim=1)
 
+    def forward_backward(
+        self, emissions: Tensor, mask: Tensor, temperature: float = 1.0
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Forward and backward log scores and log Z: (B, L, T), (B, L) -> alpha (B, L, T), beta (B, L, T), (B,).
+
+        alpha[b, t, j]: log-sum of the scores of every valid path prefix ending in tag j at t;
+        beta[b, t, i]: of every valid continuation after tag i at t (the end score at the last
+        token). Each step is one (B, T) @ (T, T) matmul in shifted exp space, as in log_partition;
+        past a sentence's length alpha repeats and beta is the end score. `emissions` come already
+        divided by `temperature`; the transition, start and end scores are divided here."""
+        start, transitions = self.constrained()
+        start, transitions, end_scores = start / temperature, transitions / temperature, self.end / temperature
+        exp_transitions = transitions.exp()  # (T, T), 0 where forbidden
+        tiny = torch.finfo(emissions.dtype).tiny
+        length = emissions.size(1)
+        alphas = [start + emissions[:, 0]]  # each (B, T)
+        for t in range(1, length):
+            previous = alphas[-1]
+            shift = previous.max(dim=1, keepdim=True).values  # (B, 1)
+            step = (torch.exp(previous - shift) @ exp_transitions).clamp_min(tiny).log() + shift + emissions[:, t]
+            alphas.append(torch.where(mask[:, t, None], step, previous))
+        end = end_scores.expand_as(alphas[0])  # (B, T)
+        betas = [end]
+        for t in range(length - 2, -1, -1):
+            following = betas[-1] + emissions[:, t + 1]  # (B, T): enter tag j at t+1, then continue
+            shift = following.max(dim=1, keepdim=True).values  # (B, 1)
+            step = (torch.exp(following - shift) @ exp_transitions.t()).clamp_min(tiny).log() + shift
+            betas.append(torch.where(mask[:, t + 1, None], step, end))
+        betas.reverse()
+        alpha, beta = torch.stack(alphas, dim=1), torch.stack(betas, dim=1)  # (B, L, T) each
+        log_z = torch.logsumexp(alpha[:, -1] + end_scores, dim=1)  # (B,): alpha repeats past each length
+        return alpha, beta, log_z
+
     def path_score(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Score of the given tag paths: (B, L, T), (B, L), (B, L) -> (B,)."""
         start, transitions = self.constrained()

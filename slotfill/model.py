@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from slotfill import bio
 from slotfill.batching import Batch
+from slotfill.confidence import continuation_index, crf_span_scores, k_best_paths, softmax_span_scores
 from slotfill.config import ModelConfig
 from slotfill.crf import CRF
 from slotfill.embeddings import CharCNN, WordInput
@@ -23,10 +24,16 @@ from slotfill.vocab import UNK_ID, Vocab
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
 
 
+SpanRows = tuple[list[float], list[float], list[float]]  # one sentence's (start, prefix, end): see slotfill.confidence
+
+
 class Decoded(NamedTuple):
     tag_ids: list[list[int]]  # one list per sentence, of its length
     intent_ids: list[int] | None
     intent_confidences: list[float] | None
+    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
+    intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
+    alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
 
 
 class Tagger(nn.Module):
@@ -54,6 +61,8 @@ class Tagger(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.slot_head = nn.Linear(encoded_size, num_tags)
         self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
+        # derived from the tag names, so not saved with the weights: for each tag, the one that continues its slot
+        self.register_buffer("continuation", continuation_index(tags), persistent=False)
         self.intent_head: nn.Linear | None = None
         if num_intents > 0:
             # sentence vector: max over time and an attention-weighted sum (Liu & Lane 2016)
@@ -122,18 +131,46 @@ class Tagger(nn.Module):
         return slot_loss + self.intent_loss_weight * nn.functional.cross_entropy(intent_logits, batch.intent_ids)
 
     @torch.inference_mode()
-    def decode(self, batch: Batch) -> Decoded:
+    def decode(self, batch: Batch, *, temperature: float = 1.0, alternatives: int = 0) -> Decoded:
+        """The best tags, their span scores and the intent; with `alternatives` k > 0, the k best
+        intents and tag sequences too (probabilities under the model). `temperature` divides the
+        scores of the confidences (never the choice of tags)."""
         emissions, intent_logits = self._encode(batch)
+        mask = batch.mask
         if self.crf is not None:
-            best = self.crf.viterbi(emissions, batch.mask)  # (B, L)
+            best = self.crf.viterbi(emissions, mask)  # (B, L)
+            scores = crf_span_scores(self.crf, emissions, mask, best, self.continuation, temperature)
         else:
             best = emissions.argmax(dim=2)  # (B, L)
-        rows = best.cpu().tolist()
-        tag_ids = [row[:n] for row, n in zip(rows, batch.lengths.tolist())]
+            scores = softmax_span_scores(emissions, best, temperature)
+        lengths = batch.lengths.tolist()
+        tag_ids = [row[:n] for row, n in zip(best.cpu().tolist(), lengths)]
+        columns = [x.cpu().tolist() for x in scores]
+        span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
+        sequences = None
+        if alternatives > 0:
+            sequences = self._alternatives(emissions, mask, alternatives, lengths)
         if intent_logits is None:
-            return Decoded(tag_ids, None, None)
-        confidence, intent = intent_logits.softmax(dim=1).max(dim=1)  # (B,), (B,)
-        return Decoded(tag_ids, intent.cpu().tolist(), confidence.cpu().tolist())
+            return Decoded(tag_ids, None, None, span_scores, None, sequences)
+        probabilities = intent_logits.softmax(dim=1)  # (B, K)
+        confidence, intent = probabilities.max(dim=1)  # (B,), (B,)
+        ranking = None
+        if alternatives > 0:
+            top, which = probabilities.topk(min(alternatives, probabilities.size(1)), dim=1)
+            ranking = [list(zip(w, p)) for w, p in zip(which.cpu().tolist(), top.cpu().tolist())]
+        return Decoded(tag_ids, intent.cpu().tolist(), confidence.cpu().tolist(), span_scores, ranking, sequences)
+
+    def _alternatives(
+        self, emissions: Tensor, mask: Tensor, k: int, lengths: list[int]
+    ) -> list[list[tuple[list[int], float]]]:
+        """The k best tag sequences of each sentence with their probabilities (those above 0)."""
+        if self.crf is not None:
+            paths, probabilities = k_best_paths(self.crf, emissions, mask, k)  # (B, k, L), (B, k)
+            rows = zip(paths.cpu().tolist(), probabilities.cpu().tolist())
+            return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
+        best = emissions.argmax(dim=2)  # (B, L): without a CRF only the best sequence is exact
+        log_p = emissions.log_softmax(dim=2).gather(2, best.unsqueeze(2)).squeeze(2).masked_fill(~mask, 0.0).sum(dim=1)
+        return [[(row[:n], q)] for row, q, n in zip(best.cpu().tolist(), log_p.exp().cpu().tolist(), lengths)]
 
 
 def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:

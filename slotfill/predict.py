@@ -1,26 +1,19 @@
-"""Tag tokenised or raw sentences with a trained tagger; ids become labels here, at the edge.
-
-Punctuation tokens are not shown to the model: they are tagged `O`, or `I-x` between two tokens
-of one slot (bio.fill_skipped), so they never start a slot and never change another token's tag.
-"""
+"""Raw text in, JSON-ready parses out: tokens with character offsets, slots with their confidence,
+the intent, and on request the k best alternatives. The model runs in slotfill.tagging."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from slotfill import bio
-from slotfill.batching import LengthBucketSampler, encode
 from slotfill.device import resolve_device
-from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
-from slotfill.model import Tagger
+from slotfill.gazetteer import GazetteerUpdate
 from slotfill.model_dir import LoadedModel, load_model
-from slotfill.text import Token, is_punctuation, tokenise
-from slotfill.vocab import Vocab
+from slotfill.tagging import Decoding, Tagged, tag_token_lists
+from slotfill.text import Token, tokenise
 
 
 @dataclass(frozen=True)
@@ -31,52 +24,9 @@ class Limits:
     max_tokens: int = 5_000
 
 
-@dataclass(frozen=True)
-class Tagged:
-    tags: list[str]
-    intent: str | None
-    intent_confidence: float | None
-
-
-def tag_token_lists(
-    tagger: Tagger,
-    vocab: Vocab,
-    token_lists: Sequence[Sequence[str]],
-    device: torch.device,
-    batch_size: int = 256,
-    *,
-    gazetteers: GazetteerSet = GazetteerSet(),
-) -> list[Tagged]:
-    """Tags (and intent) for each tokenised sentence, in input order; a sentence with no token
-    but punctuation gets `O` tags and no intent."""
-    shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
-    results: list[Tagged | None] = [None] * len(token_lists)
-    nonempty = [i for i, positions in enumerate(shown) if positions]
-    corpus = encode([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
-    was_training = tagger.training
-    if was_training:  # switching modes walks every submodule: not on the prediction hot path
-        tagger.eval()
-    try:
-        for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
-            batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
-            decoded = tagger.decode(batch)
-            for row, index in enumerate(batch_indices):
-                intent = confidence = None
-                if decoded.intent_ids is not None and decoded.intent_confidences is not None:
-                    intent = vocab.intents.items[decoded.intent_ids[row]]
-                    confidence = decoded.intent_confidences[row]
-                sentence = nonempty[index]
-                shown_tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
-                tags = bio.fill_skipped(shown_tags, shown[sentence], len(token_lists[sentence]))
-                results[sentence] = Tagged(tags, intent, confidence)
-    finally:
-        if was_training:
-            tagger.train()
-    return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
-
-
 class Predictor:
-    """Raw text in, slots out: `{"text", "tokens", "tags", "slots", "intent", "intent_confidence"}`."""
+    """Raw text in, slots out: `{"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end",
+    "confidence"}], "intent", "intent_confidence"}` (and `intents`, `alternatives`, `low_confidence` on request)."""
 
     def __init__(
         self,
@@ -120,45 +70,77 @@ class Predictor:
         """Add entries to (or replace) the model's lists from now on."""
         self.gazetteers = self.gazetteers.updated(updates)
 
-    def parse(self, text: str) -> dict[str, Any]:
-        return next(self.parse_many([text]))
+    def parse(self, text: str, *, alternatives: int = 0, min_confidence: float = 0.0) -> dict[str, Any]:
+        """One text, exactly as given (`parse_many` also drops a line ending)."""
+        decoding = Decoding(self.loaded.temperature, alternatives)
+        return next(self._parse_chunk([text], decoding, min_confidence))
 
-    def parse_many(self, texts: Iterable[str], chunk_size: int | None = None) -> Iterator[dict[str, Any]]:
-        """Parse a stream of texts chunk by chunk (constant memory), yielding in input order. A line
-        ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
-        `slotfill predict --input path` prints."""
+    def parse_many(
+        self, texts: Iterable[str], chunk_size: int | None = None, *, alternatives: int = 0, min_confidence: float = 0.0
+    ) -> Iterator[dict[str, Any]]:
+        """Parse a stream of texts chunk by chunk (constant memory), yielding in input order.
+
+        `alternatives` k > 0 adds the k best intents and tag sequences; slots below
+        `min_confidence` move from `slots` to `low_confidence`. A line ending ("\n", "\r\n") is
+        not part of a text: `parse_many(open(path))` gives what `slotfill predict --input path` prints."""
         chunk_size = chunk_size or self.batch_size * 8
+        decoding = Decoding(self.loaded.temperature, alternatives)
         chunk: list[str] = []
         for text in texts:
-            chunk.append(text.removesuffix("\n").removesuffix("\r"))
+            chunk.append(text[:-2] if text.endswith("\r\n") else text.removesuffix("\n"))
             if len(chunk) == chunk_size:
-                yield from self._parse_chunk(chunk)
+                yield from self._parse_chunk(chunk, decoding, min_confidence)
                 chunk = []
         if chunk:
-            yield from self._parse_chunk(chunk)
+            yield from self._parse_chunk(chunk, decoding, min_confidence)
 
-    def _parse_chunk(self, texts: list[str]) -> Iterator[dict[str, Any]]:
+    def _parse_chunk(self, texts: list[str], decoding: Decoding, min_confidence: float) -> Iterator[dict[str, Any]]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
         checked = [self._tokens_within_limits(text) for text in texts]
         token_lists = [[t.norm for t in tokens] for tokens, error in checked if error is None]
         loaded = self.loaded
         tagged = iter(
             tag_token_lists(
-                loaded.tagger, loaded.vocab, token_lists, loaded.device, self.batch_size, gazetteers=self.gazetteers
+                loaded.tagger,
+                loaded.vocab,
+                token_lists,
+                loaded.device,
+                self.batch_size,
+                gazetteers=self.gazetteers,
+                decoding=decoding,
             )
         )
         for text, (tokens, error) in zip(texts, checked):
-            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged))
+            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged), min_confidence)
 
-    def _parsed(self, text: str, tokens: list[Token], result: Tagged) -> dict[str, Any]:
-        slots = []
-        for span in bio.spans(result.tags):
-            start, end = tokens[span.start].start, tokens[span.end - 1].end
-            slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
-        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags, "slots": slots}
+    def _parsed(self, text: str, tokens: list[Token], result: Tagged, min_confidence: float) -> dict[str, Any]:
+        slots = [
+            {**slot, "confidence": round(confidence, 4)}
+            for slot, confidence in zip(_slots(text, tokens, result.tags), result.slot_confidences)
+        ]
+        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags}
+        parsed["slots"] = [slot for slot in slots if slot["confidence"] >= min_confidence]
+        if min_confidence > 0:
+            parsed["low_confidence"] = [slot for slot in slots if slot["confidence"] < min_confidence]
         if self.has_intent:
             parsed["intent"] = result.intent
             parsed["intent_confidence"] = (
                 None if result.intent_confidence is None else round(result.intent_confidence, 4)
             )
+        if result.intents is not None:
+            parsed["intents"] = [{"intent": intent, "confidence": round(p, 4)} for intent, p in result.intents]
+        if result.alternatives is not None:
+            parsed["alternatives"] = [
+                {"probability": round(p, 4), "tags": tags, "slots": _slots(text, tokens, tags)}
+                for tags, p in result.alternatives
+            ]
         return parsed
+
+
+def _slots(text: str, tokens: list[Token], tags: list[str]) -> list[dict[str, Any]]:
+    """The slots of a tag sequence as the exact substrings of `text`, with character offsets."""
+    slots = []
+    for span in bio.spans(tags):
+        start, end = tokens[span.start].start, tokens[span.end - 1].end
+        slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
+    return slots

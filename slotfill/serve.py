@@ -34,7 +34,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from slotfill import __version__
 from slotfill.predict import Predictor
@@ -43,7 +43,8 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-OPEN_PATHS = ("/health",)  # answered without the API key (load balancers' health checks)
+OPEN_PATHS = ("/health",)
+MAX_ALTERNATIVES = 10  # answered without the API key (load balancers' health checks)
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,17 @@ def _utf8(text: str) -> str:
 Text = Annotated[str, AfterValidator(_utf8)]
 
 
-class ParseRequest(BaseModel):
+class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
+
+
+class ParseRequest(Options):
     text: Text
 
 
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BatchRequest(Options):
     texts: list[Text]
 
 
@@ -82,6 +87,25 @@ class Slot(BaseModel):
     text: str
     start: int
     end: int
+    confidence: float
+
+
+class AlternativeSlot(BaseModel):
+    slot: str
+    text: str
+    start: int
+    end: int
+
+
+class RankedIntent(BaseModel):
+    intent: str
+    confidence: float
+
+
+class Alternative(BaseModel):
+    probability: float
+    tags: list[str]
+    slots: list[AlternativeSlot]
 
 
 class Parse(BaseModel):
@@ -89,8 +113,11 @@ class Parse(BaseModel):
     tokens: list[str]
     tags: list[str]
     slots: list[Slot]
+    low_confidence: list[Slot] | None = None
     intent: str | None = None
     intent_confidence: float | None = None
+    intents: list[RankedIntent] | None = None
+    alternatives: list[Alternative] | None = None
 
 
 class BatchResponse(BaseModel):
@@ -178,6 +205,7 @@ class _Request:
     texts: list[str]
     future: Future[list[dict[str, Any]]]
     sizes: list[int]  # tokens of each text (estimated: words + 1)
+    options: tuple[int, float]  # (alternatives, min_confidence): a step holds requests of one kind
     results: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -200,12 +228,16 @@ class MicroBatcher:
         self.worker = threading.Thread(target=self._run, name="slotfill-batcher", daemon=True)
         self.worker.start()
 
-    def submit(self, texts: list[str]) -> Future[list[dict[str, Any]]]:
+    def submit(
+        self, texts: list[str], alternatives: int = 0, min_confidence: float = 0.0
+    ) -> Future[list[dict[str, Any]]]:
         future: Future[list[dict[str, Any]]] = Future()
         if not texts:
             future.set_result([])
             return future
-        self.requests.put(_Request(texts, future, [len(text.split()) + 1 for text in texts]))
+        self.requests.put(
+            _Request(texts, future, [len(text.split()) + 1 for text in texts], (alternatives, min_confidence))
+        )
         return future
 
     def close(self) -> None:
@@ -226,7 +258,8 @@ class MicroBatcher:
     def _step(self, pending: list[_Request]) -> list[tuple[_Request, int]]:
         """(request, number of its next texts) to tag now: smallest remaining first, within the token budget."""
         chosen, budget = [], self.tokens_per_step
-        for request in sorted(pending, key=lambda r: r.remaining):
+        ordered = sorted(pending, key=lambda r: r.remaining)
+        for request in (r for r in ordered if r.options == ordered[0].options):
             start = count = len(request.results)
             while count < len(request.texts) and (request.sizes[count] <= budget or (not chosen and count == start)):
                 budget -= request.sizes[count]
@@ -247,8 +280,11 @@ class MicroBatcher:
                 continue
             chosen = self._step(pending)
             texts = [t for request, n in chosen for t in request.texts[len(request.results) : len(request.results) + n]]
+            alternatives, min_confidence = chosen[0][0].options
             try:
-                parsed = list(self.predictor.parse_many(texts))
+                parsed = list(
+                    self.predictor.parse_many(texts, alternatives=alternatives, min_confidence=min_confidence)
+                )
             except Exception as error:  # noqa: BLE001 - handed to the requests of this step
                 for request, _ in chosen:
                     request.future.set_exception(error)
@@ -298,8 +334,8 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
         if tokens > limits.max_request_tokens:
             raise HTTPException(413, f"{tokens} words in one request; the limit is {limits.max_request_tokens}")
 
-    async def parse_all(texts: list[str]) -> list[dict[str, Any]]:
-        return await asyncio.wrap_future(batcher.submit(texts))
+    async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
+        return await asyncio.wrap_future(batcher.submit(texts, options.alternatives, options.min_confidence))
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
@@ -309,16 +345,16 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "intent": predictor.has_intent}
 
-    @app.post("/parse", response_model=Parse, response_model_exclude_none=False)
+    @app.post("/parse", response_model=Parse, response_model_exclude_unset=True)
     async def parse(request: ParseRequest) -> dict[str, Any]:
         check_texts([request.text], ["text"])
-        return (await parse_all([request.text]))[0]
+        return (await parse_all([request.text], request))[0]
 
-    @app.post("/parse/batch", response_model=BatchResponse)
+    @app.post("/parse/batch", response_model=BatchResponse, response_model_exclude_unset=True)
     async def parse_batch(request: BatchRequest) -> dict[str, Any]:
         if len(request.texts) > limits.max_batch:
             raise HTTPException(413, f"batch of {len(request.texts)} texts; the limit is {limits.max_batch}")
         check_texts(request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
-        return {"results": await parse_all(request.texts)}
+        return {"results": await parse_all(request.texts, request)}
 
     return Guard(app, limits, api_key)

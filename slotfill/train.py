@@ -46,11 +46,12 @@ from slotfill.config import Config
 from slotfill.data import Example, read_lookups, read_split, without_punctuation
 from slotfill.device import resolve_device
 from slotfill.errors import DataError, OutputError, SlotfillError
-from slotfill.evaluate import evaluate_examples
+from slotfill.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import build_gazetteers, slot_type
 from slotfill.layout import (
+    CALIBRATION_FILE,
     CHECKPOINT_STATE,
     CHECKPOINT_SUBDIR,
     CHECKPOINT_TENSORS,
@@ -64,7 +65,7 @@ from slotfill.layout import (
     WEIGHTS_FILE,
 )
 from slotfill.model import Tagger, build_tagger
-from slotfill.model_dir import load_model, save_model, write_metrics
+from slotfill.model_dir import load_model, save_model, write_calibration, write_metrics
 from slotfill.vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -338,19 +339,28 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
 
 
 def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResult:
-    """Score the best epoch's weights, as saved, on test; write the metrics; drop the checkpoint."""
+    """Calibrate the best epoch's weights, as saved, on dev; score them on test; write the metrics
+    and the calibration; drop the checkpoint."""
     progress, settings = run.progress, run.config.training
     best = load_model(run.model_dir, run.device).tagger
+    calibration = {"temperature": 1.0}
+    if run.dev is not None:
+        calibration = fit_temperature(
+            best, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
+        )
+        write_calibration(run.model_dir, calibration)
     test = None
     if run.test is not None:
         test = evaluate_examples(
-            best, run.vocab, run.test, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
-        )
+            best, run.vocab, run.test, run.device, settings.eval_batch_size,
+            gazetteers=run.gazetteers, temperature=calibration["temperature"],
+        )  # fmt: skip
     metrics = {
         "best_epoch": progress.best_epoch,
         "epochs_run": progress.epoch,
         "train_seconds": round(seconds, 2),
         "dev": progress.best_dev,
+        "calibration": calibration,
         "test": test,
     }
     write_metrics(run.model_dir, metrics)
@@ -385,7 +395,7 @@ def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Ev
 
 
 SLOTFILL_FILES = {
-    MODEL_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, WEIGHTS_FILE, METRICS_FILE},
+    MODEL_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, WEIGHTS_FILE, METRICS_FILE, CALIBRATION_FILE},
     CHECKPOINT_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, CHECKPOINT_TENSORS, CHECKPOINT_STATE},
 }
 

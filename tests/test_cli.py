@@ -60,7 +60,12 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     metrics = json.loads(result.stdout)
     loaded = load_model(run_dir, torch.device("cpu"))
     expected = evaluate_examples(
-        loaded.tagger, loaded.vocab, read_split(DEMO / "test"), loaded.device, gazetteers=loaded.gazetteers
+        loaded.tagger,
+        loaded.vocab,
+        read_split(DEMO / "test"),
+        loaded.device,
+        gazetteers=loaded.gazetteers,
+        temperature=loaded.temperature,  # the calibration fitted on dev at the end of training
     )
     assert metrics == json.loads(json.dumps(expected))  # the whole result, as the library computes it
     assert metrics["slot_f1"] > 0.3 and metrics["intents_scored"] == metrics["sentences"] == 300

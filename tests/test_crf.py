@@ -168,3 +168,58 @@ def test_viterbi_follows_the_weights_however_they_change(how: str) -> None:
     after = viterbi_dense(crf, emissions, mask)
     assert not torch.equal(before, after)  # the change matters to the best paths
     assert torch.equal(crf.viterbi(emissions, mask), after)
+
+
+@torch.no_grad()
+def all_valid_paths(crf: CRF, emissions: torch.Tensor, length: int) -> list[tuple[list[int], torch.Tensor]]:
+    start, transitions = crf.constrained()
+    found = []
+    for path in itertools.product(range(len(TAGS)), repeat=length):
+        score = start[path[0]] + emissions[0, path[0]] + crf.end[path[-1]]
+        for t in range(1, length):
+            score = score + transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+        if torch.isfinite(score):
+            found.append((list(path), score))
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_span_confidence_is_the_brute_force_probability_of_the_span(seed: int) -> None:
+    from slotfill.confidence import continuation_index, crf_span_scores, span_confidence
+
+    crf = make_crf(seed)
+    length = 5
+    emissions = torch.randn(2, length, len(TAGS))
+    mask = torch.tensor([[True] * length, [True] * 3 + [False] * 2])
+    path = crf.viterbi(emissions, mask)
+    with torch.no_grad():
+        scores = crf_span_scores(crf, emissions, mask, path, continuation_index(TAGS))
+    for b, n in enumerate((5, 3)):
+        paths = all_valid_paths(crf, emissions[b, :n], n)
+        log_z = torch.logsumexp(torch.stack([s for _, s in paths]), 0)
+        tags = [TAGS[t] for t in path[b, :n].tolist()]
+        rows = tuple(x[b, :n].tolist() for x in scores)
+        for span in bio.spans(tags):
+            exact = sum(
+                torch.exp(score - log_z)
+                for p, score in paths
+                if bio.spans([TAGS[t] for t in p]) and any(s == span for s in bio.spans([TAGS[t] for t in p]))
+            )
+            assert span_confidence(rows, span.start, span.end) == pytest.approx(float(exact), abs=1e-5)
+
+
+def test_k_best_paths_are_the_brute_force_k_best() -> None:
+    from slotfill.confidence import k_best_paths
+
+    crf = make_crf(4)
+    emissions = torch.randn(2, 4, len(TAGS))
+    mask = torch.tensor([[True] * 4, [True] * 2 + [False] * 2])
+    paths, probabilities = k_best_paths(crf, emissions, mask, 5)
+    for b, n in enumerate((4, 2)):
+        ranked = sorted(all_valid_paths(crf, emissions[b, :n], n), key=lambda ps: -float(ps[1]))
+        log_z = torch.logsumexp(torch.stack([s for _, s in ranked]), 0)
+        assert [p[:n] for p in paths[b].tolist()] == [p for p, _ in ranked[:5]]
+        assert probabilities[b].tolist() == pytest.approx(
+            [float(torch.exp(s - log_z)) for _, s in ranked[:5]], abs=1e-5
+        )
+    assert torch.equal(paths[:, 0], crf.viterbi(emissions, mask))  # the best of the k is Viterbi's

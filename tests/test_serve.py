@@ -111,7 +111,13 @@ def test_parse_returns_what_predict_prints(server: str, trained_run: Path) -> No
     status, parsed = call(server + "/parse", {"text": "leave Taipei on November 2nd"})
     assert status == 200
     assert parsed == Predictor.load(trained_run, "cpu").parse("leave Taipei on November 2nd")
-    assert parsed["slots"][0] == {"slot": "fromloc.city_name", "text": "Taipei", "start": 6, "end": 12}
+    assert {k: v for k, v in parsed["slots"][0].items() if k != "confidence"} == {
+        "slot": "fromloc.city_name",
+        "text": "Taipei",
+        "start": 6,
+        "end": 12,
+    }
+    assert 0 < parsed["slots"][0]["confidence"] <= 1
 
 
 def test_batch_keeps_order(server: str) -> None:
@@ -378,7 +384,7 @@ class SlowRecorder:
         self.steps: list[list[str]] = []
         self.gate = threading.Event()
 
-    def parse_many(self, texts: list[str]) -> Iterator[dict[str, Any]]:
+    def parse_many(self, texts: list[str], **options: object) -> Iterator[dict[str, Any]]:
         self.gate.wait(10)
         self.steps.append(list(texts))
         if "boom" in texts:

@@ -1,0 +1,89 @@
+"""Tokenised sentences in, labels out: the model runs here, and ids become tag and intent names.
+
+Punctuation tokens are not shown to the model: they are tagged `O`, or `I-x` between two tokens
+of one slot (bio.fill_skipped), so they never start a slot and never change another token's tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from slotfill import bio
+from slotfill.batching import LengthBucketSampler, encode
+from slotfill.confidence import span_confidence
+from slotfill.gazetteer import GazetteerSet
+from slotfill.model import Decoded, Tagger
+from slotfill.text import is_punctuation
+from slotfill.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class Tagged:
+    tags: list[str]
+    intent: str | None
+    intent_confidence: float | None
+    slot_confidences: list[float] = field(default_factory=list)  # one per slot of `tags`, in order
+    intents: list[tuple[str, float]] | None = None  # the k best intents, with `alternatives`
+    alternatives: list[tuple[list[str], float]] | None = None  # the k best tag sequences, with `alternatives`
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode: the temperature of the confidences (the model's calibration) and how many
+    alternative intents and tag sequences to give (0: none)."""
+
+    temperature: float = 1.0
+    alternatives: int = 0
+
+
+def tag_token_lists(
+    tagger: Tagger,
+    vocab: Vocab,
+    token_lists: Sequence[Sequence[str]],
+    device: torch.device,
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
+    decoding: Decoding = Decoding(),
+) -> list[Tagged]:
+    """Tags (and intent) for each tokenised sentence, in input order; a sentence with no token
+    but punctuation gets `O` tags and no intent."""
+    shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
+    results: list[Tagged | None] = [None] * len(token_lists)
+    nonempty = [i for i, positions in enumerate(shown) if positions]
+    corpus = encode([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
+    was_training = tagger.training
+    if was_training:  # switching modes walks every submodule: not on the prediction hot path
+        tagger.eval()
+    try:
+        for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
+            batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
+            decoded = tagger.decode(batch, temperature=decoding.temperature, alternatives=decoding.alternatives)
+            for row, index in enumerate(batch_indices):
+                sentence = nonempty[index]
+                results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))
+    finally:
+        if was_training:
+            tagger.train()
+    return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
+
+
+def _tagged(decoded: Decoded, row: int, vocab: Vocab, shown: list[int], length: int) -> Tagged:
+    """One sentence's labels: ids become tag and intent names here, punctuation tags are filled in."""
+    shown_tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
+    confidences = [span_confidence(decoded.span_scores[row], s.start, s.end) for s in bio.spans(shown_tags)]
+    intent = confidence = ranking = sequences = None
+    if decoded.intent_ids is not None and decoded.intent_confidences is not None:
+        intent, confidence = vocab.intents.items[decoded.intent_ids[row]], decoded.intent_confidences[row]
+    if decoded.intent_ranking is not None:
+        ranking = [(vocab.intents.items[i], p) for i, p in decoded.intent_ranking[row]]
+    if decoded.alternatives is not None:
+        sequences = [
+            (bio.fill_skipped([vocab.tags.items[t] for t in ids], shown, length), p)
+            for ids, p in decoded.alternatives[row]
+        ]
+    tags = bio.fill_skipped(shown_tags, shown, length)  # the same slots, in the same order
+    return Tagged(tags, intent, confidence, confidences, ranking, sequences)
