@@ -22,8 +22,6 @@ from torch import Tensor
 
 from slotfill.crf import CRF
 
-CALIBRATION_BINS = 10
-
 
 class SpanScores(NamedTuple):
     start: Tensor  # (B, L)
@@ -68,13 +66,6 @@ def softmax_span_scores(emissions: Tensor, path: Tensor, temperature: float = 1.
     return SpanScores(token, token.cumsum(dim=1), torch.zeros_like(token))
 
 
-def span_confidence(scores: tuple[list[float], list[float], list[float]], start: int, end: int) -> float:
-    """P(span of tokens start..end-1), from one sentence's (start, prefix, end) lists."""
-    first, prefix, after = scores
-    last = end - 1
-    return float(torch.tensor(first[start] + prefix[last] - prefix[start] + after[last]).exp().clamp(0.0, 1.0))
-
-
 def k_best_paths(crf: CRF, emissions: Tensor, mask: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """The k best valid tag sequences of each sentence and their probabilities: (B, L, T), (B, L)
     -> (B, k, L) long, (B, k). Vectorised over the batch, tags and hypotheses; loops over time.
@@ -109,35 +100,3 @@ def k_best_paths(crf: CRF, emissions: Tensor, mask: Tensor, k: int) -> tuple[Ten
     path.reverse()
     probabilities = (top - crf.log_partition(emissions, mask).unsqueeze(1)).exp().nan_to_num(0.0)  # (B, k)
     return torch.stack(path, dim=2), probabilities
-
-
-def expected_calibration_error(
-    confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> float:
-    """ECE: the bin-size-weighted gap between mean confidence and accuracy over equal-width bins."""
-    if not confidences:
-        return 0.0
-    total, error = len(confidences), 0.0
-    for low in range(bins):
-        members = [i for i, c in enumerate(confidences) if low / bins < c <= (low + 1) / bins or (low == 0 and c == 0)]
-        if members:
-            gap = sum(confidences[i] for i in members) / len(members) - sum(correct[i] for i in members) / len(members)
-            error += len(members) / total * abs(gap)
-    return error
-
-
-def reliability(
-    confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> list[dict[str, float]]:
-    """Per bin: its range, how many slots fell in it, their mean confidence and their accuracy."""
-    rows = []
-    for low in range(bins):
-        members = [i for i, c in enumerate(confidences) if low / bins < c <= (low + 1) / bins or (low == 0 and c == 0)]
-        rows.append({
-            "low": low / bins,
-            "high": (low + 1) / bins,
-            "count": len(members),
-            "confidence": sum(confidences[i] for i in members) / len(members) if members else 0.0,
-            "accuracy": sum(correct[i] for i in members) / len(members) if members else 0.0,
-        })  # fmt: skip
-    return rows

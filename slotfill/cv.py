@@ -20,9 +20,10 @@ from slotfill.data import Example
 from slotfill.data_write import write_split
 from slotfill.device import resolve_device
 from slotfill.errors import ConfigError
-from slotfill.evaluate import Evaluation, evaluate, score
+from slotfill.evaluate import Evaluation, evaluate
 from slotfill.model_dir import load_model
 from slotfill.report import write_report
+from slotfill.scoring import score
 from slotfill.tagging import Tagged
 from slotfill.train import TrainingObserver, read_splits, train
 

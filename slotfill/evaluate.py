@@ -2,66 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from seqeval.metrics import classification_report
 
-from slotfill import bio
-from slotfill.confidence import expected_calibration_error
+from slotfill import scoring
 from slotfill.data import Example
 from slotfill.gazetteer import GazetteerSet
 from slotfill.model import Tagger
+from slotfill.scoring import expected_calibration_error, score
 from slotfill.tagging import Decoding, Tagged, tag_token_lists
 from slotfill.vocab import Vocab
-
-
-def score(
-    gold_tags: Sequence[Sequence[str]],
-    predicted_tags: Sequence[Sequence[str]],
-    gold_intents: Sequence[str | None] | None = None,
-    predicted_intents: Sequence[str | None] | None = None,
-) -> dict[str, Any]:
-    """Metrics as fractions in [0, 1]. With intents, sentence accuracy needs every tag and the
-    intent right (the ATIS convention); an intent never seen in training simply counts as wrong.
-    A sentence without a gold intent is not scored on its intent (`intents_scored` counts those that are)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # seqeval warns about labels with no predicted samples
-        report = classification_report(
-            [list(t) for t in gold_tags], [list(t) for t in predicted_tags], output_dict=True, zero_division=0, digits=6
-        )
-    micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
-    per_slot = {
-        label: {
-            "precision": float(row["precision"]),
-            "recall": float(row["recall"]),
-            "f1": float(row["f1-score"]),
-            "support": int(row["support"]),
-        }
-        for label, row in sorted(report.items())
-        if label not in ("micro avg", "macro avg", "weighted avg")
-    }
-    correct = [list(g) == list(p) for g, p in zip(gold_tags, predicted_tags)]
-    metrics: dict[str, Any] = {
-        "slot_f1": float(micro["f1-score"]),
-        "slot_precision": float(micro["precision"]),
-        "slot_recall": float(micro["recall"]),
-    }
-    if gold_intents is not None and predicted_intents is not None:
-        # only sentences with a gold intent are scored on it; the count says how many there were
-        scored = [g == p for g, p in zip(gold_intents, predicted_intents) if g is not None]
-        if scored:
-            metrics["intent_accuracy"] = sum(scored) / len(scored)
-            metrics["intents_scored"] = len(scored)
-            right = (g is None or g == p for g, p in zip(gold_intents, predicted_intents))
-            correct = [c and i for c, i in zip(correct, right)]
-    metrics["sentence_accuracy"] = sum(correct) / len(correct) if correct else 0.0
-    metrics["sentences"] = len(correct)
-    metrics["per_slot"] = per_slot
-    return metrics
 
 
 @dataclass
@@ -111,13 +64,7 @@ def evaluate_examples(
 
 def slot_calibration(examples: Sequence[Example], tagged: Sequence[Tagged]) -> tuple[list[float], list[bool]]:
     """Every predicted slot's confidence, and whether its span and label are exactly gold's."""
-    confidences, correct = [], []
-    for example, result in zip(examples, tagged):
-        gold = set(bio.spans(example.tags))
-        for span, confidence in zip(bio.spans(result.tags), result.slot_confidences):
-            confidences.append(confidence)
-            correct.append(span in gold)
-    return confidences, correct
+    return scoring.slot_calibration([e.tags for e in examples], [(t.tags, t.slot_confidences) for t in tagged])
 
 
 TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0)

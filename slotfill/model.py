@@ -131,22 +131,26 @@ class Tagger(nn.Module):
         return slot_loss + self.intent_loss_weight * nn.functional.cross_entropy(intent_logits, batch.intent_ids)
 
     @torch.inference_mode()
-    def decode(self, batch: Batch, *, temperature: float = 1.0, alternatives: int = 0) -> Decoded:
+    def decode(
+        self, batch: Batch, *, temperature: float = 1.0, alternatives: int = 0, confidences: bool = True
+    ) -> Decoded:
         """The best tags, their span scores and the intent; with `alternatives` k > 0, the k best
         intents and tag sequences too (probabilities under the model). `temperature` divides the
-        scores of the confidences (never the choice of tags)."""
+        scores of the confidences (never the choice of tags); without `confidences` the span
+        scores are left empty (what they cost is measured by scripts/bench_confidence.py)."""
         emissions, intent_logits = self._encode(batch)
         mask = batch.mask
-        if self.crf is not None:
-            best = self.crf.viterbi(emissions, mask)  # (B, L)
-            scores = crf_span_scores(self.crf, emissions, mask, best, self.continuation, temperature)
-        else:
-            best = emissions.argmax(dim=2)  # (B, L)
-            scores = softmax_span_scores(emissions, best, temperature)
+        best = self.crf.viterbi(emissions, mask) if self.crf is not None else emissions.argmax(dim=2)  # (B, L)
         lengths = batch.lengths.tolist()
         tag_ids = [row[:n] for row, n in zip(best.cpu().tolist(), lengths)]
-        columns = [x.cpu().tolist() for x in scores]
-        span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
+        span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
+        if confidences:
+            if self.crf is not None:
+                scores = crf_span_scores(self.crf, emissions, mask, best, self.continuation, temperature)
+            else:
+                scores = softmax_span_scores(emissions, best, temperature)
+            columns = [x.cpu().tolist() for x in scores]
+            span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
         sequences = None
         if alternatives > 0:
             sequences = self._alternatives(emissions, mask, alternatives, lengths)

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from slotfill import bio
-from slotfill.confidence import reliability
 from slotfill.data import Example
 from slotfill.data_write import text_and_spans
 from slotfill.evaluate import Evaluation, slot_calibration
 from slotfill.files import writing_dir
+from slotfill.scoring import reliability
 
 MISSED, SPURIOUS = "(missed)", "(spurious)"
 TOP_CONFUSED = 15

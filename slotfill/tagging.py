@@ -13,9 +13,9 @@ import torch
 
 from slotfill import bio
 from slotfill.batching import LengthBucketSampler, encode
-from slotfill.confidence import span_confidence
 from slotfill.gazetteer import GazetteerSet
 from slotfill.model import Decoded, Tagger
+from slotfill.scoring import span_confidence
 from slotfill.text import is_punctuation
 from slotfill.vocab import Vocab
 
@@ -37,6 +37,7 @@ class Decoding:
 
     temperature: float = 1.0
     alternatives: int = 0
+    confidences: bool = True  # False: no slot confidences (only for measuring what they cost)
 
 
 def tag_token_lists(
@@ -61,7 +62,12 @@ def tag_token_lists(
     try:
         for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
             batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
-            decoded = tagger.decode(batch, temperature=decoding.temperature, alternatives=decoding.alternatives)
+            decoded = tagger.decode(
+                batch,
+                temperature=decoding.temperature,
+                alternatives=decoding.alternatives,
+                confidences=decoding.confidences,
+            )
             for row, index in enumerate(batch_indices):
                 sentence = nonempty[index]
                 results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))
@@ -74,7 +80,8 @@ def tag_token_lists(
 def _tagged(decoded: Decoded, row: int, vocab: Vocab, shown: list[int], length: int) -> Tagged:
     """One sentence's labels: ids become tag and intent names here, punctuation tags are filled in."""
     shown_tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
-    confidences = [span_confidence(decoded.span_scores[row], s.start, s.end) for s in bio.spans(shown_tags)]
+    scores = decoded.span_scores[row]
+    confidences = [span_confidence(scores, s.start, s.end) for s in bio.spans(shown_tags)] if scores[0] else []
     intent = confidence = ranking = sequences = None
     if decoded.intent_ids is not None and decoded.intent_confidences is not None:
         intent, confidence = vocab.intents.items[decoded.intent_ids[row]], decoded.intent_confidences[row]

@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 
 from slotfill import bio
 from slotfill.cli import app
-from slotfill.confidence import expected_calibration_error, reliability, softmax_span_scores, span_confidence
+from slotfill.confidence import softmax_span_scores
 from slotfill.data import read_split
 from slotfill.errors import ModelError
 from slotfill.evaluate import evaluate, fit_temperature, slot_calibration
 from slotfill.model_dir import load_model
 from slotfill.predict import Predictor
+from slotfill.scoring import expected_calibration_error, reliability, span_confidence
 
 from .conftest import DEMO
 

@@ -185,7 +185,8 @@ def all_valid_paths(crf: CRF, emissions: torch.Tensor, length: int) -> list[tupl
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_span_confidence_is_the_brute_force_probability_of_the_span(seed: int) -> None:
-    from slotfill.confidence import continuation_index, crf_span_scores, span_confidence
+    from slotfill.confidence import continuation_index, crf_span_scores
+    from slotfill.scoring import span_confidence
 
     crf = make_crf(seed)
     length = 5

@@ -135,14 +135,15 @@ def test_cross_validation_reports_mean_and_spread(tmp_path: Path) -> None:
     from .conftest import tiny_config
 
     config = tmp_path / "cv.yaml"
-    config.write_text(tiny_config(training={"epochs": 1}, data={"test": None}).to_yaml())
+    # cross-validates the 300 sentences of data/demo/dev (test drives early stopping): three short runs
+    config.write_text(tiny_config(training={"epochs": 2}, data={"train": "dev", "dev": "test", "test": None}).to_yaml())
     result = runner.invoke(app, ["cv", str(config), "--folds", "3", "--output", str(tmp_path / "cv"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     folds = summary["folds"]
-    assert len(folds) == 3 and sum(f["sentences"] for f in folds) == 2400
+    assert len(folds) == 3 and sum(f["sentences"] for f in folds) == 300
     for name in ("slot_f1", "intent_accuracy", "sentence_accuracy"):
         values = [f[name] for f in folds]
         assert summary["summary"][name]["mean"] == pytest.approx(sum(values) / 3)
     predictions = (tmp_path / "cv" / "report" / "predictions.jsonl").read_text().splitlines()
-    assert len(predictions) == 2400
+    assert len(predictions) == 300

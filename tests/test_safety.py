@@ -35,7 +35,8 @@ runner = CliRunner()
 
 
 def one_epoch(**data: object) -> object:
-    return tiny_config(training={"epochs": 1}, data={"test": None, **data})
+    """One short epoch: trained on the 300 sentences of data/demo/dev, early-stopped on test."""
+    return tiny_config(training={"epochs": 1}, data={"train": "dev", "dev": "test", "test": None, **data})
 
 
 # --- run directories --------------------------------------------------------------------------
@@ -263,10 +264,10 @@ def run_cli(*args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProce
 @pytest.mark.parametrize("command", ["predict", "tag"])
 def test_invalid_utf8_on_stdin_is_one_line(trained_run: Path, command: str) -> None:
     extra = ["--input", "-"] if command == "predict" else []
-    done = run_cli(command, str(trained_run), *extra, stdin=b"fly to boston\nto \xff\xfe denver\n")
-    assert done.returncode == 2
-    assert done.stderr.decode().strip().splitlines() == ["error: stdin:2: not UTF-8 (byte 0xff at column 4)"]
-    done.stdout.decode("utf-8")  # whatever was written is valid UTF-8
+    result = runner.invoke(app, [command, str(trained_run), *extra], input=b"fly to boston\nto \xff\xfe denver\n")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["error: stdin:2: not UTF-8 (byte 0xff at column 4)"]
+    result.stdout_bytes.decode("utf-8")  # whatever was written is valid UTF-8
 
 
 def test_invalid_utf8_in_an_argument_is_one_line(trained_run: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import socket
@@ -287,14 +286,22 @@ def test_every_endpoint_but_health_needs_the_key(secured: str) -> None:
     assert call(secured + "/health", method="GET")[0] == 200
 
 
-def test_the_key_comes_from_the_environment_too(trained_run: Path) -> None:
-    process, url = start_server(trained_run, env={**os.environ, "SLOTFILL_API_KEY": KEY})
-    try:
-        assert call(url + "/parse", {"text": "to boston"})[0] == 401
-        assert call(url + "/parse", {"text": "to boston"}, headers={"Authorization": f"Bearer {KEY}"})[0] == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def test_the_key_comes_from_a_file_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from slotfill.cli import _api_key
+    from slotfill.errors import ConfigError
+
+    monkeypatch.delenv("SLOTFILL_API_KEY", raising=False)
+    assert _api_key(None) is None  # an open server
+    monkeypatch.setenv("SLOTFILL_API_KEY", f" {KEY}\n")
+    assert _api_key(None) == KEY
+    key_file = tmp_path / "key"
+    key_file.write_text("from-the-file\n")
+    assert _api_key(key_file) == "from-the-file"  # the file wins
+    key_file.write_text("\n")
+    with pytest.raises(ConfigError, match="empty"):
+        _api_key(key_file)
+    with pytest.raises(ConfigError, match="cannot read"):
+        _api_key(tmp_path / "missing")
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(server: str) -> None:
