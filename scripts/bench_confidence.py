@@ -62,7 +62,7 @@ def main() -> None:
     loaded = predictor.loaded
     for name, value in (("at_1", 1.0), ("at_model_temperature", temperature)):
         metrics = evaluate(
-            loaded.tagger, loaded.vocab, examples, loaded.device, gazetteers=loaded.gazetteers, temperature=value
+            loaded.decoder, loaded.vocab, examples, gazetteers=loaded.gazetteers, temperature=value
         ).metrics
         result[f"test_slot_ece_{name}"] = round(metrics["slot_ece"], 5)
     result["temperature"] = temperature

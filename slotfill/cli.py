@@ -20,6 +20,7 @@ from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, DEVICES, check_choice, one_of
 from slotfill.cli_common import call, fail, stderr
 from slotfill.cli_data import data_app
+from slotfill.cli_model import export
 
 app = typer.Typer(
     help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
@@ -27,10 +28,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# what a runtime-only install (`pip install 'slotfill[runtime]'`) lacks, and the extra that brings it
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "safetensors": "train",
+    "onnx": "train",
+    "pooch": "train",
+    "matplotlib": "train",
+    "onnxruntime": "runtime",
+}
 DEVICE_HELP = f"{one_of(DEVICES)} (or cuda:N)"
 
 
 app.add_typer(data_app, name="data")
+app.command()(export)
 
 
 def _version(value: bool) -> None:
@@ -146,7 +157,9 @@ def _headline(metrics: dict[str, Any]) -> str:
 
 @app.command()
 def evaluate(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+    ],
     data: Annotated[Path, typer.Argument(help="One split: an ATIS directory or a file in any data format.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",
@@ -194,18 +207,16 @@ def _evaluate(
     model_dir: Path, data: Path, data_format: str, device: str, batch_size: int, report: Path | None
 ) -> dict[str, Any]:
     from slotfill.data import read_split
-    from slotfill.device import resolve_device
     from slotfill.evaluate import evaluate as evaluate_model
-    from slotfill.model_dir import load_model, resolve_model_dir
+    from slotfill.predict import load_any_model
 
     check_choice(data_format, ("auto", *DATA_FORMATS), "--format")
-    loaded = load_model(model_dir, resolve_device(device))
+    loaded = load_any_model(model_dir, device)
     examples = read_split(data, data_format)
     evaluation = evaluate_model(
-        loaded.tagger,
+        loaded.decoder,
         loaded.vocab,
         examples,
-        loaded.device,
         batch_size,
         gazetteers=loaded.gazetteers,
         temperature=loaded.temperature,
@@ -214,7 +225,8 @@ def _evaluate(
         from slotfill.layout import TRAIN_LOG
         from slotfill.report import write_report
 
-        train_log = resolve_model_dir(model_dir).parent / TRAIN_LOG
+        # a run directory's log: beside the run's model/, or in the run directory given
+        train_log = next((p for p in (model_dir / TRAIN_LOG, model_dir.parent / TRAIN_LOG) if p.is_file()), None)
         write_report(report, examples, evaluation, train_log, title=f"slotfill: {model_dir} on {data}")
     return evaluation.metrics
 
@@ -319,7 +331,9 @@ MaxTokensOption = Annotated[
 
 @app.command()
 def predict(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+    ],
     texts: Annotated[Optional[list[str]], typer.Argument(help="Utterances to tag.")] = None,
     input_file: Annotated[
         Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
@@ -372,7 +386,9 @@ def _predictor(
 
 @app.command()
 def tag(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+    ],
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
@@ -418,7 +434,9 @@ def tag(
 
 @app.command()
 def serve(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory (or a run directory holding model/).")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+    ],
     host: Annotated[
         str,
         typer.Option(
@@ -495,5 +513,20 @@ def _api_key(path: Path | None) -> str | None:
     return os.environ.get("SLOTFILL_API_KEY", "").strip() or None
 
 
+def run() -> None:
+    """The `slotfill` command: the app, with a missing optional dependency as one line."""
+    try:
+        app()
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF_MODULE.get((error.name or "").split(".")[0])
+        if extra is None:
+            raise
+        exit_code = fail(
+            f"this command needs {error.name}, which this installation of slotfill does not have: "
+            f"pip install 'slotfill[{extra}]'"
+        ).exit_code
+        raise SystemExit(exit_code) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

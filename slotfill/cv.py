@@ -107,10 +107,9 @@ def _run_fold(
     result = train(fold_config, fold_dir / "run", observer, overwrite=True)
     loaded = load_model(result.model_dir, resolve_device(fold_config.device))
     evaluation = evaluate(
-        loaded.tagger,
+        loaded.decoder,
         loaded.vocab,
         testing,
-        loaded.device,
         gazetteers=loaded.gazetteers,
         temperature=loaded.temperature,
     )

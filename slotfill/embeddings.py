@@ -65,8 +65,12 @@ class CharCNN(nn.Module):
         padded = nn.functional.pad(char_ids, (half, half), value=PAD_ID)  # (U, W + k - 1)
         embedded = self.embedding(padded)  # (U, W + k - 1, C)
         windows = embedded.unfold(1, self.kernel_size, 1)  # (U, W, C, k): one window centred on each char
-        features = torch.relu(self.conv(windows.flatten(2)))  # (U, W, F)
-        # max over the word's own characters only: the result must not depend on the batch's padding
-        is_char = (char_ids != PAD_ID).unsqueeze(2)  # (U, W, 1)
-        pooled = features.masked_fill(~is_char, float("-inf")).max(dim=1).values  # (U, F)
-        return pooled.masked_fill(~is_char.any(dim=1), 0.0)  # the padding word: zeros
+        return pool_characters(torch.relu(self.conv(windows.flatten(2))), char_ids)  # (U, W, F) -> (U, F)
+
+
+def pool_characters(features: Tensor, char_ids: Tensor) -> Tensor:
+    """(U, W, F) per-character features -> (U, F): the max over each word's own characters only
+    (the result must not depend on the batch's padding); the padding word gets zeros."""
+    is_char = (char_ids != PAD_ID).unsqueeze(2)  # (U, W, 1)
+    pooled = features.masked_fill(~is_char, float("-inf")).max(dim=1).values  # (U, F)
+    return pooled.masked_fill(~is_char.any(dim=1), 0.0)

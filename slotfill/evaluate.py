@@ -6,14 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from slotfill import scoring
 from slotfill.data import Example
 from slotfill.gazetteer import GazetteerSet
-from slotfill.model import Tagger
 from slotfill.scoring import expected_calibration_error, score
-from slotfill.tagging import Decoding, Tagged, tag_token_lists
+from slotfill.tagging import Decoding, SentenceDecoder, Tagged, tag_token_lists
 from slotfill.vocab import Vocab
 
 
@@ -24,10 +21,9 @@ class Evaluation:
 
 
 def evaluate(
-    tagger: Tagger,
+    decoder: SentenceDecoder,
     vocab: Vocab,
     examples: Sequence[Example],
-    device: torch.device,
     batch_size: int = 256,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
@@ -38,9 +34,9 @@ def evaluate(
     label are gold's exactly)."""
     tokens = [e.tokens for e in examples]
     decoding = Decoding(temperature=temperature)
-    tagged = tag_token_lists(tagger, vocab, tokens, device, batch_size, gazetteers=gazetteers, decoding=decoding)
-    gold_intents = [e.intent for e in examples] if tagger.intent_head is not None else None
-    predicted_intents = [t.intent for t in tagged] if tagger.intent_head is not None else None
+    tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
+    gold_intents = [e.intent for e in examples] if decoder.has_intent else None
+    predicted_intents = [t.intent for t in tagged] if decoder.has_intent else None
     metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
     confidences, correct = slot_calibration(examples, tagged)
     metrics["slot_ece"] = expected_calibration_error(confidences, correct)
@@ -49,17 +45,16 @@ def evaluate(
 
 
 def evaluate_examples(
-    tagger: Tagger,
+    decoder: SentenceDecoder,
     vocab: Vocab,
     examples: Sequence[Example],
-    device: torch.device,
     batch_size: int = 256,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
 ) -> dict[str, Any]:
     """The metrics of `evaluate`."""
-    return evaluate(tagger, vocab, examples, device, batch_size, gazetteers=gazetteers, temperature=temperature).metrics
+    return evaluate(decoder, vocab, examples, batch_size, gazetteers=gazetteers, temperature=temperature).metrics
 
 
 def slot_calibration(examples: Sequence[Example], tagged: Sequence[Tagged]) -> tuple[list[float], list[bool]]:
@@ -71,10 +66,9 @@ TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5
 
 
 def fit_temperature(
-    tagger: Tagger,
+    decoder: SentenceDecoder,
     vocab: Vocab,
     examples: Sequence[Example],
-    device: torch.device,
     batch_size: int = 256,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
@@ -85,7 +79,7 @@ def fit_temperature(
     ece = {}
     for temperature in TEMPERATURES:
         decoding = Decoding(temperature=temperature)
-        tagged = tag_token_lists(tagger, vocab, tokens, device, batch_size, gazetteers=gazetteers, decoding=decoding)
+        tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
         ece[temperature] = expected_calibration_error(*slot_calibration(examples, tagged))
     best = min(TEMPERATURES, key=lambda t: (ece[t], abs(t - 1.0)))
     return {"temperature": best, "dev_ece_at_1": round(ece[1.0], 5), "dev_ece": round(ece[best], 5)}

@@ -11,6 +11,8 @@ wherever the model tags the list's other values.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from slotfill.text import is_punctuation, normalise, tokenise
 
 MAX_GAZETTEERS = 31  # two feature bits each must fit a positive int64
 ALIAS_SEPARATOR = "|"
+_PLAIN_FORM = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
 _END = ""  # trie key of "a form ends here"; no folded word is empty
 
 Entry = tuple[str, ...]  # the forms of one value, the canonical one first
@@ -30,8 +33,13 @@ def fold(word: str) -> str:
     return normalise(word).replace(".", "").replace("'", "")
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def form_words(form: str) -> tuple[str, ...]:
-    """The folded words of a written form, as the tokeniser splits it, punctuation left out."""
+    """The folded words of a written form, as the tokeniser splits it, punctuation left out.
+    A pure function of the string, cached: reading a list checks every form, building its matcher
+    needs them again (two thirds of loading a model with the built-in lists)."""
+    if _PLAIN_FORM.fullmatch(form):  # ASCII words and single spaces (most entries): the tokeniser splits at the spaces
+        return tuple(form.lower().split(" "))
     folded = (fold(token.text) for token in tokenise(form) if not is_punctuation(token.text))
     return tuple(word for word in folded if word)
 
@@ -178,6 +186,9 @@ class GazetteerSet:
 
     def updated(self, updates: Iterable[GazetteerUpdate]) -> GazetteerSet:
         """A new set with entries added to (or replacing) named lists; the feature order stays."""
+        updates = list(updates)
+        if not updates:
+            return self  # nothing changes (a set is never modified: sharing it is safe)
         entries = {g.name: g.entries for g in self.gazetteers}
         for update in updates:
             if update.name not in entries:

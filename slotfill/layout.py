@@ -6,6 +6,9 @@ RUN_DIR/
     train_log.jsonl   one line per epoch
     .lock             held while a run writes here
 
+exported model directory (slotfill export; run by onnxruntime, no torch):
+    model.onnx  export.json (format version, CRF scores)  config.yaml  vocab.json  gazetteers/  metrics.json
+
 model directory (and checkpoint):
     config.yaml  vocab.json  gazetteers/  model.safetensors (checkpoint: state.safetensors + state.json)  metrics.json
 """
@@ -24,3 +27,5 @@ CALIBRATION_FILE = "calibration.json"
 GAZETTEER_SUBDIR = "gazetteers"
 CHECKPOINT_TENSORS = "state.safetensors"
 CHECKPOINT_STATE = "state.json"
+ONNX_FILE = "model.onnx"
+EXPORT_FILE = "export.json"

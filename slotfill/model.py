@@ -7,8 +7,6 @@ and returns ids (labels are attached at the edge, by slotfill.predict).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import Tensor, nn
 
@@ -19,21 +17,11 @@ from slotfill.config import ModelConfig
 from slotfill.crf import CRF
 from slotfill.embeddings import CharCNN, WordInput
 from slotfill.encoders import RecurrentEncoder
+from slotfill.features import FeatureArrays
+from slotfill.tagging import Decoded, Decoding, SpanRows
 from slotfill.vocab import UNK_ID, Vocab
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
-
-
-SpanRows = tuple[list[float], list[float], list[float]]  # one sentence's (start, prefix, end): see slotfill.confidence
-
-
-class Decoded(NamedTuple):
-    tag_ids: list[list[int]]  # one list per sentence, of its length
-    intent_ids: list[int] | None
-    intent_confidences: list[float] | None
-    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
-    intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
-    alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
 
 
 class Tagger(nn.Module):
@@ -175,6 +163,33 @@ class Tagger(nn.Module):
         best = emissions.argmax(dim=2)  # (B, L): without a CRF only the best sequence is exact
         log_p = emissions.log_softmax(dim=2).gather(2, best.unsqueeze(2)).squeeze(2).masked_fill(~mask, 0.0).sum(dim=1)
         return [[(row[:n], q)] for row, q, n in zip(best.cpu().tolist(), log_p.exp().cpu().tolist(), lengths)]
+
+
+class TorchDecoder:
+    """A tagger on a device as a slotfill.tagging.SentenceDecoder: feature arrays in, ids out."""
+
+    def __init__(self, tagger: Tagger, device: torch.device) -> None:
+        self.tagger, self.device = tagger, device
+
+    @property
+    def has_intent(self) -> bool:
+        return self.tagger.intent_head is not None
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+        batch = Batch.from_arrays(arrays).to(self.device)
+        was_training = self.tagger.training
+        if was_training:  # evaluating during training: only then does the mode switch
+            self.tagger.eval()
+        try:
+            return self.tagger.decode(
+                batch,
+                temperature=decoding.temperature,
+                alternatives=decoding.alternatives,
+                confidences=decoding.confidences,
+            )
+        finally:
+            if was_training:
+                self.tagger.train()
 
 
 def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:

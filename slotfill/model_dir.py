@@ -22,13 +22,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
+from slotfill.calibration_file import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
-from slotfill.layout import CALIBRATION_FILE, CONFIG_FILE, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
-from slotfill.model import Tagger, build_tagger
+from slotfill.layout import CONFIG_FILE, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
+from slotfill.model import Tagger, TorchDecoder, build_tagger
 from slotfill.vocab import Vocab
 
 FORMAT_VERSION = 2
@@ -44,6 +45,10 @@ class LoadedModel:
     device: torch.device
     gazetteers: GazetteerSet
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
+
+    @property
+    def decoder(self) -> TorchDecoder:
+        return TorchDecoder(self.tagger, self.device)
 
 
 def save_model(
@@ -147,22 +152,3 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
             metrics = {}
     tagger.to(device).eval()
     return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, read_temperature(directory))
-
-
-def write_calibration(directory: Path, calibration: dict[str, Any]) -> None:
-    """calibration.json: the temperature of the confidences and the ECE before and after fitting it."""
-    atomic_write_text(Path(directory) / CALIBRATION_FILE, json.dumps(calibration, indent=2) + "\n")
-
-
-def read_temperature(directory: Path) -> float:
-    """The model's temperature (1 without calibration.json). Raises ModelError when it is damaged."""
-    path = Path(directory) / CALIBRATION_FILE
-    if not path.is_file():
-        return 1.0
-    try:
-        temperature = json.loads(path.read_text(encoding="utf-8"))["temperature"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-        raise ModelError(f"{path}: damaged calibration ({error})") from None
-    if not isinstance(temperature, (int, float)) or not 0.05 <= temperature <= 20:
-        raise ModelError(f"{path}: temperature {temperature!r} is not a number in [0.05, 20]")
-    return float(temperature)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from slotfill import bio
-from slotfill.device import resolve_device
-from slotfill.gazetteer import GazetteerUpdate
-from slotfill.model_dir import LoadedModel, load_model
-from slotfill.tagging import Decoding, Tagged, tag_token_lists
+from slotfill.config import Config
+from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
+from slotfill.tagging import Decoding, SentenceDecoder, Tagged, tag_token_lists
 from slotfill.text import Token, tokenise
+from slotfill.vocab import Vocab
 
 
 @dataclass(frozen=True)
@@ -24,19 +24,47 @@ class Limits:
     max_tokens: int = 5_000
 
 
+class Model(Protocol):
+    """What a Predictor needs of a model: slotfill.model_dir.LoadedModel (torch) or
+    slotfill.runtime.ExportedModel (onnxruntime, no torch)."""
+
+    config: Config
+    vocab: Vocab
+    metrics: dict[str, Any]
+    gazetteers: GazetteerSet
+    temperature: float
+
+    @property
+    def decoder(self) -> SentenceDecoder: ...
+
+
+def load_any_model(model_dir: Path, device: str = "auto") -> Model:
+    """A model directory (torch) or an exported one (`slotfill export`: onnxruntime, torch never
+    imported)."""
+    from slotfill.runtime import is_exported, load_exported
+
+    if is_exported(model_dir):
+        return load_exported(model_dir, device)
+    from slotfill.device import resolve_device
+    from slotfill.model_dir import load_model
+
+    return load_model(model_dir, resolve_device(device))
+
+
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end",
     "confidence"}], "intent", "intent_confidence"}` (and `intents`, `alternatives`, `low_confidence` on request)."""
 
     def __init__(
         self,
-        loaded: LoadedModel,
+        loaded: Model,
         batch_size: int = 256,
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
     ) -> None:
         self.loaded, self.batch_size, self.limits = loaded, batch_size, limits
-        self.has_intent = loaded.tagger.intent_head is not None
+        self.decoder = loaded.decoder
+        self.has_intent = self.decoder.has_intent
         self.gazetteers = loaded.gazetteers.updated(gazetteers)
 
     @classmethod
@@ -50,7 +78,7 @@ class Predictor:
     ) -> Predictor:
         """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
         `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained."""
-        return cls(load_model(model_dir, resolve_device(device)), batch_size, gazetteers, limits)
+        return cls(load_any_model(model_dir, device), batch_size, gazetteers, limits)
 
     def limit_error(self, text: str) -> str | None:
         """Why `text` is too long to tag, or None."""
@@ -101,10 +129,9 @@ class Predictor:
         loaded = self.loaded
         tagged = iter(
             tag_token_lists(
-                loaded.tagger,
+                self.decoder,
                 loaded.vocab,
                 token_lists,
-                loaded.device,
                 self.batch_size,
                 gazetteers=self.gazetteers,
                 decoding=decoding,

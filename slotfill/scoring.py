@@ -8,8 +8,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from seqeval.metrics import classification_report
-
 from slotfill import bio
 
 CALIBRATION_BINS = 10
@@ -25,6 +23,9 @@ def score(
     intent right (the ATIS convention); an intent never seen in training simply counts as wrong.
     A sentence without a gold intent is not scored on its intent (`intents_scored` counts those that are)."""
     with warnings.catch_warnings():
+        # imported here: seqeval brings scikit-learn, a second of imports that tagging never needs
+        from seqeval.metrics import classification_report
+
         warnings.simplefilter("ignore")  # seqeval warns about labels with no predicted samples
         report = classification_report(
             [list(t) for t in gold_tags], [list(t) for t in predicted_tags], output_dict=True, zero_division=0, digits=6

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import torch
+from typing import NamedTuple, Protocol
 
 from slotfill import bio
-from slotfill.batching import LengthBucketSampler, encode
+from slotfill.features import FeatureArrays, batches_by_length, encode_sentences
 from slotfill.gazetteer import GazetteerSet
-from slotfill.model import Decoded, Tagger
 from slotfill.scoring import span_confidence
 from slotfill.text import is_punctuation
 from slotfill.vocab import Vocab
+
+SpanRows = tuple[list[float], list[float], list[float]]  # one sentence's (start, prefix, end): see slotfill.confidence
+
+
+class Decoded(NamedTuple):
+    """What a model decodes from one batch, as ids (names are attached in `_tagged`)."""
+
+    tag_ids: list[list[int]]  # one list per sentence, of its length
+    intent_ids: list[int] | None
+    intent_confidences: list[float] | None
+    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
+    intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
+    alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
 
 
 @dataclass(frozen=True)
@@ -40,11 +51,20 @@ class Decoding:
     confidences: bool = True  # False: no slot confidences (only for measuring what they cost)
 
 
+class SentenceDecoder(Protocol):
+    """A model that decodes batches of feature arrays: the torch tagger (slotfill.model.TorchDecoder)
+    or an exported one run by onnxruntime (slotfill.runtime.OnnxDecoder)."""
+
+    @property
+    def has_intent(self) -> bool: ...
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded: ...
+
+
 def tag_token_lists(
-    tagger: Tagger,
+    decoder: SentenceDecoder,
     vocab: Vocab,
     token_lists: Sequence[Sequence[str]],
-    device: torch.device,
     batch_size: int = 256,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
@@ -55,25 +75,12 @@ def tag_token_lists(
     shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
     results: list[Tagged | None] = [None] * len(token_lists)
     nonempty = [i for i, positions in enumerate(shown) if positions]
-    corpus = encode([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
-    was_training = tagger.training
-    if was_training:  # switching modes walks every submodule: not on the prediction hot path
-        tagger.eval()
-    try:
-        for batch_indices in LengthBucketSampler(corpus.lengths(), batch_size):
-            batch = corpus.collate([corpus[i] for i in batch_indices]).to(device)
-            decoded = tagger.decode(
-                batch,
-                temperature=decoding.temperature,
-                alternatives=decoding.alternatives,
-                confidences=decoding.confidences,
-            )
-            for row, index in enumerate(batch_indices):
-                sentence = nonempty[index]
-                results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))
-    finally:
-        if was_training:
-            tagger.train()
+    corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
+    for batch_indices in batches_by_length(corpus.lengths(), batch_size):
+        decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices]), decoding)
+        for row, index in enumerate(batch_indices):
+            sentence = nonempty[index]
+            results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))
     return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
 
 

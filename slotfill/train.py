@@ -64,7 +64,7 @@ from slotfill.layout import (
     VOCAB_FILE,
     WEIGHTS_FILE,
 )
-from slotfill.model import Tagger, build_tagger
+from slotfill.model import Tagger, TorchDecoder, build_tagger
 from slotfill.model_dir import load_model, save_model, write_calibration, write_metrics
 from slotfill.vocab import Vocab
 
@@ -315,7 +315,7 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
     dev = None
     if run.dev is not None:
         metrics = evaluate_examples(
-            run.kept, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
+            TorchDecoder(run.kept, run.device), run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers
         )
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
         key = [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
@@ -342,17 +342,15 @@ def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResu
     """Calibrate the best epoch's weights, as saved, on dev; score them on test; write the metrics
     and the calibration; drop the checkpoint."""
     progress, settings = run.progress, run.config.training
-    best = load_model(run.model_dir, run.device).tagger
+    best = load_model(run.model_dir, run.device).decoder
     calibration = {"temperature": 1.0}
     if run.dev is not None:
-        calibration = fit_temperature(
-            best, run.vocab, run.dev, run.device, settings.eval_batch_size, gazetteers=run.gazetteers
-        )
+        calibration = fit_temperature(best, run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers)
         write_calibration(run.model_dir, calibration)
     test = None
     if run.test is not None:
         test = evaluate_examples(
-            best, run.vocab, run.test, run.device, settings.eval_batch_size,
+            best, run.vocab, run.test, settings.eval_batch_size,
             gazetteers=run.gazetteers, temperature=calibration["temperature"],
         )  # fmt: skip
     metrics = {

@@ -60,10 +60,9 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     metrics = json.loads(result.stdout)
     loaded = load_model(run_dir, torch.device("cpu"))
     expected = evaluate_examples(
-        loaded.tagger,
+        loaded.decoder,
         loaded.vocab,
         read_split(DEMO / "test"),
-        loaded.device,
         gazetteers=loaded.gazetteers,
         temperature=loaded.temperature,  # the calibration fitted on dev at the end of training
     )

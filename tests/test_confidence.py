@@ -96,8 +96,8 @@ def test_cli_alternatives_and_min_confidence(trained_run: Path) -> None:
 def test_temperature_changes_confidences_never_tags(trained_run: Path) -> None:
     loaded = load_model(trained_run, torch.device("cpu"))
     examples = read_split(DEMO / "dev")[:100]
-    cold = evaluate(loaded.tagger, loaded.vocab, examples, loaded.device, temperature=0.5)
-    warm = evaluate(loaded.tagger, loaded.vocab, examples, loaded.device, temperature=3.0)
+    cold = evaluate(loaded.decoder, loaded.vocab, examples, temperature=0.5)
+    warm = evaluate(loaded.decoder, loaded.vocab, examples, temperature=3.0)
     assert [t.tags for t in cold.tagged] == [t.tags for t in warm.tagged]
     assert sum(map(sum, (t.slot_confidences for t in cold.tagged))) > sum(
         map(sum, (t.slot_confidences for t in warm.tagged))
@@ -108,9 +108,9 @@ def test_training_fits_and_saves_the_temperature_with_the_lowest_dev_ece(trained
     saved = json.loads((trained_run / "model" / "calibration.json").read_text())
     loaded = load_model(trained_run, torch.device("cpu"))
     dev = read_split(DEMO / "dev")
-    assert fit_temperature(loaded.tagger, loaded.vocab, dev, loaded.device) == saved
+    assert fit_temperature(loaded.decoder, loaded.vocab, dev) == saved
     assert saved["dev_ece"] <= saved["dev_ece_at_1"] and loaded.temperature == saved["temperature"]
-    at = evaluate(loaded.tagger, loaded.vocab, dev, loaded.device, temperature=saved["temperature"])
+    at = evaluate(loaded.decoder, loaded.vocab, dev, temperature=saved["temperature"])
     assert at.metrics["slot_ece"] == pytest.approx(saved["dev_ece"], abs=1e-5)
     confidences, correct = slot_calibration(dev, at.tagged)
     assert len(confidences) == len(correct) == sum(len(bio.spans(t.tags)) for t in at.tagged)

@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slotfill.config import config_from_dict
 from slotfill.data import Example
 from slotfill.errors import ConfigError, DataError, ModelError
-from slotfill.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, form_words, read_gazetteer_file
+from slotfill.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, fold, form_words, read_gazetteer_file
 from slotfill.gazetteer_sources import (
     airport_forms,
     build_gazetteers,
@@ -18,7 +20,7 @@ from slotfill.gazetteer_sources import (
     load_gazetteers,
     save_gazetteers,
 )
-from slotfill.text import tokenise
+from slotfill.text import is_punctuation, tokenise
 
 
 def matches(gazetteers: GazetteerSet, text: str) -> list[list[str]]:
@@ -183,3 +185,10 @@ def test_saved_lists_load_back_and_damage_is_reported(tmp_path: Path) -> None:
     (staged / "gazetteers" / "index.json").unlink()
     with pytest.raises(ModelError, match="missing or damaged gazetteer index"):
         load_gazetteers(staged, ["city", "airport"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aZ09 .'-é\t", max_size=14))
+def test_the_fast_path_of_form_words_is_the_tokeniser(form: str) -> None:
+    folded = (fold(token.text) for token in tokenise(form) if not is_punctuation(token.text))
+    assert form_words(form) == tuple(word for word in folded if word)

@@ -1,0 +1,206 @@
+"""The CRF's decoding in numpy, for exported models (no torch): constrained Viterbi, the span
+scores of the confidences (forward-backward), and the k best tag sequences.
+
+Each function is the numpy twin of slotfill.crf / slotfill.confidence, step for step and in
+float32, so that it gives the torch path's tags exactly (tests compare the two on random weights).
+Shapes: B sentences, L time steps (padded), T tags; `mask` (B, L) is True on real tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from slotfill import bio
+
+NEG_INF = np.float32(-np.inf)
+DENSE_MAX_ELEMENTS = 1 << 17  # as slotfill.crf: up to this many (B, T, T) elements Viterbi needs no plan
+
+
+def continuation_index(tags: Sequence[str]) -> np.ndarray:
+    """(T,) int64: for B-x and I-x the index of I-x (the tag that would extend the slot), else -1."""
+    index = {tag: i for i, tag in enumerate(tags)}
+    return np.array([index.get(f"I-{tag[2:]}", -1) if tag != "O" else -1 for tag in tags], dtype=np.int64)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, np.float32(0))
+    with np.errstate(divide="ignore"):
+        return (np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top).squeeze(axis)
+
+
+def _shifted_step(previous: np.ndarray, exp_transitions: np.ndarray) -> np.ndarray:
+    """log(exp(previous) @ exp(transitions)) for (B, T) scores, without overflow: (B, T)."""
+    shift = previous.max(axis=1, keepdims=True)  # (B, 1)
+    summed = np.exp(previous - shift) @ exp_transitions  # (B, T)
+    return np.log(np.maximum(summed, np.finfo(np.float32).tiny)) + shift
+
+
+class NumpyCRF:
+    """Decoding with a CRF's saved scores: `start` (T,), `transitions` (T, T) from row to column,
+    `end` (T,), the BIO constraints derived from the tag names."""
+
+    def __init__(self, tags: Sequence[str], start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> None:
+        start_allowed, allowed = bio.allowed_transitions(tags)
+        self.start = np.where(np.array(start_allowed), start, NEG_INF).astype(np.float32)  # (T,)
+        self.transitions = np.where(np.array(allowed), transitions, NEG_INF).astype(np.float32)  # (T, T)
+        self.end = np.asarray(end, dtype=np.float32)  # (T,)
+        self.continuation = continuation_index(tags)  # (T,)
+        self._plan = _MaxPlusPlan(self.transitions)
+
+    def viterbi(self, emissions: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Best valid path: (B, L, T), (B, L) -> (B, L) int64; past a length the last tag repeats."""
+        length = emissions.shape[1]
+        shortest = int(mask.sum(axis=1).min())
+        score = self.start + emissions[:, 0]  # (B, T)
+        scores = [score]
+        # small batches: one dense (B, T, T) max is faster than the plan's several small operations
+        dense = score.shape[0] * score.shape[1] ** 2 <= DENSE_MAX_ELEMENTS
+        for t in range(1, length):
+            best = (score[:, :, None] + self.transitions).max(axis=1) if dense else self._plan.best_previous(score)
+            step = best + emissions[:, t]
+            score = step if t < shortest else np.where(mask[:, t, None], step, score)
+            scores.append(score)
+        tag = (score + self.end).argmax(axis=1)  # (B,)
+        path = [tag]
+        for t in range(length - 1, 0, -1):
+            previous = (scores[t - 1] + self.transitions[:, tag].T).argmax(axis=1)  # (B,)
+            tag = previous if t < shortest else np.where(mask[:, t], previous, tag)
+            path.append(tag)
+        path.reverse()
+        return np.stack(path, axis=1).astype(np.int64)
+
+    def forward_backward(
+        self, emissions: np.ndarray, mask: np.ndarray, temperature: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """alpha (B, L, T), beta (B, L, T), log Z (B,) and the tempered transitions (T, T), as
+        slotfill.crf.CRF.forward_backward; `emissions` come already divided by `temperature`."""
+        start, transitions = self.start / temperature, self.transitions / temperature
+        end_scores = self.end / temperature
+        exp_transitions = np.exp(transitions)  # (T, T), 0 where forbidden
+        length = emissions.shape[1]
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, length):
+            step = _shifted_step(alphas[-1], exp_transitions) + emissions[:, t]
+            alphas.append(np.where(mask[:, t, None], step, alphas[-1]))
+        end = np.broadcast_to(end_scores, alphas[0].shape)
+        betas = [end]
+        for t in range(length - 2, -1, -1):
+            step = _shifted_step(betas[-1] + emissions[:, t + 1], exp_transitions.T)
+            betas.append(np.where(mask[:, t + 1, None], step, end))
+        betas.reverse()
+        alpha, beta = np.stack(alphas, axis=1), np.stack(betas, axis=1)
+        log_z = _logsumexp(alpha[:, -1] + end_scores, axis=1)
+        return alpha, beta, log_z, transitions
+
+    def span_scores(
+        self, emissions: np.ndarray, mask: np.ndarray, path: np.ndarray, temperature: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, prefix, end), each (B, L): the span log-probabilities of slotfill.confidence."""
+        emissions = emissions / np.float32(temperature)
+        alpha, beta, log_z, transitions = self.forward_backward(emissions, mask, temperature)
+        rows = np.arange(path.shape[0])[:, None]
+        steps_idx = np.arange(path.shape[1])[None, :]
+        start = alpha[rows, steps_idx, path] - log_z[:, None]  # (B, L)
+        steps = transitions[path[:, :-1], path[:, 1:]] + emissions[rows, steps_idx[:, 1:], path[:, 1:]]  # (B, L-1)
+        prefix = np.concatenate([np.zeros((path.shape[0], 1), np.float32), steps], axis=1).cumsum(axis=1)
+        following = transitions[path[:, :-1]] + emissions[:, 1:] + beta[:, 1:]  # (B, L-1, T)
+        extend = self.continuation[path[:, :-1]]  # (B, L-1)
+        blocked = np.zeros(following.shape, dtype=bool)
+        np.put_along_axis(blocked, np.maximum(extend, 0)[:, :, None], True, axis=2)
+        blocked &= (extend >= 0)[:, :, None]
+        after = _logsumexp(np.where(blocked, NEG_INF, following), axis=2)  # (B, L-1)
+        last = mask.sum(axis=1, keepdims=True) - 1  # (B, 1)
+        end_here = (self.end / np.float32(temperature))[path]  # (B, L)
+        end = np.where(steps_idx == last, end_here, np.concatenate([after, end_here[:, -1:]], axis=1))
+        return start, prefix, end
+
+    def log_partition(self, emissions: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """log Z of each sentence: (B,)."""
+        return self.forward_backward(emissions, mask, 1.0)[2]
+
+    def k_best(self, emissions: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best valid tag sequences and their probabilities: (B, k, L) int64, (B, k)."""
+        batch, length, num_tags = emissions.shape
+        score = np.full((batch, num_tags, k), NEG_INF, dtype=np.float32)  # (B, T, k)
+        score[:, :, 0] = self.start + emissions[:, 0]
+        keep_tag = np.broadcast_to(np.arange(num_tags).reshape(1, 1, num_tags), (batch, k, num_tags))
+        keep_rank = np.broadcast_to(np.arange(k).reshape(1, k, 1), (batch, k, num_tags))
+        pointers = []
+        for t in range(1, length):
+            candidates = (score[:, :, :, None] + self.transitions.reshape(1, num_tags, 1, num_tags)).reshape(
+                batch, num_tags * k, num_tags
+            )
+            index = _top_k_indices(candidates, k, axis=1)  # (B, k, T), best first
+            best = np.take_along_axis(candidates, index, axis=1)
+            step = best.transpose(0, 2, 1) + emissions[:, t][:, :, None]  # (B, T, k)
+            real = mask[:, t].reshape(batch, 1, 1)
+            score = np.where(real, step, score)
+            pointers.append((np.where(real, index // k, keep_tag), np.where(real, index % k, keep_rank)))
+        final = (score + self.end.reshape(1, num_tags, 1)).reshape(batch, num_tags * k)
+        index = _top_k_indices(final, k, axis=1)  # (B, k)
+        top = np.take_along_axis(final, index, axis=1)
+        tag, rank = index // k, index % k
+        path = [tag]
+        for previous_tag, previous_rank in reversed(pointers):
+            flat = rank * num_tags + tag  # (B, k) into (B, k*T)
+            tag = np.take_along_axis(previous_tag.reshape(batch, -1), flat, axis=1)
+            rank = np.take_along_axis(previous_rank.reshape(batch, -1), flat, axis=1)
+            path.append(tag)
+        path.reverse()
+        with np.errstate(invalid="ignore"):
+            probabilities = np.nan_to_num(np.exp(top - self.log_partition(emissions, mask)[:, None]), nan=0.0)
+        return np.stack(path, axis=2), probabilities
+
+
+def _top_k_indices(x: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Indices of the k largest along `axis`, largest first (ties: the lower index first, as torch.topk)."""
+    order = np.argsort(-x, axis=axis, kind="stable")
+    return np.take(order, np.arange(k), axis=axis)
+
+
+class _MaxPlusPlan:
+    """`max_i score[b, i] + transitions[i, j]` without (B, T, T): the numpy twin of
+    slotfill.crf._MaxPlusPlan (sparse columns gathered, the others from the top-k previous tags with
+    an exact fallback where a tag outside them could win)."""
+
+    SPARSE_MAX = 4
+    TOP_K = 8
+
+    def __init__(self, transitions: np.ndarray) -> None:
+        num_tags = transitions.shape[0]
+        allowed = np.isfinite(transitions)
+        counts = allowed.sum(axis=0)
+        sparse = counts <= self.SPARSE_MAX
+        self.sparse_cols, self.dense_cols = np.flatnonzero(sparse), np.flatnonzero(~sparse)
+        width = max(1, int(counts[sparse].max())) if len(self.sparse_cols) else 1
+        # each sparse column's allowed predecessors (padded with a forbidden one: -inf)
+        self.sparse_prev = np.argsort(~allowed[:, self.sparse_cols], axis=0, kind="stable")[:width].T  # (S, width)
+        self.sparse_trans = transitions[self.sparse_prev, self.sparse_cols[:, None]]  # (S, width)
+        self.dense_trans = transitions[:, self.dense_cols]  # (T, D)
+        self.dense_bound = self.dense_trans.max(axis=0)  # (D,)
+        self.k = min(self.TOP_K, num_tags - 1)
+
+    def best_previous(self, score: np.ndarray) -> np.ndarray:  # (B, T) -> (B, T)
+        best = np.empty_like(score)
+        if len(self.sparse_cols):
+            best[:, self.sparse_cols] = (score[:, self.sparse_prev] + self.sparse_trans).max(axis=2)
+        if len(self.dense_cols) == 0:
+            return best
+        if self.k < 1:
+            best[:, self.dense_cols] = (score[:, :, None] + self.dense_trans).max(axis=1)
+            return best
+        cut = score.shape[1] - self.k - 1
+        order = np.argpartition(score, cut, axis=1)  # (B, T): the k best after `cut`, the k+1-th best at it
+        top_tags = order[:, cut + 1 :]  # (B, k), in any order
+        top_scores = np.take_along_axis(score, top_tags, axis=1)
+        kth = np.take_along_axis(score, order[:, cut : cut + 1], axis=1)[:, 0]  # (B,)
+        dense = (top_scores[:, :, None] + self.dense_trans[top_tags]).max(axis=1)  # (B, D)
+        bound = kth[:, None] + self.dense_bound  # (B, D)
+        unsure = np.flatnonzero((dense < bound).any(axis=1))
+        if len(unsure):
+            dense[unsure] = (score[unsure][:, :, None] + self.dense_trans).max(axis=1)
+        best[:, self.dense_cols] = dense
+        return best

@@ -1,0 +1,216 @@
+"""Run an exported model (`slotfill export`) with onnxruntime and numpy: never imports torch.
+
+Loading reads only ONNX, JSON and YAML. The graph gives emissions and intent logits; the CRF
+decodes beside it in numpy (slotfill.crf_numpy), so the tags, confidences and alternatives are the
+torch model's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from slotfill import __version__
+from slotfill.calibration_file import read_temperature
+from slotfill.config import Config, load_config
+from slotfill.crf_numpy import NumpyCRF
+from slotfill.errors import ConfigError, ModelError
+from slotfill.features import FeatureArrays
+from slotfill.gazetteer import GazetteerSet
+from slotfill.gazetteer_sources import load_gazetteers
+from slotfill.layout import CONFIG_FILE, EXPORT_FILE, METRICS_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.tagging import Decoded, Decoding, SpanRows
+from slotfill.vocab import PAD_ID, Vocab
+
+READABLE_EXPORT_VERSIONS = (1,)
+SINGLE_THREAD_BLAS_FROM = 512  # tokens in a batch (B x L) from which decoding limits BLAS to one thread
+
+
+def _onnxruntime_errors() -> tuple[type[BaseException], ...]:
+    """What onnxruntime raises for a model it cannot load (its own types, not RuntimeError)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    names = ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented", "EPFail")
+    return (RuntimeError, ValueError, *(getattr(state, n) for n in names if hasattr(state, n)))
+
+
+def is_exported(path: Path) -> bool:
+    """Whether `path` is an exported model directory (it holds model.onnx)."""
+    return (Path(path) / ONNX_FILE).is_file() or (Path(path) / EXPORT_FILE).is_file()
+
+
+def _providers(device: str) -> list[str]:
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    if device in ("cuda",) or device.startswith("cuda:"):
+        if "CUDAExecutionProvider" not in available:
+            raise ConfigError(
+                f"device: {device!r} asked for, but this onnxruntime has no CUDA provider (use auto or cpu)"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto" and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device not in ("auto", "cpu"):
+        raise ConfigError(f"device: {device!r} is not one of auto, cpu, cuda (or cuda:N)")
+    return ["CPUExecutionProvider"]
+
+
+class OnnxDecoder:
+    """An onnxruntime session and the numpy CRF as a slotfill.tagging.SentenceDecoder."""
+
+    def __init__(self, session: Any, crf: NumpyCRF | None, has_intent: bool) -> None:
+        self.session, self.crf, self._has_intent = session, crf, has_intent
+        self.input_names = [i.name for i in session.get_inputs()]  # the exporter drops inputs a model ignores
+        self._blas = ThreadpoolController()
+
+    @property
+    def has_intent(self) -> bool:
+        return self._has_intent
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+        outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
+        if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
+            return self._decode_outputs(outputs, arrays, decoding)
+        # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin
+        # after them slow down onnxruntime's next run (measured: README, "Deploy without torch")
+        with self._blas.limit(limits=1, user_api="blas"):
+            return self._decode_outputs(outputs, arrays, decoding)
+
+    def _decode_outputs(self, outputs: list[np.ndarray], arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+        emissions = outputs[0]  # (B, L, T) float32
+        mask = arrays.word_ids != PAD_ID  # (B, L)
+        lengths = arrays.lengths.tolist()
+        best = self.crf.viterbi(emissions, mask) if self.crf is not None else emissions.argmax(axis=2)  # (B, L)
+        tag_ids = [row[:n] for row, n in zip(best.tolist(), lengths)]
+        span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
+        if decoding.confidences:
+            columns = [c.tolist() for c in self._span_scores(emissions, mask, best, decoding.temperature)]
+            span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
+        sequences = (
+            self._alternatives(emissions, mask, decoding.alternatives, lengths) if decoding.alternatives else None
+        )
+        if not self._has_intent:
+            return Decoded(tag_ids, None, None, span_scores, None, sequences)
+        logits = outputs[1]  # (B, K)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities = shifted / shifted.sum(axis=1, keepdims=True)  # (B, K)
+        intents = probabilities.argmax(axis=1)
+        confidences = probabilities[np.arange(len(intents)), intents]
+        ranking = None
+        if decoding.alternatives:
+            k = min(decoding.alternatives, probabilities.shape[1])
+            order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+            ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
+        return Decoded(tag_ids, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
+
+    def _span_scores(
+        self, emissions: np.ndarray, mask: np.ndarray, best: np.ndarray, temperature: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.crf is not None:
+            return self.crf.span_scores(emissions, mask, best, temperature)
+        scaled = emissions / np.float32(temperature)
+        shifted = scaled - scaled.max(axis=2, keepdims=True)
+        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+        token = np.take_along_axis(log_softmax, best[:, :, None], axis=2)[:, :, 0]  # (B, L)
+        return token, token.cumsum(axis=1), np.zeros_like(token)
+
+    def _alternatives(
+        self, emissions: np.ndarray, mask: np.ndarray, k: int, lengths: list[int]
+    ) -> list[list[tuple[list[int], float]]]:
+        if self.crf is not None:
+            paths, probabilities = self.crf.k_best(emissions, mask, k)  # (B, k, L), (B, k)
+            rows = zip(paths.tolist(), probabilities.tolist())
+            return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
+        best = emissions.argmax(axis=2)
+        shifted = emissions - emissions.max(axis=2, keepdims=True)
+        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+        log_p = np.where(mask, np.take_along_axis(log_softmax, best[:, :, None], axis=2)[:, :, 0], 0.0).sum(axis=1)
+        return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
+
+
+@dataclass
+class ExportedModel:
+    """An exported model, loaded: what slotfill.predict.Predictor needs, with no torch."""
+
+    config: Config
+    vocab: Vocab
+    metrics: dict[str, Any]
+    gazetteers: GazetteerSet
+    decoder: OnnxDecoder
+    info: dict[str, Any] = field(default_factory=dict)  # export.json
+    temperature: float = 1.0
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelError(f"{path}: damaged {what} ({error})") from None
+
+
+def _read_export_info(directory: Path) -> dict[str, Any]:
+    info = _read_json(directory / EXPORT_FILE, "export description")
+    version = info.get("format_version") if isinstance(info, dict) else None
+    if version not in READABLE_EXPORT_VERSIONS:
+        raise ModelError(
+            f"{directory / EXPORT_FILE}: export format version {version} "
+            f"(slotfill {info.get('slotfill_version', '?') if isinstance(info, dict) else '?'}); "
+            f"this slotfill {__version__} reads versions {', '.join(map(str, READABLE_EXPORT_VERSIONS))}"
+        )
+    return info
+
+
+def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
+    if info.get("decoder") != "crf":
+        return None
+    num_tags = len(vocab.tags)
+    try:
+        scores = info["crf"]
+        start, end = np.array(scores["start"], np.float32), np.array(scores["end"], np.float32)
+        transitions = np.array(scores["transitions"], np.float32)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{where}: damaged CRF scores ({error})") from None
+    if start.shape != (num_tags,) or end.shape != (num_tags,) or transitions.shape != (num_tags, num_tags):
+        raise ModelError(f"{where}: CRF scores do not fit the vocabulary's {num_tags} tags")
+    return NumpyCRF(vocab.tags.items, start, transitions, end)
+
+
+def load_exported(path: Path, device: str = "auto") -> ExportedModel:
+    """Load an exported model directory. Raises ModelError (one line, naming the file) when it is
+    incomplete, damaged or of another format version; ConfigError for a device it cannot use."""
+    import onnxruntime
+
+    directory = Path(path)
+    for name in (EXPORT_FILE, ONNX_FILE, CONFIG_FILE, VOCAB_FILE):
+        if not (directory / name).is_file():
+            raise ModelError(f"{directory}: not an exported slotfill model ({name} is missing)")
+    info = _read_export_info(directory)
+    try:
+        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
+    except ConfigError as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
+    vocab = Vocab.load(directory / VOCAB_FILE)
+    gazetteers = load_gazetteers(directory, list(config.gazetteers))
+    crf = _crf(info, vocab, directory / EXPORT_FILE)
+    _ONNXRUNTIME_ERRORS = _onnxruntime_errors()  # noqa: N806
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    # threads that spin after a run take the cores from the numpy decoding that follows it
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), options, providers=_providers(device))
+    except _ONNXRUNTIME_ERRORS as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
+    metrics = {}
+    if (directory / METRICS_FILE).is_file():
+        metrics = _read_json(directory / METRICS_FILE, "metrics")
+    temperature = read_temperature(directory)
+    decoder = OnnxDecoder(session, crf, bool(info.get("intent")))
+    return ExportedModel(config, vocab, metrics, gazetteers, decoder, info, temperature)
