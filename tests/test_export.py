@@ -252,3 +252,17 @@ def test_a_runtime_install_runs_exports_and_names_the_extra_a_command_needs(expo
         "error: this command needs torch, which this installation of slotfill does not have: "
         "pip install 'slotfill[train]'"
     )
+
+
+def test_serve_runs_an_exported_model(trained_run: Path, exported: Path) -> None:
+    from .test_serve import call, start_server
+
+    process, url = start_server(exported)
+    try:
+        status, parsed = call(url + "/parse", {"text": "fly from Boston to Denver, please"})
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert status == 200
+    expected = Predictor.load(trained_run, "cpu").parse("fly from Boston to Denver, please")
+    assert_same_parses([parsed], [expected])
