@@ -49,6 +49,7 @@ class Progress:
     stale: int = 0
     seconds: float = 0.0
     log_lines: list[str] = field(default_factory=list)
+    world_size: int = 1  # processes that trained it (torchrun); a resume needs as many
 
 
 @dataclass

@@ -6,6 +6,7 @@ becomes one line on stderr and exit code 2. torch is imported only by the comman
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -106,6 +107,7 @@ def train(
     from slotfill.cli_io import SignalStop
     from slotfill.cli_progress import RichTrainingObserver
     from slotfill.config import load_config
+    from slotfill.distributed import World
 
     if resume is not None:
         if config is not None or overrides or output is not None or overwrite:
@@ -118,13 +120,20 @@ def train(
     else:
         settings = call(load_config, config, overrides or [])
         run_dir = output or Path("runs") / config.stem
+    world = call(World.from_environment)  # torchrun's ranks; rank 0 of 1 otherwise
+    if not world.is_main:  # one voice: rank 0 shows progress and results, the others only warnings
+        logging.getLogger("slotfill").setLevel(logging.WARNING)
     signals = SignalStop()
-    with signals.installed(), RichTrainingObserver(stderr, settings.training.epochs, signals.announcement) as observer:
+    display = RichTrainingObserver(stderr, settings.training.epochs, signals.announcement) if world.is_main else None
+    with signals.installed(), display or contextlib.nullcontext() as observer:
         try:
-            result = call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite)
+            result = call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite, world)
         except TrainingStopped as stopped:  # interrupted on purpose: exit 128 + the signal's number
-            stderr.print(str(stopped), soft_wrap=True, highlight=False)
+            if world.is_main:
+                stderr.print(str(stopped), soft_wrap=True, highlight=False)
             raise typer.Exit(signals.exit_code) from None
+    if not world.is_main:
+        return
     stderr.print(
         f"best epoch {result.best_epoch} of {result.epochs_run} in {result.seconds:.1f} s; model saved to {result.model_dir}",
         soft_wrap=True,
@@ -137,15 +146,15 @@ class TrainingStopped(Exception):
     """Training was stopped by a signal after saving its checkpoint (not an error: exit 128 + signal)."""
 
 
-def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool, overwrite: bool) -> Any:
+def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool, overwrite: bool, world: Any) -> Any:
     """Train (or resume) a run; a run stopped on request raises TrainingStopped."""
     from slotfill.train import TrainingInterrupted, resume_training
     from slotfill.train import train as train_model
 
     try:
         if resume:
-            return resume_training(run_dir, observer, stop=stop)
-        return train_model(settings, run_dir, observer, stop=stop, overwrite=overwrite)
+            return resume_training(run_dir, observer, stop=stop, world=world)
+        return train_model(settings, run_dir, observer, stop=stop, overwrite=overwrite, world=world)
     except TrainingInterrupted as interrupted:
         raise TrainingStopped(str(interrupted)) from None
 
@@ -345,6 +354,12 @@ def predict(
     max_tokens: MaxTokensOption = 5_000,
     alternatives: AlternativesOption = 0,
     min_confidence: MinConfidenceOption = 0.0,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="Write the JSON lines to this file (whole or not at all) instead of stdout."
+        ),
+    ] = None,
 ) -> None:
     """Tag utterances; print one JSON object per line, in input order.
 
@@ -359,18 +374,32 @@ def predict(
       slotfill predict runs/atis --input utterances.txt > parsed.jsonl
 
       slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
+
+      torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
     """
     from slotfill.cli_io import check_arguments, read_lines
+    from slotfill.distributed import World
+    from slotfill.sharding import count_lines, line_shard, shard_of, write_output
 
     if not texts and input_file is None:
         raise fail("give utterances as arguments or --input FILE (- for stdin)")
     if texts and input_file is not None:
         raise fail("give utterances as arguments or --input, not both")
+    world = call(World.from_environment)  # under torchrun each rank tags its shard of the file
+    if world.distributed and (input_file is None or str(input_file) == "-" or output is None):
+        raise fail("under torchrun, predict shards a file: give --input FILE (not stdin) and --output OUT")
     arguments = call(check_arguments, texts or [])
     predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
-    show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
+    if world.distributed:
+        lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
     parses = predictor.parse_many(lines, alternatives=alternatives, min_confidence=min_confidence)
+    if output is not None:
+        written = call(write_output, output, parses, world)
+        if world.is_main and input_file is not None:
+            stderr.print(f"{output}: written ({written:,} lines from rank 0 of {world.size})", soft_wrap=True)
+        return
+    show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
     call(_print_json_lines, parses, show_progress)
 
 

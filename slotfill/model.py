@@ -102,21 +102,28 @@ class Tagger(nn.Module):
         keep = torch.rand(batch, length, width // 2, device=features.device) >= self.gazetteer_dropout  # (B, L, G/2)
         return features * keep.repeat_interleave(2, dim=2)
 
-    def loss(self, batch: Batch) -> Tensor:
-        """Training objective: slot loss (CRF NLL or token cross-entropy) + weighted intent loss."""
+    def loss(self, batch: Batch, per_sentences: float | None = None) -> Tensor:
+        """Training objective: slot loss (CRF NLL or token cross-entropy) + weighted intent loss,
+        averaged over the batch's sentences; with `per_sentences`, summed and divided by that
+        instead (a rank's share of a global batch: see slotfill.train)."""
         if batch.tag_ids is None:
             raise ValueError("loss needs a batch with gold tags")
         emissions, intent_logits = self._encode(batch)
         mask = batch.mask
         if self.crf is not None:
-            slot_loss = self.crf.neg_log_likelihood(emissions, batch.tag_ids, mask).mean()
+            nll = self.crf.neg_log_likelihood(emissions, batch.tag_ids, mask)  # (B,)
+            slot_loss = nll.mean() if per_sentences is None else nll.sum() / per_sentences
         else:
             # summed over tokens, averaged over sentences: the same scale as the CRF's NLL
             token_loss = nn.functional.cross_entropy(emissions[mask], batch.tag_ids[mask], reduction="sum")
-            slot_loss = token_loss / mask.size(0)
+            slot_loss = token_loss / (mask.size(0) if per_sentences is None else per_sentences)
         if intent_logits is None or batch.intent_ids is None:
             return slot_loss
-        return slot_loss + self.intent_loss_weight * nn.functional.cross_entropy(intent_logits, batch.intent_ids)
+        if per_sentences is None:
+            intent_loss = nn.functional.cross_entropy(intent_logits, batch.intent_ids)
+        else:
+            intent_loss = nn.functional.cross_entropy(intent_logits, batch.intent_ids, reduction="sum") / per_sentences
+        return slot_loss + self.intent_loss_weight * intent_loss
 
     @torch.inference_mode()
     def decode(

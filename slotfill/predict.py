@@ -51,6 +51,9 @@ def load_any_model(model_dir: Path, device: str = "auto") -> Model:
     return load_model(model_dir, resolve_device(device))
 
 
+CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, little memory
+
+
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end",
     "confidence"}], "intent", "intent_confidence"}` (and `intents`, `alternatives`, `low_confidence` on request)."""
@@ -79,6 +82,11 @@ class Predictor:
         """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
         `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained."""
         return cls(load_any_model(model_dir, device), batch_size, gazetteers, limits)
+
+    @property
+    def chunk_size(self) -> int:
+        """Texts tagged together by `parse_many` (its batches are cut from these, sorted by length)."""
+        return self.batch_size * CHUNK_BATCHES
 
     def limit_error(self, text: str) -> str | None:
         """Why `text` is too long to tag, or None."""
@@ -111,7 +119,7 @@ class Predictor:
         `alternatives` k > 0 adds the k best intents and tag sequences; slots below
         `min_confidence` move from `slots` to `low_confidence`. A line ending ("\n", "\r\n") is
         not part of a text: `parse_many(open(path))` gives what `slotfill predict --input path` prints."""
-        chunk_size = chunk_size or self.batch_size * 8
+        chunk_size = chunk_size or self.chunk_size
         decoding = Decoding(self.loaded.temperature, alternatives)
         chunk: list[str] = []
         for text in texts:

@@ -18,6 +18,7 @@ unless it is an interrupted run of the same config (which then resumes) or `over
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -31,7 +32,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from slotfill.augment import Augmentation, substitution_lists
-from slotfill.batching import LengthBucketSampler, encode
+from slotfill.batching import Batch, EncodedCorpus, LengthBucketSampler, encode
 from slotfill.checkpoint import (
     Checkpoint,
     Progress,
@@ -45,6 +46,7 @@ from slotfill.checkpoint import (
 from slotfill.config import Config
 from slotfill.data import Example, read_lookups, read_split, without_punctuation
 from slotfill.device import resolve_device
+from slotfill.distributed import ProcessGroup, World, any_rank, broadcast_from_main
 from slotfill.errors import DataError, OutputError, SlotfillError
 from slotfill.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
@@ -174,6 +176,8 @@ class _Run:
     generator: torch.Generator  # draws each epoch's batch order
     augmentation: Augmentation | None
     progress: Progress = field(default_factory=Progress)
+    world: World = field(default_factory=World)
+    trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
 
     @property
     def kept(self) -> Tagger:
@@ -193,9 +197,30 @@ class _Run:
         return self.augmentation.examples_for_epoch(self.train, epoch)
 
 
-def _build(config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None) -> _Run:
-    """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised."""
+class _Loss(torch.nn.Module):
+    """The tagger's training loss as a forward pass: what DistributedDataParallel wraps."""
+
+    def __init__(self, tagger: Tagger) -> None:
+        super().__init__()
+        self.tagger = tagger
+
+    def forward(self, batch: Batch, per_sentences: float) -> torch.Tensor:
+        return self.tagger.loss(batch, per_sentences)
+
+
+def _device(config: Config, world: World) -> torch.device:
     device = resolve_device(config.device)
+    if world.distributed and device.type == "cuda":
+        return torch.device("cuda", world.local_rank)  # one GPU per process
+    return device
+
+
+def _build(
+    config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None, world: World = World()
+) -> _Run:
+    """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
+    Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
+    device = _device(config, world)
     splits = read_splits(config)
     train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
     if not train_examples:
@@ -230,11 +255,20 @@ def _build(config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: Ga
             list_of_slot=substitution_lists(config.gazetteers),
             courtesy=settings.courtesy,
         )
-    generator = torch.Generator().manual_seed(config.seed)
-    return _Run(
+    generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
+    trainer = None
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        torch.manual_seed(config.seed + 7919 * world.rank)  # each rank its own dropout, reproducibly
+        # buffers are derived from the tag names, the same on every rank: nothing to broadcast
+        trainer = DistributedDataParallel(_Loss(tagger), broadcast_buffers=False)
+    run = _Run(
         config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
-        tagger, averaged, optimizer, schedule, generator, augmentation,
+        tagger, averaged, optimizer, schedule, generator, augmentation, world=world, trainer=trainer,
     )  # fmt: skip
+    run.progress.world_size = world.size
+    return run
 
 
 def _substituted_tags(config: Config, examples: list[Example]) -> list[str]:
@@ -246,8 +280,13 @@ def _substituted_tags(config: Config, examples: list[Example]) -> list[str]:
     return sorted(f"I-{label}" for label in labels if slot_type(label) in types)
 
 
-def _restore(checkpoint: Checkpoint, output_dir: Path) -> _Run:
-    run = _build(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers)
+def _restore(checkpoint: Checkpoint, output_dir: Path, world: World = World()) -> _Run:
+    if checkpoint.progress.world_size != world.size:
+        raise OutputError(
+            f"{output_dir}: the run was trained by {checkpoint.progress.world_size} process(es); resume it with as many "
+            f"(this is {world.size})"
+        )
+    run = _build(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers, world)
     run.progress = checkpoint.progress
     run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
     if run.averaged is not None:
@@ -255,11 +294,21 @@ def _restore(checkpoint: Checkpoint, output_dir: Path) -> _Run:
     run.optimizer.load_state_dict(optimizer_state(checkpoint))
     run.schedule.load_state_dict(checkpoint.scheduler)
     run.generator.set_state(checkpoint.tensors["rng.sampler"])
-    torch.set_rng_state(checkpoint.tensors["rng.torch"])
+    torch.set_rng_state(checkpoint.tensors["rng.torch" if world.rank == 0 else f"rng.torch.rank{world.rank}"])
     return run
 
 
 def _save_checkpoint(run: _Run, epoch_start_generator: torch.Tensor) -> None:
+    """Rank 0 saves, with every rank's dropout RNG state (collected from all ranks: call on all)."""
+    rng = {"torch": torch.get_rng_state(), "sampler": epoch_start_generator}
+    if run.world.distributed:
+        import torch.distributed as dist
+
+        states: list[torch.Tensor | None] = [None] * run.world.size
+        dist.all_gather_object(states, torch.get_rng_state())
+        rng.update({f"torch.rank{rank}": state for rank, state in enumerate(states) if rank > 0 and state is not None})
+    if not run.world.is_main:
+        return
     save_checkpoint(
         run.output_dir,
         run.config,
@@ -270,7 +319,7 @@ def _save_checkpoint(run: _Run, epoch_start_generator: torch.Tensor) -> None:
         averaged=run.averaged.state_dict() if run.averaged is not None else None,
         optimizer=run.optimizer.state_dict(),
         scheduler=run.schedule.state_dict(),
-        rng={"torch": torch.get_rng_state(), "sampler": epoch_start_generator},
+        rng=rng,
     )
 
 
@@ -287,9 +336,8 @@ def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: thread
     # not a DataLoader: each of its iterators draws a seed from the global RNG, which would
     # make a resumed run differ from an uninterrupted one (and no worker processes are needed)
     for indices in batches[progress.batches_done :]:
-        batch = corpus.collate([corpus[i] for i in indices]).to(run.device)
         run.optimizer.zero_grad(set_to_none=True)
-        loss = run.tagger.loss(batch)
+        loss = _batch_loss(run, corpus, indices)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(run.tagger.parameters(), settings.grad_clip)
         run.optimizer.step()
@@ -299,14 +347,29 @@ def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: thread
         progress.running_loss += loss.item()
         progress.batches_done += 1
         observer.batch_done(loss.item())
-        if stop is not None and stop.is_set():
+        if any_rank(run.world, stop is not None and stop.is_set(), run.device):  # all ranks stop after one step
             progress.seconds = clock.total()
             _save_checkpoint(run, epoch_generator)
+            how = f"`slotfill train --resume {run.output_dir}`"
+            if run.world.distributed:
+                how = f"{how} under torchrun with {run.world.size} processes"
             raise TrainingInterrupted(
                 f"training stopped at epoch {epoch}, batch {progress.batches_done} of {len(batches)}; "
-                f"checkpoint saved: resume with `slotfill train --resume {run.output_dir}`"
+                f"checkpoint saved: resume with {how}"
             )
     return len(batches)
+
+
+def _batch_loss(run: _Run, corpus: EncodedCorpus, indices: list[int]) -> torch.Tensor:
+    """The loss of one batch; under torchrun, of this rank's contiguous share of the global batch,
+    scaled so that DistributedDataParallel's average of the ranks' gradients is the gradient of the
+    whole batch's mean loss (the same learning rate and batch size mean the same as in one process)."""
+    if run.trainer is None:
+        return run.tagger.loss(corpus.collate([corpus[i] for i in indices]).to(run.device))
+    share = [indices[i] for i in run.world.shard(len(indices))]
+    weight = 1.0 if share else 0.0  # fewer sentences than ranks: a rank with none still joins the all-reduce
+    batch = corpus.collate([corpus[i] for i in share or indices[:1]]).to(run.device)
+    return run.trainer(batch, len(indices) / run.world.size) * weight
 
 
 def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
@@ -324,7 +387,10 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
     improved = progress.best_key is None or key > progress.best_key
     if improved:
         progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
-        save_model(run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, {"best_epoch": epoch, "dev": dev})
+        if run.world.is_main:  # every rank has the same weights and dev scores: one writes
+            save_model(
+                run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, {"best_epoch": epoch, "dev": dev}
+            )
     else:
         progress.stale += 1
     train_loss = progress.running_loss / max(1, num_batches)
@@ -332,7 +398,8 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
     progress.log_lines.append(
         json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds})
     )
-    atomic_write_text(run.output_dir / TRAIN_LOG, "\n".join(progress.log_lines) + "\n")
+    if run.world.is_main:
+        atomic_write_text(run.output_dir / TRAIN_LOG, "\n".join(progress.log_lines) + "\n")
     progress.epoch, progress.batches_done, progress.running_loss = epoch, 0, 0.0
     progress.seconds = clock.total()
     return summary
@@ -340,7 +407,17 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
 
 def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResult:
     """Calibrate the best epoch's weights, as saved, on dev; score them on test; write the metrics
-    and the calibration; drop the checkpoint."""
+    and the calibration; drop the checkpoint. Under torchrun rank 0 does it and tells the others."""
+    outcome = _finish_main(run, seconds) if run.world.is_main else None
+    calibration_and_test = broadcast_from_main(run.world, outcome)
+    progress = run.progress
+    return TrainResult(
+        run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, calibration_and_test, history
+    )
+
+
+def _finish_main(run: _Run, seconds: float) -> dict[str, Any] | None:
+    """What _finish does on rank 0; returns the test metrics."""
     progress, settings = run.progress, run.config.training
     best = load_model(run.model_dir, run.device).decoder
     calibration = {"temperature": 1.0}
@@ -360,10 +437,11 @@ def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResu
         "dev": progress.best_dev,
         "calibration": calibration,
         "test": test,
+        "world_size": run.world.size,
     }
     write_metrics(run.model_dir, metrics)
     remove_checkpoint(run.output_dir)
-    return TrainResult(run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, test, history)
+    return test
 
 
 class _Clock:
@@ -377,7 +455,7 @@ class _Clock:
 
 
 def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
-    observer = observer or _Silent()
+    observer = (observer if run.world.is_main else None) or _Silent()  # one progress display: rank 0's
     clock = _Clock(run.progress.seconds)
     history: list[EpochSummary] = []
     for epoch in range(run.progress.epoch + 1, run.config.training.epochs + 1):
@@ -429,36 +507,64 @@ def train(
     *,
     stop: threading.Event | None = None,
     overwrite: bool = False,
+    world: World = World(),
 ) -> TrainResult:
     """Train a tagger as `config` says; the best model goes to `output_dir/model`.
 
     An `output_dir` holding an interrupted run of the same config resumes it; one holding any
-    other run is refused (OutputError) unless `overwrite`, which replaces what that run wrote."""
+    other run is refused (OutputError) unless `overwrite`, which replaces what that run wrote.
+    With a `world` of several processes (torchrun), every rank calls this: rank 0 holds the lock
+    and writes the run directory, and all ranks train one model with DistributedDataParallel."""
     output_dir = Path(output_dir)
-    # data, lists and model first: a bad config or data file is reported before any directory is touched
-    resumable = _is_interrupted_run_of(output_dir, config) and not overwrite
-    run = None if resumable else _build(config, output_dir, None, None)
-    with locked_dir(output_dir, RUN_LOCK):
-        if _is_interrupted_run_of(output_dir, config) and not overwrite:
-            log.info("%s holds an interrupted run of this config: resuming it", output_dir)
-            return _run_epochs(_restore(load_checkpoint(output_dir), output_dir), observer, stop)
-        earlier = _earlier_run(output_dir)
-        if earlier and not overwrite:
-            names = ", ".join(p.name for p in earlier)
-            raise OutputError(
-                f"{output_dir}: already holds a run ({names}); choose another --output, or give --overwrite to replace it"
-            )
-        run = run or _build(config, output_dir, None, None)
-        for path in earlier:  # only what slotfill wrote: _earlier_run refused anything else
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        return _run_epochs(run, observer, stop)
+    with ProcessGroup(world, _device(config, world).type):
+        # data, lists and model first: a bad config or data file is reported before any directory is touched
+        resumable = _is_interrupted_run_of(output_dir, config) and not overwrite
+        run = None if resumable else _build(config, output_dir, None, None, world)
+        with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
+            decision: str | SlotfillError | None = None
+            if world.is_main:
+                try:
+                    decision = _prepare_output(output_dir, config, overwrite)
+                except SlotfillError as error:
+                    decision = error
+            decision = broadcast_from_main(world, decision)  # the other ranks wait for rank 0's checks
+            if isinstance(decision, SlotfillError):
+                raise decision
+            if decision == "resume":
+                log.info("%s holds an interrupted run of this config: resuming it", output_dir)
+                return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
+            run = run or _build(config, output_dir, None, None, world)
+            if world.is_main:
+                for path in _earlier_run(output_dir):  # only what slotfill wrote: _prepare_output checked
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+            return _run_epochs(run, observer, stop)
+
+
+def _prepare_output(output_dir: Path, config: Config, overwrite: bool) -> str:
+    """ "resume" for an interrupted run of this config, else "fresh"; raises OutputError for a
+    directory that holds another run (without `overwrite`) or files slotfill did not write."""
+    if _is_interrupted_run_of(output_dir, config) and not overwrite:
+        return "resume"
+    earlier = _earlier_run(output_dir)
+    if earlier and not overwrite:
+        names = ", ".join(p.name for p in earlier)
+        raise OutputError(
+            f"{output_dir}: already holds a run ({names}); choose another --output, or give --overwrite to replace it"
+        )
+    return "fresh"
 
 
 def resume_training(
-    output_dir: Path, observer: TrainingObserver | None = None, *, stop: threading.Event | None = None
+    output_dir: Path,
+    observer: TrainingObserver | None = None,
+    *,
+    stop: threading.Event | None = None,
+    world: World = World(),
 ) -> TrainResult:
-    """Continue the interrupted run in `output_dir` from its checkpoint, with the run's own config."""
+    """Continue the interrupted run in `output_dir` from its checkpoint, with the run's own config
+    (under torchrun, with as many processes as the run had)."""
     output_dir = Path(output_dir)
-    checkpoint_config(output_dir)  # "nothing to resume" before the directory is locked (and so created)
-    with locked_dir(output_dir, RUN_LOCK):
-        return _run_epochs(_restore(load_checkpoint(output_dir), output_dir), observer, stop)
+    config = checkpoint_config(output_dir)  # "nothing to resume" before the directory is locked (and so created)
+    with ProcessGroup(world, _device(config, world).type):
+        with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
+            return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
