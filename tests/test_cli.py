@@ -193,7 +193,7 @@ def test_predict_needs_input(trained_run: Path) -> None:
 
 
 def test_progress_path_writes_every_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from slotfill.cli import _print_json_lines
+    from slotfill.cli_tagging import _print_json_lines
 
     _print_json_lines(iter([{"text": str(i)} for i in range(600)]), progress=True)
     out = capsys.readouterr().out.splitlines()

@@ -287,7 +287,7 @@ def test_every_endpoint_but_health_needs_the_key(secured: str) -> None:
 
 
 def test_the_key_comes_from_a_file_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from slotfill.cli import _api_key
+    from slotfill.cli_tagging import _api_key
     from slotfill.errors import ConfigError
 
     monkeypatch.delenv("SLOTFILL_API_KEY", raising=False)
