@@ -15,6 +15,8 @@ FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slot
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
 DECODERS = ("crf", "softmax")
 LR_SCHEDULES = ("constant", "linear")
+# what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)
+MONITORS = ("slot_f1", "intent_accuracy", "sentence_accuracy", "loss")
 BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
 
 

@@ -19,7 +19,7 @@ from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli_common import call, fail, stderr
 from slotfill.cli_data import data_app
-from slotfill.cli_model import export
+from slotfill.cli_model import export, info
 from slotfill.cli_tagging import DEVICE_HELP, predict, serve, tag
 
 app = typer.Typer(
@@ -37,8 +37,6 @@ EXTRA_OF_MODULE = {
     "matplotlib": "train",
     "onnxruntime": "runtime",
 }
-
-
 
 
 def _version(value: bool) -> None:
@@ -286,7 +284,7 @@ def cv(
 
 
 # after train, evaluate and cv above, in the order --help lists them
-for command in (predict, tag, serve, export):
+for command in (predict, tag, serve, export, info):
     app.command()(command)
 app.add_typer(data_app, name="data")
 

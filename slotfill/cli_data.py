@@ -136,6 +136,42 @@ def stats(
         out.print(table)
 
 
+@data_app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
+    data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Report every problem of a dataset without training; exit 1 when there is any.
+
+    Tokens the runtime tokeniser would split differently ("lo-fi" typed becomes lo - fi), BIO tags
+    that need repair, slots of nothing but punctuation, intents on some sentences only, dev/test
+    labels train never shows, and dev/test sentences that are also in train.
+
+    Example:
+
+      slotfill data validate data/smarthome
+    """
+    from slotfill.data_validate import summary
+    from slotfill.data_validate import validate as validate_data
+
+    call(check_choice, data_format, ("auto", *DATA_FORMATS), "--format")
+    problems = call(validate_data, path, data_format)
+    if as_json:
+        typer.echo(json.dumps(summary(problems), ensure_ascii=False))
+    elif problems:
+        table = Table(title=f"{len(problems)} problem(s) in {path}")
+        for column in ("kind", "where", "problem"):
+            table.add_column(column)
+        for problem in problems:
+            table.add_row(problem.kind, problem.where, problem.message)
+        Console().print(table)
+    else:
+        stderr.print(f"{path}: no problems found", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
 def _stats_tables(result: dict[str, Any]) -> list[Table]:
     splits = result["splits"]
     summary = Table(title="Splits")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from slotfill.cli_common import call, stderr
+from slotfill.cli_tagging import DEVICE_HELP
 
 
 def export(
@@ -34,3 +35,57 @@ def export(
         f"exported to {out_dir} (onnx opset {info['opset']}, {info['decoder']} decoder, quantize {info['quantize']})",
         soft_wrap=True,
     )
+
+
+def info(
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "cpu",
+) -> None:
+    """What a model is: versions, intents, slot types, vocabulary sizes, parameters, config, metrics, gazetteers.
+
+    Example:
+
+      slotfill info runs/atis
+    """
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from slotfill.model_info import describe
+    from slotfill.predict import load_any_model
+
+    described = call(lambda: describe(load_any_model(model_dir, device)))
+    if as_json:
+        typer.echo(json.dumps(described, ensure_ascii=False))
+        return
+    out = Console()
+    table = Table(title=f"{model_dir}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for key in ("kind", "slotfill_version", "format_version", "decoder", "parameters", "temperature"):
+        value = described[key]
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    table.add_row("vocabulary", ", ".join(f"{k} {v:,}" for k, v in described["vocabulary"].items()))
+    table.add_row(f"intents ({len(described['intents'])})", ", ".join(described["intents"]) or "none")
+    table.add_row(f"slot types ({len(described['slot_types'])})", ", ".join(described["slot_types"]))
+    for gazetteer in described["gazetteers"]:
+        table.add_row(f"gazetteer {gazetteer['name']}", f"{gazetteer['entries']:,} entries ({gazetteer['source']})")
+    metrics = described["metrics"]
+    for split in ("dev", "test"):
+        if isinstance(metrics.get(split), dict):
+            names = ("slot_f1", "intent_accuracy", "sentence_accuracy")
+            table.add_row(
+                f"{split} metrics",
+                "  ".join(f"{n} {100 * metrics[split][n]:.2f}" for n in names if n in metrics[split]),
+            )
+    if "world_size" in metrics:
+        table.add_row("trained by", f"{metrics['world_size']} process(es)")
+    out.print(table)
+    out.print("config (slotfill info --json for everything):", style="dim")
+    import yaml
+
+    out.print(yaml.safe_dump(described["config"], sort_keys=False), highlight=False, markup=False)

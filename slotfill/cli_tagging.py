@@ -59,6 +59,15 @@ MinConfidenceOption = Annotated[
         "--min-confidence", min=0.0, max=1.0, help="Slots below this confidence go to low_confidence instead of slots."
     ),
 ]
+MinIntentConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        "--min-intent-confidence",
+        min=0.0,
+        max=1.0,
+        help="An intent below this confidence is null (not sure, or out of the model's domain).",
+    ),
+]
 MaxCharsOption = Annotated[
     int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
 ]
@@ -82,6 +91,7 @@ def predict(
     max_tokens: MaxTokensOption = 5_000,
     alternatives: AlternativesOption = 0,
     min_confidence: MinConfidenceOption = 0.0,
+    min_intent_confidence: MinIntentConfidenceOption = 0.0,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -121,7 +131,9 @@ def predict(
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
         lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
-    parses = predictor.parse_many(lines, alternatives=alternatives, min_confidence=min_confidence)
+    parses = predictor.parse_many(
+        lines, alternatives=alternatives, min_confidence=min_confidence, min_intent_confidence=min_intent_confidence
+    )
     if output is not None:
         written = call(write_output, output, parses, world)
         if world.is_main and input_file is not None:
@@ -151,6 +163,7 @@ def tag(
     max_tokens: MaxTokensOption = 5_000,
     alternatives: AlternativesOption = 0,
     min_confidence: MinConfidenceOption = 0.0,
+    min_intent_confidence: MinIntentConfidenceOption = 0.0,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
@@ -165,7 +178,11 @@ def tag(
 
     predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
     if not sys.stdin.isatty():
-        options = {"alternatives": alternatives, "min_confidence": min_confidence}
+        options = {
+            "alternatives": alternatives,
+            "min_confidence": min_confidence,
+            "min_intent_confidence": min_intent_confidence,
+        }
         call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
         return
     from slotfill.cli_progress import render_parse
@@ -183,7 +200,13 @@ def tag(
             continue
         if not text.strip():
             break
-        parsed = call(predictor.parse, text, alternatives=alternatives, min_confidence=min_confidence)
+        parsed = call(
+            predictor.parse,
+            text,
+            alternatives=alternatives,
+            min_confidence=min_confidence,
+            min_intent_confidence=min_intent_confidence,
+        )
         for renderable in render_parse(parsed):
             out.print(renderable)
 

@@ -24,6 +24,7 @@ from slotfill.choices import (
     DEVICES,
     EMBEDDING_KINDS,
     LR_SCHEDULES,
+    MONITORS,
 )
 from slotfill.errors import ConfigError
 from slotfill.gazetteer import MAX_GAZETTEERS
@@ -115,6 +116,7 @@ class TrainingConfig(Section):
     weight_decay: float = Field(0.0, ge=0.0)
     grad_clip: float = Field(5.0, gt=0.0)
     patience: int = Field(8, ge=1)
+    monitor: Literal[MONITORS] = "slot_f1"  # type: ignore[valid-type]  # what picks the best epoch on dev
     lr_schedule: Literal[LR_SCHEDULES] = "constant"  # type: ignore[valid-type]  # linear: decay to 0 at the last epoch
     ema_decay: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: evaluate and keep a moving average of the weights
     eval_batch_size: int = Field(256, ge=1)

@@ -146,6 +146,7 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
         "opset": OPSET,
         "decoder": "crf" if crf is not None else "softmax",
         "intent": loaded.tagger.intent_head is not None,
+        "parameters": loaded.parameters,
     }
     if crf is not None:  # float32 values written exactly: a Python float holds every float32
         info["crf"] = {name: getattr(crf, name).detach().cpu().tolist() for name in ("start", "transitions", "end")}

@@ -47,6 +47,10 @@ class LoadedModel:
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
 
     @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.tagger.parameters())
+
+    @property
     def decoder(self) -> TorchDecoder:
         return TorchDecoder(self.tagger, self.device)
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from slotfill import bio
 from slotfill.config import Config
 from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
+from slotfill.model_info import describe, slot_types
 from slotfill.tagging import Decoding, SentenceDecoder, Tagged, tag_token_lists
 from slotfill.text import Token, tokenise
 from slotfill.vocab import Vocab
@@ -37,6 +38,9 @@ class Model(Protocol):
     @property
     def decoder(self) -> SentenceDecoder: ...
 
+    @property
+    def parameters(self) -> int | None: ...
+
 
 def load_any_model(model_dir: Path, device: str = "auto") -> Model:
     """A model directory (torch) or an exported one (`slotfill export`: onnxruntime, torch never
@@ -49,6 +53,16 @@ def load_any_model(model_dir: Path, device: str = "auto") -> Model:
     from slotfill.model_dir import load_model
 
     return load_model(model_dir, resolve_device(device))
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """What a parse includes: the k best alternatives, and the confidences below which a slot
+    goes to `low_confidence` and the intent becomes null."""
+
+    alternatives: int = 0
+    min_confidence: float = 0.0
+    min_intent_confidence: float = 0.0
 
 
 CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, little memory
@@ -84,6 +98,25 @@ class Predictor:
         return cls(load_any_model(model_dir, device), batch_size, gazetteers, limits)
 
     @property
+    def intents(self) -> list[str]:
+        """The intents the model can answer (empty without an intent head)."""
+        return list(self.loaded.vocab.intents.items) if self.has_intent else []
+
+    @property
+    def slot_types(self) -> list[str]:
+        """The slot labels the model can tag, sorted."""
+        return slot_types(self.loaded.vocab.tags.items)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The metrics the model was saved with (dev, test, calibration, ...)."""
+        return dict(self.loaded.metrics)
+
+    def describe(self) -> dict[str, Any]:
+        """What `slotfill info` prints: versions, labels, sizes, config, metrics, gazetteers."""
+        return describe(self.loaded)
+
+    @property
     def chunk_size(self) -> int:
         """Texts tagged together by `parse_many` (its batches are cut from these, sorted by length)."""
         return self.batch_size * CHUNK_BATCHES
@@ -106,32 +139,43 @@ class Predictor:
         """Add entries to (or replace) the model's lists from now on."""
         self.gazetteers = self.gazetteers.updated(updates)
 
-    def parse(self, text: str, *, alternatives: int = 0, min_confidence: float = 0.0) -> dict[str, Any]:
+    def parse(
+        self, text: str, *, alternatives: int = 0, min_confidence: float = 0.0, min_intent_confidence: float = 0.0
+    ) -> dict[str, Any]:
         """One text, exactly as given (`parse_many` also drops a line ending)."""
-        decoding = Decoding(self.loaded.temperature, alternatives)
-        return next(self._parse_chunk([text], decoding, min_confidence))
+        options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
+        return next(self._parse_chunk([text], options))
 
     def parse_many(
-        self, texts: Iterable[str], chunk_size: int | None = None, *, alternatives: int = 0, min_confidence: float = 0.0
+        self,
+        texts: Iterable[str],
+        chunk_size: int | None = None,
+        *,
+        alternatives: int = 0,
+        min_confidence: float = 0.0,
+        min_intent_confidence: float = 0.0,
     ) -> Iterator[dict[str, Any]]:
         """Parse a stream of texts chunk by chunk (constant memory), yielding in input order.
 
         `alternatives` k > 0 adds the k best intents and tag sequences; slots below
-        `min_confidence` move from `slots` to `low_confidence`. A line ending ("\n", "\r\n") is
-        not part of a text: `parse_many(open(path))` gives what `slotfill predict --input path` prints."""
+        `min_confidence` move from `slots` to `low_confidence`; an intent below
+        `min_intent_confidence` becomes null (its confidence stays: "not sure, or not mine").
+        A line ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
+        `slotfill predict --input path` prints."""
+        options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
         chunk_size = chunk_size or self.chunk_size
-        decoding = Decoding(self.loaded.temperature, alternatives)
         chunk: list[str] = []
         for text in texts:
             chunk.append(text[:-2] if text.endswith("\r\n") else text.removesuffix("\n"))
             if len(chunk) == chunk_size:
-                yield from self._parse_chunk(chunk, decoding, min_confidence)
+                yield from self._parse_chunk(chunk, options)
                 chunk = []
         if chunk:
-            yield from self._parse_chunk(chunk, decoding, min_confidence)
+            yield from self._parse_chunk(chunk, options)
 
-    def _parse_chunk(self, texts: list[str], decoding: Decoding, min_confidence: float) -> Iterator[dict[str, Any]]:
+    def _parse_chunk(self, texts: list[str], options: ParseOptions) -> Iterator[dict[str, Any]]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
+        decoding = Decoding(self.loaded.temperature, options.alternatives)
         checked = [self._tokens_within_limits(text) for text in texts]
         token_lists = [[t.norm for t in tokens] for tokens, error in checked if error is None]
         loaded = self.loaded
@@ -146,9 +190,10 @@ class Predictor:
             )
         )
         for text, (tokens, error) in zip(texts, checked):
-            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged), min_confidence)
+            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged), options)
 
-    def _parsed(self, text: str, tokens: list[Token], result: Tagged, min_confidence: float) -> dict[str, Any]:
+    def _parsed(self, text: str, tokens: list[Token], result: Tagged, options: ParseOptions) -> dict[str, Any]:
+        min_confidence = options.min_confidence
         slots = [
             {**slot, "confidence": round(confidence, 4)}
             for slot, confidence in zip(_slots(text, tokens, result.tags), result.slot_confidences)
@@ -158,10 +203,10 @@ class Predictor:
         if min_confidence > 0:
             parsed["low_confidence"] = [slot for slot in slots if slot["confidence"] < min_confidence]
         if self.has_intent:
-            parsed["intent"] = result.intent
-            parsed["intent_confidence"] = (
-                None if result.intent_confidence is None else round(result.intent_confidence, 4)
-            )
+            confidence = None if result.intent_confidence is None else round(result.intent_confidence, 4)
+            sure = confidence is not None and confidence >= options.min_intent_confidence
+            parsed["intent"] = result.intent if sure else None
+            parsed["intent_confidence"] = confidence
         if result.intents is not None:
             parsed["intents"] = [{"intent": intent, "confidence": round(p, 4)} for intent, p in result.intents]
         if result.alternatives is not None:

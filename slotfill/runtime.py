@@ -146,6 +146,10 @@ class ExportedModel:
     info: dict[str, Any] = field(default_factory=dict)  # export.json
     temperature: float = 1.0
 
+    @property
+    def parameters(self) -> int | None:
+        return self.info.get("parameters")
+
 
 def _read_json(path: Path, what: str) -> Any:
     try:

@@ -37,7 +37,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from slotfill import __version__
-from slotfill.predict import Predictor
+from slotfill.predict import ParseOptions, Predictor
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -72,6 +72,7 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
     alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
+    min_intent_confidence: float = Field(0.0, ge=0.0, le=1.0, description="an intent below it is null")
 
 
 class ParseRequest(Options):
@@ -205,7 +206,7 @@ class _Request:
     texts: list[str]
     future: Future[list[dict[str, Any]]]
     sizes: list[int]  # tokens of each text (estimated: words + 1)
-    options: tuple[int, float]  # (alternatives, min_confidence): a step holds requests of one kind
+    options: ParseOptions  # a step holds requests of one kind
     results: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -228,16 +229,12 @@ class MicroBatcher:
         self.worker = threading.Thread(target=self._run, name="slotfill-batcher", daemon=True)
         self.worker.start()
 
-    def submit(
-        self, texts: list[str], alternatives: int = 0, min_confidence: float = 0.0
-    ) -> Future[list[dict[str, Any]]]:
+    def submit(self, texts: list[str], options: ParseOptions = ParseOptions()) -> Future[list[dict[str, Any]]]:
         future: Future[list[dict[str, Any]]] = Future()
         if not texts:
             future.set_result([])
             return future
-        self.requests.put(
-            _Request(texts, future, [len(text.split()) + 1 for text in texts], (alternatives, min_confidence))
-        )
+        self.requests.put(_Request(texts, future, [len(text.split()) + 1 for text in texts], options))
         return future
 
     def close(self) -> None:
@@ -280,10 +277,15 @@ class MicroBatcher:
                 continue
             chosen = self._step(pending)
             texts = [t for request, n in chosen for t in request.texts[len(request.results) : len(request.results) + n]]
-            alternatives, min_confidence = chosen[0][0].options
+            options = chosen[0][0].options
             try:
                 parsed = list(
-                    self.predictor.parse_many(texts, alternatives=alternatives, min_confidence=min_confidence)
+                    self.predictor.parse_many(
+                        texts,
+                        alternatives=options.alternatives,
+                        min_confidence=options.min_confidence,
+                        min_intent_confidence=options.min_intent_confidence,
+                    )
                 )
             except Exception as error:  # noqa: BLE001 - handed to the requests of this step
                 for request, _ in chosen:
@@ -334,8 +336,11 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
         if tokens > limits.max_request_tokens:
             raise HTTPException(413, f"{tokens} words in one request; the limit is {limits.max_request_tokens}")
 
+    described = predictor.describe()
+
     async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
-        return await asyncio.wrap_future(batcher.submit(texts, options.alternatives, options.min_confidence))
+        parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
+        return await asyncio.wrap_future(batcher.submit(texts, parse_options))
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
@@ -344,6 +349,11 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
     @app.api_route("/health", methods=["GET", "HEAD"])
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "intent": predictor.has_intent}
+
+    @app.get("/info")
+    def info() -> dict[str, Any]:
+        """What the model is: versions, intents, slot types, sizes, config, metrics, gazetteers."""
+        return described
 
     @app.post("/parse", response_model=Parse, response_model_exclude_unset=True)
     async def parse(request: ParseRequest) -> dict[str, Any]:

@@ -44,10 +44,11 @@ from slotfill.checkpoint import (
     save_checkpoint,
 )
 from slotfill.config import Config
-from slotfill.data import Example, read_lookups, read_split, without_punctuation
+from slotfill.data import Example, detect_format, read_lookups, read_split, without_punctuation
+from slotfill.data_validate import tokenisation_problems, tokenisation_warning
 from slotfill.device import resolve_device
 from slotfill.distributed import ProcessGroup, World, any_rank, broadcast_from_main
-from slotfill.errors import DataError, OutputError, SlotfillError
+from slotfill.errors import ConfigError, DataError, OutputError, SlotfillError
 from slotfill.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.gazetteer import GazetteerSet
@@ -221,7 +222,11 @@ def _build(
     """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
     Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
     device = _device(config, world)
+    if config.training.monitor == "intent_accuracy" and not config.model.intent.enabled:
+        raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
     splits = read_splits(config)
+    if world.is_main:
+        _warn_about_tokenisation(config, splits.train)
     train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
     if not train_examples:
         raise DataError(
@@ -269,6 +274,16 @@ def _build(
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
+
+
+def _warn_about_tokenisation(config: Config, train: list[Example]) -> None:
+    """One warning, with a count and three examples, when training tokens would be split
+    differently by the tokeniser at prediction time (pre-tokenised formats only)."""
+    path = config.data.split_path(config.data.train)
+    fmt = detect_format(path) if config.data.format == "auto" else config.data.format
+    warning = tokenisation_warning(tokenisation_problems(train, path, fmt), path)
+    if warning is not None:
+        log.warning("%s", warning)
 
 
 def _substituted_tags(config: Config, examples: list[Example]) -> list[str]:
@@ -372,6 +387,42 @@ def _batch_loss(run: _Run, corpus: EncodedCorpus, indices: list[int]) -> torch.T
     return run.trainer(batch, len(indices) / run.world.size) * weight
 
 
+def _monitored(dev: dict[str, Any], monitor: str) -> list[float]:
+    """The dev score the best epoch has the highest of (compared as a list: ties go to the next)."""
+    if monitor == "loss":
+        return [-dev["loss"]]
+    if monitor == "slot_f1":
+        return [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
+    if monitor not in dev:
+        raise ConfigError(f"training.monitor: {monitor} is not measured on dev (the model has no intents)")
+    return [dev[monitor], dev["slot_f1"]]
+
+
+def _dev_loss(run: _Run) -> float:
+    """The training loss on dev, in eval mode, averaged over its sentences (those whose every tag
+    and intent the model knows: a label train never shows has no loss to measure)."""
+    assert run.dev is not None
+    known = [
+        e
+        for e in model_view(run.dev, "dev")
+        if all(t in run.vocab.tags for t in e.tags) and (e.intent is None or e.intent in run.vocab.intents)
+    ]
+    if not known:
+        raise DataError("training.monitor: loss: no dev sentence has only labels the training set has")
+    corpus = encode([e.tokens for e in known], run.vocab, run.gazetteers, known)
+    tagger, total = run.kept, 0.0
+    was_training = tagger.training
+    tagger.eval()
+    try:
+        with torch.no_grad():
+            for indices in LengthBucketSampler(corpus.lengths(), run.config.training.eval_batch_size):
+                batch = corpus.collate([corpus[i] for i in indices]).to(run.device)
+                total += tagger.loss(batch).item() * len(indices)
+    finally:
+        tagger.train(was_training)
+    return total / len(known)
+
+
 def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
     """Evaluate on dev, keep the model if it is the best so far, append to the log."""
     progress, settings = run.progress, run.config.training
@@ -381,7 +432,9 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
             TorchDecoder(run.kept, run.device), run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers
         )
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
-        key = [dev["slot_f1"], dev.get("intent_accuracy", 0.0)]
+        if settings.monitor == "loss":
+            dev["loss"] = _dev_loss(run)
+        key = _monitored(dev, settings.monitor)
     else:
         key = [float(epoch), 0.0]  # no dev split: keep the latest epoch
     improved = progress.best_key is None or key > progress.best_key

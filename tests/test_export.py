@@ -266,3 +266,10 @@ def test_serve_runs_an_exported_model(trained_run: Path, exported: Path) -> None
     assert status == 200
     expected = Predictor.load(trained_run, "cpu").parse("fly from Boston to Denver, please")
     assert_same_parses([parsed], [expected])
+
+
+def test_info_of_an_export_is_the_models_with_its_kind(trained_run: Path, exported: Path) -> None:
+    torch_info, onnx_info = (Predictor.load(d, "cpu").describe() for d in (trained_run, exported))
+    assert onnx_info["kind"] == "exported (onnxruntime)" and onnx_info["format_version"] == 1
+    for key in ("intents", "slot_types", "vocabulary", "parameters", "config", "temperature", "gazetteers"):
+        assert onnx_info[key] == torch_info[key]

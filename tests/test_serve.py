@@ -431,3 +431,12 @@ def test_an_error_fails_only_the_requests_of_its_step() -> None:
         assert batcher.submit([]).result(1) == []
     finally:
         batcher.close()
+
+
+@pytest.mark.slow
+def test_info_says_what_the_model_is(server: str, trained_run: Path) -> None:
+    from slotfill.predict import Predictor
+
+    status, described = call(server + "/info", method="GET")
+    assert status == 200
+    assert described == json.loads(json.dumps(Predictor.load(trained_run, "cpu").describe()))
