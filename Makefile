@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/slotfill evaluate $(DEMO_RUN) data/demo/test
 	$(BIN)/slotfill predict $(DEMO_RUN) "arrive Taipei on November 2nd" "leave Taipei on November 2nd"
 
-# lint, then every test (about 2½ minutes on 2 cores)
+# lint, then every test (about 6 minutes on 2 cores; torchrun tests included)
 test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
 
