@@ -23,7 +23,8 @@ from slotfill.data import read_split
 from slotfill.encoders import CELLS
 from slotfill.model import build_tagger
 from slotfill.predict import Predictor
-from slotfill.train import read_splits, train
+from slotfill.train import train
+from slotfill.train_data import read_splits
 from slotfill.vocab import Vocab
 
 

@@ -25,7 +25,9 @@ from slotfill.model_dir import load_model
 from slotfill.report import write_report
 from slotfill.scoring import score
 from slotfill.tagging import Tagged
-from slotfill.train import TrainingObserver, read_splits, train
+from slotfill.train import train
+from slotfill.train_data import read_splits
+from slotfill.training_events import TrainingObserver
 
 METRICS = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy", "slot_ece")
 

@@ -100,10 +100,3 @@ def any_rank(world: World, flag: bool, device: Any = None) -> bool:
     tensor = torch.tensor([1 if flag else 0], device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return bool(tensor.item())
-
-
-def barrier(world: World) -> None:
-    if world.distributed:
-        import torch.distributed as dist
-
-        dist.barrier()

@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -44,118 +44,27 @@ from slotfill.checkpoint import (
     save_checkpoint,
 )
 from slotfill.config import Config
-from slotfill.data import Example, detect_format, read_lookups, read_split, without_punctuation
-from slotfill.data_validate import tokenisation_problems, tokenisation_warning
+from slotfill.data import Example, read_lookups
 from slotfill.device import resolve_device
 from slotfill.distributed import ProcessGroup, World, any_rank, broadcast_from_main
 from slotfill.errors import ConfigError, DataError, OutputError, SlotfillError
 from slotfill.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.gazetteer import GazetteerSet
-from slotfill.gazetteer_sources import build_gazetteers, slot_type
+from slotfill.gazetteer_sources import build_gazetteers
 from slotfill.layout import (
-    CALIBRATION_FILE,
-    CHECKPOINT_STATE,
-    CHECKPOINT_SUBDIR,
-    CHECKPOINT_TENSORS,
-    CONFIG_FILE,
-    GAZETTEER_SUBDIR,
-    METRICS_FILE,
     MODEL_SUBDIR,
     RUN_LOCK,
     TRAIN_LOG,
-    VOCAB_FILE,
-    WEIGHTS_FILE,
 )
 from slotfill.model import Tagger, TorchDecoder, build_tagger
 from slotfill.model_dir import load_model, save_model, write_calibration, write_metrics
+from slotfill.run_dir import earlier_run, is_interrupted_run_of, prepare_output
+from slotfill.train_data import model_view, read_splits, substituted_tags, warn_about_tokenisation
+from slotfill.training_events import EpochSummary, Silent, TrainingInterrupted, TrainingObserver, TrainResult
 from slotfill.vocab import Vocab
 
 log = logging.getLogger(__name__)
-
-
-class TrainingInterrupted(SlotfillError):
-    """Training stopped on request after saving a checkpoint; the message says how to resume."""
-
-
-@dataclass
-class EpochSummary:
-    epoch: int
-    train_loss: float
-    dev: dict[str, Any] | None  # metrics without per_slot
-    seconds: float
-    improved: bool
-
-
-class TrainingObserver(Protocol):
-    def epoch_started(self, epoch: int, num_batches: int, batches_done: int) -> None: ...
-    def batch_done(self, loss: float) -> None: ...
-    def epoch_done(self, summary: EpochSummary) -> None: ...
-
-
-class _Silent:
-    def epoch_started(self, epoch: int, num_batches: int, batches_done: int) -> None:
-        pass
-
-    def batch_done(self, loss: float) -> None:
-        pass
-
-    def epoch_done(self, summary: EpochSummary) -> None:
-        pass
-
-
-@dataclass
-class TrainResult:
-    model_dir: Path
-    best_epoch: int
-    epochs_run: int
-    seconds: float
-    dev: dict[str, Any] | None
-    test: dict[str, Any] | None
-    history: list[EpochSummary] = field(default_factory=list)
-
-
-@dataclass
-class Splits:
-    train: list[Example]
-    dev: list[Example] | None
-    test: list[Example] | None
-
-
-def read_splits(config: Config) -> Splits:
-    data = config.data
-
-    if data.dir is None and data.dataset is not None and not data.resolved_dir().is_dir():
-        raise DataError(
-            f"data.dataset: {data.dataset} is not downloaded (looked in {data.resolved_dir()}): "
-            f"run `slotfill data download {data.dataset}` (or --from a local copy)"
-        )
-
-    def read(key: str, name: str | None) -> list[Example] | None:
-        if name is None:
-            return None
-        path = data.split_path(name)
-        if not path.exists():
-            raise DataError(f"data.{key}: {path.absolute()}: no such file or directory")
-        return read_split(path, data.format, strict_bio=data.strict_bio)
-
-    train = read("train", data.train)
-    assert train is not None
-    return Splits(train, read("dev", data.dev), read("test", data.test))
-
-
-def model_view(examples: list[Example], where: str) -> list[Example]:
-    """Training examples as the model sees them: punctuation left out, sentences of nothing but
-    punctuation dropped; one warning when slots were nothing but punctuation."""
-    viewed, lost = [], 0
-    for example in examples:
-        shown, lost_here = without_punctuation(example)
-        lost += lost_here
-        if shown.tokens:
-            viewed.append(shown)
-    if lost:
-        log.warning("%s: %d slots are only punctuation, which the model never tags; they are left out", where, lost)
-    return viewed
 
 
 @dataclass
@@ -226,7 +135,7 @@ def _build(
         raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
     splits = read_splits(config)
     if world.is_main:
-        _warn_about_tokenisation(config, splits.train)
+        warn_about_tokenisation(config, splits.train)
     train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
     if not train_examples:
         raise DataError(
@@ -236,7 +145,7 @@ def _build(
     torch.manual_seed(config.seed)
     if vocab is None:
         vocab = Vocab.build(
-            train_examples, min_freq=config.vocab.min_freq, extra_tags=_substituted_tags(config, train_examples)
+            train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
         )
     if gazetteers is None:
         lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
@@ -274,25 +183,6 @@ def _build(
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
-
-
-def _warn_about_tokenisation(config: Config, train: list[Example]) -> None:
-    """One warning, with a count and three examples, when training tokens would be split
-    differently by the tokeniser at prediction time (pre-tokenised formats only)."""
-    path = config.data.split_path(config.data.train)
-    fmt = detect_format(path) if config.data.format == "auto" else config.data.format
-    warning = tokenisation_warning(tokenisation_problems(train, path, fmt), path)
-    if warning is not None:
-        log.warning("%s", warning)
-
-
-def _substituted_tags(config: Config, examples: list[Example]) -> list[str]:
-    """The I- tags of every substitutable slot label: a substituted value may be longer than any in train."""
-    if not config.training.substitution:
-        return []
-    types = substitution_lists(config.gazetteers)
-    labels = {tag[2:] for example in examples for tag in example.tags if tag.startswith("B-")}
-    return sorted(f"I-{label}" for label in labels if slot_type(label) in types)
 
 
 def _restore(checkpoint: Checkpoint, output_dir: Path, world: World = World()) -> _Run:
@@ -462,11 +352,9 @@ def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResu
     """Calibrate the best epoch's weights, as saved, on dev; score them on test; write the metrics
     and the calibration; drop the checkpoint. Under torchrun rank 0 does it and tells the others."""
     outcome = _finish_main(run, seconds) if run.world.is_main else None
-    calibration_and_test = broadcast_from_main(run.world, outcome)
+    test = broadcast_from_main(run.world, outcome)  # rank 0's test metrics, on every rank
     progress = run.progress
-    return TrainResult(
-        run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, calibration_and_test, history
-    )
+    return TrainResult(run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, test, history)
 
 
 def _finish_main(run: _Run, seconds: float) -> dict[str, Any] | None:
@@ -508,7 +396,7 @@ class _Clock:
 
 
 def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
-    observer = (observer if run.world.is_main else None) or _Silent()  # one progress display: rank 0's
+    observer = (observer if run.world.is_main else None) or Silent()  # one progress display: rank 0's
     clock = _Clock(run.progress.seconds)
     history: list[EpochSummary] = []
     for epoch in range(run.progress.epoch + 1, run.config.training.epochs + 1):
@@ -521,36 +409,6 @@ def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Ev
             break
         _save_checkpoint(run, run.generator.get_state())
     return _finish(run, history, clock.total())
-
-
-SLOTFILL_FILES = {
-    MODEL_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, WEIGHTS_FILE, METRICS_FILE, CALIBRATION_FILE},
-    CHECKPOINT_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, CHECKPOINT_TENSORS, CHECKPOINT_STATE},
-}
-
-
-def _earlier_run(output_dir: Path) -> list[Path]:
-    """What an earlier run left in `output_dir` (its model, checkpoint and log); raises
-    OutputError when any other file is in the way, since slotfill will not delete it."""
-    found = []
-    for name in (MODEL_SUBDIR, CHECKPOINT_SUBDIR, TRAIN_LOG):
-        path = output_dir / name
-        if not path.exists():
-            continue
-        if path.is_dir():
-            foreign = sorted(p.name for p in path.iterdir() if p.name not in SLOTFILL_FILES[name])
-            if foreign:
-                raise OutputError(
-                    f"{path / foreign[0]}: not written by slotfill; move it away before training into {output_dir}"
-                )
-        found.append(path)
-    return found
-
-
-def _is_interrupted_run_of(output_dir: Path, config: Config) -> bool:
-    if not (output_dir / CHECKPOINT_SUBDIR).is_dir():
-        return False
-    return checkpoint_config(output_dir) == config
 
 
 def train(
@@ -571,13 +429,13 @@ def train(
     output_dir = Path(output_dir)
     with ProcessGroup(world, _device(config, world).type):
         # data, lists and model first: a bad config or data file is reported before any directory is touched
-        resumable = _is_interrupted_run_of(output_dir, config) and not overwrite
+        resumable = is_interrupted_run_of(output_dir, config) and not overwrite
         run = None if resumable else _build(config, output_dir, None, None, world)
         with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
             decision: str | SlotfillError | None = None
             if world.is_main:
                 try:
-                    decision = _prepare_output(output_dir, config, overwrite)
+                    decision = prepare_output(output_dir, config, overwrite)
                 except SlotfillError as error:
                     decision = error
             decision = broadcast_from_main(world, decision)  # the other ranks wait for rank 0's checks
@@ -588,23 +446,9 @@ def train(
                 return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
             run = run or _build(config, output_dir, None, None, world)
             if world.is_main:
-                for path in _earlier_run(output_dir):  # only what slotfill wrote: _prepare_output checked
+                for path in earlier_run(output_dir):  # only what slotfill wrote: _prepare_output checked
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
             return _run_epochs(run, observer, stop)
-
-
-def _prepare_output(output_dir: Path, config: Config, overwrite: bool) -> str:
-    """ "resume" for an interrupted run of this config, else "fresh"; raises OutputError for a
-    directory that holds another run (without `overwrite`) or files slotfill did not write."""
-    if _is_interrupted_run_of(output_dir, config) and not overwrite:
-        return "resume"
-    earlier = _earlier_run(output_dir)
-    if earlier and not overwrite:
-        names = ", ".join(p.name for p in earlier)
-        raise OutputError(
-            f"{output_dir}: already holds a run ({names}); choose another --output, or give --overwrite to replace it"
-        )
-    return "fresh"
 
 
 def resume_training(

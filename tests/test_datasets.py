@@ -17,7 +17,7 @@ from slotfill import datasets
 from slotfill.cli import app
 from slotfill.config import config_from_dict, load_config
 from slotfill.errors import DataError
-from slotfill.train import read_splits
+from slotfill.train_data import read_splits
 
 from .conftest import DEMO, ROOT
 

@@ -18,7 +18,8 @@ from slotfill.data import Example, read_split
 from slotfill.data_validate import tokenisation_problems, validate
 from slotfill.errors import ConfigError
 from slotfill.predict import Predictor
-from slotfill.train import _monitored, _warn_about_tokenisation, train
+from slotfill.train import _monitored, train
+from slotfill.train_data import warn_about_tokenisation
 
 from .conftest import ROOT, tiny_config
 
@@ -91,7 +92,7 @@ def test_training_warns_once_with_a_count_and_three_examples(
     assert len(tokenisation_problems(examples, tmp_path / "many" / "train", "atis")) == 5
     assert tokenisation_problems([Example(("lo-fi",), ("B-genre",))], tmp_path, "spans") == []  # slotfill tokenised it
     with caplog.at_level(logging.WARNING, logger="slotfill"):
-        _warn_about_tokenisation(config, examples)
+        warn_about_tokenisation(config, examples)
     assert len(caplog.records) == 1
     message = caplog.records[0].getMessage()
     assert "5 training tokens would be split differently" in message
