@@ -17,7 +17,7 @@ from pathlib import Path
 
 from slotfill import bio
 from slotfill.choices import DATA_FORMATS
-from slotfill.data_text import TextData, read_rasa, read_snips, read_spans, to_tokens
+from slotfill.data_text import TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
 from slotfill.errors import DataError
 from slotfill.text import is_punctuation
 
@@ -226,14 +226,7 @@ def _read_conll(path: Path, strict_bio: bool) -> Iterator[Example]:
 
 def _read_jsonl(path: Path, strict_bio: bool) -> Iterator[Example]:
     repairs = _RepairCount(path, strict_bio)
-    for number, line in enumerate(_lines(path), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+    for where, record in json_lines(path, _lines(path)):
         if not isinstance(record, dict):
             raise DataError(f"{where}: expected a JSON object with tokens and tags")
         tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")

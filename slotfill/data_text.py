@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,16 +78,22 @@ def _check_label(label: object, where: str) -> str:
 # --- spans: JSON lines of raw text -----------------------------------------------------------------
 
 
-def read_spans(path: Path, lines: Sequence[str]) -> TextData:
-    utterances = []
+def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """(`FILE:LINE`, the parsed value) of each non-blank line; bad JSON raises DataError naming the line."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
-            record = json.loads(line)
+            value = json.loads(line)
         except json.JSONDecodeError as error:
             raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+        yield where, value
+
+
+def read_spans(path: Path, lines: Sequence[str]) -> TextData:
+    utterances = []
+    for where, record in json_lines(path, lines):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise DataError(f"{where}: expected a JSON object with a 'text' string")
         intent = record.get("intent")

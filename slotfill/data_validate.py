@@ -85,34 +85,37 @@ def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[P
 def validate(path: Path, fmt: str = "auto") -> list[Problem]:
     """Every problem of the split or dataset at `path` (read errors still raise DataError)."""
     splits = find_splits(Path(path))
+    formats = {name: detect_format(where) if fmt == "auto" else fmt for name, where in splits.items()}
     problems: list[Problem] = []
     read = {}
     for name, where in splits.items():
-        split_format = detect_format(where) if fmt == "auto" else fmt
-        read[name] = read_split(where, split_format)  # BIO repaired (an I- without its B- begins a slot)
-        try:
-            read_split(where, split_format, strict_bio=True)
-        except DataError as error:  # names the first such line (data.strict_bio: true refuses it)
+        try:  # strictly first: a clean split is read once
+            read[name] = read_split(where, formats[name], strict_bio=True)
+        except DataError as error:  # names the first I- without its B- (data.strict_bio: true refuses it)
+            read[name] = read_split(where, formats[name])  # repaired: such an I- begins a slot
             problems.append(Problem("bio", str(where), f"{error} (read as B-)"))
-        problems += _split_problems(read[name], where, split_format)
+        problems += _split_problems(read[name], where, formats[name])
     if "train" in read:
-        train = read["train"]
-        tags = {tag for e in train for tag in e.tags}
-        intents = {e.intent for e in train}
-        seen = {e.tokens for e in train}
-        for name, examples in read.items():
-            if name == "train":
-                continue
-            split_format = detect_format(splits[name]) if fmt == "auto" else fmt
-            for index, example in enumerate(examples):
-                where = locate(splits[name], split_format, index)
-                missing = sorted({t for t in example.tags if t not in tags})
-                if missing:
-                    problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))
-                if example.intent is not None and example.intent not in intents:
-                    problems.append(Problem("unseen_label", where, f"intent never in train: {example.intent}"))
-                if example.tokens in seen:
-                    problems.append(Problem("leak", where, "the same sentence is in train"))
+        for name in [n for n in read if n != "train"]:  # in split order
+            problems += _against_train(read["train"], read[name], splits[name], formats[name])
+    return problems
+
+
+def _against_train(train: Sequence[Example], examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
+    """Labels of a dev or test split that train never shows, and its sentences that train has."""
+    tags = {tag for e in train for tag in e.tags}
+    intents = {e.intent for e in train}
+    seen = {e.tokens for e in train}
+    problems = []
+    for index, example in enumerate(examples):
+        where = locate(path, fmt, index)
+        missing = sorted({t for t in example.tags if t not in tags})
+        if missing:
+            problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))
+        if example.intent is not None and example.intent not in intents:
+            problems.append(Problem("unseen_label", where, f"intent never in train: {example.intent}"))
+        if example.tokens in seen:
+            problems.append(Problem("leak", where, "the same sentence is in train"))
     return problems
 
 

@@ -97,9 +97,7 @@ class OnnxDecoder:
         )
         if not self._has_intent:
             return Decoded(tag_ids, None, None, span_scores, None, sequences)
-        logits = outputs[1]  # (B, K)
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities = shifted / shifted.sum(axis=1, keepdims=True)  # (B, K)
+        probabilities = np.exp(_log_softmax(outputs[1], axis=1))  # (B, K) from the intent logits
         intents = probabilities.argmax(axis=1)
         confidences = probabilities[np.arange(len(intents)), intents]
         ranking = None
@@ -114,10 +112,7 @@ class OnnxDecoder:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.crf is not None:
             return self.crf.span_scores(emissions, mask, best, temperature)
-        scaled = emissions / np.float32(temperature)
-        shifted = scaled - scaled.max(axis=2, keepdims=True)
-        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
-        token = np.take_along_axis(log_softmax, best[:, :, None], axis=2)[:, :, 0]  # (B, L)
+        token = _chosen_log_probabilities(emissions / np.float32(temperature), best)  # (B, L)
         return token, token.cumsum(axis=1), np.zeros_like(token)
 
     def _alternatives(
@@ -128,10 +123,18 @@ class OnnxDecoder:
             rows = zip(paths.tolist(), probabilities.tolist())
             return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
         best = emissions.argmax(axis=2)
-        shifted = emissions - emissions.max(axis=2, keepdims=True)
-        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
-        log_p = np.where(mask, np.take_along_axis(log_softmax, best[:, :, None], axis=2)[:, :, 0], 0.0).sum(axis=1)
+        log_p = np.where(mask, _chosen_log_probabilities(emissions, best), 0.0).sum(axis=1)
         return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
+
+
+def _log_softmax(scores: np.ndarray, axis: int) -> np.ndarray:
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _chosen_log_probabilities(emissions: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(B, L, T) scores, (B, L) chosen tags -> (B, L) log softmax probability of each chosen tag."""
+    return np.take_along_axis(_log_softmax(emissions, axis=2), chosen[:, :, None], axis=2)[:, :, 0]
 
 
 @dataclass
@@ -202,14 +205,13 @@ def load_exported(path: Path, device: str = "auto") -> ExportedModel:
     vocab = Vocab.load(directory / VOCAB_FILE)
     gazetteers = load_gazetteers(directory, list(config.gazetteers))
     crf = _crf(info, vocab, directory / EXPORT_FILE)
-    _ONNXRUNTIME_ERRORS = _onnxruntime_errors()  # noqa: N806
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its warnings are not the user's business
     # threads that spin after a run take the cores from the numpy decoding that follows it
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), options, providers=_providers(device))
-    except _ONNXRUNTIME_ERRORS as error:
+    except _onnxruntime_errors() as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
     metrics = {}

@@ -446,7 +446,7 @@ def train(
                 return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
             run = run or _build(config, output_dir, None, None, world)
             if world.is_main:
-                for path in earlier_run(output_dir):  # only what slotfill wrote: _prepare_output checked
+                for path in earlier_run(output_dir):  # only what slotfill wrote: prepare_output checked
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
             return _run_epochs(run, observer, stop)
 
