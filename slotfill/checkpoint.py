@@ -6,7 +6,8 @@
         gazetteers/         its gazetteers, as in a model directory (read once, at the start of the run)
         state.safetensors   model, moving-average model, optimizer tensors, RNG states
         state.json          epoch and batch position, best dev score, early-stopping count, optimizer
-                            hyper-parameters, scheduler position, the epoch log so far
+                            hyper-parameters, scheduler position, the epoch log so far, and the
+                            sha256 of every other file here (checked before any is read)
 
 The directory is replaced as a whole (slotfill.files.replace_dir): a kill leaves the previous
 checkpoint or the new one, never a mix.
@@ -26,11 +27,19 @@ from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
 from slotfill.config import Config, load_config
+from slotfill.digests import check_digests, decode_digests, file_digests
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import writing_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
-from slotfill.layout import CHECKPOINT_STATE, CHECKPOINT_SUBDIR, CHECKPOINT_TENSORS, CONFIG_FILE, VOCAB_FILE
+from slotfill.layout import (
+    CHECKPOINT_STATE,
+    CHECKPOINT_SUBDIR,
+    CHECKPOINT_TENSORS,
+    CONFIG_FILE,
+    GAZETTEER_SUBDIR,
+    VOCAB_FILE,
+)
 from slotfill.vocab import Vocab
 
 CHECKPOINT_VERSION = 1
@@ -115,6 +124,7 @@ def save_checkpoint(
             "progress": asdict(progress),
             "optimizer_groups": optimizer["param_groups"],
             "scheduler": scheduler,
+            "sha256": file_digests(staged, (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, CHECKPOINT_TENSORS)),
         }
         (staged / CHECKPOINT_STATE).write_text(json.dumps(payload), encoding="utf-8")
 
@@ -126,19 +136,8 @@ def _checkpoint_dir(run_dir: Path) -> Path:
     return directory
 
 
-def checkpoint_config(run_dir: Path) -> Config:
-    """The config of the run to resume, without reading its tensors."""
-    directory = _checkpoint_dir(run_dir)
-    try:
-        return load_config(directory / CONFIG_FILE, relative_to_file=False)
-    except ConfigError as error:
-        raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
-
-
-def load_checkpoint(run_dir: Path) -> Checkpoint:
-    """The checkpoint of `run_dir`; a missing, damaged or other-version one raises ModelError (one line)."""
-    directory = _checkpoint_dir(run_dir)
-    config = checkpoint_config(run_dir)
+def _read_state(directory: Path) -> dict[str, Any]:
+    """state.json, checked to be of this version, with the files it records the checksums of checked."""
     try:
         payload = json.loads((directory / CHECKPOINT_STATE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -149,6 +148,26 @@ def load_checkpoint(run_dir: Path) -> Checkpoint:
             f"{directory}: checkpoint version {version} (slotfill {payload.get('slotfill_version', '?') if isinstance(payload, dict) else '?'}); "
             f"this slotfill {__version__} resumes version {CHECKPOINT_VERSION} only"
         )
+    state = directory / CHECKPOINT_STATE
+    check_digests(directory, decode_digests(payload.get("sha256"), state), state)
+    return payload
+
+
+def checkpoint_config(run_dir: Path) -> Config:
+    """The config of the run to resume, without reading its tensors."""
+    directory = _checkpoint_dir(run_dir)
+    _read_state(directory)
+    try:
+        return load_config(directory / CONFIG_FILE, relative_to_file=False)
+    except ConfigError as error:
+        raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
+
+
+def load_checkpoint(run_dir: Path) -> Checkpoint:
+    """The checkpoint of `run_dir`; a missing, damaged or other-version one raises ModelError (one line)."""
+    directory = _checkpoint_dir(run_dir)
+    config = checkpoint_config(run_dir)
+    payload = _read_state(directory)
     try:
         vocab = Vocab.load(directory / VOCAB_FILE)
         gazetteers = load_gazetteers(directory, list(config.gazetteers))

@@ -29,11 +29,20 @@ from torch import Tensor, nn
 from slotfill import __version__
 from slotfill.batching import Batch
 from slotfill.choices import FUSED_CELLS
+from slotfill.digests import file_digests
 from slotfill.embeddings import CharCNN, pool_characters
 from slotfill.errors import ModelError
 from slotfill.features import encode_sentences
 from slotfill.files import writing_dir
-from slotfill.layout import CALIBRATION_FILE, CONFIG_FILE, EXPORT_FILE, METRICS_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.layout import (
+    CALIBRATION_FILE,
+    CONFIG_FILE,
+    EXPORT_FILE,
+    GAZETTEER_SUBDIR,
+    METRICS_FILE,
+    ONNX_FILE,
+    VOCAB_FILE,
+)
 from slotfill.model import Tagger
 from slotfill.model_dir import LoadedModel, load_model, resolve_model_dir
 
@@ -133,6 +142,7 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
         from slotfill.gazetteer_sources import save_gazetteers
 
         save_gazetteers(staged, loaded.gazetteers)
+        info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR))
         (staged / EXPORT_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return info
 

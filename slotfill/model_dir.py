@@ -3,6 +3,7 @@
     config.yaml        the fully resolved training config
     vocab.json         words, characters, tags, intents
     model.safetensors  weights only (loading never unpickles); metadata holds the format version
+                       and the sha256 of config.yaml, vocab.json and gazetteers/ (checked on load)
     metrics.json       dev (and test) metrics of these weights
     gazetteers/        the lists the model reads as features (format 2, when the config has any):
                        NAME.txt, one entry a line, and index.json with their order and checksums
@@ -24,15 +25,17 @@ from safetensors.torch import load_file, save_file
 from slotfill import __version__
 from slotfill.calibration_file import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.config import Config, load_config
+from slotfill.digests import check_digests, decode_digests, encode_digests, file_digests
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
-from slotfill.layout import CONFIG_FILE, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
+from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
 from slotfill.model import Tagger, TorchDecoder, build_tagger
 from slotfill.vocab import Vocab
 
 FORMAT_VERSION = 2
+REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR)  # the files whose sha256 the weights' metadata records
 READABLE_VERSIONS = ("1", "2")
 
 
@@ -69,7 +72,11 @@ def save_model(
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
-        meta = {"format_version": str(FORMAT_VERSION), "slotfill_version": __version__}
+        meta = {
+            "format_version": str(FORMAT_VERSION),
+            "slotfill_version": __version__,
+            "sha256": encode_digests(file_digests(staged, REBUILT_FROM)),
+        }
         save_file(state, str(staged / WEIGHTS_FILE), metadata=meta)
         write_metrics(staged, metrics)
 
@@ -126,11 +133,6 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
     for name in (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE):
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not a slotfill model directory ({name} is missing)")
-    try:
-        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
-    except ConfigError as error:
-        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
-    vocab = Vocab.load(directory / VOCAB_FILE)
     meta, shapes = _read_weights(directory / WEIGHTS_FILE)
     version = meta.get("format_version")
     if version not in READABLE_VERSIONS:
@@ -138,6 +140,12 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
             f"{directory / WEIGHTS_FILE}: model format version {version} (slotfill {meta.get('slotfill_version', '?')}); "
             f"this slotfill {__version__} reads versions {', '.join(READABLE_VERSIONS)}"
         )
+    check_digests(directory, decode_digests(meta.get("sha256"), directory / WEIGHTS_FILE), directory / WEIGHTS_FILE)
+    try:
+        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
+    except ConfigError as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
+    vocab = Vocab.load(directory / VOCAB_FILE)
     gazetteers = load_gazetteers(directory, list(config.gazetteers))
     with torch.device("meta"):
         planned = build_tagger(config.model, vocab, gazetteers.num_features)

@@ -19,6 +19,7 @@ from slotfill import __version__
 from slotfill.calibration_file import read_temperature
 from slotfill.config import Config, load_config
 from slotfill.crf_numpy import NumpyCRF
+from slotfill.digests import check_digests, decode_digests
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features import FeatureArrays
 from slotfill.gazetteer import GazetteerSet
@@ -170,6 +171,7 @@ def _read_export_info(directory: Path) -> dict[str, Any]:
             f"(slotfill {info.get('slotfill_version', '?') if isinstance(info, dict) else '?'}); "
             f"this slotfill {__version__} reads versions {', '.join(map(str, READABLE_EXPORT_VERSIONS))}"
         )
+    check_digests(directory, decode_digests(info.get("sha256"), directory / EXPORT_FILE), directory / EXPORT_FILE)
     return info
 
 

@@ -173,13 +173,20 @@ def test_a_damaged_or_other_version_export_is_one_line(exported: Path, tmp_path:
     truncated = copy()
     data = (truncated / "model.onnx").read_bytes()
     (truncated / "model.onnx").write_bytes(data[: len(data) // 2])
+    unrecorded = copy()  # as exported before export.json recorded checksums: onnxruntime finds the damage
+    (unrecorded / "export.json").write_text(json.dumps({k: v for k, v in info.items() if k != "sha256"}))
+    (unrecorded / "model.onnx").write_bytes(data[: len(data) // 2])
+    edited = copy()
+    (edited / "config.yaml").write_text((edited / "config.yaml").read_text().split("training:")[0])
     missing = copy()
     (missing / "vocab.json").unlink()
     wrong_crf = copy()
     (wrong_crf / "export.json").write_text(json.dumps({**info, "crf": {**info["crf"], "end": [0.0]}}))
     cases = {
         newer: r"export\.json: export format version 9 .* reads versions 1$",
-        truncated: r"model\.onnx: damaged ONNX model",
+        truncated: r"model\.onnx: damaged or edited since it was saved \(its sha256 differs from the one in export\.json\)$",
+        unrecorded: r"model\.onnx: damaged ONNX model",
+        edited: r"config\.yaml: damaged or edited since it was saved",
         missing: r"not an exported slotfill model \(vocab\.json is missing\)",
         wrong_crf: r"export\.json: CRF scores do not fit",
     }

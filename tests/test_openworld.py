@@ -21,7 +21,7 @@ from slotfill.model_dir import load_model
 from slotfill.predict import Predictor
 from slotfill.text import is_punctuation
 
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, ROOT, written_before_checksums
 
 runner = CliRunner()
 SENTENCES = [" ".join(example.tokens) for example in read_split(DEMO / "test")[:40]]
@@ -157,6 +157,9 @@ def test_a_damaged_or_missing_gazetteer_in_a_model_is_a_clear_error(gazetteer_ru
     shutil.copytree(gazetteer_run / "model", model)
     city = model / "gazetteers" / "city.txt"
     city.write_text(city.read_text(encoding="utf-8").replace("boston", "bostn"), encoding="utf-8")
+    with pytest.raises(ModelError, match="gazetteers/city.txt: damaged or edited since it was saved"):
+        load_model(model, torch.device("cpu"))
+    written_before_checksums(model)  # then the gazetteers' own index still finds it
     with pytest.raises(ModelError, match="city.txt: damaged gazetteer file"):
         load_model(model, torch.device("cpu"))
     shutil.rmtree(model / "gazetteers")

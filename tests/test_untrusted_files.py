@@ -10,6 +10,8 @@ import torch
 from slotfill.errors import ModelError
 from slotfill.model_dir import load_model
 
+from .conftest import written_before_checksums
+
 
 class Exploit:
     """Unpickling this creates the marker file: proof that a pickle was loaded."""
@@ -62,6 +64,7 @@ def test_incompatible_format_version_is_refused(trained_run: Path, tmp_path: Pat
 def test_weights_that_do_not_fit_the_config(trained_run: Path, tmp_path: Path) -> None:
     model = tmp_path / "model"
     shutil.copytree(trained_run / "model", model)
+    written_before_checksums(model)
     config = (model / "config.yaml").read_text().replace("hidden_size: 48", "hidden_size: 50")
     (model / "config.yaml").write_text(config)
     reason = r"\(encoder\.fused\.weight_ih_l0 is \[192, \d+\] in the file, \[200, \d+\] for the config\)"
@@ -69,11 +72,53 @@ def test_weights_that_do_not_fit_the_config(trained_run: Path, tmp_path: Path) -
         load_model(model, torch.device("cpu"))
 
 
-def test_truncated_files(trained_run: Path, tmp_path: Path) -> None:
-    for name, message in (("config.yaml", "config"), ("vocab.json", "vocab")):
+def line_cuts(text: str) -> list[int]:
+    """Every position just after a newline: a cut there leaves well-formed lines (for YAML often a
+    valid document whose lost keys would take their defaults)."""
+    return [i + 1 for i, char in enumerate(text[:-1]) if char == "\n"]
+
+
+def test_truncated_or_edited_files_are_refused(trained_run: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    for name in ("config.yaml", "vocab.json", "gazetteers/index.json"):
+        path = model / name
+        if not path.exists():
+            continue
+        original = path.read_bytes()
+        for cut in [*line_cuts(original.decode()), len(original) // 2]:
+            path.write_bytes(original[:cut])
+            with pytest.raises(ModelError, match=f"{name}: damaged or edited since it was saved"):
+                load_model(model, torch.device("cpu"))
+        path.write_bytes(original.replace(b"48", b"47", 1) if name == "config.yaml" else original + b" ")
+        with pytest.raises(ModelError, match=f"{name}: damaged or edited"):
+            load_model(model, torch.device("cpu"))
+        path.write_bytes(original)
+    (model / "vocab.json").unlink()
+    with pytest.raises(ModelError, match="vocab.json is missing"):
+        load_model(model, torch.device("cpu"))
+
+
+def test_without_checksums_a_damaged_file_is_still_caught_by_parsing(trained_run: Path, tmp_path: Path) -> None:
+    for name, message in (("config.yaml", "damaged config"), ("vocab.json", "vocab.json: cannot read")):
         model = tmp_path / name
         shutil.copytree(trained_run / "model", model)
+        written_before_checksums(model)
         data = (model / name).read_bytes()
-        (model / name).write_bytes(data[: len(data) // 2])
+        (model / name).write_bytes(data.replace(b"model:", b"model: [") if name == "config.yaml" else data[:-20])
         with pytest.raises(ModelError, match=message):
+            load_model(model, torch.device("cpu"))
+        shutil.copyfile(trained_run / "model" / name, model / name)
+        load_model(model, torch.device("cpu"))
+
+
+def test_a_damaged_checksum_record_is_one_line(trained_run: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(trained_run / "model", model)
+    for record in ("{", '{"../../etc/passwd": "0"}', "[1]"):
+        meta = {"format_version": "2", "slotfill_version": "0.2.0", "sha256": record}
+        save_file(load_file(str(model / "model.safetensors")), str(model / "model.safetensors"), metadata=meta)
+        with pytest.raises(ModelError, match=r"model.safetensors: damaged file checksums$"):
             load_model(model, torch.device("cpu"))
