@@ -1,14 +1,14 @@
-"""Training: Adam, gradient clipping, dev evaluation every epoch, early stopping on dev slot F1.
+"""Training: Adam, gradient clipping, dev evaluation every epoch, early stopping on the dev score `training.monitor` names.
 
-The best model is saved (atomically) to RUN_DIR/model each time dev slot F1 improves, and a
+The best model is saved (atomically) to RUN_DIR/model each time that score improves, and a
 resumable checkpoint to RUN_DIR/checkpoint at the end of every epoch. When `stop` is set (the CLI
 sets it on SIGINT or SIGTERM) the current step finishes, a checkpoint is saved and
 TrainingInterrupted is raised; `resume_training` continues from the checkpoint and ends exactly as
 an uninterrupted run with the same seed would. Progress is reported through an observer; this
 module never prints.
 
-A run is a few steps: `_build` (or `_restore` from a checkpoint) builds a `_Run`; `_train_epoch`
-runs one epoch's batches; `_end_epoch` evaluates on dev, keeps the best model, logs and
+A run is a few steps: `build_run` (or `restore_run` from a checkpoint; slotfill.training_run)
+builds a `TrainingRun`; `_train_epoch` runs one epoch's batches; `_end_epoch` evaluates on dev, keeps the best model, logs and
 checkpoints; `_finish` scores the best model on test and writes its metrics.
 
 A run directory is written under a lock (a second run into it stops at once with OutputError) and
@@ -24,211 +24,32 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from slotfill.augment import Augmentation, substitution_lists
-from slotfill.batching import Batch, EncodedCorpus, LengthBucketSampler, encode
-from slotfill.checkpoint import (
-    Checkpoint,
-    Progress,
-    checkpoint_config,
-    load_checkpoint,
-    optimizer_state,
-    prefixed,
-    remove_checkpoint,
-    save_checkpoint,
-)
+from slotfill.batching import EncodedCorpus, LengthBucketSampler, encode
+from slotfill.checkpoint import checkpoint_config, load_checkpoint, remove_checkpoint
 from slotfill.config import Config
-from slotfill.data import Example, read_lookups
-from slotfill.device import resolve_device
 from slotfill.distributed import ProcessGroup, World, any_rank, broadcast_from_main
-from slotfill.errors import ConfigError, DataError, OutputError, SlotfillError
+from slotfill.errors import ConfigError, DataError, SlotfillError
 from slotfill.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
-from slotfill.gazetteer import GazetteerSet
-from slotfill.gazetteer_sources import build_gazetteers
-from slotfill.layout import (
-    MODEL_SUBDIR,
-    RUN_LOCK,
-    TRAIN_LOG,
-)
-from slotfill.model import Tagger, TorchDecoder, build_tagger
+from slotfill.layout import RUN_LOCK, TRAIN_LOG
+from slotfill.model import TorchDecoder
 from slotfill.model_dir import load_model, save_model, write_calibration, write_metrics
 from slotfill.run_dir import earlier_run, is_interrupted_run_of, prepare_output
-from slotfill.train_data import model_view, read_splits, substituted_tags, warn_about_tokenisation
+from slotfill.train_data import model_view
 from slotfill.training_events import EpochSummary, Silent, TrainingInterrupted, TrainingObserver, TrainResult
-from slotfill.vocab import Vocab
+from slotfill.training_run import TrainingRun, build_run, restore_run, run_device, save_run_checkpoint
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Run:
-    """What one training run works with."""
-
-    config: Config
-    output_dir: Path
-    device: torch.device
-    train: list[Example]  # model view
-    dev: list[Example] | None
-    test: list[Example] | None
-    vocab: Vocab
-    gazetteers: GazetteerSet
-    tagger: Tagger
-    averaged: AveragedModel | None  # the exponential moving average that is evaluated and saved, if any
-    optimizer: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LambdaLR
-    generator: torch.Generator  # draws each epoch's batch order
-    augmentation: Augmentation | None
-    progress: Progress = field(default_factory=Progress)
-    world: World = field(default_factory=World)
-    trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
-
-    @property
-    def kept(self) -> Tagger:
-        """The weights that are evaluated and saved."""
-        return self.averaged.module if self.averaged is not None else self.tagger  # type: ignore[return-value]
-
-    @property
-    def model_dir(self) -> Path:
-        return self.output_dir / MODEL_SUBDIR
-
-    def batches_per_epoch(self) -> int:
-        return -(-len(self.train) // self.config.training.batch_size)
-
-    def epoch_examples(self, epoch: int) -> list[Example]:
-        if self.augmentation is None:
-            return self.train
-        return self.augmentation.examples_for_epoch(self.train, epoch)
-
-
-class _Loss(torch.nn.Module):
-    """The tagger's training loss as a forward pass: what DistributedDataParallel wraps."""
-
-    def __init__(self, tagger: Tagger) -> None:
-        super().__init__()
-        self.tagger = tagger
-
-    def forward(self, batch: Batch, per_sentences: float) -> torch.Tensor:
-        return self.tagger.loss(batch, per_sentences)
-
-
-def _device(config: Config, world: World) -> torch.device:
-    device = resolve_device(config.device)
-    if world.distributed and device.type == "cuda":
-        return torch.device("cuda", world.local_rank)  # one GPU per process
-    return device
-
-
-def _build(
-    config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None, world: World = World()
-) -> _Run:
-    """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
-    Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
-    device = _device(config, world)
-    if config.training.monitor == "intent_accuracy" and not config.model.intent.enabled:
-        raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
-    splits = read_splits(config)
-    if world.is_main:
-        warn_about_tokenisation(config, splits.train)
-    train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
-    if not train_examples:
-        raise DataError(
-            f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from"
-        )
-    settings = config.training
-    torch.manual_seed(config.seed)
-    if vocab is None:
-        vocab = Vocab.build(
-            train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
-        )
-    if gazetteers is None:
-        lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
-        gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
-    optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    total_steps = settings.epochs * -(-len(train_examples) // settings.batch_size)
-    linear = settings.lr_schedule == "linear"
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0)
-    )
-    averaged = None
-    if settings.ema_decay > 0:
-        averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
-    augmentation = None
-    if settings.courtesy > 0 or (settings.substitution > 0 and substitution_lists(config.gazetteers)):
-        augmentation = Augmentation(
-            config.seed,
-            substitution=settings.substitution,
-            gazetteers=gazetteers,
-            list_of_slot=substitution_lists(config.gazetteers),
-            courtesy=settings.courtesy,
-        )
-    generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
-    trainer = None
-    if world.distributed:
-        from torch.nn.parallel import DistributedDataParallel
-
-        torch.manual_seed(config.seed + 7919 * world.rank)  # each rank its own dropout, reproducibly
-        # buffers are derived from the tag names, the same on every rank: nothing to broadcast
-        trainer = DistributedDataParallel(_Loss(tagger), broadcast_buffers=False)
-    run = _Run(
-        config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
-        tagger, averaged, optimizer, schedule, generator, augmentation, world=world, trainer=trainer,
-    )  # fmt: skip
-    run.progress.world_size = world.size
-    return run
-
-
-def _restore(checkpoint: Checkpoint, output_dir: Path, world: World = World()) -> _Run:
-    if checkpoint.progress.world_size != world.size:
-        raise OutputError(
-            f"{output_dir}: the run was trained by {checkpoint.progress.world_size} process(es); resume it with as many "
-            f"(this is {world.size})"
-        )
-    run = _build(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers, world)
-    run.progress = checkpoint.progress
-    run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
-    if run.averaged is not None:
-        run.averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
-    run.optimizer.load_state_dict(optimizer_state(checkpoint))
-    run.schedule.load_state_dict(checkpoint.scheduler)
-    run.generator.set_state(checkpoint.tensors["rng.sampler"])
-    torch.set_rng_state(checkpoint.tensors["rng.torch" if world.rank == 0 else f"rng.torch.rank{world.rank}"])
-    return run
-
-
-def _save_checkpoint(run: _Run, epoch_start_generator: torch.Tensor) -> None:
-    """Rank 0 saves, with every rank's dropout RNG state (collected from all ranks: call on all)."""
-    rng = {"torch": torch.get_rng_state(), "sampler": epoch_start_generator}
-    if run.world.distributed:
-        import torch.distributed as dist
-
-        states: list[torch.Tensor | None] = [None] * run.world.size
-        dist.all_gather_object(states, torch.get_rng_state())
-        rng.update({f"torch.rank{rank}": state for rank, state in enumerate(states) if rank > 0 and state is not None})
-    if not run.world.is_main:
-        return
-    save_checkpoint(
-        run.output_dir,
-        run.config,
-        run.vocab,
-        run.gazetteers,
-        run.progress,
-        model=run.tagger.state_dict(),
-        averaged=run.averaged.state_dict() if run.averaged is not None else None,
-        optimizer=run.optimizer.state_dict(),
-        scheduler=run.schedule.state_dict(),
-        rng=rng,
-    )
-
-
-def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: threading.Event | None, clock: _Clock) -> int:
+def _train_epoch(
+    run: TrainingRun, epoch: int, observer: TrainingObserver, stop: threading.Event | None, clock: _Clock
+) -> int:
     """Run the rest of `epoch`'s batches; returns how many batches the epoch has. On `stop`,
     checkpoints and raises TrainingInterrupted."""
     epoch_generator = run.generator.get_state()  # the epoch's batch order is drawn from this
@@ -254,7 +75,7 @@ def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: thread
         observer.batch_done(loss.item())
         if any_rank(run.world, stop is not None and stop.is_set(), run.device):  # all ranks stop after one step
             progress.seconds = clock.total()
-            _save_checkpoint(run, epoch_generator)
+            save_run_checkpoint(run, epoch_generator)
             how = f"`slotfill train --resume {run.output_dir}`"
             if run.world.distributed:
                 how = f"{how} under torchrun with {run.world.size} processes"
@@ -265,7 +86,7 @@ def _train_epoch(run: _Run, epoch: int, observer: TrainingObserver, stop: thread
     return len(batches)
 
 
-def _batch_loss(run: _Run, corpus: EncodedCorpus, indices: list[int]) -> torch.Tensor:
+def _batch_loss(run: TrainingRun, corpus: EncodedCorpus, indices: list[int]) -> torch.Tensor:
     """The loss of one batch; under torchrun, of this rank's contiguous share of the global batch,
     scaled so that DistributedDataParallel's average of the ranks' gradients is the gradient of the
     whole batch's mean loss (the same learning rate and batch size mean the same as in one process)."""
@@ -288,7 +109,7 @@ def _monitored(dev: dict[str, Any], monitor: str) -> list[float]:
     return [dev[monitor], dev["slot_f1"]]
 
 
-def _dev_loss(run: _Run) -> float:
+def _dev_loss(run: TrainingRun) -> float:
     """The training loss on dev, in eval mode, averaged over its sentences (those whose every tag
     and intent the model knows: a label train never shows has no loss to measure)."""
     assert run.dev is not None
@@ -313,7 +134,7 @@ def _dev_loss(run: _Run) -> float:
     return total / len(known)
 
 
-def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
+def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
     """Evaluate on dev, keep the model if it is the best so far, append to the log."""
     progress, settings = run.progress, run.config.training
     dev = None
@@ -348,7 +169,7 @@ def _end_epoch(run: _Run, epoch: int, num_batches: int, started: float, clock: _
     return summary
 
 
-def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResult:
+def _finish(run: TrainingRun, history: list[EpochSummary], seconds: float) -> TrainResult:
     """Calibrate the best epoch's weights, as saved, on dev; score them on test; write the metrics
     and the calibration; drop the checkpoint. Under torchrun rank 0 does it and tells the others."""
     outcome = _finish_main(run, seconds) if run.world.is_main else None
@@ -357,7 +178,7 @@ def _finish(run: _Run, history: list[EpochSummary], seconds: float) -> TrainResu
     return TrainResult(run.model_dir, progress.best_epoch, progress.epoch, seconds, progress.best_dev, test, history)
 
 
-def _finish_main(run: _Run, seconds: float) -> dict[str, Any] | None:
+def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     """What _finish does on rank 0; returns the test metrics."""
     progress, settings = run.progress, run.config.training
     best = load_model(run.model_dir, run.device).decoder
@@ -395,7 +216,7 @@ class _Clock:
         return self.before + time.perf_counter() - self.start
 
 
-def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
+def _run_epochs(run: TrainingRun, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
     observer = (observer if run.world.is_main else None) or Silent()  # one progress display: rank 0's
     clock = _Clock(run.progress.seconds)
     history: list[EpochSummary] = []
@@ -407,7 +228,7 @@ def _run_epochs(run: _Run, observer: TrainingObserver | None, stop: threading.Ev
         observer.epoch_done(summary)
         if run.progress.stale >= run.config.training.patience:
             break
-        _save_checkpoint(run, run.generator.get_state())
+        save_run_checkpoint(run, run.generator.get_state())
     return _finish(run, history, clock.total())
 
 
@@ -427,10 +248,10 @@ def train(
     With a `world` of several processes (torchrun), every rank calls this: rank 0 holds the lock
     and writes the run directory, and all ranks train one model with DistributedDataParallel."""
     output_dir = Path(output_dir)
-    with ProcessGroup(world, _device(config, world).type):
+    with ProcessGroup(world, run_device(config, world).type):
         # data, lists and model first: a bad config or data file is reported before any directory is touched
         resumable = is_interrupted_run_of(output_dir, config) and not overwrite
-        run = None if resumable else _build(config, output_dir, None, None, world)
+        run = None if resumable else build_run(config, output_dir, None, None, world)
         with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
             decision: str | SlotfillError | None = None
             if world.is_main:
@@ -443,8 +264,8 @@ def train(
                 raise decision
             if decision == "resume":
                 log.info("%s holds an interrupted run of this config: resuming it", output_dir)
-                return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
-            run = run or _build(config, output_dir, None, None, world)
+                return _run_epochs(restore_run(load_checkpoint(output_dir), output_dir, world), observer, stop)
+            run = run or build_run(config, output_dir, None, None, world)
             if world.is_main:
                 for path in earlier_run(output_dir):  # only what slotfill wrote: prepare_output checked
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -462,6 +283,6 @@ def resume_training(
     (under torchrun, with as many processes as the run had)."""
     output_dir = Path(output_dir)
     config = checkpoint_config(output_dir)  # "nothing to resume" before the directory is locked (and so created)
-    with ProcessGroup(world, _device(config, world).type):
+    with ProcessGroup(world, run_device(config, world).type):
         with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
-            return _run_epochs(_restore(load_checkpoint(output_dir), output_dir, world), observer, stop)
+            return _run_epochs(restore_run(load_checkpoint(output_dir), output_dir, world), observer, stop)
