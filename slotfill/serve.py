@@ -301,9 +301,22 @@ class MicroBatcher:
                     pending.remove(request)
 
 
-def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | None = None) -> Any:
-    """The ASGI app: the FastAPI routes behind the Guard."""
-    batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
+def _check_texts(predictor: Predictor, limits: Limits, texts: list[str], names: list[str]) -> None:
+    """413 for a text over the request limits, named as the request names it (`text`, `texts[3]`)."""
+    tokens = 0
+    for text, name in zip(texts, names):
+        if len(text) > limits.max_text_chars:
+            raise HTTPException(413, f"{name} has {len(text)} characters; the limit is {limits.max_text_chars}")
+        reason = predictor.limit_error(text)
+        if reason is not None:
+            raise HTTPException(413, f"{name}: {reason}")
+        tokens += len(text.split())
+    if tokens > limits.max_request_tokens:
+        raise HTTPException(413, f"{tokens} words in one request; the limit is {limits.max_request_tokens}")
+
+
+def _base_app(batcher: MicroBatcher) -> FastAPI:
+    """The FastAPI app with its offline docs, its shutdown (the batcher's) and input-free 422s."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -316,7 +329,6 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
         description="Slot filling for dialogue utterances: tokens, BIO tags, slots with character offsets, intent.",
         lifespan=lifespan,
     )
-    page = resources.files("slotfill").joinpath("static/index.html").read_text(encoding="utf-8")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -324,18 +336,14 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
         detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    def check_texts(texts: list[str], names: list[str]) -> None:
-        tokens = 0
-        for text, name in zip(texts, names):
-            if len(text) > limits.max_text_chars:
-                raise HTTPException(413, f"{name} has {len(text)} characters; the limit is {limits.max_text_chars}")
-            reason = predictor.limit_error(text)
-            if reason is not None:
-                raise HTTPException(413, f"{name}: {reason}")
-            tokens += len(text.split())
-        if tokens > limits.max_request_tokens:
-            raise HTTPException(413, f"{tokens} words in one request; the limit is {limits.max_request_tokens}")
+    return app
 
+
+def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | None = None) -> Any:
+    """The ASGI app: the FastAPI routes behind the Guard."""
+    batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
+    app = _base_app(batcher)
+    page = resources.files("slotfill").joinpath("static/index.html").read_text(encoding="utf-8")
     described = predictor.describe()
 
     async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
@@ -357,14 +365,14 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
 
     @app.post("/parse", response_model=Parse, response_model_exclude_unset=True)
     async def parse(request: ParseRequest) -> dict[str, Any]:
-        check_texts([request.text], ["text"])
+        _check_texts(predictor, limits, [request.text], ["text"])
         return (await parse_all([request.text], request))[0]
 
     @app.post("/parse/batch", response_model=BatchResponse, response_model_exclude_unset=True)
     async def parse_batch(request: BatchRequest) -> dict[str, Any]:
         if len(request.texts) > limits.max_batch:
             raise HTTPException(413, f"batch of {len(request.texts)} texts; the limit is {limits.max_batch}")
-        check_texts(request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
+        _check_texts(predictor, limits, request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
         return {"results": await parse_all(request.texts, request)}
 
     return Guard(app, limits, api_key)
