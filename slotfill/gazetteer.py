@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slotfill.errors import DataError
-from slotfill.text import is_punctuation, normalise, tokenise
+from slotfill.text import ASCII_PUNCTUATION, is_punctuation, normalise, token_texts, tokenise
 
 MAX_GAZETTEERS = 31  # two feature bits each must fit a positive int64
 ALIAS_SEPARATOR = "|"
@@ -40,7 +40,11 @@ def form_words(form: str) -> tuple[str, ...]:
     needs them again (two thirds of loading a model with the built-in lists)."""
     if _PLAIN_FORM.fullmatch(form):  # ASCII words and single spaces (most entries): the tokeniser splits at the spaces
         return tuple(form.lower().split(" "))
-    folded = (fold(token.text) for token in tokenise(form) if not is_punctuation(token.text))
+    if form.isascii():  # "Baie-Comeau", "St. Lewis": the tokeniser's spans; an ASCII token's norm is its lowercase
+        pieces = token_texts(form.lower())
+        folded = (piece.replace(".", "").replace("'", "") for piece in pieces if piece.strip(ASCII_PUNCTUATION))
+    else:
+        folded = (fold(token.text) for token in tokenise(form) if not is_punctuation(token.text))
     return tuple(word for word in folded if word)
 
 
