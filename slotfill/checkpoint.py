@@ -27,7 +27,6 @@ from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
 from slotfill.config import Config, load_config
-from slotfill.digests import check_digests, decode_digests, file_digests
 from slotfill.errors import ConfigError, ModelError
 from slotfill.files import writing_dir
 from slotfill.gazetteer import GazetteerSet
@@ -40,6 +39,7 @@ from slotfill.layout import (
     GAZETTEER_SUBDIR,
     VOCAB_FILE,
 )
+from slotfill.model_files import check_digests, file_digests
 from slotfill.vocab import Vocab
 
 CHECKPOINT_VERSION = 1
@@ -149,7 +149,7 @@ def _read_state(directory: Path) -> dict[str, Any]:
             f"this slotfill {__version__} resumes version {CHECKPOINT_VERSION} only"
         )
     state = directory / CHECKPOINT_STATE
-    check_digests(directory, decode_digests(payload.get("sha256"), state), state)
+    check_digests(directory, payload.get("sha256"), state)
     return payload
 
 

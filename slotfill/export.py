@@ -29,7 +29,6 @@ from torch import Tensor, nn
 from slotfill import __version__
 from slotfill.batching import Batch
 from slotfill.choices import FUSED_CELLS
-from slotfill.digests import file_digests
 from slotfill.embeddings import CharCNN, pool_characters
 from slotfill.errors import ModelError
 from slotfill.features import encode_sentences
@@ -45,6 +44,7 @@ from slotfill.layout import (
 )
 from slotfill.model import Tagger
 from slotfill.model_dir import LoadedModel, load_model, resolve_model_dir
+from slotfill.model_files import file_digests
 
 EXPORT_FORMAT_VERSION = 1
 OPSET = 17

@@ -24,14 +24,14 @@ from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
 from slotfill.calibration_file import read_temperature, write_calibration  # noqa: F401 (re-exported)
-from slotfill.config import Config, load_config
-from slotfill.digests import check_digests, decode_digests, encode_digests, file_digests
-from slotfill.errors import ConfigError, ModelError
+from slotfill.config import Config
+from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.gazetteer import GazetteerSet
-from slotfill.gazetteer_sources import load_gazetteers, save_gazetteers
+from slotfill.gazetteer_sources import save_gazetteers
 from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
 from slotfill.model import Tagger, TorchDecoder, build_tagger
+from slotfill.model_files import check_digests, encode_digests, file_digests, read_model_files
 from slotfill.vocab import Vocab
 
 FORMAT_VERSION = 2
@@ -140,13 +140,8 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
             f"{directory / WEIGHTS_FILE}: model format version {version} (slotfill {meta.get('slotfill_version', '?')}); "
             f"this slotfill {__version__} reads versions {', '.join(READABLE_VERSIONS)}"
         )
-    check_digests(directory, decode_digests(meta.get("sha256"), directory / WEIGHTS_FILE), directory / WEIGHTS_FILE)
-    try:
-        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
-    except ConfigError as error:
-        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
-    vocab = Vocab.load(directory / VOCAB_FILE)
-    gazetteers = load_gazetteers(directory, list(config.gazetteers))
+    check_digests(directory, meta.get("sha256"), directory / WEIGHTS_FILE)
+    config, vocab, gazetteers = read_model_files(directory)
     with torch.device("meta"):
         planned = build_tagger(config.model, vocab, gazetteers.num_features)
     _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)

@@ -17,14 +17,13 @@ from threadpoolctl import ThreadpoolController
 
 from slotfill import __version__
 from slotfill.calibration_file import read_temperature
-from slotfill.config import Config, load_config
+from slotfill.config import Config
 from slotfill.crf_numpy import NumpyCRF
-from slotfill.digests import check_digests, decode_digests
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features import FeatureArrays
 from slotfill.gazetteer import GazetteerSet
-from slotfill.gazetteer_sources import load_gazetteers
 from slotfill.layout import CONFIG_FILE, EXPORT_FILE, METRICS_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.model_files import check_digests, read_model_files
 from slotfill.tagging import Decoded, Decoding, SpanRows
 from slotfill.vocab import PAD_ID, Vocab
 
@@ -171,7 +170,7 @@ def _read_export_info(directory: Path) -> dict[str, Any]:
             f"(slotfill {info.get('slotfill_version', '?') if isinstance(info, dict) else '?'}); "
             f"this slotfill {__version__} reads versions {', '.join(map(str, READABLE_EXPORT_VERSIONS))}"
         )
-    check_digests(directory, decode_digests(info.get("sha256"), directory / EXPORT_FILE), directory / EXPORT_FILE)
+    check_digests(directory, info.get("sha256"), directory / EXPORT_FILE)
     return info
 
 
@@ -200,12 +199,7 @@ def load_exported(path: Path, device: str = "auto") -> ExportedModel:
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not an exported slotfill model ({name} is missing)")
     info = _read_export_info(directory)
-    try:
-        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
-    except ConfigError as error:
-        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
-    vocab = Vocab.load(directory / VOCAB_FILE)
-    gazetteers = load_gazetteers(directory, list(config.gazetteers))
+    config, vocab, gazetteers = read_model_files(directory)
     crf = _crf(info, vocab, directory / EXPORT_FILE)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its warnings are not the user's business

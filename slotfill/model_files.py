@@ -1,4 +1,5 @@
-"""Checksums of the files a model or checkpoint is rebuilt from, recorded when it is written.
+"""The files a model, checkpoint or exported model is rebuilt from (config.yaml, vocab.json,
+gazetteers/): reading them, and their checksums, recorded when they are written.
 
 A truncated or damaged `config.yaml` can still be valid YAML (cut between two sections, the keys it
 lost take their defaults), so parsing alone cannot tell it from the file that was written. The writer
@@ -13,7 +14,12 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from slotfill.errors import ModelError
+from slotfill.config import Config, load_config
+from slotfill.errors import ConfigError, ModelError
+from slotfill.gazetteer import GazetteerSet
+from slotfill.gazetteer_sources import load_gazetteers
+from slotfill.layout import CONFIG_FILE, VOCAB_FILE
+from slotfill.vocab import Vocab
 
 
 def _files(directory: Path, names: Iterable[str]) -> Iterable[tuple[str, Path]]:
@@ -32,10 +38,11 @@ def file_digests(directory: Path, names: Iterable[str]) -> dict[str, str]:
     return {relative: hashlib.sha256(path.read_bytes()).hexdigest() for relative, path in _files(directory, names)}
 
 
-def check_digests(directory: Path, recorded: Mapping[str, str], where: Path) -> None:
-    """Raise ModelError naming the first file that is missing or differs from its recorded sha256;
+def check_digests(directory: Path, record: object, where: Path) -> None:
+    """Raise ModelError naming the first file that is missing or differs from its sha256 in `record`
+    (as `encode_digests` wrote it, or already decoded from a JSON file; None: nothing recorded);
     `where` is the file that holds the record."""
-    for relative, expected in recorded.items():
+    for relative, expected in _decoded(record, where).items():
         path = directory / relative
         if not path.is_file():
             raise ModelError(f"{path}: missing (it is listed in {where.name})")
@@ -50,12 +57,11 @@ def encode_digests(digests: Mapping[str, str]) -> str:
     return json.dumps(dict(digests), sort_keys=True)
 
 
-def decode_digests(text: object, where: Path) -> dict[str, str]:
-    """The record written by `encode_digests` (or already decoded, from a JSON file); {} when absent."""
-    if text is None:
+def _decoded(record: object, where: Path) -> dict[str, str]:
+    if record is None:
         return {}
     try:
-        digests = json.loads(text) if isinstance(text, str) else text
+        digests = json.loads(record) if isinstance(record, str) else record
     except ValueError:
         digests = None
     valid = isinstance(digests, dict) and all(
@@ -65,3 +71,14 @@ def decode_digests(text: object, where: Path) -> dict[str, str]:
     if not valid:
         raise ModelError(f"{where}: damaged file checksums")
     return digests
+
+
+def read_model_files(directory: Path) -> tuple[Config, Vocab, GazetteerSet]:
+    """The config, vocabulary and gazetteers saved in `directory`; ModelError (one line, naming the
+    file) when one is damaged; callers check the recorded checksums first."""
+    try:
+        config = load_config(directory / CONFIG_FILE, relative_to_file=False)
+    except ConfigError as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
+    vocab = Vocab.load(directory / VOCAB_FILE)
+    return config, vocab, load_gazetteers(directory, list(config.gazetteers))
