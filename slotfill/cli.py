@@ -17,7 +17,7 @@ from rich.console import Console
 
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli_common import call, fail, stderr
+from slotfill.cli_common import ModelArgument, call, fail, stderr
 from slotfill.cli_data import data_app
 from slotfill.cli_model import export, info
 from slotfill.cli_tagging import DEVICE_HELP, predict, serve, tag
@@ -160,9 +160,7 @@ def _headline(metrics: dict[str, Any]) -> str:
 
 @app.command()
 def evaluate(
-    model_dir: Annotated[
-        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
-    ],
+    model_dir: ModelArgument,
     data: Annotated[Path, typer.Argument(help="One split: an ATIS directory or a file in any data format.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from slotfill.errors import SlotfillError
 stderr = Console(stderr=True)
 T = TypeVar("T")
 EXIT_USAGE = 2
+ModelArgument = Annotated[
+    Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
+]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

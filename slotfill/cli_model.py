@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from slotfill.cli_common import call, stderr
+from slotfill.cli_common import ModelArgument, call, stderr
 from slotfill.cli_tagging import DEVICE_HELP
 
 
@@ -38,9 +38,7 @@ def export(
 
 
 def info(
-    model_dir: Annotated[
-        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
-    ],
+    model_dir: ModelArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "cpu",
 ) -> None:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from slotfill.choices import DEVICES, one_of
-from slotfill.cli_common import call, fail, stderr
+from slotfill.cli_common import ModelArgument, call, fail, stderr
 
 DEVICE_HELP = f"{one_of(DEVICES)} (or cuda:N)"
 
@@ -77,9 +77,7 @@ MaxTokensOption = Annotated[
 
 
 def predict(
-    model_dir: Annotated[
-        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
-    ],
+    model_dir: ModelArgument,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Utterances to tag.")] = None,
     input_file: Annotated[
         Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
@@ -154,9 +152,7 @@ def _predictor(
 
 
 def tag(
-    model_dir: Annotated[
-        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
-    ],
+    model_dir: ModelArgument,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
@@ -212,9 +208,7 @@ def tag(
 
 
 def serve(
-    model_dir: Annotated[
-        Path, typer.Argument(help="A model directory, a run directory holding model/, or an exported model.")
-    ],
+    model_dir: ModelArgument,
     host: Annotated[
         str,
         typer.Option(
