@@ -31,7 +31,7 @@ from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import save_gazetteers
 from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
 from slotfill.model import Tagger, TorchDecoder, build_tagger
-from slotfill.model_files import check_digests, encode_digests, file_digests, read_model_files
+from slotfill.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 from slotfill.vocab import Vocab
 
 FORMAT_VERSION = 2
@@ -151,11 +151,5 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
     tagger = build_tagger(config.model, vocab, gazetteers.num_features)
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
-    metrics: dict[str, Any] = {}
-    if (directory / METRICS_FILE).is_file():
-        try:
-            metrics = json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            metrics = {}
     tagger.to(device).eval()
-    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, read_temperature(directory))
+    return LoadedModel(config, vocab, tagger, read_metrics(directory), device, gazetteers, read_temperature(directory))

@@ -13,12 +13,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from slotfill.config import Config, load_config
 from slotfill.errors import ConfigError, ModelError
 from slotfill.gazetteer import GazetteerSet
 from slotfill.gazetteer_sources import load_gazetteers
-from slotfill.layout import CONFIG_FILE, VOCAB_FILE
+from slotfill.layout import CONFIG_FILE, METRICS_FILE, VOCAB_FILE
 from slotfill.vocab import Vocab
 
 
@@ -82,3 +83,17 @@ def read_model_files(directory: Path) -> tuple[Config, Vocab, GazetteerSet]:
         raise ModelError(f"{directory / CONFIG_FILE}: damaged config ({error})") from None
     vocab = Vocab.load(directory / VOCAB_FILE)
     return config, vocab, load_gazetteers(directory, list(config.gazetteers))
+
+
+def read_metrics(directory: Path) -> dict[str, Any]:
+    """The metrics saved beside a model ({} when it has none); ModelError naming the file when damaged."""
+    path = directory / METRICS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelError(f"{path}: damaged metrics ({error})") from None
+    if not isinstance(metrics, dict):
+        raise ModelError(f"{path}: damaged metrics (not a JSON object)")
+    return metrics

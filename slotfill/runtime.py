@@ -22,8 +22,8 @@ from slotfill.crf_numpy import NumpyCRF
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features import FeatureArrays
 from slotfill.gazetteer import GazetteerSet
-from slotfill.layout import CONFIG_FILE, EXPORT_FILE, METRICS_FILE, ONNX_FILE, VOCAB_FILE
-from slotfill.model_files import check_digests, read_model_files
+from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.model_files import check_digests, read_metrics, read_model_files
 from slotfill.tagging import Decoded, Decoding, SpanRows
 from slotfill.vocab import PAD_ID, Vocab
 
@@ -154,15 +154,11 @@ class ExportedModel:
         return self.info.get("parameters")
 
 
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelError(f"{path}: damaged {what} ({error})") from None
-
-
 def _read_export_info(directory: Path) -> dict[str, Any]:
-    info = _read_json(directory / EXPORT_FILE, "export description")
+    try:
+        info = json.loads((directory / EXPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelError(f"{directory / EXPORT_FILE}: damaged export description ({error})") from None
     version = info.get("format_version") if isinstance(info, dict) else None
     if version not in READABLE_EXPORT_VERSIONS:
         raise ModelError(
@@ -210,9 +206,5 @@ def load_exported(path: Path, device: str = "auto") -> ExportedModel:
     except _onnxruntime_errors() as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
-    metrics = {}
-    if (directory / METRICS_FILE).is_file():
-        metrics = _read_json(directory / METRICS_FILE, "metrics")
-    temperature = read_temperature(directory)
     decoder = OnnxDecoder(session, crf, bool(info.get("intent")))
-    return ExportedModel(config, vocab, metrics, gazetteers, decoder, info, temperature)
+    return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))

@@ -1,6 +1,7 @@
 """A model directory is data, never code: no pickle is ever loaded from it."""
 
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -122,3 +123,19 @@ def test_a_damaged_checksum_record_is_one_line(trained_run: Path, tmp_path: Path
         save_file(load_file(str(model / "model.safetensors")), str(model / "model.safetensors"), metadata=meta)
         with pytest.raises(ModelError, match=r"model.safetensors: damaged file checksums$"):
             load_model(model, torch.device("cpu"))
+
+
+def test_damaged_metrics_are_one_line_for_a_model_and_an_export(trained_run: Path, tmp_path: Path) -> None:
+    from slotfill.export import export_model
+    from slotfill.runtime import load_exported
+
+    model, exported = tmp_path / "model", tmp_path / "exported"
+    shutil.copytree(trained_run / "model", model)
+    export_model(model, exported)
+    for damaged, load in ((model, lambda d: load_model(d, torch.device("cpu"))), (exported, load_exported)):
+        for content, reason in (('{"dev": ', "damaged metrics (Expecting value"), ("[1, 2]", "damaged metrics (not a JSON object)")):
+            (damaged / "metrics.json").write_text(content)
+            with pytest.raises(ModelError, match=re.escape(f"metrics.json: {reason}")):
+                load(damaged)
+        (damaged / "metrics.json").unlink()
+        assert load(damaged).metrics == {}
