@@ -15,7 +15,7 @@ from typing import Any
 from slotfill.data import TEXT_FORMATS, Example, detect_format, read_split, without_punctuation
 from slotfill.data_stats import find_splits
 from slotfill.errors import DataError
-from slotfill.text import tokenise
+from slotfill.text import token_texts
 
 EXAMPLES_SHOWN = 3
 
@@ -38,7 +38,7 @@ def locate(path: Path, fmt: str, index: int) -> str:
 
 def split_differently(token: str) -> list[str] | None:
     """How the runtime tokeniser splits a pre-tokenised token, or None when it keeps it whole."""
-    pieces = [t.text for t in tokenise(token)]
+    pieces = token_texts(token)
     return None if pieces == [token] else pieces
 
 

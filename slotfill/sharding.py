@@ -21,6 +21,7 @@ from typing import Any
 
 from slotfill.distributed import World
 from slotfill.errors import DataError, OutputError
+from slotfill.files import atomic_writer
 
 CHUNK = 1 << 20
 
@@ -63,19 +64,13 @@ def part_path(output: Path, world: World, rank: int, token: str) -> Path:
 
 
 def _write_lines(path: Path, results: Iterable[dict[str, Any]], on_line: Callable[[int], Any] | None) -> int:
-    """JSON lines to `path` through a temporary file beside it, renamed when complete."""
-    temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    """JSON lines to `path`, whole or not at all."""
     count = 0
-    try:
-        with open(temporary, "wb") as out:
-            for count, result in enumerate(results, 1):
-                out.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
-                if on_line is not None:
-                    on_line(count)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as out:
+        for count, result in enumerate(results, 1):
+            out.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
+            if on_line is not None:
+                on_line(count)
     return count
 
 
@@ -103,12 +98,10 @@ def write_output(
         parts = [part_path(output, world, rank, token) for rank in range(world.size)]
         while not all(part.exists() for part in parts):  # a failed rank ends the launch (torchrun)
             time.sleep(poll_seconds)
-        temporary = output.parent / f".{output.name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as out:
+        with atomic_writer(output) as out:
             for part in parts:
                 with open(part, "rb") as piece:
                     shutil.copyfileobj(piece, out, CHUNK)
-        os.replace(temporary, output)
         for part in parts:
             part.unlink()
     return written
