@@ -89,13 +89,8 @@ def expected_calibration_error(
     """ECE: the bin-size-weighted gap between mean confidence and accuracy over equal-width bins."""
     if not confidences:
         return 0.0
-    total, error = len(confidences), 0.0
-    for low in range(bins):
-        members = [i for i, c in enumerate(confidences) if low / bins < c <= (low + 1) / bins or (low == 0 and c == 0)]
-        if members:
-            gap = sum(confidences[i] for i in members) / len(members) - sum(correct[i] for i in members) / len(members)
-            error += len(members) / total * abs(gap)
-    return error
+    rows = reliability(confidences, correct, bins)
+    return sum(row["count"] / len(confidences) * abs(row["confidence"] - row["accuracy"]) for row in rows)
 
 
 def reliability(
@@ -103,7 +98,7 @@ def reliability(
 ) -> list[dict[str, float]]:
     """Per bin: its range, how many slots fell in it, their mean confidence and their accuracy."""
     rows = []
-    for low in range(bins):
+    for low in range(bins):  # bin k holds (k/bins, (k+1)/bins]; bin 0 also holds 0
         members = [i for i, c in enumerate(confidences) if low / bins < c <= (low + 1) / bins or (low == 0 and c == 0)]
         rows.append({
             "low": low / bins,
