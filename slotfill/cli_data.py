@@ -92,22 +92,16 @@ def convert(
 
 
 def _convert(source: Path, target: Path, to: str, source_format: str) -> int:
-    from slotfill.data import detect_format, read_lookups, read_split
+    from slotfill.data import detect_format, format_of_name, read_lookups, read_split
     from slotfill.data_write import write_split
 
     check_choice(source_format, ("auto", *DATA_FORMATS), "--format")
     fmt = check_choice(to, ("auto", *DATA_FORMATS), "--to")
     if fmt == "auto":
-        fmt = "atis" if not target.suffix else detect_format(target) if target.exists() else _format_of_suffix(target)
+        fmt = detect_format(target) if target.suffix and target.exists() else format_of_name(target)
     examples = read_split(source, source_format)
     write_split(examples, target, fmt, read_lookups(source, source_format))
     return len(examples)
-
-
-def _format_of_suffix(path: Path) -> str:
-    return {".yml": "rasa", ".yaml": "rasa", ".json": "snips", ".jsonl": "spans", ".conll": "conll"}.get(
-        path.suffix.lower(), "conll"
-    )
 
 
 @data_app.command()

@@ -42,6 +42,16 @@ def without_punctuation(example: Example) -> tuple[Example, int]:
     return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
 
 
+# the format of a file by its name; detect_format reads the JSON ones to tell snips, spans and jsonl apart
+SUFFIX_FORMATS = {".yml": "rasa", ".yaml": "rasa", ".json": "snips", ".jsonl": "spans", ".ndjson": "spans"}
+
+
+def format_of_name(path: Path) -> str:
+    """The format a new split named `path` is written in: no suffix, an ATIS directory; then by
+    suffix (SUFFIX_FORMATS); CoNLL columns for any other."""
+    return SUFFIX_FORMATS.get(path.suffix.lower(), "conll") if path.suffix else "atis"
+
+
 def detect_format(path: Path) -> str:
     """The format a path is in: a directory is an ATIS split; *.yml / *.yaml Rasa NLU; *.json a
     Snips dataset when it is one JSON object with "intents", else JSON lines; *.jsonl JSON lines,
@@ -49,13 +59,11 @@ def detect_format(path: Path) -> str:
     else CoNLL columns."""
     if path.is_dir():
         return "atis"
-    suffix = path.suffix.lower()
-    if suffix in (".yml", ".yaml"):
-        return "rasa"
-    if suffix not in (".jsonl", ".json", ".ndjson"):
-        return "conll"
+    named = SUFFIX_FORMATS.get(path.suffix.lower(), "conll")
+    if named not in ("snips", "spans"):
+        return named
     head = _head(path)
-    if suffix == ".json" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
+    if named == "snips" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
         return "snips"
     first = next((line for line in head.splitlines() if line.strip()), "")
     try:

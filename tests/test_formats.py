@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from slotfill.choices import DATA_FORMATS
 from slotfill.cli import app
-from slotfill.data import Example, detect_format, read_lookups, read_split
+from slotfill.data import Example, detect_format, format_of_name, read_lookups, read_split
 from slotfill.data_stats import dataset_stats
 from slotfill.data_write import write_split
 from slotfill.errors import DataError
@@ -176,6 +176,18 @@ def test_lookups_survive_conversion_between_rasa_and_snips(tmp_path: Path) -> No
     snips = tmp_path / "out.json"
     assert runner.invoke(app, ["data", "convert", str(rasa), str(snips)]).exit_code == 0
     assert read_lookups(snips) == read_lookups(rasa) and read_split(snips) == read_split(rasa)
+
+
+def test_convert_picks_the_format_a_new_file_is_read_back_in(tmp_path: Path) -> None:
+    """With --to auto, a target's name gives its format, and reading it back detects the same."""
+    written = {"atis": "atis", "x.yml": "rasa", "x.yaml": "rasa", "x.json": "snips", "x.jsonl": "spans"}
+    written |= {"x.ndjson": "spans", "x.conll": "conll", "x.txt": "conll"}
+    for name, fmt in written.items():
+        assert format_of_name(tmp_path / name) == fmt
+        assert runner.invoke(app, ["data", "convert", str(DEMO / "dev"), str(tmp_path / name)]).exit_code == 0
+        assert detect_format(tmp_path / name) == fmt, name
+        # Rasa and Snips group the examples by intent: the same examples, in another order
+        assert sorted(read_split(tmp_path / name), key=repr) == sorted(read_split(DEMO / "dev"), key=repr), name
 
 
 def test_writing_atis_needs_an_intent_on_every_line_or_none(tmp_path: Path) -> None:

@@ -133,7 +133,10 @@ def test_damaged_metrics_are_one_line_for_a_model_and_an_export(trained_run: Pat
     shutil.copytree(trained_run / "model", model)
     export_model(model, exported)
     for damaged, load in ((model, lambda d: load_model(d, torch.device("cpu"))), (exported, load_exported)):
-        for content, reason in (('{"dev": ', "damaged metrics (Expecting value"), ("[1, 2]", "damaged metrics (not a JSON object)")):
+        for content, reason in (
+            ('{"dev": ', "damaged metrics (Expecting value"),
+            ("[1, 2]", "damaged metrics (not a JSON object)"),
+        ):
             (damaged / "metrics.json").write_text(content)
             with pytest.raises(ModelError, match=re.escape(f"metrics.json: {reason}")):
                 load(damaged)
