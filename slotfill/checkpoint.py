@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,9 @@ def _checkpoint_dir(run_dir: Path) -> Path:
     return directory
 
 
-def _read_state(directory: Path) -> dict[str, Any]:
-    """state.json, checked to be of this version, with the files it records the checksums of checked."""
+def _read_state(directory: Path, only: Collection[str] | None = None) -> dict[str, Any]:
+    """state.json, checked to be of this version, with the files it records the checksums of
+    checked (`only` those, when given)."""
     try:
         payload = json.loads((directory / CHECKPOINT_STATE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
@@ -149,25 +151,29 @@ def _read_state(directory: Path) -> dict[str, Any]:
             f"this slotfill {__version__} resumes version {CHECKPOINT_VERSION} only"
         )
     state = directory / CHECKPOINT_STATE
-    check_digests(directory, payload.get("sha256"), state)
+    check_digests(directory, payload.get("sha256"), state, only=only)
     return payload
 
 
-def checkpoint_config(run_dir: Path) -> Config:
-    """The config of the run to resume, without reading its tensors."""
-    directory = _checkpoint_dir(run_dir)
-    _read_state(directory)
+def _read_config(directory: Path) -> Config:
     try:
         return load_config(directory / CONFIG_FILE, relative_to_file=False)
     except ConfigError as error:
         raise ModelError(f"{directory}: damaged checkpoint ({error})") from None
 
 
+def checkpoint_config(run_dir: Path) -> Config:
+    """The config of the run to resume, without reading (or checking) its tensors."""
+    directory = _checkpoint_dir(run_dir)
+    _read_state(directory, only=(CONFIG_FILE,))
+    return _read_config(directory)
+
+
 def load_checkpoint(run_dir: Path) -> Checkpoint:
     """The checkpoint of `run_dir`; a missing, damaged or other-version one raises ModelError (one line)."""
     directory = _checkpoint_dir(run_dir)
-    config = checkpoint_config(run_dir)
     payload = _read_state(directory)
+    config = _read_config(directory)
     try:
         vocab = Vocab.load(directory / VOCAB_FILE)
         gazetteers = load_gazetteers(directory, list(config.gazetteers))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,13 @@ def file_digests(directory: Path, names: Iterable[str]) -> dict[str, str]:
     return {relative: hashlib.sha256(path.read_bytes()).hexdigest() for relative, path in _files(directory, names)}
 
 
-def check_digests(directory: Path, record: object, where: Path) -> None:
+def check_digests(directory: Path, record: object, where: Path, only: Collection[str] | None = None) -> None:
     """Raise ModelError naming the first file that is missing or differs from its sha256 in `record`
     (as `encode_digests` wrote it, or already decoded from a JSON file; None: nothing recorded);
-    `where` is the file that holds the record."""
+    `where` is the file that holds the record; `only`: check just these of the recorded files."""
     for relative, expected in _decoded(record, where).items():
+        if only is not None and relative not in only:
+            continue
         path = directory / relative
         if not path.is_file():
             raise ModelError(f"{path}: missing (it is listed in {where.name})")
