@@ -280,3 +280,18 @@ def test_info_of_an_export_is_the_models_with_its_kind(trained_run: Path, export
     assert onnx_info["kind"] == "exported (onnxruntime)" and onnx_info["format_version"] == 1
     for key in ("intents", "slot_types", "vocabulary", "parameters", "config", "temperature", "gazetteers"):
         assert onnx_info[key] == torch_info[key]
+
+
+def test_the_extra_named_for_a_missing_module_is_the_one_pyproject_puts_it_in() -> None:
+    import re
+
+    import tomllib
+
+    from slotfill.cli import EXTRA_OF_MODULE
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = {extra: {re.match(r"[A-Za-z0-9_.-]+", d).group().lower() for d in deps} for extra, deps in extras.items()}
+    # every package of the train and runtime extras is named, with the smallest extra that brings it
+    assert set(EXTRA_OF_MODULE) == names["train"] | names["runtime"]
+    for module, extra in EXTRA_OF_MODULE.items():
+        assert module in names[extra] and (extra == "runtime" or module not in names["runtime"]), module
