@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slotfill.data import read_split  # noqa: E402
+from slotfill.decoding.types import Decoding  # noqa: E402
 from slotfill.evaluate import evaluate  # noqa: E402
 from slotfill.predict import Predictor  # noqa: E402
-from slotfill.tagging import Decoding  # noqa: E402
 
 
 def throughput(predictor: Predictor, texts: list[str], decoding: Decoding, passes: int) -> float:

@@ -170,6 +170,8 @@ class RecurrentEncoder(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """(B, L, D), (B,) on the CPU -> (B, L, H x directions); positions past a length are junk."""
+        if self.fused is not None and not self.training:
+            return self._fused_by_direction(inputs, lengths)
         if self.fused is not None:
             packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
             states, _ = self.fused(packed)
@@ -184,5 +186,32 @@ class RecurrentEncoder(nn.Module):
                 backward_cell = directions[1]
                 reversed_x = reverse_within_lengths(x, lengths)
                 outputs.append(reverse_within_lengths(backward_cell(backward_cell.input_weights(reversed_x)), lengths))
+            x = torch.cat(outputs, dim=2)
+        return x
+
+    def _fused_by_direction(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """Inference: each direction of each layer as its own unpacked run over the padded batch,
+        the backward one over each sentence reversed within its length. Every step then multiplies
+        all B rows (never a batch that shrinks as sentences end), so a sentence's states do not
+        depend on the lengths of the others (see slotfill.features.ROW_MULTIPLE)."""
+        fused = self.fused
+        assert fused is not None
+        function = {"lstm": torch.lstm, "gru": torch.gru, "rnn": torch.rnn_tanh}[self.cell]
+        x = inputs
+        for layer in range(self.num_layers):
+            outputs = []
+            for suffix in ("", "_reverse")[: 2 if self.bidirectional else 1]:
+                names = (
+                    f"weight_ih_l{layer}{suffix}",
+                    f"weight_hh_l{layer}{suffix}",
+                    f"bias_ih_l{layer}{suffix}",
+                    f"bias_hh_l{layer}{suffix}",
+                )
+                params = [getattr(fused, n) for n in names]
+                source = x if not suffix else reverse_within_lengths(x, lengths)
+                h0 = source.new_zeros(1, source.size(0), fused.hidden_size)
+                hx = (h0, h0) if self.cell == "lstm" else h0
+                states = function(source, hx, params, True, 1, 0.0, False, False, True)[0]
+                outputs.append(states if not suffix else reverse_within_lengths(states, lengths))
             x = torch.cat(outputs, dim=2)
         return x

@@ -8,9 +8,10 @@ from typing import Any
 
 from slotfill import scoring
 from slotfill.data import Example
+from slotfill.decoding.types import Decoding, SentenceDecoder
 from slotfill.gazetteer import GazetteerSet
 from slotfill.scoring import expected_calibration_error, score
-from slotfill.tagging import Decoding, SentenceDecoder, Tagged, tag_token_lists
+from slotfill.tagging import Tagged, tag_token_lists
 from slotfill.vocab import Vocab
 
 

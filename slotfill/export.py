@@ -2,9 +2,11 @@
 
 The graph maps the feature arrays of slotfill.features (word ids, the batch's distinct words'
 characters and trigrams, gazetteer bits, lengths) to emissions (B, L, T) and intent logits (B, K).
-The fused recurrent cells become ONNX's own LSTM / GRU / RNN operators with `sequence_lens`, so
-padding never enters a state in either direction. The CRF is not in the graph: its scores go to
-export.json and slotfill.crf_numpy decodes beside it (README, "Deploy without torch", says why).
+The fused recurrent cells become ONNX's own LSTM / GRU / RNN operators, one forward run per
+direction (the backward one over each sentence reversed within its length, as the torch model runs
+at inference: slotfill.encoders), so padding never enters a state and no step's batch depends on the
+other sentences' lengths. The CRF is not in the graph: its scores go to
+export.json and slotfill.decoding decodes beside it (README, "Deploy without torch", says why).
 Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
 recurrence over the example's length.
 """

@@ -1,24 +1,27 @@
 """The tagger: word input (+ character CNN, + gazetteer features) -> recurrent encoder -> slot
 emissions, plus an intent head.
 
-Training (`loss`) and decoding (`decode`) are separate paths; decoding runs in inference mode
-and returns ids (labels are attached at the edge, by slotfill.predict).
+Training (`loss`) and decoding are separate paths: `scores` gives emissions and intent logits in
+inference mode, slotfill.decoding turns them into ids (the same code decodes exported models), and
+labels are attached at the edge, by slotfill.tagging.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from slotfill import bio
 from slotfill.batching import Batch
-from slotfill.confidence import continuation_index, crf_span_scores, k_best_paths, softmax_span_scores
 from slotfill.config import ModelConfig
 from slotfill.crf import CRF
+from slotfill.decoding.crf import BIOConstraints, NumpyCRF
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.types import Decoded, Decoding
 from slotfill.embeddings import CharCNN, WordInput
 from slotfill.encoders import RecurrentEncoder
 from slotfill.features import FeatureArrays
-from slotfill.tagging import Decoded, Decoding, SpanRows
 from slotfill.vocab import UNK_ID, Vocab
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
@@ -48,9 +51,8 @@ class Tagger(nn.Module):
         self.num_gazetteer_features, self.gazetteer_dropout = num_gazetteer_features, gazetteer_dropout
         self.dropout = nn.Dropout(dropout)
         self.slot_head = nn.Linear(encoded_size, num_tags)
+        self.tags = list(tags)
         self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
-        # derived from the tag names, so not saved with the weights: for each tag, the one that continues its slot
-        self.register_buffer("continuation", continuation_index(tags), persistent=False)
         self.intent_head: nn.Linear | None = None
         if num_intents > 0:
             # sentence vector: max over time and an attention-weighted sum (Liu & Lane 2016)
@@ -87,7 +89,7 @@ class Tagger(nn.Module):
             mask3 = mask.unsqueeze(2)  # (B, L, 1)
             pooled_max = states.masked_fill(~mask3, float("-inf")).max(dim=1).values  # (B, H)
             scores = self.intent_attention(states).masked_fill(~mask3, float("-inf"))  # (B, L, 1)
-            attended = (scores.softmax(dim=1) * states).sum(dim=1)  # (B, H)
+            attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
             intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
         return emissions, intent_logits
 
@@ -126,57 +128,28 @@ class Tagger(nn.Module):
         return slot_loss + self.intent_loss_weight * intent_loss
 
     @torch.inference_mode()
-    def decode(
-        self, batch: Batch, *, temperature: float = 1.0, alternatives: int = 0, confidences: bool = True
-    ) -> Decoded:
-        """The best tags, their span scores and the intent; with `alternatives` k > 0, the k best
-        intents and tag sequences too (probabilities under the model). `temperature` divides the
-        scores of the confidences (never the choice of tags); without `confidences` the span
-        scores are left empty (what they cost is measured by scripts/bench_confidence.py)."""
-        emissions, intent_logits = self._encode(batch)
-        mask = batch.mask
-        best = self.crf.viterbi(emissions, mask) if self.crf is not None else emissions.argmax(dim=2)  # (B, L)
-        lengths = batch.lengths.tolist()
-        tag_ids = [row[:n] for row, n in zip(best.cpu().tolist(), lengths)]
-        span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
-        if confidences:
-            if self.crf is not None:
-                scores = crf_span_scores(self.crf, emissions, mask, best, self.continuation, temperature)
-            else:
-                scores = softmax_span_scores(emissions, best, temperature)
-            columns = [x.cpu().tolist() for x in scores]
-            span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
-        sequences = None
-        if alternatives > 0:
-            sequences = self._alternatives(emissions, mask, alternatives, lengths)
-        if intent_logits is None:
-            return Decoded(tag_ids, None, None, span_scores, None, sequences)
-        probabilities = intent_logits.softmax(dim=1)  # (B, K)
-        confidence, intent = probabilities.max(dim=1)  # (B,), (B,)
-        ranking = None
-        if alternatives > 0:
-            top, which = probabilities.topk(min(alternatives, probabilities.size(1)), dim=1)
-            ranking = [list(zip(w, p)) for w, p in zip(which.cpu().tolist(), top.cpu().tolist())]
-        return Decoded(tag_ids, intent.cpu().tolist(), confidence.cpu().tolist(), span_scores, ranking, sequences)
+    def scores(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
+        """What decoding starts from, in inference mode: emissions (B, L, T) and intent logits
+        (B, K) or None. The decoding itself is slotfill.decoding's, shared with exported models."""
+        return self._encode(batch)
 
-    def _alternatives(
-        self, emissions: Tensor, mask: Tensor, k: int, lengths: list[int]
-    ) -> list[list[tuple[list[int], float]]]:
-        """The k best tag sequences of each sentence with their probabilities (those above 0)."""
-        if self.crf is not None:
-            paths, probabilities = k_best_paths(self.crf, emissions, mask, k)  # (B, k, L), (B, k)
-            rows = zip(paths.cpu().tolist(), probabilities.cpu().tolist())
-            return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
-        best = emissions.argmax(dim=2)  # (B, L): without a CRF only the best sequence is exact
-        log_p = emissions.log_softmax(dim=2).gather(2, best.unsqueeze(2)).squeeze(2).masked_fill(~mask, 0.0).sum(dim=1)
-        return [[(row[:n], q)] for row, q, n in zip(best.cpu().tolist(), log_p.exp().cpu().tolist(), lengths)]
+
+def _sum_over_time(x: Tensor, lengths: Tensor) -> Tensor:
+    """(B, L, H) -> (B, H): the sum over each sentence's own steps, added one step after the other
+    (a running sum read at the last step), so that neither the batch's padded length nor the
+    other sentences change a sentence's result."""
+    last = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, 1, x.size(2))  # (B, 1, H)
+    return x.cumsum(dim=1).gather(1, last).squeeze(1)
 
 
 class TorchDecoder:
-    """A tagger on a device as a slotfill.tagging.SentenceDecoder: feature arrays in, ids out."""
+    """A tagger on a device as a slotfill.decoding.types.SentenceDecoder: feature arrays in, ids
+    out. The network runs in torch; its scores are decoded by slotfill.decoding (numpy), with a CRF
+    built from the tagger's current weights for every batch (they change during training)."""
 
     def __init__(self, tagger: Tagger, device: torch.device) -> None:
         self.tagger, self.device = tagger, device
+        self.constraints = BIOConstraints.for_tags(tagger.tags) if tagger.crf is not None else None
 
     @property
     def has_intent(self) -> bool:
@@ -188,15 +161,24 @@ class TorchDecoder:
         if was_training:  # evaluating during training: only then does the mode switch
             self.tagger.eval()
         try:
-            return self.tagger.decode(
-                batch,
-                temperature=decoding.temperature,
-                alternatives=decoding.alternatives,
-                confidences=decoding.confidences,
-            )
+            emissions, intent_logits = self.tagger.scores(batch)
         finally:
             if was_training:
                 self.tagger.train()
+        crf = None
+        if self.tagger.crf is not None and self.constraints is not None:
+            crf = self.decoding_crf(self.tagger.crf, self.constraints)
+        logits = None if intent_logits is None else _numpy(intent_logits)
+        return decode_scores(_numpy(emissions), logits, arrays.lengths.tolist(), crf, decoding)
+
+    @staticmethod
+    def decoding_crf(crf: CRF, constraints: BIOConstraints) -> NumpyCRF:
+        """The numpy CRF that decodes with `crf`'s current scores."""
+        return NumpyCRF(constraints, *(_numpy(getattr(crf, name)) for name in ("start", "transitions", "end")))
+
+
+def _numpy(tensor: Tensor) -> np.ndarray:
+    return tensor.detach().float().cpu().numpy()
 
 
 def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:

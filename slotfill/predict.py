@@ -10,9 +10,10 @@ from typing import Any, Protocol
 
 from slotfill import bio
 from slotfill.config import Config
+from slotfill.decoding.types import Decoding, SentenceDecoder
 from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
 from slotfill.model_info import describe, slot_types
-from slotfill.tagging import Decoding, SentenceDecoder, Tagged, tag_token_lists
+from slotfill.tagging import Tagged, tag_token_lists
 from slotfill.text import Token, tokenise
 from slotfill.vocab import Vocab
 

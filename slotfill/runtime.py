@@ -1,7 +1,7 @@
 """Run an exported model (`slotfill export`) with onnxruntime and numpy: never imports torch.
 
 Loading reads only ONNX, JSON and YAML. The graph gives emissions and intent logits; the CRF
-decodes beside it in numpy (slotfill.crf_numpy), so the tags, confidences and alternatives are the
+decodes beside it in numpy (slotfill.decoding, as for the torch model), so the tags, confidences and alternatives are the
 torch model's.
 """
 
@@ -18,14 +18,15 @@ from threadpoolctl import ThreadpoolController
 from slotfill import __version__
 from slotfill.calibration_file import read_temperature
 from slotfill.config import Config
-from slotfill.crf_numpy import NumpyCRF
+from slotfill.decoding.crf import BIOConstraints, NumpyCRF
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.types import Decoded, Decoding
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features import FeatureArrays
 from slotfill.gazetteer import GazetteerSet
 from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
 from slotfill.model_files import check_digests, read_metrics, read_model_files
-from slotfill.tagging import Decoded, Decoding, SpanRows
-from slotfill.vocab import PAD_ID, Vocab
+from slotfill.vocab import Vocab
 
 READABLE_EXPORT_VERSIONS = (1,)
 SINGLE_THREAD_BLAS_FROM = 512  # tokens in a batch (B x L) from which decoding limits BLAS to one thread
@@ -75,66 +76,14 @@ class OnnxDecoder:
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
         outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
+        emissions, intent_logits = outputs[0], (outputs[1] if self._has_intent else None)  # (B, L, T), (B, K)
+        lengths = arrays.lengths.tolist()
         if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
-            return self._decode_outputs(outputs, arrays, decoding)
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
         # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin
         # after them slow down onnxruntime's next run (measured: README, "Deploy without torch")
         with self._blas.limit(limits=1, user_api="blas"):
-            return self._decode_outputs(outputs, arrays, decoding)
-
-    def _decode_outputs(self, outputs: list[np.ndarray], arrays: FeatureArrays, decoding: Decoding) -> Decoded:
-        emissions = outputs[0]  # (B, L, T) float32
-        mask = arrays.word_ids != PAD_ID  # (B, L)
-        lengths = arrays.lengths.tolist()
-        best = self.crf.viterbi(emissions, mask) if self.crf is not None else emissions.argmax(axis=2)  # (B, L)
-        tag_ids = [row[:n] for row, n in zip(best.tolist(), lengths)]
-        span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
-        if decoding.confidences:
-            columns = [c.tolist() for c in self._span_scores(emissions, mask, best, decoding.temperature)]
-            span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
-        sequences = (
-            self._alternatives(emissions, mask, decoding.alternatives, lengths) if decoding.alternatives else None
-        )
-        if not self._has_intent:
-            return Decoded(tag_ids, None, None, span_scores, None, sequences)
-        probabilities = np.exp(_log_softmax(outputs[1], axis=1))  # (B, K) from the intent logits
-        intents = probabilities.argmax(axis=1)
-        confidences = probabilities[np.arange(len(intents)), intents]
-        ranking = None
-        if decoding.alternatives:
-            k = min(decoding.alternatives, probabilities.shape[1])
-            order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-            ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
-        return Decoded(tag_ids, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
-
-    def _span_scores(
-        self, emissions: np.ndarray, mask: np.ndarray, best: np.ndarray, temperature: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.crf is not None:
-            return self.crf.span_scores(emissions, mask, best, temperature)
-        token = _chosen_log_probabilities(emissions / np.float32(temperature), best)  # (B, L)
-        return token, token.cumsum(axis=1), np.zeros_like(token)
-
-    def _alternatives(
-        self, emissions: np.ndarray, mask: np.ndarray, k: int, lengths: list[int]
-    ) -> list[list[tuple[list[int], float]]]:
-        if self.crf is not None:
-            paths, probabilities = self.crf.k_best(emissions, mask, k)  # (B, k, L), (B, k)
-            rows = zip(paths.tolist(), probabilities.tolist())
-            return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
-        best = emissions.argmax(axis=2)
-        log_p = np.where(mask, _chosen_log_probabilities(emissions, best), 0.0).sum(axis=1)
-        return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
-
-
-def _log_softmax(scores: np.ndarray, axis: int) -> np.ndarray:
-    shifted = scores - scores.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _chosen_log_probabilities(emissions: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """(B, L, T) scores, (B, L) chosen tags -> (B, L) log softmax probability of each chosen tag."""
-    return np.take_along_axis(_log_softmax(emissions, axis=2), chosen[:, :, None], axis=2)[:, :, 0]
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
 
 
 @dataclass
@@ -182,7 +131,7 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
         raise ModelError(f"{where}: damaged CRF scores ({error})") from None
     if start.shape != (num_tags,) or end.shape != (num_tags,) or transitions.shape != (num_tags, num_tags):
         raise ModelError(f"{where}: CRF scores do not fit the vocabulary's {num_tags} tags")
-    return NumpyCRF(vocab.tags.items, start, transitions, end)
+    return NumpyCRF(BIOConstraints.for_tags(vocab.tags.items), start, transitions, end)
 
 
 def load_exported(path: Path, device: str = "auto") -> ExportedModel:

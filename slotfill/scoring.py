@@ -77,7 +77,7 @@ def slot_calibration(
 
 def span_confidence(scores: tuple[Sequence[float], Sequence[float], Sequence[float]], start: int, end: int) -> float:
     """P(span of tokens start..end-1) from one sentence's (start, prefix, end) log scores (see
-    slotfill.confidence): exp(start[s] + prefix[e] - prefix[s] + end[e])."""
+    slotfill.decoding.crf): exp(start[s] + prefix[e] - prefix[s] + end[e])."""
     first, prefix, after = scores
     last = end - 1
     return min(1.0, max(0.0, math.exp(first[start] + prefix[last] - prefix[start] + after[last])))

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
 
 from slotfill import bio
-from slotfill.features import FeatureArrays, batches_by_length, encode_sentences
+from slotfill.decoding.types import Decoded, Decoding, SentenceDecoder
+from slotfill.features import ROW_MULTIPLE, batches_by_length, encode_sentences
 from slotfill.gazetteer import GazetteerSet
 from slotfill.scoring import span_confidence
 from slotfill.text import is_punctuation
 from slotfill.vocab import Vocab
-
-SpanRows = tuple[list[float], list[float], list[float]]  # one sentence's (start, prefix, end): see slotfill.confidence
-
-
-class Decoded(NamedTuple):
-    """What a model decodes from one batch, as ids (names are attached in `_tagged`)."""
-
-    tag_ids: list[list[int]]  # one list per sentence, of its length
-    intent_ids: list[int] | None
-    intent_confidences: list[float] | None
-    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
-    intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
-    alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
 
 
 @dataclass(frozen=True)
@@ -39,26 +26,6 @@ class Tagged:
     slot_confidences: list[float] = field(default_factory=list)  # one per slot of `tags`, in order
     intents: list[tuple[str, float]] | None = None  # the k best intents, with `alternatives`
     alternatives: list[tuple[list[str], float]] | None = None  # the k best tag sequences, with `alternatives`
-
-
-@dataclass(frozen=True)
-class Decoding:
-    """How to decode: the temperature of the confidences (the model's calibration) and how many
-    alternative intents and tag sequences to give (0: none)."""
-
-    temperature: float = 1.0
-    alternatives: int = 0
-    confidences: bool = True  # False: no slot confidences (only for measuring what they cost)
-
-
-class SentenceDecoder(Protocol):
-    """A model that decodes batches of feature arrays: the torch tagger (slotfill.model.TorchDecoder)
-    or an exported one run by onnxruntime (slotfill.runtime.OnnxDecoder)."""
-
-    @property
-    def has_intent(self) -> bool: ...
-
-    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded: ...
 
 
 def tag_token_lists(
@@ -77,7 +44,7 @@ def tag_token_lists(
     nonempty = [i for i, positions in enumerate(shown) if positions]
     corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
-        decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices]), decoding)
+        decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE), decoding)
         for row, index in enumerate(batch_indices):
             sentence = nonempty[index]
             results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from slotfill import bio
 from slotfill.cli import app
-from slotfill.confidence import softmax_span_scores
 from slotfill.data import read_split
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.types import Decoding
 from slotfill.errors import ModelError
 from slotfill.evaluate import evaluate, fit_temperature, slot_calibration
 from slotfill.model_dir import load_model
@@ -29,10 +30,10 @@ TEXT = "show me flights from boston to denver on monday morning"
 
 def test_softmax_span_confidence_is_the_product_of_token_probabilities() -> None:
     emissions = torch.randn(1, 4, 3)
-    path = emissions.argmax(dim=2)
-    rows = tuple(x[0].tolist() for x in softmax_span_scores(emissions, path))
+    decoded = decode_scores(emissions.numpy(), None, [4], None, Decoding())
+    rows, path = decoded.span_scores[0], decoded.tag_ids
     probabilities = emissions[0].softmax(dim=1)
-    expected = float(probabilities[1, path[0, 1]] * probabilities[2, path[0, 2]])
+    expected = float(probabilities[1, path[0][1]] * probabilities[2, path[0][2]])
     assert span_confidence(rows, 1, 3) == pytest.approx(expected, rel=1e-5)
 
 

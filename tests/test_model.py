@@ -7,6 +7,8 @@ from slotfill.gazetteer import GazetteerSet
 from slotfill.model import build_tagger
 from slotfill.vocab import Vocab
 
+from .helpers import decode
+
 EXAMPLES = [
     Example(("fly", "to", "boston", "tomorrow"), ("O", "O", "B-to", "B-date"), "atis_flight"),
     Example(("leave", "new", "york"), ("O", "B-from", "I-from"), "atis_flight"),
@@ -42,7 +44,7 @@ def test_tagger_shapes_and_decoding_lengths() -> None:
         loss = tagger.loss(batch)
         assert loss.ndim == 0 and torch.isfinite(loss)
         loss.backward()
-        decoded = tagger.decode(batch)
+        decoded = decode(tagger, batch)
         assert [len(t) for t in decoded.tag_ids] == [4, 3, 1]
         assert decoded.intent_confidences is not None and all(0 < c <= 1 for c in decoded.intent_confidences)
 
@@ -51,10 +53,10 @@ def test_padding_does_not_change_predictions() -> None:
     batch, vocab = batch_and_vocab()
     torch.manual_seed(0)
     tagger = build_tagger(ModelConfig(), vocab, 0).eval()
-    together = tagger.decode(batch)
+    together = decode(tagger, batch)
     corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet())
     for i in range(len(EXAMPLES)):
-        alone = tagger.decode(corpus.collate([corpus[i]]))
+        alone = decode(tagger, corpus.collate([corpus[i]]))
         assert alone.tag_ids[0] == together.tag_ids[i]
         assert abs(alone.intent_confidences[0] - together.intent_confidences[i]) < 1e-5
 
@@ -64,4 +66,4 @@ def test_without_chars_or_intents() -> None:
     config = ModelConfig.model_validate({"chars": {"enabled": False}, "intent": {"enabled": False}})
     tagger = build_tagger(config, vocab, 0)
     assert tagger.char_encoder is None and tagger.intent_head is None
-    assert tagger.decode(batch).intent_ids is None
+    assert decode(tagger, batch).intent_ids is None

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import DEMO, ROOT
 
 
 def free_port() -> int:
@@ -123,6 +123,14 @@ def test_batch_keeps_order(server: str) -> None:
     texts = ["fly to boston", "", "leave Taipei on November 2nd", "show me fares to rome"]
     status, body = call(server + "/parse/batch", {"texts": texts})
     assert status == 200 and [r["text"] for r in body["results"]] == texts
+
+
+def test_a_text_parses_alike_alone_and_in_a_batch(server: str) -> None:
+    lines = (DEMO / "test" / "seq.in").read_text().splitlines()
+    texts = [lines[0], "to boston " * 12, lines[1], "hi", lines[2], "fly from Boston to Denver", lines[3], lines[4]]
+    alone = [call(server + "/parse", {"text": text, "alternatives": 2})[1] for text in texts]
+    status, body = call(server + "/parse/batch", {"texts": texts, "alternatives": 2})
+    assert status == 200 and body["results"] == alone
 
 
 def test_health_and_docs(server: str) -> None:

@@ -1,21 +1,38 @@
-"""The CRF's decoding in numpy, for exported models (no torch): constrained Viterbi, the span
-scores of the confidences (forward-backward), and the k best tag sequences.
+"""The CRF's decoding, written once, in numpy: constrained Viterbi, the span scores of the
+confidences (forward-backward marginals), and the k best tag sequences. The torch model and the
+exported one both decode here, from their emissions; only training's log-likelihood (which needs
+autograd) is torch's (slotfill.crf).
 
-Each function is the numpy twin of slotfill.crf / slotfill.confidence, step for step and in
-float32, so that it gives the torch path's tags exactly (tests compare the two on random weights).
-Shapes: B sentences, L time steps (padded), T tags; `mask` (B, L) is True on real tokens.
+Vectorised over batch and tags, looping only over time. Shapes: B sentences, L time steps
+(padded), T tags; `mask` (B, L) is True on real tokens, and every sentence has one at position 0.
+
+A sentence's result never depends on the other sentences of its batch: Viterbi and k-best only
+add and take maxima (exact in any order), the cumulative sums run along each sentence, and the
+forward-backward products are one matrix-vector product per sentence (a stacked matmul: the same
+BLAS call whatever the batch), never one matrix product over the batch, whose rows BLAS computes
+differently for different batch sizes.
+
+A slot's confidence is the probability, under the model, that exactly this span carries exactly
+this label: the sum over every valid tag sequence in which tokens s..e are B-x I-x ... I-x and token
+e+1 does not continue x, divided by Z. It comes from three (B, L) arrays, so that for a span s..e
+of the decoded path
+
+    log P(span) = start[s] + prefix[e] - prefix[s] + end[e].
+
+Scores can be divided by a temperature (fitted on dev at the end of training).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from slotfill import bio
 
 NEG_INF = np.float32(-np.inf)
-DENSE_MAX_ELEMENTS = 1 << 17  # as slotfill.crf: up to this many (B, T, T) elements Viterbi needs no plan
+DENSE_MAX_ELEMENTS = 1 << 17  # up to this many (B, T, T) elements Viterbi needs no plan (one dense max is faster)
 
 
 def continuation_index(tags: Sequence[str]) -> np.ndarray:
@@ -32,23 +49,42 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _shifted_step(previous: np.ndarray, exp_transitions: np.ndarray) -> np.ndarray:
-    """log(exp(previous) @ exp(transitions)) for (B, T) scores, without overflow: (B, T)."""
+    """log(exp(previous) @ exp(transitions)) for (B, T) scores, without overflow: (B, T).
+
+    One (1, T) @ (T, T) product per sentence (stacked), so each row is the same BLAS call whatever
+    the batch (see the module's docstring)."""
     shift = previous.max(axis=1, keepdims=True)  # (B, 1)
-    summed = np.exp(previous - shift) @ exp_transitions  # (B, T)
+    summed = (np.exp(previous - shift)[:, None, :] @ exp_transitions)[:, 0]  # (B, T)
     return np.log(np.maximum(summed, np.finfo(np.float32).tiny)) + shift
 
 
-class NumpyCRF:
-    """Decoding with a CRF's saved scores: `start` (T,), `transitions` (T, T) from row to column,
-    `end` (T,), the BIO constraints derived from the tag names."""
+class BIOConstraints(NamedTuple):
+    """What the tag names allow, computed once per model: `start_allowed` (T,) and `allowed` (T, T)
+    bool (from row to column), and `continuation` (T,): for B-x and I-x the index of I-x, else -1."""
 
-    def __init__(self, tags: Sequence[str], start: np.ndarray, transitions: np.ndarray, end: np.ndarray) -> None:
+    start_allowed: np.ndarray
+    allowed: np.ndarray
+    continuation: np.ndarray
+
+    @classmethod
+    def for_tags(cls, tags: Sequence[str]) -> BIOConstraints:
         start_allowed, allowed = bio.allowed_transitions(tags)
-        self.start = np.where(np.array(start_allowed), start, NEG_INF).astype(np.float32)  # (T,)
-        self.transitions = np.where(np.array(allowed), transitions, NEG_INF).astype(np.float32)  # (T, T)
+        return cls(np.array(start_allowed, dtype=bool), np.array(allowed, dtype=bool), continuation_index(tags))
+
+
+class NumpyCRF:
+    """Decoding with a CRF's scores: `start` (T,), `transitions` (T, T) from row to column, `end`
+    (T,), under the BIO constraints. Built from the current scores for each batch by the torch
+    model (its weights change during training), once by the exported one."""
+
+    def __init__(
+        self, constraints: BIOConstraints, start: np.ndarray, transitions: np.ndarray, end: np.ndarray
+    ) -> None:
+        self.start = np.where(constraints.start_allowed, start, NEG_INF).astype(np.float32)  # (T,)
+        self.transitions = np.where(constraints.allowed, transitions, NEG_INF).astype(np.float32)  # (T, T)
         self.end = np.asarray(end, dtype=np.float32)  # (T,)
-        self.continuation = continuation_index(tags)  # (T,)
-        self._plan = _MaxPlusPlan(self.transitions)
+        self.continuation = constraints.continuation  # (T,)
+        self._plan: _MaxPlusPlan | None = None  # built on the first batch that needs it
 
     def viterbi(self, emissions: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Best valid path: (B, L, T), (B, L) -> (B, L) int64; past a length the last tag repeats."""
@@ -59,7 +95,7 @@ class NumpyCRF:
         # small batches: one dense (B, T, T) max is faster than the plan's several small operations
         dense = score.shape[0] * score.shape[1] ** 2 <= DENSE_MAX_ELEMENTS
         for t in range(1, length):
-            best = (score[:, :, None] + self.transitions).max(axis=1) if dense else self._plan.best_previous(score)
+            best = (score[:, :, None] + self.transitions).max(axis=1) if dense else self._max_plus(score)
             step = best + emissions[:, t]
             score = step if t < shortest else np.where(mask[:, t, None], step, score)
             scores.append(score)
@@ -72,11 +108,20 @@ class NumpyCRF:
         path.reverse()
         return np.stack(path, axis=1).astype(np.int64)
 
+    def _max_plus(self, score: np.ndarray) -> np.ndarray:
+        if self._plan is None:
+            self._plan = _MaxPlusPlan(self.transitions)
+        return self._plan.best_previous(score)
+
     def forward_backward(
         self, emissions: np.ndarray, mask: np.ndarray, temperature: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """alpha (B, L, T), beta (B, L, T), log Z (B,) and the tempered transitions (T, T), as
-        slotfill.crf.CRF.forward_backward; `emissions` come already divided by `temperature`."""
+        """alpha (B, L, T), beta (B, L, T), log Z (B,) and the tempered transitions (T, T);
+        `emissions` come already divided by `temperature`.
+
+        alpha[b, t, j]: log-sum of the scores of every valid path prefix ending in tag j at t;
+        beta[b, t, i]: of every valid continuation after tag i at t (the end score at the last
+        token). Past a sentence's length alpha repeats and beta is the end score."""
         start, transitions = self.start / temperature, self.transitions / temperature
         end_scores = self.end / temperature
         exp_transitions = np.exp(transitions)  # (T, T), 0 where forbidden
@@ -98,7 +143,8 @@ class NumpyCRF:
     def span_scores(
         self, emissions: np.ndarray, mask: np.ndarray, path: np.ndarray, temperature: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(start, prefix, end), each (B, L): the span log-probabilities of slotfill.confidence."""
+        """(start, prefix, end), each (B, L): the span log-probabilities of the decoded `path` (B, L)
+        (the module's docstring)."""
         emissions = emissions / np.float32(temperature)
         alpha, beta, log_z, transitions = self.forward_backward(emissions, mask, temperature)
         rows = np.arange(path.shape[0])[:, None]
@@ -162,9 +208,13 @@ def _top_k_indices(x: np.ndarray, k: int, axis: int) -> np.ndarray:
 
 
 class _MaxPlusPlan:
-    """`max_i score[b, i] + transitions[i, j]` without (B, T, T): the numpy twin of
-    slotfill.crf._MaxPlusPlan (sparse columns gathered, the others from the top-k previous tags with
-    an exact fallback where a tag outside them could win)."""
+    """Exact `max_i score[b, i] + transitions[i, j]` without materialising (B, T, T).
+
+    Columns with few allowed predecessors (I-x: only B-x and I-x) gather just those. For the
+    others, only the k best-scoring previous tags are tried; a tag outside them scores at most
+    (k+1-th best score) + (best transition into j), so where the top-k result reaches that bound it
+    is exact. Sentences where it does not (rare: a weak previous tag with a much better transition)
+    get the full computation."""
 
     SPARSE_MAX = 4
     TOP_K = 8

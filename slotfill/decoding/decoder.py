@@ -1,0 +1,75 @@
+"""A model's scores -> Decoded: the best tags, their span scores, the intent and, on request, the
+k best tag sequences and intents. Both runtimes call `decode_scores` with their emissions and
+intent logits, so they decode alike, and a sentence decodes alike in any batch
+(slotfill.decoding.crf says why)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slotfill.decoding.crf import NumpyCRF
+from slotfill.decoding.types import Decoded, Decoding, SpanRows
+
+
+def decode_scores(
+    emissions: np.ndarray,
+    intent_logits: np.ndarray | None,
+    lengths: list[int],
+    crf: NumpyCRF | None,
+    decoding: Decoding,
+) -> Decoded:
+    """(B, L, T) float32 emissions, (B, K) intent logits or None, each sentence's length; without
+    a CRF, each token's best tag (the softmax decoder)."""
+    mask = np.arange(emissions.shape[1])[None, :] < np.array(lengths)[:, None]  # (B, L)
+    best = crf.viterbi(emissions, mask) if crf is not None else emissions.argmax(axis=2)  # (B, L)
+    tag_ids = [row[:n] for row, n in zip(best.tolist(), lengths)]
+    span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
+    if decoding.confidences:
+        columns = [c.tolist() for c in _span_scores(emissions, mask, best, crf, decoding.temperature)]
+        span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
+    sequences = _alternatives(emissions, mask, crf, decoding.alternatives, lengths) if decoding.alternatives else None
+    if intent_logits is None:
+        return Decoded(tag_ids, None, None, span_scores, None, sequences)
+    probabilities = np.exp(log_softmax(intent_logits, axis=1))  # (B, K)
+    intents = probabilities.argmax(axis=1)
+    confidences = probabilities[np.arange(len(intents)), intents]
+    ranking = None
+    if decoding.alternatives:
+        k = min(decoding.alternatives, probabilities.shape[1])
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
+    return Decoded(tag_ids, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
+
+
+def _span_scores(
+    emissions: np.ndarray, mask: np.ndarray, best: np.ndarray, crf: NumpyCRF | None, temperature: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, prefix, end), each (B, L); without a CRF a span's probability is the product of its
+    tokens' softmax probabilities."""
+    if crf is not None:
+        return crf.span_scores(emissions, mask, best, temperature)
+    token = chosen_log_probabilities(emissions / np.float32(temperature), best)  # (B, L)
+    return token, token.cumsum(axis=1), np.zeros_like(token)
+
+
+def _alternatives(
+    emissions: np.ndarray, mask: np.ndarray, crf: NumpyCRF | None, k: int, lengths: list[int]
+) -> list[list[tuple[list[int], float]]]:
+    """The k best tag sequences of each sentence with their probabilities (those above 0)."""
+    if crf is not None:
+        paths, probabilities = crf.k_best(emissions, mask, k)  # (B, k, L), (B, k)
+        rows = zip(paths.tolist(), probabilities.tolist())
+        return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
+    best = emissions.argmax(axis=2)  # (B, L): without a CRF only the best sequence is exact
+    log_p = np.where(mask, chosen_log_probabilities(emissions, best), 0.0).cumsum(axis=1)[:, -1]  # (B,)
+    return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
+
+
+def log_softmax(scores: np.ndarray, axis: int) -> np.ndarray:
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def chosen_log_probabilities(emissions: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(B, L, T) scores, (B, L) chosen tags -> (B, L) log softmax probability of each chosen tag."""
+    return np.take_along_axis(log_softmax(emissions, axis=2), chosen[:, :, None], axis=2)[:, :, 0]

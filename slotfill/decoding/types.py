@@ -1,0 +1,45 @@
+"""What a model decodes to, and how: the contract between the runtimes (torch, onnxruntime) and
+the tagging that attaches names to ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from slotfill.features import FeatureArrays
+
+SpanRows = tuple[
+    list[float], list[float], list[float]
+]  # one sentence's (start, prefix, end): see slotfill.decoding.crf
+
+
+class Decoded(NamedTuple):
+    """What a model decodes from one batch, as ids (names are attached by slotfill.tagging)."""
+
+    tag_ids: list[list[int]]  # one list per sentence, of its length
+    intent_ids: list[int] | None
+    intent_confidences: list[float] | None
+    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
+    intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
+    alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode: the temperature of the confidences (the model's calibration) and how many
+    alternative intents and tag sequences to give (0: none)."""
+
+    temperature: float = 1.0
+    alternatives: int = 0
+    confidences: bool = True  # False: no slot confidences (only for measuring what they cost)
+
+
+class SentenceDecoder(Protocol):
+    """A model that decodes batches of feature arrays: the torch tagger (slotfill.model.TorchDecoder)
+    or an exported one run by onnxruntime (slotfill.runtime.OnnxDecoder)."""
+
+    @property
+    def has_intent(self) -> bool: ...
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded: ...
