@@ -18,11 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-from slotfill.data import read_split
-from slotfill.evaluate import evaluate
-from slotfill.export import export_model
+from slotfill.data.readers import read_split
+from slotfill.decoding.tagging import tag_token_lists
+from slotfill.evaluation.evaluate import evaluate
+from slotfill.export.onnx import export_model
 from slotfill.predict import Predictor
-from slotfill.tagging import tag_token_lists
 
 SENTENCE = "show me flights from boston to denver on monday morning"
 
@@ -60,7 +60,7 @@ def cold_start_s(model_dir: Path, repeats: int) -> float:
     for _ in range(repeats):
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "slotfill.cli", "predict", str(model_dir), SENTENCE],
+            [sys.executable, "-m", "slotfill.cli.app", "predict", str(model_dir), SENTENCE],
             check=True,
             capture_output=True,
         )

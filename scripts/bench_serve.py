@@ -74,7 +74,17 @@ def main() -> None:
     texts = [line for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "slotfill.cli", "serve", str(args.model_dir), "--port", str(port), "--device", "cpu"],
+        [
+            sys.executable,
+            "-m",
+            "slotfill.cli.app",
+            "serve",
+            str(args.model_dir),
+            "--port",
+            str(port),
+            "--device",
+            "cpu",
+        ],
         stderr=subprocess.DEVNULL,
     )
     try:

@@ -55,7 +55,7 @@ REFERENCES = [
 def worker(config: str, seed: int, overrides: list[str], run_dir: Path) -> dict:
     """Train one seed; peak memory is this process's (training)."""
     from slotfill.config import load_config
-    from slotfill.train import train
+    from slotfill.training.loop import train
 
     config_ = load_config(config, [*overrides, f"seed={seed}", "device=cpu"])
     result = train(config_, run_dir)
@@ -117,7 +117,7 @@ def predict(source: Path, model_dir: Path, texts: list[str]) -> list[dict]:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as handle:
         handle.write("".join(text + "\n" for text in texts))
     try:
-        command = [sys.executable, "-m", "slotfill.cli", "predict", str(model_dir), "--input", handle.name]
+        command = [sys.executable, "-m", "slotfill.cli.app", "predict", str(model_dir), "--input", handle.name]
         done = subprocess.run(command, capture_output=True, text=True, env=child_env(source), check=True)
     finally:
         os.unlink(handle.name)
@@ -162,7 +162,7 @@ class Gold:
 
 
 def scores(gold: Gold, parses: list[dict]) -> dict:
-    from slotfill.scoring import score  # this checkout's scorer (seqeval), whatever version made the parses
+    from slotfill.evaluation.scoring import score  # this checkout's scorer (seqeval), whatever version made the parses
 
     predicted = [p["tags"] if p["tokens"] == tokens else ["O"] * len(tokens) for p, tokens in zip(parses, gold.tokens)]
     metrics = score(gold.tags, predicted, gold.intents, [p.get("intent") for p in parses])
@@ -188,7 +188,7 @@ def false_positives(gold: Gold, parses: list[dict]) -> dict:
 
 def evaluate_tokens(source: Path, model_dir: Path, split: Path) -> dict:
     """`slotfill evaluate --json` on a tokenised split (the literature's way: the gold tokens go in)."""
-    command = [sys.executable, "-m", "slotfill.cli", "evaluate", str(model_dir), str(split), "--json"]
+    command = [sys.executable, "-m", "slotfill.cli.app", "evaluate", str(model_dir), str(split), "--json"]
     done = subprocess.run(command, capture_output=True, text=True, env=child_env(source), check=True)
     metrics = json.loads(done.stdout)
     return {k: v for k, v in metrics.items() if k not in ("per_slot", "unseen_in_training")}

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 from slotfill.config import Config, load_config
-from slotfill.data import read_split
-from slotfill.encoders import CELLS
-from slotfill.model import build_tagger
+from slotfill.data.readers import read_split
+from slotfill.features.vocab import Vocab
+from slotfill.nn.encoders import CELLS
+from slotfill.nn.tagger import build_tagger
 from slotfill.predict import Predictor
-from slotfill.train import train
-from slotfill.train_data import read_splits
-from slotfill.vocab import Vocab
+from slotfill.training.loop import train
+from slotfill.training.splits import read_splits
 
 
 def encoder_parameters(config: Config, vocab: Vocab) -> int:

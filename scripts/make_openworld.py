@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from slotfill import bio  # noqa: E402
-from slotfill.data import Example, read_split  # noqa: E402
-from slotfill.gazetteer import form_words  # noqa: E402
-from slotfill.gazetteer_sources import airport_forms, slot_type  # noqa: E402
-from slotfill.text import Token, tokenise  # noqa: E402
+from slotfill.data.readers import Example, read_split  # noqa: E402
+from slotfill.features.gazetteer import form_words  # noqa: E402
+from slotfill.features.gazetteer_sources import airport_forms, slot_type  # noqa: E402
+from slotfill.text import bio  # noqa: E402
+from slotfill.text.tokenise import Token, tokenise  # noqa: E402
 
 REPLACED = ("city_name", "airport_name", "airport_code")
 CAPITALISED_SLOTS = (

@@ -32,3 +32,6 @@ def check_choice(value: str, choices: tuple[str, ...], where: str) -> str:
     if value not in choices:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+MAX_GAZETTEERS = 31  # lists a model can read: two feature bits each must fit a positive int64

@@ -24,10 +24,10 @@ from slotfill.choices import (
     DEVICES,
     EMBEDDING_KINDS,
     LR_SCHEDULES,
+    MAX_GAZETTEERS,
     MONITORS,
 )
 from slotfill.errors import ConfigError
-from slotfill.gazetteer import MAX_GAZETTEERS
 
 
 class Section(BaseModel):
@@ -48,7 +48,7 @@ class DataConfig(Section):
         if self.dir is not None:
             return self.dir
         if self.dataset is not None:
-            from slotfill.datasets import dataset_dir
+            from slotfill.data.datasets import dataset_dir
 
             return dataset_dir(self.dataset)
         return Path("data/demo")

@@ -1,21 +1,20 @@
 """Raw text in, JSON-ready parses out: tokens with character offsets, slots with their confidence,
-the intent, and on request the k best alternatives. The model runs in slotfill.tagging."""
+the intent, and on request the k best alternatives. The model runs in slotfill.decoding.tagging."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from slotfill import bio
-from slotfill.config import Config
-from slotfill.decoding.types import Decoding, SentenceDecoder
-from slotfill.gazetteer import GazetteerSet, GazetteerUpdate
-from slotfill.model_info import describe, slot_types
-from slotfill.tagging import Tagged, tag_token_lists
-from slotfill.text import Token, tokenise
-from slotfill.vocab import Vocab
+from slotfill.decoding.tagging import Tagged, tag_token_lists
+from slotfill.decoding.types import Decoding, Model
+from slotfill.export.loading import load_any_model
+from slotfill.features.gazetteer import GazetteerUpdate
+from slotfill.store.info import describe, slot_types
+from slotfill.text import bio
+from slotfill.text.tokenise import Token, tokenise
 
 
 @dataclass(frozen=True)
@@ -24,36 +23,6 @@ class Limits:
 
     max_chars: int = 100_000
     max_tokens: int = 5_000
-
-
-class Model(Protocol):
-    """What a Predictor needs of a model: slotfill.model_dir.LoadedModel (torch) or
-    slotfill.runtime.ExportedModel (onnxruntime, no torch)."""
-
-    config: Config
-    vocab: Vocab
-    metrics: dict[str, Any]
-    gazetteers: GazetteerSet
-    temperature: float
-
-    @property
-    def decoder(self) -> SentenceDecoder: ...
-
-    @property
-    def parameters(self) -> int | None: ...
-
-
-def load_any_model(model_dir: Path, device: str = "auto") -> Model:
-    """A model directory (torch) or an exported one (`slotfill export`: onnxruntime, torch never
-    imported)."""
-    from slotfill.runtime import is_exported, load_exported
-
-    if is_exported(model_dir):
-        return load_exported(model_dir, device)
-    from slotfill.device import resolve_device
-    from slotfill.model_dir import load_model
-
-    return load_model(model_dir, resolve_device(device))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def tiny_config(tmp_dir: Path | None = None, **sections: dict) -> Config:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One short training run on data/demo, shared by the tests that need a model."""
-    from slotfill.train import train
+    from slotfill.training.loop import train
 
     run_dir = tmp_path_factory.mktemp("run") / "demo"
     train(tiny_config(), run_dir)
@@ -56,7 +56,7 @@ def gazetteer_config(**sections: dict) -> Config:
 @pytest.fixture(scope="session")
 def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short run on data/demo with gazetteers, shared by the open-world tests."""
-    from slotfill.train import train
+    from slotfill.training.loop import train
 
     run_dir = tmp_path_factory.mktemp("gazetteer-run") / "demo"
     train(gazetteer_config(data={"test": None}), run_dir)

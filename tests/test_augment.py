@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from slotfill import bio
-from slotfill.augment import COURTESY_END, COURTESY_START, Augmentation
-from slotfill.data import Example
-from slotfill.gazetteer import Gazetteer, GazetteerSet
+from slotfill.data.readers import Example
+from slotfill.features.gazetteer import Gazetteer, GazetteerSet
+from slotfill.text import bio
+from slotfill.training.augment import COURTESY_END, COURTESY_START, Augmentation
 
 GAZETTEERS = GazetteerSet([Gazetteer("city", (("Winston-Salem",), ("Qaanaaq",), ("São Paulo", "Sampa")))])
 EXAMPLE = Example(

@@ -51,10 +51,10 @@ def test_the_exported_model_parses_a_sentence_alike_in_any_batch(exported_run: P
 
 
 def test_the_assumption_every_inference_matrix_product_has_rows_in_multiples_of_eight() -> None:
-    """What the batch invariance rests on (slotfill.features.ROW_MULTIPLE): with a multiple of 8
+    """What the batch invariance rests on (slotfill.features.arrays.ROW_MULTIPLE): with a multiple of 8
     rows, torch's BLAS computes a row the same whatever the other rows and however many there are.
     If a BLAS ever breaks this, this test names it before the parses above differ."""
-    from slotfill.features import ROW_MULTIPLE
+    from slotfill.features.arrays import ROW_MULTIPLE
 
     generator = torch.Generator().manual_seed(0)
     for inner, outer in ((150, 800), (200, 800), (400, 125), (96, 48)):
@@ -71,7 +71,7 @@ def test_the_assumption_every_inference_matrix_product_has_rows_in_multiples_of_
 
 @pytest.fixture(scope="module")
 def exported_run(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from slotfill.export import export_model
+    from slotfill.export.onnx import export_model
 
     out = tmp_path_factory.mktemp("export") / "onnx"
     export_model(trained_run, out)
@@ -92,14 +92,14 @@ def test_the_decodings_per_sentence_products_do_not_depend_on_the_batch() -> Non
 def test_an_atis_sized_network_tags_alike_in_any_batch(cell: str) -> None:
     """The sizes of configs/atis.yaml, untrained (invariance is a property of the computation, not
     of the weights); unrounded confidences, so that nothing is hidden by rounding. Without
-    ROW_MULTIPLE's padding (slotfill.features) this test fails."""
+    ROW_MULTIPLE's padding (slotfill.features.arrays) this test fails."""
     from slotfill.config import ModelConfig
-    from slotfill.data import read_split
+    from slotfill.data.readers import read_split
+    from slotfill.decoding.tagging import tag_token_lists
     from slotfill.decoding.types import Decoding
-    from slotfill.gazetteer import GazetteerSet
-    from slotfill.model import TorchDecoder, build_tagger
-    from slotfill.tagging import tag_token_lists
-    from slotfill.vocab import Vocab
+    from slotfill.features.gazetteer import GazetteerSet
+    from slotfill.features.vocab import Vocab
+    from slotfill.nn.tagger import TorchDecoder, build_tagger
 
     vocab = Vocab.build(read_split(DEMO / "train"))
     config = ModelConfig.model_validate({

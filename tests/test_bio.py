@@ -1,8 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotfill import bio
-from slotfill.bio import Span
+from slotfill.text import bio
+from slotfill.text.bio import Span
 
 
 def test_spans_follow_conlleval() -> None:

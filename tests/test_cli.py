@@ -9,10 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from slotfill.cli import app
-from slotfill.data import read_split
-from slotfill.evaluate import evaluate_examples
-from slotfill.model_dir import load_model
+from slotfill.cli.app import app
+from slotfill.data.readers import read_split
+from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.store.model_dir import load_model
 
 from .conftest import DEMO, ROOT
 
@@ -20,7 +20,7 @@ runner = CliRunner()
 
 
 def test_help_does_not_import_torch() -> None:
-    code = "import sys; from slotfill.cli import app; sys.argv=['slotfill','--help']\ntry: app()\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
+    code = "import sys; from slotfill.cli.app import app; sys.argv=['slotfill','--help']\ntry: app()\nexcept SystemExit: pass\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False")
 
@@ -193,7 +193,7 @@ def test_predict_needs_input(trained_run: Path) -> None:
 
 
 def test_progress_path_writes_every_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from slotfill.cli_tagging import _print_json_lines
+    from slotfill.cli.tagging import _print_json_lines
 
     _print_json_lines(iter([{"text": str(i)} for i in range(600)]), progress=True)
     out = capsys.readouterr().out.splitlines()

@@ -11,16 +11,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from slotfill import bio
-from slotfill.cli import app
-from slotfill.data import read_split
-from slotfill.decoding.decoder import decode_scores
+from slotfill.cli.app import app
+from slotfill.data.readers import read_split
+from slotfill.decoding.decoder import decode_scores, span_confidence
 from slotfill.decoding.types import Decoding
 from slotfill.errors import ModelError
-from slotfill.evaluate import evaluate, fit_temperature, slot_calibration
-from slotfill.model_dir import load_model
+from slotfill.evaluation.evaluate import evaluate, fit_temperature, slot_calibration
+from slotfill.evaluation.scoring import expected_calibration_error, reliability
 from slotfill.predict import Predictor
-from slotfill.scoring import expected_calibration_error, reliability, span_confidence
+from slotfill.store.model_dir import load_model
+from slotfill.text import bio
 
 from .conftest import DEMO
 

@@ -1,5 +1,5 @@
 """The CRF against brute force: every tag sequence of a tiny case enumerated. Training's
-log-likelihood is torch's (slotfill.crf), decoding numpy's (slotfill.decoding.crf)."""
+log-likelihood is torch's (slotfill.nn.crf), decoding numpy's (slotfill.decoding.crf)."""
 
 import itertools
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from slotfill import bio
-from slotfill.crf import CRF
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
-from slotfill.scoring import span_confidence
+from slotfill.decoding.decoder import span_confidence
+from slotfill.nn.crf import CRF
+from slotfill.text import bio
 
 TAGS = ["O", "B-a", "I-a", "B-b", "I-b"]
 
@@ -25,7 +25,7 @@ def make_crf(seed: int, tags: list[str] = TAGS, scale: float = 1.0) -> CRF:
 
 
 def decoder_of(crf: CRF, tags: list[str] = TAGS) -> NumpyCRF:
-    """The decoding CRF of a training CRF, as slotfill.model.TorchDecoder builds it."""
+    """The decoding CRF of a training CRF, as slotfill.nn.tagger.TorchDecoder builds it."""
     scores = (getattr(crf, name).detach().numpy() for name in ("start", "transitions", "end"))
     return NumpyCRF(BIOConstraints.for_tags(tags), *scores)
 
@@ -147,7 +147,7 @@ def test_fast_viterbi_equals_the_dense_reference_on_many_tags(scale: float) -> N
 @pytest.mark.parametrize("how", ["copy_", "load_state_dict", "optimizer_step", "setattr_parameter"])
 def test_decoding_follows_the_weights_however_they_change(how: str) -> None:
     """The torch model builds its decoding CRF from the current weights for every batch."""
-    from slotfill.model import TorchDecoder
+    from slotfill.nn.tagger import TorchDecoder
 
     crf = make_crf(5, BIG_TAGS)
     emissions, mask = case(5, [12] * 128, len(BIG_TAGS))

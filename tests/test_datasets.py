@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from slotfill import datasets
-from slotfill.cli import app
+from slotfill.cli.app import app
 from slotfill.config import config_from_dict, load_config
+from slotfill.data import datasets
 from slotfill.errors import DataError
-from slotfill.train_data import read_splits
+from slotfill.training.splits import read_splits
 
 from .conftest import DEMO, ROOT
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from slotfill.distributed import World
-from slotfill.sharding import count_lines, line_shard, part_path, shard_of, write_output
+from slotfill.parallel.sharding import count_lines, line_shard, part_path, shard_of, write_output
+from slotfill.parallel.world import World
 
 from .conftest import DEMO, ROOT, tiny_config
 from .test_interrupt import assert_same_run, wait_for
@@ -185,7 +185,7 @@ def test_sharded_tagging_writes_what_one_process_writes(trained_run: Path, tmp_p
 def test_sharded_tagging_needs_a_file_in_and_a_file_out(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from slotfill.cli import app
+    from slotfill.cli.app import app
 
     rank = {"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"}
     refused = CliRunner().invoke(app, ["predict", str(tmp_path), "--input", str(tmp_path / "in.txt")], env=rank)

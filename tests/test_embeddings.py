@@ -1,12 +1,12 @@
 import torch
 
-from slotfill.batching import encode
 from slotfill.config import ModelConfig
-from slotfill.data import Example
-from slotfill.embeddings import WordInput
-from slotfill.gazetteer import GazetteerSet
-from slotfill.model import build_tagger
-from slotfill.vocab import UNK_ID, Vocab, letter_trigrams
+from slotfill.data.readers import Example
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import UNK_ID, Vocab, letter_trigrams
+from slotfill.nn.batching import encode
+from slotfill.nn.embeddings import WordInput
+from slotfill.nn.tagger import build_tagger
 
 from .helpers import decode
 

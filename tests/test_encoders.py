@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from slotfill.encoders import CELLS, LSTMVariantCell, RecurrentEncoder, identity, reverse_within_lengths
+from slotfill.nn.encoders import CELLS, LSTMVariantCell, RecurrentEncoder, identity, reverse_within_lengths
 
 
 def elman(nonlinearity: str = "relu") -> tuple[RecurrentEncoder, nn.Linear]:

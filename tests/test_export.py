@@ -14,16 +14,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from slotfill.cli import app
-from slotfill.data import read_split
+from slotfill.cli.app import app
+from slotfill.data.readers import read_split
 from slotfill.errors import ModelError
-from slotfill.export import export_model
-from slotfill.gazetteer import GazetteerSet
-from slotfill.model import build_tagger
-from slotfill.model_dir import save_model
+from slotfill.export.onnx import export_model
+from slotfill.export.runtime import load_exported
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import Vocab
+from slotfill.nn.tagger import build_tagger
 from slotfill.predict import Predictor
-from slotfill.runtime import load_exported
-from slotfill.vocab import Vocab
+from slotfill.store.model_dir import save_model
 
 from .conftest import DEMO, ROOT, tiny_config
 
@@ -91,7 +91,7 @@ def test_onnxruntime_parses_exactly_as_torch(trained_run: Path, exported: Path) 
 def test_the_exported_path_never_imports_torch(exported: Path) -> None:
     code = (
         "import sys\n"
-        "from slotfill.cli import app\n"
+        "from slotfill.cli.app import app\n"
         f"app(['predict', {str(exported)!r}, 'fly to boston'], standalone_mode=False)\n"
         f"app(['evaluate', {str(exported)!r}, {str(DEMO / 'test')!r}, '--json'], standalone_mode=False)\n"
         "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
@@ -208,7 +208,7 @@ def test_a_runtime_install_runs_exports_and_names_the_extra_a_command_needs(expo
         "        if name.split('.')[0] == 'torch':\n"
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, NoTorch())\n"
-        "from slotfill.cli import run\n"
+        "from slotfill.cli.app import run\n"
         "sys.argv = ['slotfill', *sys.argv[1:]]\n"
         "run()\n"
     )
@@ -255,7 +255,7 @@ def test_the_extra_named_for_a_missing_module_is_the_one_pyproject_puts_it_in() 
 
     import tomllib
 
-    from slotfill.cli import EXTRA_OF_MODULE
+    from slotfill.cli.app import EXTRA_OF_MODULE
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     names = {extra: {re.match(r"[A-Za-z0-9_.-]+", d).group().lower() for d in deps} for extra, deps in extras.items()}

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.choices import DATA_FORMATS
-from slotfill.cli import app
-from slotfill.data import Example, detect_format, format_of_name, read_lookups, read_split
-from slotfill.data_stats import dataset_stats
-from slotfill.data_write import write_split
+from slotfill.cli.app import app
+from slotfill.data.readers import Example, detect_format, format_of_name, read_lookups, read_split
+from slotfill.data.stats import dataset_stats
+from slotfill.data.writers import write_split
 from slotfill.errors import DataError
 
 from .conftest import DEMO
@@ -227,7 +227,7 @@ def test_convert_errors_are_one_line(tmp_path: Path) -> None:
 def test_a_gazetteer_takes_a_lookup_list_of_the_training_data(tmp_path: Path) -> None:
     from slotfill.config import config_from_dict
     from slotfill.errors import ConfigError
-    from slotfill.gazetteer_sources import build_gazetteers
+    from slotfill.features.gazetteer_sources import build_gazetteers
 
     path = tmp_path / "nlu.yml"
     path.write_text(RASA, encoding="utf-8")

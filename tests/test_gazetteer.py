@@ -10,17 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slotfill.config import config_from_dict
-from slotfill.data import Example
+from slotfill.data.readers import Example
 from slotfill.errors import ConfigError, DataError, ModelError
-from slotfill.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, fold, form_words, read_gazetteer_file
-from slotfill.gazetteer_sources import (
+from slotfill.features.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, fold, form_words, read_gazetteer_file
+from slotfill.features.gazetteer_sources import (
     airport_forms,
     build_gazetteers,
     builtin_entries,
     load_gazetteers,
     save_gazetteers,
 )
-from slotfill.text import is_punctuation, tokenise
+from slotfill.text.tokenise import is_punctuation, tokenise
 
 
 def matches(gazetteers: GazetteerSet, text: str) -> list[list[str]]:

@@ -16,12 +16,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from slotfill.checkpoint import load_checkpoint
 from slotfill.config import Config
 from slotfill.errors import ModelError
 from slotfill.layout import CHECKPOINT_SUBDIR
-from slotfill.model_dir import load_model
-from slotfill.train import TrainingInterrupted, resume_training, train
+from slotfill.store.checkpoint import load_checkpoint
+from slotfill.store.model_dir import load_model
+from slotfill.training.loop import TrainingInterrupted, resume_training, train
 
 from .conftest import ROOT, gazetteer_config, tiny_config
 
@@ -114,7 +114,7 @@ def write_config(tmp_path: Path) -> Path:
 
 def start_training(args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "slotfill.cli", "train", *args],
+        [sys.executable, "-m", "slotfill.cli.app", "train", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -156,7 +156,7 @@ def test_signal_saves_a_checkpoint_and_cli_resume_finishes_the_run(
     assert process.returncode == 128 + signum, stderr
     assert f"slotfill train --resume {run_dir}" in " ".join(stderr.split())
     resumed = subprocess.run(
-        [sys.executable, "-m", "slotfill.cli", "train", "--resume", str(run_dir)],
+        [sys.executable, "-m", "slotfill.cli.app", "train", "--resume", str(run_dir)],
         capture_output=True,
         text=True,
         cwd=ROOT,

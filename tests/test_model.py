@@ -1,11 +1,11 @@
 import torch
 
-from slotfill.batching import encode
 from slotfill.config import ModelConfig
-from slotfill.data import Example
-from slotfill.gazetteer import GazetteerSet
-from slotfill.model import build_tagger
-from slotfill.vocab import Vocab
+from slotfill.data.readers import Example
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import Vocab
+from slotfill.nn.batching import encode
+from slotfill.nn.tagger import build_tagger
 
 from .helpers import decode
 

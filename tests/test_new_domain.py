@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from slotfill.cli import app
+from slotfill.cli.app import app
 from slotfill.config import load_config
-from slotfill.data import Example, read_split
-from slotfill.data_validate import tokenisation_problems, validate
+from slotfill.data.readers import Example, read_split
+from slotfill.data.validate import tokenisation_problems, validate
 from slotfill.errors import ConfigError
 from slotfill.predict import Predictor
-from slotfill.train import _monitored, train
-from slotfill.train_data import warn_about_tokenisation
+from slotfill.training.loop import _monitored, train
+from slotfill.training.splits import warn_about_tokenisation
 
 from .conftest import ROOT, tiny_config
 

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from slotfill.cli import app
-from slotfill.data import read_split
+from slotfill.cli.app import app
+from slotfill.data.readers import read_split
 from slotfill.errors import ModelError
-from slotfill.gazetteer import GazetteerUpdate
-from slotfill.model_dir import load_model
+from slotfill.features.gazetteer import GazetteerUpdate
 from slotfill.predict import Predictor
-from slotfill.text import is_punctuation
+from slotfill.store.model_dir import load_model
+from slotfill.text.tokenise import is_punctuation
 
 from .conftest import DEMO, ROOT, written_before_checksums
 

@@ -6,11 +6,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotfill import bio
-from slotfill.data import read_split
+from slotfill.data.readers import read_split
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
 from slotfill.errors import DataError
 from slotfill.predict import Predictor
+from slotfill.text import bio
 
 TAGS = ["O", "B-a", "I-a", "B-b", "I-b", "B-c.d", "I-c.d"]
 

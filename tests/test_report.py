@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from slotfill import bio
-from slotfill.cli import app
-from slotfill.data import Example, read_split
-from slotfill.report import MISSED, SPURIOUS, classify, slot_confusion
+from slotfill.cli.app import app
+from slotfill.data.readers import Example, read_split
+from slotfill.evaluation.report import MISSED, SPURIOUS, classify, slot_confusion
+from slotfill.text import bio
 
 from .conftest import DEMO
 from .test_serve import chromium
@@ -119,7 +119,7 @@ def test_the_page_in_headless_chromium(report: tuple[Path, dict], tmp_path_facto
 
 
 def test_stratified_folds_cover_train_once_with_each_intent_in_proportion() -> None:
-    from slotfill.cv import stratified_folds
+    from slotfill.training.cv import stratified_folds
 
     examples = read_split(DEMO / "train")
     folds = stratified_folds(examples, 4, seed=3)

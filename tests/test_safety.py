@@ -17,16 +17,16 @@ import yaml
 from typer.testing import CliRunner
 
 from slotfill import files
-from slotfill.batching import LengthBucketSampler
-from slotfill.checkpoint import load_checkpoint
-from slotfill.cli import app
-from slotfill.device import resolve_device
+from slotfill.cli.app import app
 from slotfill.errors import ConfigError, ModelError, OutputError
+from slotfill.features.vocab import Vocab
 from slotfill.files import locked_dir, replace_dir, staging_dir, writing_dir
 from slotfill.layout import CHECKPOINT_SUBDIR, RUN_LOCK
+from slotfill.nn.batching import LengthBucketSampler
+from slotfill.nn.device import resolve_device
 from slotfill.predict import Limits, Predictor
-from slotfill.train import train
-from slotfill.vocab import Vocab
+from slotfill.store.checkpoint import load_checkpoint
+from slotfill.training.loop import train
 
 from .conftest import ROOT, tiny_config, written_before_checksums
 
@@ -135,7 +135,7 @@ def test_staging_directories_of_a_live_writer_are_kept_and_a_dead_ones_removed(t
 def checkpointed(tmp_path: Path) -> Path:
     import threading
 
-    from slotfill.train import TrainingInterrupted
+    from slotfill.training.loop import TrainingInterrupted
 
     stop = threading.Event()
     stop.set()  # stop after the first step: a checkpoint and no finished run
@@ -190,7 +190,7 @@ def test_an_interrupted_run_of_the_same_config_resumes(checkpointed: Path) -> No
 UNDER_A_MEMORY_LIMIT = """
 import resource, sys, torch
 from slotfill.errors import ModelError
-from slotfill.model_dir import load_model
+from slotfill.store.model_dir import load_model
 limit = 2 << 30  # 2 GiB of address space: torch and slotfill need under 1
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 try:
@@ -268,7 +268,7 @@ def test_predict_reads_a_file_without_newlines_in_bounded_memory(trained_run: Pa
         measure,
         sys.executable,
         "-m",
-        "slotfill.cli",
+        "slotfill.cli.app",
         "predict",
         str(trained_run),
         "--input",
@@ -288,7 +288,7 @@ def test_predict_reads_a_file_without_newlines_in_bounded_memory(trained_run: Pa
 
 def run_cli(*args: str | bytes, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "slotfill.cli", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "slotfill.cli.app", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=120
     )
 
 
@@ -310,7 +310,7 @@ def test_invalid_utf8_in_an_argument_is_one_line(trained_run: Path) -> None:
 def test_output_is_utf8_whatever_the_locale(trained_run: Path) -> None:
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii:strict"}
     done = subprocess.run(
-        [sys.executable, "-m", "slotfill.cli", "predict", str(trained_run), "fly to Reykjavík"],
+        [sys.executable, "-m", "slotfill.cli.app", "predict", str(trained_run), "fly to Reykjavík"],
         capture_output=True,
         cwd=ROOT,
         env=env,

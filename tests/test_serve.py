@@ -35,7 +35,7 @@ def start_server(model: Path, *options: str, env: dict[str, str] | None = None) 
     command = [
         sys.executable,
         "-m",
-        "slotfill.cli",
+        "slotfill.cli.app",
         "serve",
         str(model),
         "--port",
@@ -295,7 +295,7 @@ def test_every_endpoint_but_health_needs_the_key(secured: str) -> None:
 
 
 def test_the_key_comes_from_a_file_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from slotfill.cli_tagging import _api_key
+    from slotfill.cli.tagging import _api_key
     from slotfill.errors import ConfigError
 
     monkeypatch.delenv("SLOTFILL_API_KEY", raising=False)
@@ -408,7 +408,7 @@ class SlowRecorder:
 
 
 def test_a_small_request_is_not_queued_behind_a_huge_one() -> None:
-    from slotfill.serve import MicroBatcher
+    from slotfill.serve.app import MicroBatcher
 
     recorder = SlowRecorder()
     batcher = MicroBatcher(recorder, tokens_per_step=40)  # type: ignore[arg-type]
@@ -426,7 +426,7 @@ def test_a_small_request_is_not_queued_behind_a_huge_one() -> None:
 
 
 def test_an_error_fails_only_the_requests_of_its_step() -> None:
-    from slotfill.serve import MicroBatcher
+    from slotfill.serve.app import MicroBatcher
 
     recorder = SlowRecorder()
     recorder.gate.set()

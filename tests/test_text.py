@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotfill.text import is_punctuation, normalise, tokenise
+from slotfill.text.tokenise import is_punctuation, normalise, tokenise
 
 
 def norms(text: str) -> list[str]:

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from slotfill.data import read_split
+from slotfill.data.readers import read_split
 from slotfill.errors import ModelError
-from slotfill.evaluate import evaluate_examples
-from slotfill.model_dir import load_model
+from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.evaluation.scoring import score
 from slotfill.predict import Predictor
-from slotfill.scoring import score
-from slotfill.train import train
+from slotfill.store.model_dir import load_model
+from slotfill.training.loop import train
 
 from .conftest import DEMO, tiny_config
 
@@ -120,7 +120,7 @@ def test_damaged_model_directories(trained_run: Path, tmp_path: Path) -> None:
 
 
 def test_labels_unseen_in_training_are_counted_and_reported(trained_run: Path) -> None:
-    from slotfill.data import Example
+    from slotfill.data.readers import Example
 
     loaded = load_model(trained_run, torch.device("cpu"))
     examples = [Example(("fly", "to", "boston"), ("O", "O", "B-never_seen"), "atis_never_seen")]
@@ -141,7 +141,7 @@ def test_intents_are_scored_only_where_gold_has_one() -> None:
 def test_parse_many_over_a_file_agrees_with_predict_input(trained_run: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from slotfill.cli import app
+    from slotfill.cli.app import app
 
     path = tmp_path / "in.txt"
     path.write_bytes(b"fly to boston\r\nleave denver\n")

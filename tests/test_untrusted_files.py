@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from slotfill.errors import ModelError
-from slotfill.model_dir import load_model
+from slotfill.store.model_dir import load_model
 
 from .conftest import written_before_checksums
 
@@ -126,8 +126,8 @@ def test_a_damaged_checksum_record_is_one_line(trained_run: Path, tmp_path: Path
 
 
 def test_damaged_metrics_are_one_line_for_a_model_and_an_export(trained_run: Path, tmp_path: Path) -> None:
-    from slotfill.export import export_model
-    from slotfill.runtime import load_exported
+    from slotfill.export.onnx import export_model
+    from slotfill.export.runtime import load_exported
 
     model, exported = tmp_path / "model", tmp_path / "exported"
     shutil.copytree(trained_run / "model", model)

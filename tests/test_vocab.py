@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from slotfill.data import Example
+from slotfill.data.readers import Example
 from slotfill.errors import ModelError
-from slotfill.vocab import PAD_ID, UNK_ID, Vocab
+from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab
 
 EXAMPLES = [
     Example(("Fly", "to", "boston"), ("O", "O", "B-to"), "atis_flight"),

@@ -1,7 +1,7 @@
 """The CRF's decoding, written once, in numpy: constrained Viterbi, the span scores of the
 confidences (forward-backward marginals), and the k best tag sequences. The torch model and the
 exported one both decode here, from their emissions; only training's log-likelihood (which needs
-autograd) is torch's (slotfill.crf).
+autograd) is torch's (slotfill.nn.crf).
 
 Vectorised over batch and tags, looping only over time. Shapes: B sentences, L time steps
 (padded), T tags; `mask` (B, L) is True on real tokens, and every sentence has one at position 0.
@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from slotfill import bio
+from slotfill.text import bio
 
 NEG_INF = np.float32(-np.inf)
 DENSE_MAX_ELEMENTS = 1 << 17  # up to this many (B, T, T) elements Viterbi needs no plan (one dense max is faster)

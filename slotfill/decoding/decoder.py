@@ -5,6 +5,9 @@ intent logits, so they decode alike, and a sentence decodes alike in any batch
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 from slotfill.decoding.crf import NumpyCRF
@@ -63,6 +66,14 @@ def _alternatives(
     best = emissions.argmax(axis=2)  # (B, L): without a CRF only the best sequence is exact
     log_p = np.where(mask, chosen_log_probabilities(emissions, best), 0.0).cumsum(axis=1)[:, -1]  # (B,)
     return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
+
+
+def span_confidence(scores: tuple[Sequence[float], Sequence[float], Sequence[float]], start: int, end: int) -> float:
+    """P(span of tokens start..end-1) from one sentence's (start, prefix, end) log scores (see
+    below): exp(start[s] + prefix[e] - prefix[s] + end[e])."""
+    first, prefix, after = scores
+    last = end - 1
+    return min(1.0, max(0.0, math.exp(first[start] + prefix[last] - prefix[start] + after[last])))
 
 
 def log_softmax(scores: np.ndarray, axis: int) -> np.ndarray:

@@ -4,18 +4,20 @@ the tagging that attaches names to ids."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from slotfill.features import FeatureArrays
+    from slotfill.config import Config
+    from slotfill.features.arrays import FeatureArrays
+    from slotfill.features.gazetteer import GazetteerSet
+    from slotfill.features.vocab import Vocab
 
-SpanRows = tuple[
-    list[float], list[float], list[float]
-]  # one sentence's (start, prefix, end): see slotfill.decoding.crf
+# one sentence's (start, prefix, end) span scores: see slotfill.decoding.crf
+SpanRows = tuple[list[float], list[float], list[float]]
 
 
 class Decoded(NamedTuple):
-    """What a model decodes from one batch, as ids (names are attached by slotfill.tagging)."""
+    """What a model decodes from one batch, as ids (names are attached by slotfill.decoding.tagging)."""
 
     tag_ids: list[list[int]]  # one list per sentence, of its length
     intent_ids: list[int] | None
@@ -36,10 +38,27 @@ class Decoding:
 
 
 class SentenceDecoder(Protocol):
-    """A model that decodes batches of feature arrays: the torch tagger (slotfill.model.TorchDecoder)
-    or an exported one run by onnxruntime (slotfill.runtime.OnnxDecoder)."""
+    """A model that decodes batches of feature arrays: the torch tagger (slotfill.nn.tagger.TorchDecoder)
+    or an exported one run by onnxruntime (slotfill.export.runtime.OnnxDecoder)."""
 
     @property
     def has_intent(self) -> bool: ...
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded: ...
+
+
+class Model(Protocol):
+    """What a Predictor needs of a model: slotfill.store.model_dir.LoadedModel (torch) or
+    slotfill.export.runtime.ExportedModel (onnxruntime, no torch)."""
+
+    config: Config
+    vocab: Vocab
+    metrics: dict[str, Any]
+    gazetteers: GazetteerSet
+    temperature: float
+
+    @property
+    def decoder(self) -> SentenceDecoder: ...
+
+    @property
+    def parameters(self) -> int | None: ...

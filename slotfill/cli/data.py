@@ -1,0 +1,203 @@
+"""`slotfill data ...`: download verified datasets, convert between formats, describe a dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from slotfill.choices import DATA_FORMATS, check_choice, one_of
+from slotfill.cli._util import call, stderr
+
+data_app = typer.Typer(help="Datasets: download (verified), convert between formats, describe.", no_args_is_help=True)
+FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
+
+
+@data_app.command()
+def download(
+    name: Annotated[str, typer.Argument(help="atis or snips.")],
+    directory: Annotated[
+        Optional[Path],
+        typer.Option("--dir", help="Where datasets live (default: $SLOTFILL_DATA, else the user cache)."),
+    ] = None,
+    source: Annotated[
+        Optional[Path],
+        typer.Option("--from", help="Import a local copy (DIR/train/seq.in, ...) instead of downloading."),
+    ] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="A mirror with the same layout: URL/NAME/SPLIT/FILE.")] = None,
+    registry: Annotated[
+        Optional[Path], typer.Option(help="Checksums to verify against ('SHA256  NAME/SPLIT/FILE' lines).")
+    ] = None,
+) -> None:
+    """Download a benchmark dataset (the JointBERT repository's copy, pinned) and verify every file.
+
+    The dataset directory appears whole or not at all; a file whose sha256 differs from the
+    registry shipped with slotfill is refused.
+
+    Examples:
+
+      slotfill data download atis
+
+      slotfill data download atis --from ../shared/data/atis
+    """
+    from slotfill.data import datasets
+
+    checksums = call(datasets.parse_registry, registry.read_text(encoding="utf-8"), str(registry)) if registry else None
+    known = checksums is not None or name in datasets.DATASETS
+    if source is None and known and call(datasets.is_complete, name, directory, checksums):
+        stderr.print(f"{datasets.dataset_dir(name, directory)}: already here, every file verified", soft_wrap=True)
+        return
+    options: dict[str, Any] = {"source": source, "checksums": checksums}
+    if base_url:
+        options["base_url"] = base_url
+    where = call(datasets.download, name, directory, **options)
+    stderr.print(f"{name}: every file verified; in {where}", soft_wrap=True)
+
+
+@data_app.command()
+def path(
+    name: Annotated[str, typer.Argument(help="atis or snips.")],
+    directory: Annotated[Optional[Path], typer.Option("--dir", help="Where datasets live (as for download).")] = None,
+) -> None:
+    """Print where a dataset is (or would be) downloaded, e.g. for `slotfill evaluate MODEL $(slotfill data path atis)/test`."""
+    from slotfill.data import datasets
+
+    call(check_choice, name, datasets.DATASETS, "NAME")
+    typer.echo(str(datasets.dataset_dir(name, directory)))
+
+
+@data_app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="A split: an ATIS directory or a file in any format.")],
+    target: Annotated[Path, typer.Argument(help="Where to write it (a directory for atis).")],
+    to: Annotated[str, typer.Option("--to", help=f"The format to write: {one_of(DATA_FORMATS)}.")] = "auto",
+    source_format: Annotated[str, typer.Option("--format", help=f"The format of SOURCE: {FORMAT_HELP}.")] = "auto",
+) -> None:
+    """Convert a split between formats (atis, conll, jsonl, spans, rasa, snips).
+
+    Lookup lists (Rasa lookups and synonyms, Snips entities) are kept where the target format holds them.
+
+    Examples:
+
+      slotfill data convert ../shared/data/atis/train atis_train.yml --to rasa
+
+      slotfill data convert nlu.yml train.jsonl
+    """
+    count = call(_convert, source, target, to, source_format)
+    stderr.print(f"{count} sentences written to {target}", soft_wrap=True)
+
+
+def _convert(source: Path, target: Path, to: str, source_format: str) -> int:
+    from slotfill.data.readers import detect_format, format_of_name, read_lookups, read_split
+    from slotfill.data.writers import write_split
+
+    check_choice(source_format, ("auto", *DATA_FORMATS), "--format")
+    fmt = check_choice(to, ("auto", *DATA_FORMATS), "--to")
+    if fmt == "auto":
+        fmt = detect_format(target) if target.suffix and target.exists() else format_of_name(target)
+    examples = read_split(source, source_format)
+    write_split(examples, target, fmt, read_lookups(source, source_format))
+    return len(examples)
+
+
+@data_app.command()
+def stats(
+    path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
+    data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Describe a dataset: sentences, tokens, slots and intents per split.
+
+    Also the labels of dev and test that train never shows (a model cannot predict those).
+
+    Example:
+
+      slotfill data stats ../shared/data/atis
+    """
+    from slotfill.data.stats import dataset_stats
+
+    call(check_choice, data_format, ("auto", *DATA_FORMATS), "--format")
+    result = call(dataset_stats, path, data_format)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    out = Console()
+    for table in _stats_tables(result):
+        out.print(table)
+
+
+@data_app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
+    data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+) -> None:
+    """Report every problem of a dataset without training; exit 1 when there is any.
+
+    Tokens the runtime tokeniser would split differently ("lo-fi" typed becomes lo - fi), BIO tags
+    that need repair, slots of nothing but punctuation, intents on some sentences only, dev/test
+    labels train never shows, and dev/test sentences that are also in train.
+
+    Example:
+
+      slotfill data validate data/smarthome
+    """
+    from slotfill.data.validate import summary
+    from slotfill.data.validate import validate as validate_data
+
+    call(check_choice, data_format, ("auto", *DATA_FORMATS), "--format")
+    problems = call(validate_data, path, data_format)
+    if as_json:
+        typer.echo(json.dumps(summary(problems), ensure_ascii=False))
+    elif problems:
+        table = Table(title=f"{len(problems)} problem(s) in {path}")
+        for column in ("kind", "where", "problem"):
+            table.add_column(column)
+        for problem in problems:
+            table.add_row(problem.kind, problem.where, problem.message)
+        Console().print(table)
+    else:
+        stderr.print(f"{path}: no problems found", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _stats_tables(result: dict[str, Any]) -> list[Table]:
+    splits = result["splits"]
+    summary = Table(title="Splits")
+    for column in ("split", "sentences", "tokens", "slots", "slot types", "intents"):
+        summary.add_column(column, justify="left" if column == "split" else "right")
+    for name, s in splits.items():
+        summary.add_row(
+            name,
+            f"{s['sentences']:,}",
+            f"{s['tokens']:,}",
+            f"{sum(s['slots'].values()):,}",
+            str(len(s["slots"])),
+            str(len(s["intents"])),
+        )
+    tables = [summary]
+    for kind in ("slots", "intents"):
+        table = Table(title=kind.capitalize())
+        table.add_column(kind[:-1])
+        for name in splits:
+            table.add_column(name, justify="right")
+        labels = dict.fromkeys(label for s in splits.values() for label in s[kind])
+        for label in labels:
+            table.add_row(label, *(str(s[kind].get(label, "")) for s in splits.values()))
+        tables.append(table)
+    for name, unseen in result.get("unseen", {}).items():
+        if unseen["slots"] or unseen["intents"]:
+            table = Table(title=f"In {name}, never in train")
+            table.add_column("kind")
+            table.add_column("label")
+            table.add_column("count", justify="right")
+            for kind in ("slots", "intents"):
+                for label, count in unseen[kind].items():
+                    table.add_row(kind[:-1], label, str(count))
+            tables.append(table)
+    return tables

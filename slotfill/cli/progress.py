@@ -1,0 +1,123 @@
+"""Rich renderings for the CLI: training progress, metric tables, highlighted slots."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from slotfill.training.events import EpochSummary
+
+_PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta", "bright_green")
+
+
+class RichTrainingObserver:
+    """A progress bar per epoch and one summary line per epoch, on the given (stderr) console.
+    `announcement()` is asked after every batch for a message to print (a signal arrived): this
+    runs on the training (main) thread, never in a signal handler."""
+
+    def __init__(self, console: Console, epochs: int, announcement: Callable[[], str | None] = lambda: None) -> None:
+        self.console, self.epochs, self.announcement = console, epochs, announcement
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> RichTrainingObserver:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def epoch_started(self, epoch: int, num_batches: int, batches_done: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(
+            "train", total=num_batches, completed=batches_done, epoch=epoch, epochs=self.epochs, loss=0.0
+        )
+
+    def batch_done(self, loss: float) -> None:
+        self.progress.update(self.task, advance=1, loss=loss)
+        message = self.announcement()
+        if message is not None:
+            self.progress.console.print(message, highlight=False, soft_wrap=True)
+
+    def epoch_done(self, summary: EpochSummary) -> None:
+        line = f"epoch {summary.epoch:3d}  loss {summary.train_loss:8.4f}"
+        if summary.dev is not None:
+            dev = summary.dev
+            line += f"  dev slot_f1 {100 * dev['slot_f1']:6.2f}"
+            if "intent_accuracy" in dev:
+                line += f"  intent {100 * dev['intent_accuracy']:6.2f}"
+            line += f"  sentence {100 * dev['sentence_accuracy']:6.2f}"
+        line += f"  {summary.seconds:5.1f} s" + ("  *best" if summary.improved else "")
+        self.progress.console.print(line, highlight=False, soft_wrap=True)
+
+
+def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
+    summary = Table(title="Evaluation", show_header=False)
+    for name in ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy"):
+        if name in metrics:
+            summary.add_row(name, f"{100 * metrics[name]:.2f}")
+    summary.add_row("sentences", str(metrics["sentences"]))
+    if "intents_scored" in metrics and metrics["intents_scored"] != metrics["sentences"]:
+        summary.add_row("sentences with a gold intent", str(metrics["intents_scored"]))
+    per_slot = Table(title="Per slot")
+    for column in ("slot", "precision", "recall", "f1", "support"):
+        per_slot.add_column(column, justify="left" if column == "slot" else "right")
+    for slot, row in metrics["per_slot"].items():
+        per_slot.add_row(slot, *(f"{100 * row[k]:.2f}" for k in ("precision", "recall", "f1")), str(row["support"]))
+    return [summary, per_slot]
+
+
+def slot_style(slot: str) -> str:
+    return f"bold {_PALETTE[zlib.crc32(slot.encode()) % len(_PALETTE)]}"
+
+
+UNSURE = 0.5  # slots below this confidence are shown dimmed
+
+
+def render_parse(parsed: dict[str, Any]) -> list[RenderableType]:
+    """The sentence with each slot highlighted (unsure ones dimmed), then a slot -> text table with
+    confidences, the slots under --min-confidence and the alternatives."""
+    text = Text(parsed["text"])
+    for slot in parsed["slots"]:
+        style = slot_style(slot["slot"]) + (" dim" if slot.get("confidence", 1.0) < UNSURE else "")
+        text.stylize(style, slot["start"], slot["end"])
+    shown: list[RenderableType] = [text]
+    if parsed.get("intent") is not None:
+        shown.append(Text(f"intent: {parsed['intent']} ({100 * parsed['intent_confidence']:.1f}%)", style="dim"))
+    if parsed["slots"]:
+        table = Table(show_header=True, box=None)
+        for column in ("slot", "text", "confidence"):
+            table.add_column(column, justify="right" if column == "confidence" else "left")
+        for slot in parsed["slots"]:
+            dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
+            confidence = f"{100 * slot['confidence']:.1f}%" if "confidence" in slot else ""
+            table.add_row(
+                Text(slot["slot"], style=slot_style(slot["slot"]) + dim),
+                Text(slot["text"], style=dim),
+                Text(confidence, style=dim),
+            )
+        shown.append(table)
+    else:
+        shown.append(Text("no slots", style="dim"))
+    if parsed.get("low_confidence"):
+        below = ", ".join(f"{s['text']} = {s['slot']} ({100 * s['confidence']:.1f}%)" for s in parsed["low_confidence"])
+        shown.append(Text(f"below --min-confidence: {below}", style="dim"))
+    for rank, alternative in enumerate(parsed.get("alternatives", [])[1:], 2):
+        slots = ", ".join(f"{s['text']} = {s['slot']}" for s in alternative["slots"]) or "no slots"
+        shown.append(Text(f"#{rank} ({100 * alternative['probability']:.1f}%): {slots}", style="dim"))
+    return shown

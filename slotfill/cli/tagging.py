@@ -1,0 +1,281 @@
+"""The commands that tag text: `predict` (batch, sharded under torchrun), `tag` (interactive)
+and `serve` (HTTP). They parse arguments and call the library; cli.py registers them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail, stderr
+
+
+def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
+    """One JSON object per line on stdout; with `progress`, a count and rate on stderr."""
+    from slotfill.cli.streams import write_json_lines
+
+    if not progress:
+        write_json_lines(results)
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.completed:,} sentences"),
+        TextColumn("{task.speed} /s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=False) as bar:
+        task = bar.add_task("predict", total=None)
+        count = write_json_lines(results, lambda n: n % 256 == 0 and bar.update(task, completed=n))
+        bar.update(task, completed=count)
+
+
+GazetteerOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--gazetteer",
+        help="NAME=FILE adds FILE's entries (one a line, '|' before aliases, '#' comments) to the model's list NAME; "
+        "NAME=FILE:replace replaces the list. No retraining. Repeatable.",
+    ),
+]
+AlternativesOption = Annotated[
+    int,
+    typer.Option(
+        "--alternatives", min=0, max=10, help="Also give the K best intents and tag sequences, with probabilities."
+    ),
+]
+MinConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        "--min-confidence", min=0.0, max=1.0, help="Slots below this confidence go to low_confidence instead of slots."
+    ),
+]
+MinIntentConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        "--min-intent-confidence",
+        min=0.0,
+        max=1.0,
+        help="An intent below this confidence is null (not sure, or out of the model's domain).",
+    ),
+]
+MaxCharsOption = Annotated[
+    int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
+]
+MaxTokensOption = Annotated[
+    int, typer.Option("--max-tokens", min=1, help="Most tokens in an utterance (more: an error line).")
+]
+
+
+def predict(
+    model_dir: ModelArgument,
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Utterances to tag.")] = None,
+    input_file: Annotated[
+        Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
+    ] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    gazetteer: GazetteerOption = None,
+    max_chars: MaxCharsOption = 100_000,
+    max_tokens: MaxTokensOption = 5_000,
+    alternatives: AlternativesOption = 0,
+    min_confidence: MinConfidenceOption = 0.0,
+    min_intent_confidence: MinIntentConfidenceOption = 0.0,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", help="Write the JSON lines to this file (whole or not at all) instead of stdout."
+        ),
+    ] = None,
+) -> None:
+    """Tag utterances; print one JSON object per line, in input order.
+
+    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end", "confidence"}], "intent",
+    "intent_confidence"} (with --alternatives, "intents" and "alternatives"; with --min-confidence, "low_confidence");
+    an utterance over --max-chars or --max-tokens gives {"error": "..."} in its place, and the others are tagged.
+
+    Examples:
+
+      slotfill predict runs/demo "arrive Taipei on November 2nd"
+
+      slotfill predict runs/atis --input utterances.txt > parsed.jsonl
+
+      slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
+
+      torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
+    """
+    from slotfill.cli.streams import check_arguments, read_lines
+    from slotfill.parallel.sharding import count_lines, line_shard, shard_of, write_output
+    from slotfill.parallel.world import World
+
+    if not texts and input_file is None:
+        raise fail("give utterances as arguments or --input FILE (- for stdin)")
+    if texts and input_file is not None:
+        raise fail("give utterances as arguments or --input, not both")
+    world = call(World.from_environment)  # under torchrun each rank tags its shard of the file
+    if world.distributed and (input_file is None or str(input_file) == "-" or output is None):
+        raise fail("under torchrun, predict shards a file: give --input FILE (not stdin) and --output OUT")
+    arguments = call(check_arguments, texts or [])
+    predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
+    lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
+    if world.distributed:
+        lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
+    parses = predictor.parse_many(
+        lines, alternatives=alternatives, min_confidence=min_confidence, min_intent_confidence=min_intent_confidence
+    )
+    if output is not None:
+        written = call(write_output, output, parses, world)
+        if world.is_main and input_file is not None:
+            stderr.print(f"{output}: written ({written:,} lines from rank 0 of {world.size})", soft_wrap=True)
+        return
+    show_progress = input_file is not None and not sys.stdout.isatty() and stderr.is_terminal
+    call(_print_json_lines, parses, show_progress)
+
+
+def _predictor(
+    model_dir: Path, device: str, batch_size: int, gazetteer_specs: list[str] | None, max_chars: int, max_tokens: int
+) -> Any:
+    from slotfill.features.gazetteer import GazetteerUpdate
+    from slotfill.predict import Limits, Predictor
+
+    updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
+    return Predictor.load(model_dir, device, batch_size, updates, Limits(max_chars, max_tokens))
+
+
+def tag(
+    model_dir: ModelArgument,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    gazetteer: GazetteerOption = None,
+    max_chars: MaxCharsOption = 100_000,
+    max_tokens: MaxTokensOption = 5_000,
+    alternatives: AlternativesOption = 0,
+    min_confidence: MinConfidenceOption = 0.0,
+    min_intent_confidence: MinIntentConfidenceOption = 0.0,
+) -> None:
+    """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
+
+    Each slot shows its confidence; unsure ones (below 50%) are dimmed. An empty line or Ctrl-D
+    quits. When stdin is not a terminal, prints JSON lines like predict.
+
+    Example:
+
+      slotfill tag runs/demo
+    """
+    from slotfill.cli.streams import read_lines
+
+    predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
+    if not sys.stdin.isatty():
+        options = {
+            "alternatives": alternatives,
+            "min_confidence": min_confidence,
+            "min_intent_confidence": min_intent_confidence,
+        }
+        call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
+        return
+    from slotfill.cli.progress import render_parse
+
+    out = Console()
+    out.print("Type a sentence (empty line or Ctrl-D to quit).", style="dim")
+    while True:
+        try:
+            text = out.input("[bold]> [/]")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            break
+        except UnicodeDecodeError:
+            out.print("that line is not UTF-8; type it again", style="red")
+            continue
+        if not text.strip():
+            break
+        parsed = call(
+            predictor.parse,
+            text,
+            alternatives=alternatives,
+            min_confidence=min_confidence,
+            min_intent_confidence=min_intent_confidence,
+        )
+        for renderable in render_parse(parsed):
+            out.print(renderable)
+
+
+def serve(
+    model_dir: ModelArgument,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. The default 127.0.0.1 answers this machine only; 0.0.0.0 answers every "
+            "network the machine is on, so anyone who can reach it can use the model: set an API key then."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens in one text (413 beyond).")] = 1_000,
+    max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
+    keep_alive: Annotated[float, typer.Option(min=0.1, help="Seconds an idle connection stays open.")] = 5.0,
+    shutdown_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds SIGTERM gives open connections before the server stops.")
+    ] = 10.0,
+    read_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for each piece of a request body (408 beyond).")
+    ] = 10.0,
+    api_key_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="A file holding the API key that every request but GET /health must send as 'Authorization: Bearer KEY' "
+            "(401 without). Or set SLOTFILL_API_KEY. Never give the key itself on the command line."
+        ),
+    ] = None,
+    gazetteer: GazetteerOption = None,
+) -> None:
+    """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
+
+    Examples:
+
+      slotfill serve runs/atis
+
+      SLOTFILL_API_KEY=$(cat key.txt) slotfill serve runs/atis --host 0.0.0.0
+
+      curl -s localhost:8000/parse -H 'content-type: application/json' -d '{"text": "leave Taipei on November 2nd"}'
+    """
+    import uvicorn
+
+    from slotfill.serve.app import Limits, create_app
+
+    api_key = call(_api_key, api_key_file)
+    predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
+    limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
+    guarded = "with an API key" if api_key else "without an API key"
+    stderr.print(
+        f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True
+    )
+    uvicorn.run(
+        create_app(predictor, limits, api_key),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=keep_alive,  # idle keep-alive connections close
+        timeout_graceful_shutdown=shutdown_timeout,  # SIGTERM: open connections get this long, then the server stops
+    )
+
+
+def _api_key(path: Path | None) -> str | None:
+    """The key from --api-key-file (first line) or SLOTFILL_API_KEY; None for an open server."""
+
+    from slotfill.errors import ConfigError
+
+    if path is not None:
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"--api-key-file {path}: cannot read ({error})") from None
+        if not key:
+            raise ConfigError(f"--api-key-file {path}: empty")
+        return key
+    return os.environ.get("SLOTFILL_API_KEY", "").strip() or None

@@ -1,0 +1,148 @@
+"""Verified benchmark datasets: ATIS and SNIPS as the public JointBERT repository has them.
+
+    slotfill data download atis                    # from GitHub, into the user's cache directory
+    slotfill data download atis --from DIR         # a local copy, through the same verification
+
+Every file is checked against the sha256 registry shipped in the package (registry/SHA256SUMS);
+pooch fetches over HTTP (retries, a temporary file per download). The dataset directory appears
+whole or not at all: files go to a staging directory that is swapped in only once every file is
+verified, and a failure leaves nothing behind. Where the data lives: `--dir`, else the
+SLOTFILL_DATA environment variable, else the user's cache directory (platformdirs), as
+DIR/NAME/{train,dev,test}/{seq.in,seq.out,label}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+from slotfill.choices import DATASETS
+from slotfill.errors import DataError
+from slotfill.files import replace_dir, staging_dir
+
+SPLITS = ("train", "dev", "test")
+FILES = ("seq.in", "seq.out", "label")
+COMMIT = "00324f60dda4a491b2913bc3065ae93966caea3f"
+BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
+TIMEOUT_S = 60
+
+
+def default_dir() -> Path:
+    """Where datasets are kept: SLOTFILL_DATA, else the user's cache directory."""
+    if os.environ.get("SLOTFILL_DATA"):
+        return Path(os.environ["SLOTFILL_DATA"])
+    import platformdirs
+
+    return platformdirs.user_cache_path("slotfill") / "datasets"
+
+
+def dataset_dir(name: str, directory: Path | None = None) -> Path:
+    return Path(directory or default_dir()) / name
+
+
+def parse_registry(text: str, where: str) -> dict[str, str]:
+    """`sha256  name/split/file` lines (sha256sum's format) -> {path: sha256}."""
+    registry = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        digest, _, path = line.partition("  ")
+        if len(digest) != 64 or not path.strip():
+            raise DataError(f"{where}:{number}: expected 'SHA256  PATH'")
+        registry[path.strip()] = digest.lower()
+    return registry
+
+
+def registry() -> dict[str, str]:
+    text = resources.files("slotfill").joinpath("data/registry/SHA256SUMS").read_text(encoding="utf-8")
+    return parse_registry(text, "slotfill/registry/SHA256SUMS")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(name: str, checksums: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(split/file, sha256) of every file of dataset `name`."""
+    files = [(f"{split}/{file}", checksums.get(f"{name}/{split}/{file}", "")) for split in SPLITS for file in FILES]
+    missing = [path for path, digest in files if not digest]
+    if missing:
+        raise DataError(f"{name}: the registry has no checksum for {missing[0]}")
+    return files
+
+
+def is_complete(name: str, directory: Path | None = None, checksums: Mapping[str, str] | None = None) -> bool:
+    """True when the dataset is there and every file matches its checksum."""
+    root = dataset_dir(name, directory)
+    files = _files(name, checksums if checksums is not None else registry())
+    return all((root / path).is_file() and sha256(root / path) == digest for path, digest in files)
+
+
+def download(
+    name: str,
+    directory: Path | None = None,
+    *,
+    source: Path | None = None,
+    base_url: str = BASE_URL,
+    checksums: Mapping[str, str] | None = None,
+) -> Path:
+    """Fetch dataset `name` (or import it from the local copy `source`), verify every file, and
+    put it in place whole. Returns its directory. Raises DataError (one line) on any failure."""
+    if name not in DATASETS and checksums is None:
+        raise DataError(f"{name!r}: no such dataset (slotfill knows {', '.join(DATASETS)})")
+    files = _files(name, checksums if checksums is not None else registry())
+    target = dataset_dir(name, directory)
+    stage = staging_dir(target)
+    try:
+        for path, digest in files:
+            destination = stage / path
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if source is not None:
+                _import(Path(source) / path, destination, digest, name)
+            else:
+                _fetch(f"{base_url.rstrip('/')}/{name}/{path}", destination, digest, name)
+        replace_dir(stage, target)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return target
+
+
+def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
+    if not origin.is_file():
+        raise DataError(f"{origin}: missing (a copy of {name} has train/, dev/, test/ with {', '.join(FILES)})")
+    shutil.copyfile(origin, destination)
+    if sha256(destination) != digest:
+        raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
+
+
+def _fetch(url: str, destination: Path, digest: str, name: str) -> None:
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # no "Downloading ..." lines: the CLI reports the outcome
+    downloader = pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_S)
+    try:
+        pooch.retrieve(
+            url, known_hash=f"sha256:{digest}", fname=destination.name, path=destination.parent, downloader=downloader
+        )
+    except ValueError:
+        raise DataError(
+            f"{url}: the file's sha256 is not the registry's (a damaged or changed file): nothing was kept"
+        ) from None
+    except requests.exceptions.HTTPError as error:
+        status = error.response.status_code if error.response is not None else "?"
+        raise DataError(f"{url}: HTTP {status}; no dataset was written") from None
+    except requests.exceptions.RequestException as error:
+        raise DataError(
+            f"{url}: cannot download ({type(error).__name__}); offline? import a local copy: "
+            f"slotfill data download {name} --from DIR"
+        ) from None

@@ -1,0 +1,253 @@
+"""Readers for labelled utterances in three formats, with errors that name file and line.
+
+- ``atis``: a split directory with line-aligned ``seq.in`` (tokens), ``seq.out`` (BIO tags)
+  and, optionally, ``label`` (intent);
+- ``conll``: one ``token tag`` per line (first and last whitespace-separated columns), a blank
+  line between sentences, an optional ``# intent = X`` line before a sentence;
+- ``jsonl``: one ``{"tokens": [...], "tags": [...], "intent": "..."}`` object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from slotfill.choices import DATA_FORMATS
+from slotfill.data.spans import TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
+from slotfill.errors import DataError
+from slotfill.text import bio
+from slotfill.text.tokenise import is_punctuation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+    intent: str | None = None
+
+
+def without_punctuation(example: Example) -> tuple[Example, int]:
+    """The example as the model sees it, punctuation tokens left out (slotfill.text.tokenise), and how many
+    slots were lost because they were nothing but punctuation."""
+    keep = [i for i, token in enumerate(example.tokens) if not is_punctuation(token)]
+    if len(keep) == len(example.tokens):
+        return example, 0
+    tags, _ = bio.repair([example.tags[i] for i in keep])  # a dropped B-x before I-x: the I-x begins it
+    lost = len(bio.spans(example.tags)) - len(bio.spans(tags))
+    return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
+
+
+# the format of a file by its name; detect_format reads the JSON ones to tell snips, spans and jsonl apart
+SUFFIX_FORMATS = {".yml": "rasa", ".yaml": "rasa", ".json": "snips", ".jsonl": "spans", ".ndjson": "spans"}
+
+
+def format_of_name(path: Path) -> str:
+    """The format a new split named `path` is written in: no suffix, an ATIS directory; then by
+    suffix (SUFFIX_FORMATS); CoNLL columns for any other."""
+    return SUFFIX_FORMATS.get(path.suffix.lower(), "conll") if path.suffix else "atis"
+
+
+def detect_format(path: Path) -> str:
+    """The format a path is in: a directory is an ATIS split; *.yml / *.yaml Rasa NLU; *.json a
+    Snips dataset when it is one JSON object with "intents", else JSON lines; *.jsonl JSON lines,
+    `spans` when its first record has a "text", `jsonl` (tokens and tags) otherwise; anything
+    else CoNLL columns."""
+    if path.is_dir():
+        return "atis"
+    named = SUFFIX_FORMATS.get(path.suffix.lower(), "conll")
+    if named not in ("snips", "spans"):
+        return named
+    head = _head(path)
+    if named == "snips" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
+        return "snips"
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return "jsonl"  # the reader names the bad line
+    return "spans" if isinstance(record, dict) and "text" in record and "tokens" not in record else "jsonl"
+
+
+def _head(path: Path, size: int = 1 << 16) -> str:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size).decode("utf-8", errors="replace").removeprefix("\ufeff")
+    except OSError:
+        return ""
+
+
+def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False) -> list[Example]:
+    """Read one split (train, dev or test). Raises DataError on anything malformed."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt not in DATA_FORMATS:
+        raise DataError(f"{path}: unknown data format {fmt!r} (expected one of auto, {', '.join(DATA_FORMATS)})")
+    if (fmt == "atis") != path.is_dir():
+        expected = (
+            "an ATIS split is a directory with seq.in and seq.out"
+            if fmt == "atis"
+            else f"is a directory, expected a {fmt} file"
+        )
+        raise DataError(f"{path}: {expected}")
+    if fmt in TEXT_FORMATS:
+        examples = list(_from_text(read_text_data(path, fmt), path, strict_bio))
+    else:
+        examples = list({"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio))
+    if not examples:
+        raise DataError(f"{path}: no sentences (empty split)")
+    return examples
+
+
+TEXT_FORMATS = ("spans", "rasa", "snips")
+
+
+def read_text_data(path: Path, fmt: str) -> TextData:
+    """A span-annotated file (spans, rasa or snips) as written, before tokenising."""
+    if fmt == "spans":
+        return read_spans(path, _lines(path))
+    source = "\n".join(_lines(path))
+    return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
+
+
+def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[str, ...]]]:
+    """The lookup lists a data file carries (Rasa lookups and synonyms, Snips entities), by name."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    return read_text_data(path, fmt).lookups if fmt in ("rasa", "snips") and path.is_file() else {}
+
+
+def _from_text(data: TextData, path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    for item in data.utterances:
+        tokens, tags = to_tokens(item)
+        if tokens:
+            yield repairs.example(tokens, tags, item.intent, item.where)
+    repairs.report()
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file (a BOM and CRLF endings accepted)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror})") from None
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for number, line in enumerate(lines, 1):
+        try:
+            decoded.append(line.decode("utf-8").removesuffix("\r"))
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+            ) from None
+    return decoded
+
+
+class _RepairCount:
+    """How many I- tags one file needed repaired; reported once, after the file is read."""
+
+    def __init__(self, path: Path, strict_bio: bool) -> None:
+        self.path, self.strict_bio, self.count = path, strict_bio, 0
+
+    def example(self, tokens: list[str], tags: list[str], intent: str | None, where: str) -> Example:
+        if len(tokens) != len(tags):
+            raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags")
+        for tag in tags:
+            if not bio.is_bio_tag(tag):
+                raise DataError(f"{where}: {tag!r} is not a BIO tag (O, B-x or I-x)")
+        fixed, changed = bio.repair(tags)
+        if changed and self.strict_bio:
+            raise DataError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
+        self.count += changed
+        return Example(tuple(tokens), tuple(fixed), intent)
+
+    def report(self) -> None:
+        if self.count:
+            log.warning("%s: repaired %d I- tags that did not follow B- or I- of the same slot", self.path, self.count)
+
+
+def _read_atis(directory: Path, strict_bio: bool) -> Iterator[Example]:
+    inputs, outputs, label_file = directory / "seq.in", directory / "seq.out", directory / "label"
+    for required in (inputs, outputs):
+        if not required.is_file():
+            raise DataError(f"{required}: missing (an ATIS split needs seq.in and seq.out)")
+    token_lines, tag_lines = _lines(inputs), _lines(outputs)
+    intents = _lines(label_file) if label_file.is_file() else None
+    if len(tag_lines) != len(token_lines):
+        raise DataError(f"{outputs}: {len(tag_lines)} lines but {inputs.name} has {len(token_lines)}")
+    if intents is not None and len(intents) != len(token_lines):
+        raise DataError(f"{label_file}: {len(intents)} lines but {inputs.name} has {len(token_lines)}")
+    repairs = _RepairCount(outputs, strict_bio)
+    for i, (token_line, tag_line) in enumerate(zip(token_lines, tag_lines)):
+        tokens, tags = token_line.split(), tag_line.split()
+        if not tokens and not tags:
+            log.warning("%s:%d: blank line skipped", inputs, i + 1)
+            continue
+        intent = intents[i].strip() if intents is not None else None
+        if intents is not None and not intent:
+            raise DataError(f"{label_file}:{i + 1}: empty intent")
+        yield repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
+    repairs.report()
+
+
+def _read_conll(path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    tokens: list[str] = []
+    tags: list[str] = []
+    intent: str | None = None
+    first_line = 0
+    for number, line in enumerate(_lines(path), 1):
+        stripped = line.strip()
+        if stripped.startswith("#") and " = " in stripped and not tokens:
+            key, _, value = stripped[1:].partition(" = ")
+            if key.strip() == "intent":
+                intent = value.strip() or None
+            continue
+        if not stripped:
+            if tokens:
+                yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
+            tokens, tags, intent = [], [], None
+            continue
+        columns = stripped.split()
+        if len(columns) < 2:
+            raise DataError(f"{path}:{number}: expected a token and a tag, got {stripped!r}")
+        if not bio.is_bio_tag(columns[-1]):
+            raise DataError(f"{path}:{number}: {columns[-1]!r} is not a BIO tag (O, B-x or I-x)")
+        if not tokens:
+            first_line = number
+        tokens.append(columns[0])
+        tags.append(columns[-1])
+    if tokens:
+        yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
+    repairs.report()
+
+
+def _read_jsonl(path: Path, strict_bio: bool) -> Iterator[Example]:
+    repairs = _RepairCount(path, strict_bio)
+    for where, record in json_lines(path, _lines(path)):
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: expected a JSON object with tokens and tags")
+        tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")
+        for key, value in (("tokens", tokens), ("tags", tags)):
+            if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+                raise DataError(f"{where}: {key!r} must be a list of non-empty strings")
+        for position, token in enumerate(tokens, 1):
+            if any(character.isspace() for character in token):
+                raise DataError(f"{where}: token {position} ({token!r}) contains whitespace; split it into tokens")
+        if intent is not None and not (isinstance(intent, str) and intent.strip()):
+            raise DataError(f"{where}: 'intent' must be a non-empty string")
+        if not tokens and not tags:
+            log.warning("%s: empty sentence skipped", where)
+            continue
+        yield repairs.example(tokens, tags, intent, where)
+    repairs.report()

@@ -1,0 +1,241 @@
+"""Readers of raw text annotated with character spans: slotfill's own JSON lines, Rasa NLU YAML,
+and the Snips NLU JSON dataset. Each text is tokenised by slotfill's own tokeniser, so training
+sees exactly the tokens prediction will; a span that does not fall on token boundaries is an error
+naming the file, line (or JSON path) and the offending text, never dropped or shifted.
+
+- ``spans`` (JSON lines): ``{"text": "turn on the kitchen lights", "intent": "turn_on",
+  "slots": [{"start": 12, "end": 19, "slot": "room"}]}`` — the shape `slotfill predict` writes.
+- ``rasa``: ``nlu:`` → ``- intent: X`` → ``examples: |`` with ``[Taipei](toloc.city_name)``,
+  ``[Taipei](city:canonical)`` or ``[Taipei]{"entity": "city", "role": "toloc"}`` (label
+  ``toloc.city``); ``- synonym:`` and ``- lookup:`` entries become lookup lists (gazetteer entries).
+- ``snips``: ``intents`` → ``utterances`` → ``data`` chunks (``text``, ``slot_name``, ``entity``);
+  ``entities`` with ``data`` values and synonyms become lookup lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from slotfill.errors import DataError
+from slotfill.text import bio
+from slotfill.text.tokenise import tokenise
+
+Entry = tuple[str, ...]
+
+
+@dataclass
+class AnnotatedText:
+    """One utterance as people annotate it: the text, its slots as character spans, its intent."""
+
+    text: str
+    spans: list[tuple[int, int, str]]  # (start, end, label), end exclusive
+    intent: str | None
+    where: str  # file:line (or file: JSON path), for errors
+
+
+@dataclass
+class TextData:
+    utterances: list[AnnotatedText]
+    lookups: dict[str, list[Entry]] = field(default_factory=dict)  # Rasa lookups and synonyms, Snips entities
+
+
+def to_tokens(item: AnnotatedText) -> tuple[list[str], list[str]]:
+    """Tokens (slotfill's tokeniser) and BIO tags of an annotated text. Raises DataError when a
+    span does not fall on token boundaries, or spans overlap."""
+    tokens = tokenise(item.text)
+    starts = {token.start: i for i, token in enumerate(tokens)}
+    ends = {token.end: i for i, token in enumerate(tokens)}
+    tags = [bio.OUTSIDE] * len(tokens)
+    for start, end, label in sorted(item.spans):
+        value = item.text[start:end]
+        start, end = start + len(value) - len(value.lstrip()), end - len(value) + len(value.rstrip())  # spaces around
+        if not (0 <= start < end <= len(item.text)) or start not in starts or end not in ends:
+            words = " | ".join(t.text for t in tokens)
+            raise DataError(
+                f"{item.where}: slot {label!r} at characters {start}-{end} ({item.text[start:end]!r}) does not fall on "
+                f"token boundaries (tokens: {words})"
+            )
+        first, last = starts[start], ends[end]
+        if any(tag != bio.OUTSIDE for tag in tags[first : last + 1]):
+            raise DataError(f"{item.where}: slot {label!r} ({item.text[start:end]!r}) overlaps another slot")
+        tags[first : last + 1] = bio.tags_from_spans([bio.Span(label, 0, last + 1 - first)], last + 1 - first)
+    return [t.text for t in tokens], tags
+
+
+def _check_label(label: object, where: str) -> str:
+    if not isinstance(label, str) or not label.strip() or any(c.isspace() for c in label):
+        raise DataError(f"{where}: slot label {label!r} must be a non-empty string without spaces")
+    return label
+
+
+# --- spans: JSON lines of raw text -----------------------------------------------------------------
+
+
+def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """(`FILE:LINE`, the parsed value) of each non-blank line; bad JSON raises DataError naming the line."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+        yield where, value
+
+
+def read_spans(path: Path, lines: Sequence[str]) -> TextData:
+    utterances = []
+    for where, record in json_lines(path, lines):
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise DataError(f"{where}: expected a JSON object with a 'text' string")
+        intent = record.get("intent")
+        if intent is not None and not (isinstance(intent, str) and intent.strip()):
+            raise DataError(f"{where}: 'intent' must be a non-empty string")
+        slots = record.get("slots", [])
+        if not isinstance(slots, list):
+            raise DataError(f"{where}: 'slots' must be a list of {{start, end, slot}}")
+        spans = []
+        for index, slot in enumerate(slots):
+            if not isinstance(slot, dict) or not all(isinstance(slot.get(k), int) for k in ("start", "end")):
+                raise DataError(f"{where}: slots[{index}] must have integer 'start' and 'end' and a 'slot' label")
+            spans.append((slot["start"], slot["end"], _check_label(slot.get("slot"), f"{where}: slots[{index}]")))
+        utterances.append(AnnotatedText(record["text"], spans, intent, where))
+    return TextData(utterances)
+
+
+# --- Rasa NLU YAML -----------------------------------------------------------------------------------
+
+_RASA_ENTITY = re.compile(r"\[(?P<text>[^\]]*)\](?:\((?P<short>[^)]*)\)|(?P<json>\{[^}]*\}))")
+
+
+def _rasa_label(match: re.Match[str], where: str) -> str:
+    if match.group("short") is not None:
+        entity = match.group("short").split(":", 1)[0]  # [gastro pub](cuisine:gastropub): entity cuisine
+        return _check_label(entity.strip(), where)
+    try:
+        spec = json.loads(match.group("json"))
+    except json.JSONDecodeError:
+        raise DataError(f"{where}: bad entity annotation {match.group(0)!r}") from None
+    if not isinstance(spec, dict) or "entity" not in spec:
+        raise DataError(f"{where}: entity annotation {match.group(0)!r} has no 'entity'")
+    entity = _check_label(spec["entity"], where)
+    return f"{spec['role']}.{entity}" if spec.get("role") else entity
+
+
+def parse_rasa_example(line: str, intent: str | None, where: str) -> AnnotatedText:
+    """`book a flight to [Taipei](toloc.city_name)` -> the plain text and its spans."""
+    text, spans, at = [], [], 0
+    for match in _RASA_ENTITY.finditer(line):
+        text.append(line[at : match.start()])
+        start = sum(len(piece) for piece in text)
+        text.append(match.group("text"))
+        spans.append((start, start + len(match.group("text")), _rasa_label(match, where)))
+        at = match.end()
+    text.append(line[at:])
+    plain = "".join(text)
+    if re.search(r"\[[^\]]*\]", plain):  # brackets left over: an annotation without (label) or {json}
+        raise DataError(
+            f'{where}: malformed entity annotation in {line!r} (expected [text](label) or [text]{{"entity": ...}})'
+        )
+    return AnnotatedText(plain, spans, intent, where)
+
+
+def _rasa_examples(node: yaml.Node, path: Path) -> Iterator[tuple[str, str]]:
+    """(example line, file:line) of a block scalar `examples: |` (its lines start one after the key)."""
+    first = node.start_mark.line + 1 + (1 if getattr(node, "style", None) in ("|", ">") else 0)
+    for offset, raw in enumerate(str(node.value).splitlines()):
+        line = raw.strip()
+        if line.startswith("- "):
+            line = line[2:].strip()
+        if line:
+            yield line, f"{path}:{first + offset}"
+
+
+def read_rasa(path: Path, source: str) -> TextData:
+    try:
+        root = yaml.compose(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataError(
+            f"{path}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(error, 'problem', error)})"
+        ) from None
+    nlu = _mapping_value(root, "nlu")
+    if not isinstance(nlu, yaml.SequenceNode):
+        raise DataError(f"{path}: a Rasa NLU file has an 'nlu:' list")
+    data = TextData([])
+    for item in nlu.value:
+        if not isinstance(item, yaml.MappingNode):
+            raise DataError(f"{path}:{item.start_mark.line + 1}: expected '- intent: ...' with 'examples: |'")
+        keys = {key.value: value for key, value in item.value}
+        examples = keys.get("examples")
+        if not isinstance(examples, yaml.ScalarNode):
+            raise DataError(f"{path}:{item.start_mark.line + 1}: expected 'examples: |' under this entry")
+        lines = list(_rasa_examples(examples, path))
+        if "intent" in keys:
+            intent = str(keys["intent"].value)
+            data.utterances += [parse_rasa_example(line, intent, where) for line, where in lines]
+        elif "lookup" in keys:
+            data.lookups.setdefault(str(keys["lookup"].value), []).extend((line,) for line, _ in lines)
+        elif "synonym" in keys:
+            canonical = str(keys["synonym"].value)
+            data.lookups.setdefault(canonical, []).append((canonical, *(line for line, _ in lines)))
+        # regex entries and others are not utterances: nothing to read
+    return data
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for k, value in node.value if k.value == key), None)
+
+
+# --- the Snips NLU dataset ------------------------------------------------------------------------------
+
+
+def read_snips(path: Path, source: str) -> TextData:
+    try:
+        dataset = json.loads(source)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}:{error.lineno}: bad JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("intents"), dict):
+        raise DataError(f"{path}: a Snips dataset is a JSON object with 'intents' (and 'entities')")
+    data = TextData([])
+    for intent, body in dataset["intents"].items():
+        utterances = body.get("utterances") if isinstance(body, dict) else None
+        if not isinstance(utterances, list):
+            raise DataError(f"{path}: intents.{intent}: expected a list of 'utterances'")
+        for index, utterance in enumerate(utterances):
+            data.utterances.append(_snips_utterance(utterance, intent, f"{path}: intents.{intent}.utterances[{index}]"))
+    for name, entity in (dataset.get("entities") or {}).items():
+        values = entity.get("data", []) if isinstance(entity, dict) else []
+        entries = [
+            (v["value"], *v.get("synonyms", []))
+            for v in values
+            if isinstance(v, dict) and isinstance(v.get("value"), str)
+        ]
+        if entries:
+            data.lookups[name] = entries
+    return data
+
+
+def _snips_utterance(utterance: Any, intent: str, where: str) -> AnnotatedText:
+    chunks = utterance.get("data") if isinstance(utterance, dict) else None
+    if not isinstance(chunks, list):
+        raise DataError(f"{where}: expected 'data', a list of chunks")
+    text, spans = "", []
+    for index, chunk in enumerate(chunks):
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("text"), str):
+            raise DataError(f"{where}.data[{index}]: a chunk needs a 'text' string")
+        if "slot_name" in chunk:
+            label = _check_label(chunk["slot_name"], f"{where}.data[{index}]")
+            spans.append((len(text), len(text) + len(chunk["text"]), label))
+        text += chunk["text"]
+    return AnnotatedText(text, spans, intent, where)

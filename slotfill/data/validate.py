@@ -1,0 +1,126 @@
+"""Problems in a dataset that training would not stop on: tokens the runtime tokeniser splits
+differently, BIO tags that had to be repaired, slots of nothing but punctuation, intents on some
+sentences only, labels of dev/test that train never shows, and test sentences also in train.
+
+`slotfill data validate PATH` reports them all; training warns about the first kind itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from slotfill.data.readers import TEXT_FORMATS, Example, detect_format, read_split, without_punctuation
+from slotfill.data.stats import find_splits
+from slotfill.errors import DataError
+from slotfill.text.tokenise import token_texts
+
+EXAMPLES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # tokenisation | bio | punctuation_slot | intent | unseen_label | leak
+    where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
+    message: str
+
+
+def locate(path: Path, fmt: str, index: int) -> str:
+    """Where the `index`-th sentence (0-based) of a split is, for people."""
+    if fmt == "atis":
+        return f"{Path(path) / 'seq.in'}:{index + 1}"
+    if fmt in ("jsonl", "spans"):  # one record a line (blank lines would shift it)
+        return f"{path}:{index + 1}"
+    return f"{path}: sentence {index + 1}"
+
+
+def split_differently(token: str) -> list[str] | None:
+    """How the runtime tokeniser splits a pre-tokenised token, or None when it keeps it whole."""
+    pieces = token_texts(token)
+    return None if pieces == [token] else pieces
+
+
+def tokenisation_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
+    """Training tokens that the tokeniser would split at prediction time ("lo-fi" -> lo - fi): the
+    model learns a word it will never see. Raw-text formats are tokenised by slotfill: none."""
+    if fmt in TEXT_FORMATS:
+        return []
+    problems = []
+    for index, example in enumerate(examples):
+        for token, tag in zip(example.tokens, example.tags):
+            pieces = split_differently(token)
+            if pieces is not None:
+                where = locate(path, fmt, index)
+                shown = " ".join(repr(p) for p in pieces)
+                problems.append(Problem("tokenisation", where, f"{token!r} ({tag}) becomes {shown} when typed"))
+    return problems
+
+
+def tokenisation_warning(problems: Sequence[Problem], path: Path) -> str | None:
+    """The one warning training gives about tokenisation problems, or None."""
+    if not problems:
+        return None
+    shown = "; ".join(f"{p.where}: {p.message}" for p in problems[:EXAMPLES_SHOWN])
+    return (
+        f"{path}: {len(problems)} training tokens would be split differently by the tokeniser at prediction "
+        f"time ({shown}); annotate raw text with character spans, or see `slotfill data validate {path}`"
+    )
+
+
+def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
+    problems = tokenisation_problems(examples, path, fmt)
+    with_intent = sum(e.intent is not None for e in examples)
+    for index, example in enumerate(examples):
+        where = locate(path, fmt, index)
+        _, lost = without_punctuation(example)
+        if lost:
+            problems.append(Problem("punctuation_slot", where, f"{lost} slot(s) of nothing but punctuation"))
+        if 0 < with_intent < len(examples) and example.intent is None:
+            problems.append(Problem("intent", where, "no intent, where other sentences have one"))
+    return problems
+
+
+def validate(path: Path, fmt: str = "auto") -> list[Problem]:
+    """Every problem of the split or dataset at `path` (read errors still raise DataError)."""
+    splits = find_splits(Path(path))
+    formats = {name: detect_format(where) if fmt == "auto" else fmt for name, where in splits.items()}
+    problems: list[Problem] = []
+    read = {}
+    for name, where in splits.items():
+        try:  # strictly first: a clean split is read once
+            read[name] = read_split(where, formats[name], strict_bio=True)
+        except DataError as error:  # names the first I- without its B- (data.strict_bio: true refuses it)
+            read[name] = read_split(where, formats[name])  # repaired: such an I- begins a slot
+            problems.append(Problem("bio", str(where), f"{error} (read as B-)"))
+        problems += _split_problems(read[name], where, formats[name])
+    if "train" in read:
+        for name in [n for n in read if n != "train"]:  # in split order
+            problems += _against_train(read["train"], read[name], splits[name], formats[name])
+    return problems
+
+
+def _against_train(train: Sequence[Example], examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
+    """Labels of a dev or test split that train never shows, and its sentences that train has."""
+    tags = {tag for e in train for tag in e.tags}
+    intents = {e.intent for e in train}
+    seen = {e.tokens for e in train}
+    problems = []
+    for index, example in enumerate(examples):
+        where = locate(path, fmt, index)
+        missing = sorted({t for t in example.tags if t not in tags})
+        if missing:
+            problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))
+        if example.intent is not None and example.intent not in intents:
+            problems.append(Problem("unseen_label", where, f"intent never in train: {example.intent}"))
+        if example.tokens in seen:
+            problems.append(Problem("leak", where, "the same sentence is in train"))
+    return problems
+
+
+def summary(problems: Sequence[Problem]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.kind] = counts.get(problem.kind, 0) + 1
+    return {"problems": len(problems), "by_kind": counts, "list": [asdict(p) for p in problems]}

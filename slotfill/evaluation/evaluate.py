@@ -1,0 +1,93 @@
+"""Span-level evaluation with seqeval (CoNLL micro-F1, as conlleval), intent and sentence accuracy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slotfill.data.readers import Example
+from slotfill.decoding.tagging import Tagged, tag_token_lists
+from slotfill.decoding.types import Decoding, SentenceDecoder
+from slotfill.evaluation import scoring
+from slotfill.evaluation.scoring import expected_calibration_error, score
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import Vocab
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, Any]
+    tagged: list[Tagged]  # the predictions, one per example, in order
+
+
+def evaluate(
+    decoder: SentenceDecoder,
+    vocab: Vocab,
+    examples: Sequence[Example],
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
+    temperature: float = 1.0,
+) -> Evaluation:
+    """Tag the examples' tokens and score against their gold tags and intents; `slot_ece` is the
+    expected calibration error of the slot confidences (a slot counts as right when its span and
+    label are gold's exactly)."""
+    tokens = [e.tokens for e in examples]
+    decoding = Decoding(temperature=temperature)
+    tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
+    gold_intents = [e.intent for e in examples] if decoder.has_intent else None
+    predicted_intents = [t.intent for t in tagged] if decoder.has_intent else None
+    metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
+    confidences, correct = slot_calibration(examples, tagged)
+    metrics["slot_ece"] = expected_calibration_error(confidences, correct)
+    metrics["unseen_in_training"] = unseen_labels(examples, vocab, check_intents=gold_intents is not None)
+    return Evaluation(metrics, tagged)
+
+
+def evaluate_examples(
+    decoder: SentenceDecoder,
+    vocab: Vocab,
+    examples: Sequence[Example],
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
+    temperature: float = 1.0,
+) -> dict[str, Any]:
+    """The metrics of `evaluate`."""
+    return evaluate(decoder, vocab, examples, batch_size, gazetteers=gazetteers, temperature=temperature).metrics
+
+
+def slot_calibration(examples: Sequence[Example], tagged: Sequence[Tagged]) -> tuple[list[float], list[bool]]:
+    """Every predicted slot's confidence, and whether its span and label are exactly gold's."""
+    return scoring.slot_calibration([e.tags for e in examples], [(t.tags, t.slot_confidences) for t in tagged])
+
+
+TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0)
+
+
+def fit_temperature(
+    decoder: SentenceDecoder,
+    vocab: Vocab,
+    examples: Sequence[Example],
+    batch_size: int = 256,
+    *,
+    gazetteers: GazetteerSet = GazetteerSet(),
+) -> dict[str, float]:
+    """The temperature (from a grid) that gives the lowest slot ECE on `examples` (dev), with the
+    ECE at temperature 1 and at the chosen one. The tags never change with it, only confidences."""
+    tokens = [e.tokens for e in examples]
+    ece = {}
+    for temperature in TEMPERATURES:
+        decoding = Decoding(temperature=temperature)
+        tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
+        ece[temperature] = expected_calibration_error(*slot_calibration(examples, tagged))
+    best = min(TEMPERATURES, key=lambda t: (ece[t], abs(t - 1.0)))
+    return {"temperature": best, "dev_ece_at_1": round(ece[1.0], 5), "dev_ece": round(ece[best], 5)}
+
+
+def unseen_labels(examples: Sequence[Example], vocab: Vocab, *, check_intents: bool) -> dict[str, int]:
+    """How many gold tags (tokens) and intents (sentences) the model cannot predict."""
+    tags = sum(tag not in vocab.tags for example in examples for tag in example.tags)
+    intents = sum(check_intents and e.intent is not None and e.intent not in vocab.intents for e in examples)
+    return {"tags": tags, "intents": intents}

@@ -1,0 +1,223 @@
+"""`slotfill export`: a model directory -> an ONNX model that onnxruntime runs without torch.
+
+The graph maps the feature arrays of slotfill.features.arrays (word ids, the batch's distinct words'
+characters and trigrams, gazetteer bits, lengths) to emissions (B, L, T) and intent logits (B, K).
+The fused recurrent cells become ONNX's own LSTM / GRU / RNN operators, one forward run per
+direction (the backward one over each sentence reversed within its length, as the torch model runs
+at inference: slotfill.nn.encoders), so padding never enters a state and no step's batch depends on the
+other sentences' lengths. The CRF is not in the graph: its scores go to
+export.json and slotfill.decoding decodes beside it (README, "Deploy without torch", says why).
+Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
+recurrence over the example's length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from slotfill import __version__
+from slotfill.choices import FUSED_CELLS
+from slotfill.errors import ModelError
+from slotfill.features.arrays import encode_sentences
+from slotfill.files import writing_dir
+from slotfill.layout import (
+    CALIBRATION_FILE,
+    CONFIG_FILE,
+    EXPORT_FILE,
+    GAZETTEER_SUBDIR,
+    METRICS_FILE,
+    ONNX_FILE,
+    VOCAB_FILE,
+)
+from slotfill.nn.batching import Batch
+from slotfill.nn.embeddings import CharCNN, pool_characters
+from slotfill.nn.tagger import Tagger
+from slotfill.store.model_dir import LoadedModel, load_model, resolve_model_dir
+from slotfill.store.model_files import file_digests
+
+EXPORT_FORMAT_VERSION = 1
+OPSET = 17
+INPUT_NAMES = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features")
+DYNAMIC_AXES = {
+    "word_ids": {0: "batch", 1: "length"},
+    "char_ids": {0: "words", 1: "chars"},
+    "type_index": {0: "batch", 1: "length"},
+    "trigram_ids": {0: "words", 1: "chars"},
+    "lengths": {0: "batch"},
+    "gazetteer_features": {0: "batch", 1: "length"},
+    "emissions": {0: "batch", 1: "length"},
+    "intent_logits": {0: "batch"},
+}
+QUANTIZATIONS = ("none", "int8")
+PARITY_TOLERANCE = 1e-3  # float32 emissions of onnxruntime vs torch, checked on every export
+PROBE = [["show", "me", "flights", "from", "boston", "to", "san", "francisco"], ["hi"], ["cheapest", "fare"]]
+
+
+class _ConvCharCNN(nn.Module):
+    """CharCNN's function with Conv1d (exportable with dynamic sizes) in place of unfold + linear."""
+
+    def __init__(self, source: CharCNN) -> None:
+        super().__init__()
+        self.embedding, self.kernel_size = source.embedding, source.kernel_size
+        filters = source.conv.out_features
+        self.weight = nn.Parameter(source.conv.weight.detach().view(filters, -1, source.kernel_size).clone())
+        self.bias = nn.Parameter(source.conv.bias.detach().clone())
+
+    def forward(self, char_ids: Tensor) -> Tensor:  # (U, W) -> (U, F)
+        half = self.kernel_size // 2
+        padded = nn.functional.pad(char_ids, (half, half), value=0)  # (U, W + k - 1)
+        embedded = self.embedding(padded).transpose(1, 2)  # (U, C, W + k - 1)
+        features = torch.relu(nn.functional.conv1d(embedded, self.weight, self.bias)).transpose(1, 2)  # (U, W, F)
+        return pool_characters(features, char_ids)
+
+
+class _SummedTrigrams(nn.Module):
+    """EmbeddingBag(mode="sum", padding_idx=0) as a gather and a masked sum: the ONNX exporter
+    cannot export an EmbeddingBag with padding_idx."""
+
+    def __init__(self, source: nn.EmbeddingBag) -> None:
+        super().__init__()
+        self.weight = source.weight
+
+    def forward(self, trigram_ids: Tensor) -> Tensor:  # (U, K) -> (U, E)
+        vectors = nn.functional.embedding(trigram_ids, self.weight)  # (U, K, E)
+        return vectors.masked_fill((trigram_ids == 0).unsqueeze(2), 0.0).sum(dim=1)
+
+
+class _Encoder(nn.Module):
+    """The tagger's emissions and intent logits from the feature arrays, in eval mode."""
+
+    def __init__(self, tagger: Tagger) -> None:
+        super().__init__()
+        self.tagger = copy.deepcopy(tagger).cpu().eval()
+        if self.tagger.char_encoder is not None:
+            self.tagger.char_encoder = _ConvCharCNN(self.tagger.char_encoder)
+        if self.tagger.word_input.kind == "letter_trigram":
+            self.tagger.word_input.trigrams = _SummedTrigrams(self.tagger.word_input.trigrams)
+
+    def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
+        emissions, intent_logits = self.tagger._encode(Batch(*inputs))
+        return (emissions,) if intent_logits is None else (emissions, intent_logits)
+
+
+def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, overwrite: bool = False) -> dict[str, Any]:
+    """Write an exported model directory; returns its export.json. Raises ModelError when the model
+    cannot be exported (a hand-written recurrent cell) or the export does not match the model."""
+    if quantize not in QUANTIZATIONS:
+        raise ModelError(f"--quantize {quantize!r}: expected one of {', '.join(QUANTIZATIONS)}")
+    source = resolve_model_dir(model_dir)
+    loaded = load_model(source, torch.device("cpu"))
+    cell = loaded.config.model.encoder.cell
+    if cell not in FUSED_CELLS:
+        raise ModelError(
+            f"{source}: the {cell!r} cell cannot be exported: ONNX has no operator for it and a traced "
+            f"loop would fix the sentence length (cells that export: {', '.join(FUSED_CELLS)})"
+        )
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise ModelError(f"{out_dir}: not empty (pass --overwrite to replace it)")
+    info = _export_info(loaded, quantize)
+    with writing_dir(out_dir) as staged:
+        float_path = staged / ("float32.onnx" if quantize != "none" else ONNX_FILE)
+        _write_onnx(loaded, float_path)
+        _check_parity(loaded, float_path)
+        if quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(float_path), str(staged / ONNX_FILE), weight_type=QuantType.QInt8)
+            float_path.unlink()
+        for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE):
+            if (source / name).is_file():
+                shutil.copyfile(source / name, staged / name)
+        from slotfill.features.gazetteer_sources import save_gazetteers
+
+        save_gazetteers(staged, loaded.gazetteers)
+        info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR))
+        (staged / EXPORT_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    return info
+
+
+def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
+    crf = loaded.tagger.crf
+    info: dict[str, Any] = {
+        "format_version": EXPORT_FORMAT_VERSION,
+        "slotfill_version": __version__,
+        "quantize": quantize,
+        "opset": OPSET,
+        "decoder": "crf" if crf is not None else "softmax",
+        "intent": loaded.tagger.intent_head is not None,
+        "parameters": loaded.parameters,
+    }
+    if crf is not None:  # float32 values written exactly: a Python float holds every float32
+        info["crf"] = {name: getattr(crf, name).detach().cpu().tolist() for name in ("start", "transitions", "end")}
+    return info
+
+
+def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
+    corpus = encode_sentences(PROBE, loaded.vocab, loaded.gazetteers)
+    return tuple(Batch.from_arrays(corpus.arrays(corpus.sentences))[:6])
+
+
+def _write_onnx(loaded: LoadedModel, path: Path) -> None:
+    encoder = _Encoder(loaded.tagger)
+    outputs = ["emissions", "intent_logits"] if loaded.tagger.intent_head is not None else ["emissions"]
+    with warnings.catch_warnings(), torch.inference_mode(), _native_stderr_silenced():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
+        torch.onnx.export(
+            encoder,
+            _probe_inputs(loaded),
+            str(path),
+            input_names=list(INPUT_NAMES),
+            output_names=outputs,
+            dynamic_axes={k: v for k, v in DYNAMIC_AXES.items() if k in INPUT_NAMES or k in outputs},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what C++ code writes to file descriptor 2 (the exporter's shape-inference notes about
+    PackPadded, which the ONNX checker and the parity check make moot); errors still raise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _check_parity(loaded: LoadedModel, path: Path) -> None:
+    """onnxruntime's emissions and intent logits must be the torch model's on the probe batch."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs = _probe_inputs(loaded)
+    feeds = dict(zip(INPUT_NAMES, (t.numpy() for t in inputs)))
+    got = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    with torch.inference_mode():
+        expected = _Encoder(loaded.tagger)(*inputs)
+    mask = inputs[0].numpy() != 0
+    for name, a, b in zip(("emissions", "intent logits"), got, expected):
+        difference = np.abs(a - b.numpy())
+        worst = float(difference[mask].max() if name == "emissions" else difference.max())
+        if worst > PARITY_TOLERANCE:
+            raise ModelError(f"the exported {name} differ from the model's by {worst:.2g}: the export is wrong")

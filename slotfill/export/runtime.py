@@ -1,0 +1,159 @@
+"""Run an exported model (`slotfill export`) with onnxruntime and numpy: never imports torch.
+
+Loading reads only ONNX, JSON and YAML. The graph gives emissions and intent logits; the CRF
+decodes beside it in numpy (slotfill.decoding, as for the torch model), so the tags, confidences and alternatives are the
+torch model's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from slotfill import __version__
+from slotfill.config import Config
+from slotfill.decoding.crf import BIOConstraints, NumpyCRF
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.types import Decoded, Decoding
+from slotfill.errors import ConfigError, ModelError
+from slotfill.features.arrays import FeatureArrays
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import Vocab
+from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.store.calibration import read_temperature
+from slotfill.store.model_files import check_digests, read_metrics, read_model_files
+
+READABLE_EXPORT_VERSIONS = (1,)
+SINGLE_THREAD_BLAS_FROM = 512  # tokens in a batch (B x L) from which decoding limits BLAS to one thread
+
+
+def _onnxruntime_errors() -> tuple[type[BaseException], ...]:
+    """What onnxruntime raises for a model it cannot load (its own types, not RuntimeError)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    names = ("Fail", "InvalidArgument", "InvalidGraph", "InvalidProtobuf", "NoSuchFile", "NotImplemented", "EPFail")
+    return (RuntimeError, ValueError, *(getattr(state, n) for n in names if hasattr(state, n)))
+
+
+def is_exported(path: Path) -> bool:
+    """Whether `path` is an exported model directory (it holds model.onnx)."""
+    return (Path(path) / ONNX_FILE).is_file() or (Path(path) / EXPORT_FILE).is_file()
+
+
+def _providers(device: str) -> list[str]:
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    if device in ("cuda",) or device.startswith("cuda:"):
+        if "CUDAExecutionProvider" not in available:
+            raise ConfigError(
+                f"device: {device!r} asked for, but this onnxruntime has no CUDA provider (use auto or cpu)"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto" and "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device not in ("auto", "cpu"):
+        raise ConfigError(f"device: {device!r} is not one of auto, cpu, cuda (or cuda:N)")
+    return ["CPUExecutionProvider"]
+
+
+class OnnxDecoder:
+    """An onnxruntime session and the numpy CRF as a slotfill.decoding.tagging.SentenceDecoder."""
+
+    def __init__(self, session: Any, crf: NumpyCRF | None, has_intent: bool) -> None:
+        self.session, self.crf, self._has_intent = session, crf, has_intent
+        self.input_names = [i.name for i in session.get_inputs()]  # the exporter drops inputs a model ignores
+        self._blas = ThreadpoolController()
+
+    @property
+    def has_intent(self) -> bool:
+        return self._has_intent
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+        outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
+        emissions, intent_logits = outputs[0], (outputs[1] if self._has_intent else None)  # (B, L, T), (B, K)
+        lengths = arrays.lengths.tolist()
+        if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
+        # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin
+        # after them slow down onnxruntime's next run (measured: README, "Deploy without torch")
+        with self._blas.limit(limits=1, user_api="blas"):
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
+
+
+@dataclass
+class ExportedModel:
+    """An exported model, loaded: what slotfill.predict.Predictor needs, with no torch."""
+
+    config: Config
+    vocab: Vocab
+    metrics: dict[str, Any]
+    gazetteers: GazetteerSet
+    decoder: OnnxDecoder
+    info: dict[str, Any] = field(default_factory=dict)  # export.json
+    temperature: float = 1.0
+
+    @property
+    def parameters(self) -> int | None:
+        return self.info.get("parameters")
+
+
+def _read_export_info(directory: Path) -> dict[str, Any]:
+    try:
+        info = json.loads((directory / EXPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelError(f"{directory / EXPORT_FILE}: damaged export description ({error})") from None
+    version = info.get("format_version") if isinstance(info, dict) else None
+    if version not in READABLE_EXPORT_VERSIONS:
+        raise ModelError(
+            f"{directory / EXPORT_FILE}: export format version {version} "
+            f"(slotfill {info.get('slotfill_version', '?') if isinstance(info, dict) else '?'}); "
+            f"this slotfill {__version__} reads versions {', '.join(map(str, READABLE_EXPORT_VERSIONS))}"
+        )
+    check_digests(directory, info.get("sha256"), directory / EXPORT_FILE)
+    return info
+
+
+def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
+    if info.get("decoder") != "crf":
+        return None
+    num_tags = len(vocab.tags)
+    try:
+        scores = info["crf"]
+        start, end = np.array(scores["start"], np.float32), np.array(scores["end"], np.float32)
+        transitions = np.array(scores["transitions"], np.float32)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{where}: damaged CRF scores ({error})") from None
+    if start.shape != (num_tags,) or end.shape != (num_tags,) or transitions.shape != (num_tags, num_tags):
+        raise ModelError(f"{where}: CRF scores do not fit the vocabulary's {num_tags} tags")
+    return NumpyCRF(BIOConstraints.for_tags(vocab.tags.items), start, transitions, end)
+
+
+def load_exported(path: Path, device: str = "auto") -> ExportedModel:
+    """Load an exported model directory. Raises ModelError (one line, naming the file) when it is
+    incomplete, damaged or of another format version; ConfigError for a device it cannot use."""
+    import onnxruntime
+
+    directory = Path(path)
+    for name in (EXPORT_FILE, ONNX_FILE, CONFIG_FILE, VOCAB_FILE):
+        if not (directory / name).is_file():
+            raise ModelError(f"{directory}: not an exported slotfill model ({name} is missing)")
+    info = _read_export_info(directory)
+    config, vocab, gazetteers = read_model_files(directory)
+    crf = _crf(info, vocab, directory / EXPORT_FILE)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its warnings are not the user's business
+    # threads that spin after a run take the cores from the numpy decoding that follows it
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), options, providers=_providers(device))
+    except _onnxruntime_errors() as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
+    decoder = OnnxDecoder(session, crf, bool(info.get("intent")))
+    return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))

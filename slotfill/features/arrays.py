@@ -1,0 +1,149 @@
+"""Sentences to padded numpy arrays: the model's inputs, with no torch (the exported model and the
+torch model read the same arrays; slotfill.nn.batching turns them into tensors for training).
+
+Characters are looked up once per distinct word (word type) of a batch, not once per token: a batch
+holds `char_ids` and `trigram_ids` for its U distinct words and `type_index` pointing every token at
+its word's row. An encoded sentence's `type_index` points into the corpus's tables the same way.
+Sentences arrive as the model sees them: punctuation already left out (slotfill.text.tokenise.is_punctuation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from slotfill.data.readers import Example
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import PAD_ID, Vocab, letter_trigrams
+from slotfill.text.tokenise import normalise
+
+MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
+# Inference batches hold a multiple of this many sentences (and of distinct words): every matrix
+# product of the model then has a multiple of 8 rows, where BLAS computes each row the same way
+# whatever the other rows are (measured for MKL and onnxruntime's MLAS; tests/.../test_batch_invariance
+# holds it), so a sentence's parse does not depend on the batch it is in.
+ROW_MULTIPLE = 8
+
+
+class FeatureArrays(NamedTuple):
+    word_ids: np.ndarray  # (B, L) int64, PAD_ID past each length
+    char_ids: np.ndarray  # (U, W) int64: characters of the batch's U distinct words
+    type_index: np.ndarray  # (B, L) int64: row of char_ids (and trigram_ids) for each token
+    trigram_ids: np.ndarray  # (U, K) int64: letter trigrams of the batch's U distinct words
+    lengths: np.ndarray  # (B,) int64
+    gazetteer_features: np.ndarray  # (B, L, G) float32: BIO membership of each token in each list (G may be 0)
+    tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
+    intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
+
+
+@dataclass(frozen=True)
+class EncodedSentence:
+    word_ids: list[int]  # (L,)
+    type_index: list[int]  # (L,) each token's word type: its row of the corpus's char and trigram tables
+    gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
+    tag_ids: list[int] | None  # (L,)
+    intent_id: int | None
+
+
+def padded(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
+    """One (len(rows), width) int64 array, zero-padded."""
+    out = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+class EncodedSentences:
+    """Sentences encoded once; `char_table` (N, W) and `trigram_table` (N, K) hold the characters
+    and letter trigrams of the N distinct words."""
+
+    def __init__(
+        self,
+        sentences: list[EncodedSentence],
+        char_table: np.ndarray,
+        trigram_table: np.ndarray,
+        num_gazetteer_features: int,
+    ) -> None:
+        self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
+        self.feature_bits = np.arange(num_gazetteer_features, dtype=np.int64)  # (G,)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, index: int) -> EncodedSentence:
+        return self.sentences[index]
+
+    def lengths(self) -> list[int]:
+        return [len(s.word_ids) for s in self.sentences]
+
+    def arrays(self, sentences: Sequence[EncodedSentence], row_multiple: int = 1) -> FeatureArrays:
+        """The padded arrays of a batch of these sentences. With `row_multiple`, the batch is
+        filled up with copies of its first sentence (and the distinct words with empty ones) to a
+        multiple of that many rows: see ROW_MULTIPLE."""
+        filler = -len(sentences) % row_multiple
+        sentences = [*sentences, *[sentences[0]] * filler]
+        lengths = [len(s.word_ids) for s in sentences]
+        longest = max(lengths)
+        word_ids = padded([s.word_ids for s in sentences], longest)  # (B, L)
+        corpus_types = padded([s.type_index for s in sentences], longest)  # (B, L) rows of the tables, 0: padding
+        distinct, inverse = np.unique(corpus_types, return_inverse=True)  # (U,), rows of the batch's U words
+        type_index = inverse.reshape(corpus_types.shape)  # (B, L)
+        distinct = np.concatenate([distinct, np.zeros(-len(distinct) % row_multiple, dtype=np.int64)])
+        char_ids = self.char_table[distinct]  # (U, MAX_WORD_CHARS)
+        width = max(1, int((char_ids != PAD_ID).sum(1).max()))
+        char_ids = char_ids[:, :width]  # (U, W)
+        trigram_ids = self.trigram_table[distinct][:, :width]  # (U, K): a word has as many trigrams as chars
+        bits = padded([s.gazetteer_bits for s in sentences], longest)  # (B, L)
+        gazetteer_features = ((bits[:, :, None] >> self.feature_bits) & 1).astype(np.float32)  # (B, L, G)
+        tag_ids = intent_ids = None
+        if sentences[0].tag_ids is not None:
+            tag_ids = padded([s.tag_ids or [] for s in sentences], longest)
+        if sentences[0].intent_id is not None:
+            intent_ids = np.array([s.intent_id for s in sentences], dtype=np.int64)
+        return FeatureArrays(
+            word_ids,
+            np.ascontiguousarray(char_ids),
+            type_index,
+            np.ascontiguousarray(trigram_ids),
+            np.array(lengths, dtype=np.int64),
+            gazetteer_features,
+            tag_ids,
+            intent_ids,
+        )
+
+
+def encode_sentences(
+    token_lists: Sequence[Sequence[str]],
+    vocab: Vocab,
+    gazetteers: GazetteerSet,
+    examples: Sequence[Example] | None = None,
+) -> EncodedSentences:
+    """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
+    and intents are encoded too; every one must be in the vocabulary (true of the training set)."""
+    type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
+    word_id, sentences = vocab.words.get, []
+    for i, tokens in enumerate(token_lists):
+        words = [normalise(token) for token in tokens]
+        type_index = [type_of.setdefault(w, len(type_of)) for w in words]
+        tag_ids, intent_id = None, None
+        if examples is not None:
+            tag_ids = [vocab.tags[t] for t in examples[i].tags]
+            if len(vocab.intents) and examples[i].intent is not None:
+                intent_id = vocab.intents[examples[i].intent]
+        bits = gazetteers.features(words)
+        sentences.append(EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id))
+    clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
+    char_table = padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
+    trigram_table = padded(
+        [[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS
+    )
+    return EncodedSentences(sentences, char_table, trigram_table, gazetteers.num_features)
+
+
+def batches_by_length(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices in batches of similar length, shortest first: the order of inference."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    yield from (order[i : i + batch_size] for i in range(0, len(order), batch_size))

@@ -1,0 +1,212 @@
+"""The tagger: word input (+ character CNN, + gazetteer features) -> recurrent encoder -> slot
+emissions, plus an intent head.
+
+Training (`loss`) and decoding are separate paths: `scores` gives emissions and intent logits in
+inference mode, slotfill.decoding turns them into ids (the same code decodes exported models), and
+labels are attached at the edge, by slotfill.decoding.tagging.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from slotfill.config import ModelConfig
+from slotfill.decoding.crf import BIOConstraints, NumpyCRF
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.types import Decoded, Decoding
+from slotfill.features.arrays import FeatureArrays
+from slotfill.features.vocab import UNK_ID, Vocab
+from slotfill.nn.batching import Batch
+from slotfill.nn.crf import CRF
+from slotfill.nn.embeddings import CharCNN, WordInput
+from slotfill.nn.encoders import RecurrentEncoder
+from slotfill.text import bio
+
+ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
+
+
+class Tagger(nn.Module):
+    def __init__(
+        self,
+        *,
+        word_input: WordInput,
+        char_encoder: CharCNN | None,
+        encoder: RecurrentEncoder,
+        tags: list[str],
+        num_intents: int,
+        word_dropout: float,
+        word_dropout_chars: float,
+        num_gazetteer_features: int,
+        gazetteer_dropout: float,
+        dropout: float,
+        use_crf: bool,
+        intent_loss_weight: float,
+    ) -> None:
+        super().__init__()
+        num_tags, encoded_size = len(tags), encoder.output_size
+        self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
+        self.word_dropout, self.word_dropout_chars = word_dropout, word_dropout_chars
+        self.num_gazetteer_features, self.gazetteer_dropout = num_gazetteer_features, gazetteer_dropout
+        self.dropout = nn.Dropout(dropout)
+        self.slot_head = nn.Linear(encoded_size, num_tags)
+        self.tags = list(tags)
+        self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
+        self.intent_head: nn.Linear | None = None
+        if num_intents > 0:
+            # sentence vector: max over time and an attention-weighted sum (Liu & Lane 2016)
+            self.intent_attention = nn.Sequential(
+                nn.Linear(encoded_size, ATTENTION_SIZE), nn.Tanh(), nn.Linear(ATTENTION_SIZE, 1)
+            )
+            self.intent_head = nn.Linear(2 * encoded_size, num_intents)
+        self.intent_loss_weight = intent_loss_weight
+
+    def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
+        """Emissions (B, L, T) and intent logits (B, K) or None."""
+        word_ids, mask = batch.word_ids, batch.mask  # (B, L)
+        dropped = None
+        if self.training and self.word_dropout > 0:
+            dropped = (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout) & mask  # (B, L)
+            word_ids = word_ids.masked_fill(dropped, UNK_ID)
+        inputs = self.word_input(word_ids, batch.trigram_ids, batch.type_index, dropped)  # (B, L, E)
+        if self.char_encoder is not None:
+            # index_select, not char_features[type_index]: its backward (index_add) sums in a fixed
+            # order, where the advanced-indexing backward does not (seeded runs must repeat exactly)
+            per_word = self.char_encoder(batch.char_ids)  # (U, F)
+            char_features = per_word.index_select(0, batch.type_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
+            if dropped is not None and self.word_dropout_chars > 0:
+                blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
+                char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
+            inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
+        if self.num_gazetteer_features:
+            inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
+        states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
+        states = self.dropout(states)
+        emissions = self.slot_head(states)  # (B, L, T)
+        intent_logits = None
+        if self.intent_head is not None:
+            mask3 = mask.unsqueeze(2)  # (B, L, 1)
+            pooled_max = states.masked_fill(~mask3, float("-inf")).max(dim=1).values  # (B, H)
+            scores = self.intent_attention(states).masked_fill(~mask3, float("-inf"))  # (B, L, 1)
+            attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
+            intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
+        return emissions, intent_logits
+
+    def _gazetteer_inputs(self, features: Tensor) -> Tensor:
+        """(B, L, G) membership bits; in training, each token's match of each list (its B and I bit
+        together) is hidden with probability `gazetteer_dropout`."""
+        if features.size(2) != self.num_gazetteer_features:
+            raise ValueError(f"{features.size(2)} gazetteer features for a model of {self.num_gazetteer_features}")
+        if not (self.training and self.gazetteer_dropout > 0):
+            return features
+        batch, length, width = features.shape
+        keep = torch.rand(batch, length, width // 2, device=features.device) >= self.gazetteer_dropout  # (B, L, G/2)
+        return features * keep.repeat_interleave(2, dim=2)
+
+    def loss(self, batch: Batch, per_sentences: float | None = None) -> Tensor:
+        """Training objective: slot loss (CRF NLL or token cross-entropy) + weighted intent loss,
+        averaged over the batch's sentences; with `per_sentences`, summed and divided by that
+        instead (a rank's share of a global batch: see slotfill.training.loop)."""
+        if batch.tag_ids is None:
+            raise ValueError("loss needs a batch with gold tags")
+        emissions, intent_logits = self._encode(batch)
+        mask = batch.mask
+        if self.crf is not None:
+            nll = self.crf.neg_log_likelihood(emissions, batch.tag_ids, mask)  # (B,)
+            slot_loss = nll.mean() if per_sentences is None else nll.sum() / per_sentences
+        else:
+            # summed over tokens, averaged over sentences: the same scale as the CRF's NLL
+            token_loss = nn.functional.cross_entropy(emissions[mask], batch.tag_ids[mask], reduction="sum")
+            slot_loss = token_loss / (mask.size(0) if per_sentences is None else per_sentences)
+        if intent_logits is None or batch.intent_ids is None:
+            return slot_loss
+        if per_sentences is None:
+            intent_loss = nn.functional.cross_entropy(intent_logits, batch.intent_ids)
+        else:
+            intent_loss = nn.functional.cross_entropy(intent_logits, batch.intent_ids, reduction="sum") / per_sentences
+        return slot_loss + self.intent_loss_weight * intent_loss
+
+    @torch.inference_mode()
+    def scores(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
+        """What decoding starts from, in inference mode: emissions (B, L, T) and intent logits
+        (B, K) or None. The decoding itself is slotfill.decoding's, shared with exported models."""
+        return self._encode(batch)
+
+
+def _sum_over_time(x: Tensor, lengths: Tensor) -> Tensor:
+    """(B, L, H) -> (B, H): the sum over each sentence's own steps, added one step after the other
+    (a running sum read at the last step), so that neither the batch's padded length nor the
+    other sentences change a sentence's result."""
+    last = (lengths.to(x.device) - 1).view(-1, 1, 1).expand(-1, 1, x.size(2))  # (B, 1, H)
+    return x.cumsum(dim=1).gather(1, last).squeeze(1)
+
+
+class TorchDecoder:
+    """A tagger on a device as a slotfill.decoding.types.SentenceDecoder: feature arrays in, ids
+    out. The network runs in torch; its scores are decoded by slotfill.decoding (numpy), with a CRF
+    built from the tagger's current weights for every batch (they change during training)."""
+
+    def __init__(self, tagger: Tagger, device: torch.device) -> None:
+        self.tagger, self.device = tagger, device
+        self.constraints = BIOConstraints.for_tags(tagger.tags) if tagger.crf is not None else None
+
+    @property
+    def has_intent(self) -> bool:
+        return self.tagger.intent_head is not None
+
+    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+        batch = Batch.from_arrays(arrays).to(self.device)
+        was_training = self.tagger.training
+        if was_training:  # evaluating during training: only then does the mode switch
+            self.tagger.eval()
+        try:
+            emissions, intent_logits = self.tagger.scores(batch)
+        finally:
+            if was_training:
+                self.tagger.train()
+        crf = None
+        if self.tagger.crf is not None and self.constraints is not None:
+            crf = self.decoding_crf(self.tagger.crf, self.constraints)
+        logits = None if intent_logits is None else _numpy(intent_logits)
+        return decode_scores(_numpy(emissions), logits, arrays.lengths.tolist(), crf, decoding)
+
+    @staticmethod
+    def decoding_crf(crf: CRF, constraints: BIOConstraints) -> NumpyCRF:
+        """The numpy CRF that decodes with `crf`'s current scores."""
+        return NumpyCRF(constraints, *(_numpy(getattr(crf, name)) for name in ("start", "transitions", "end")))
+
+
+def _numpy(tensor: Tensor) -> np.ndarray:
+    return tensor.detach().float().cpu().numpy()
+
+
+def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:
+    """A freshly initialised tagger for the sizes in `config`, `vocab` and the gazetteers."""
+    embedding, chars, encoder = config.embedding, config.chars, config.encoder
+    word_input = WordInput(embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim)
+    char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
+    input_size = word_input.output_size + (char_encoder.output_size if char_encoder is not None else 0)
+    input_size += num_gazetteer_features
+    return Tagger(
+        word_input=word_input,
+        char_encoder=char_encoder,
+        encoder=RecurrentEncoder(
+            encoder.cell,
+            input_size,
+            encoder.hidden_size,
+            num_layers=encoder.num_layers,
+            bidirectional=encoder.bidirectional,
+            dropout=encoder.dropout,
+            jordan_output_size=len(vocab.tags),
+        ),
+        tags=vocab.tags.items,
+        num_intents=len(vocab.intents) if config.intent.enabled else 0,
+        word_dropout=embedding.word_dropout,
+        word_dropout_chars=embedding.word_dropout_chars,
+        num_gazetteer_features=num_gazetteer_features,
+        gazetteer_dropout=config.gazetteer_dropout,
+        dropout=config.dropout,
+        use_crf=config.decoder == "crf",
+        intent_loss_weight=config.intent.loss_weight,
+    )

@@ -1,0 +1,1 @@
+"""Several processes: the torchrun world and sharded tagging."""

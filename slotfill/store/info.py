@@ -1,0 +1,39 @@
+"""What a model is: `slotfill info`, `Predictor.describe()` and `GET /info` (no torch needed).
+
+Built from a loaded model (a model directory under torch, or an exported one under onnxruntime):
+the slotfill and format versions that wrote it, intents, slot types, vocabulary sizes, parameters,
+the config, the metrics it was saved with, its gazetteers and the confidences' temperature.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slotfill.text import bio
+
+
+def slot_types(tags: list[str]) -> list[str]:
+    """The slot labels of a tag set, sorted (B-x and I-x give x)."""
+    return sorted({bio.split_tag(tag)[1] for tag in tags if tag != bio.OUTSIDE})
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """A JSON-ready description of a loaded model (slotfill.predict.Model)."""
+    vocab, metrics = model.vocab, dict(model.metrics)
+    exported = getattr(model, "info", None)
+    return {
+        "kind": "exported (onnxruntime)" if exported is not None else "model directory (torch)",
+        "slotfill_version": (exported or metrics).get("slotfill_version"),
+        "format_version": (exported or metrics).get("format_version"),
+        "intents": list(vocab.intents.items),
+        "slot_types": slot_types(vocab.tags.items),
+        "vocabulary": {name: len(getattr(vocab, name)) for name in ("words", "chars", "trigrams", "tags", "intents")},
+        "parameters": model.parameters,
+        "decoder": model.config.model.decoder,
+        "temperature": model.temperature,
+        "gazetteers": [
+            {"name": g.name, "entries": len(g.entries), "source": g.source} for g in model.gazetteers.gazetteers
+        ],
+        "metrics": {k: v for k, v in metrics.items() if k not in ("slotfill_version", "format_version")},
+        "config": model.config.model_dump(mode="json"),
+    }

@@ -1,0 +1,1 @@
+"""Training runs: the loop, its resumable state, splits, run directories, events, augmentation, cross-validation."""

@@ -1,0 +1,200 @@
+"""A training run's state: data, vocabulary, gazetteers, model, optimizer and RNGs, built at the
+start of a run (`build_run`), restored from a checkpoint (`restore_run`) or saved to one
+(`save_run_checkpoint`). slotfill.training.loop drives the epochs over it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from slotfill.config import Config, TrainingConfig
+from slotfill.data.readers import Example, read_lookups
+from slotfill.errors import ConfigError, DataError, OutputError
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.gazetteer_sources import build_gazetteers
+from slotfill.features.vocab import Vocab
+from slotfill.layout import MODEL_SUBDIR
+from slotfill.nn.batching import Batch
+from slotfill.nn.device import resolve_device
+from slotfill.nn.tagger import Tagger, build_tagger
+from slotfill.parallel.world import World
+from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
+from slotfill.training.augment import Augmentation, substitution_lists
+from slotfill.training.splits import model_view, read_splits, substituted_tags, warn_about_tokenisation
+
+
+@dataclass
+class TrainingRun:
+    """What one training run works with."""
+
+    config: Config
+    output_dir: Path
+    device: torch.device
+    train: list[Example]  # model view
+    dev: list[Example] | None
+    test: list[Example] | None
+    vocab: Vocab
+    gazetteers: GazetteerSet
+    tagger: Tagger
+    averaged: AveragedModel | None  # the exponential moving average that is evaluated and saved, if any
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    generator: torch.Generator  # draws each epoch's batch order
+    augmentation: Augmentation | None
+    progress: Progress = field(default_factory=Progress)
+    world: World = field(default_factory=World)
+    trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
+
+    @property
+    def kept(self) -> Tagger:
+        """The weights that are evaluated and saved."""
+        return self.averaged.module if self.averaged is not None else self.tagger  # type: ignore[return-value]
+
+    @property
+    def model_dir(self) -> Path:
+        return self.output_dir / MODEL_SUBDIR
+
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.train) // self.config.training.batch_size)
+
+    def epoch_examples(self, epoch: int) -> list[Example]:
+        if self.augmentation is None:
+            return self.train
+        return self.augmentation.examples_for_epoch(self.train, epoch)
+
+
+class _Loss(torch.nn.Module):
+    """The tagger's training loss as a forward pass: what DistributedDataParallel wraps."""
+
+    def __init__(self, tagger: Tagger) -> None:
+        super().__init__()
+        self.tagger = tagger
+
+    def forward(self, batch: Batch, per_sentences: float) -> torch.Tensor:
+        return self.tagger.loss(batch, per_sentences)
+
+
+def run_device(config: Config, world: World) -> torch.device:
+    device = resolve_device(config.device)
+    if world.distributed and device.type == "cuda":
+        return torch.device("cuda", world.local_rank)  # one GPU per process
+    return device
+
+
+def build_run(
+    config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None, world: World = World()
+) -> TrainingRun:
+    """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
+    Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
+    device = run_device(config, world)
+    if config.training.monitor == "intent_accuracy" and not config.model.intent.enabled:
+        raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
+    splits = read_splits(config)
+    if world.is_main:
+        warn_about_tokenisation(config, splits.train)
+    train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
+    if not train_examples:
+        raise DataError(
+            f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from"
+        )
+    torch.manual_seed(config.seed)
+    if vocab is None:
+        vocab = Vocab.build(
+            train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
+        )
+    if gazetteers is None:
+        lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
+        gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
+    optimizer, schedule, averaged = _optimization(tagger, config.training, len(train_examples))
+    augmentation = _augmentation(config, gazetteers)
+    generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
+    trainer = None
+    if world.distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        torch.manual_seed(config.seed + 7919 * world.rank)  # each rank its own dropout, reproducibly
+        # buffers are derived from the tag names, the same on every rank: nothing to broadcast
+        trainer = DistributedDataParallel(_Loss(tagger), broadcast_buffers=False)
+    run = TrainingRun(
+        config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
+        tagger, averaged, optimizer, schedule, generator, augmentation, world=world, trainer=trainer,
+    )  # fmt: skip
+    run.progress.world_size = world.size
+    return run
+
+
+def _optimization(
+    tagger: Tagger, settings: TrainingConfig, num_train: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, AveragedModel | None]:
+    """Adam, the learning-rate schedule over the whole run, and the moving average of the weights (if any)."""
+    optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    total_steps = settings.epochs * -(-num_train // settings.batch_size)
+    linear = settings.lr_schedule == "linear"
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0)
+    )
+    averaged = None
+    if settings.ema_decay > 0:
+        averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
+    return optimizer, schedule, averaged
+
+
+def _augmentation(config: Config, gazetteers: GazetteerSet) -> Augmentation | None:
+    """Value substitution and courtesies, when the config asks for either."""
+    settings, lists = config.training, substitution_lists(config.gazetteers)
+    if settings.courtesy <= 0 and (settings.substitution <= 0 or not lists):
+        return None
+    return Augmentation(
+        config.seed,
+        substitution=settings.substitution,
+        gazetteers=gazetteers,
+        list_of_slot=lists,
+        courtesy=settings.courtesy,
+    )
+
+
+def restore_run(checkpoint: Checkpoint, output_dir: Path, world: World = World()) -> TrainingRun:
+    if checkpoint.progress.world_size != world.size:
+        raise OutputError(
+            f"{output_dir}: the run was trained by {checkpoint.progress.world_size} process(es); resume it with as many "
+            f"(this is {world.size})"
+        )
+    run = build_run(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers, world)
+    run.progress = checkpoint.progress
+    run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
+    if run.averaged is not None:
+        run.averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
+    run.optimizer.load_state_dict(optimizer_state(checkpoint))
+    run.schedule.load_state_dict(checkpoint.scheduler)
+    run.generator.set_state(checkpoint.tensors["rng.sampler"])
+    torch.set_rng_state(checkpoint.tensors["rng.torch" if world.rank == 0 else f"rng.torch.rank{world.rank}"])
+    return run
+
+
+def save_run_checkpoint(run: TrainingRun, epoch_start_generator: torch.Tensor) -> None:
+    """Rank 0 saves, with every rank's dropout RNG state (collected from all ranks: call on all)."""
+    rng = {"torch": torch.get_rng_state(), "sampler": epoch_start_generator}
+    if run.world.distributed:
+        import torch.distributed as dist
+
+        states: list[torch.Tensor | None] = [None] * run.world.size
+        dist.all_gather_object(states, torch.get_rng_state())
+        rng.update({f"torch.rank{rank}": state for rank, state in enumerate(states) if rank > 0 and state is not None})
+    if not run.world.is_main:
+        return
+    save_checkpoint(
+        run.output_dir,
+        run.config,
+        run.vocab,
+        run.gazetteers,
+        run.progress,
+        model=run.tagger.state_dict(),
+        averaged=run.averaged.state_dict() if run.averaged is not None else None,
+        optimizer=run.optimizer.state_dict(),
+        scheduler=run.schedule.state_dict(),
+        rng=rng,
+    )
