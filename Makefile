@@ -43,7 +43,7 @@ browser:
 	else echo "install chromium and chromium-driver (Debian) for the browser test" >&2; fi
 
 demo-data:
-	$(PYTHON) scripts/make_demo_data.py data/demo
+	$(PYTHON) scripts/data/make_demo_data.py data/demo
 
 # the benchmarks' data, verified: from ../shared/data when it is there (no internet here), else GitHub
 SHARED_DATA := ../shared/data
@@ -60,20 +60,20 @@ snips: $(STAMP) data-snips
 	$(BIN)/slotfill evaluate runs/snips $$($(BIN)/slotfill data path snips)/test
 
 bench-snips: $(STAMP)
-	$(BIN)/python scripts/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips
+	$(BIN)/python scripts/bench/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips
 
 # open-world variants of ATIS dev and test (unseen cities and airports, cased and punctuated)
 openworld: $(STAMP) data-atis
-	$(BIN)/python scripts/make_openworld.py $$($(BIN)/slotfill data path atis) runs/openworld
+	$(BIN)/python scripts/data/make_openworld.py $$($(BIN)/slotfill data path atis) runs/openworld
 
 benchmark: $(STAMP)
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/bench/benchmark.py
 
 # the same benchmark, same way, on the release before the open-world work (checked out beside)
 BEFORE_REV := 9e5989a
 bench-before: $(STAMP)
 	test -d runs/before || git worktree add --detach runs/before $(BEFORE_REV)
-	$(BIN)/python scripts/benchmark.py --source runs/before --out bench/before --label "slotfill 0.1 (before)"
+	$(BIN)/python scripts/bench/benchmark.py --source runs/before --out bench/before --label "slotfill 0.1 (before)"
 
 # the peers run in a venv of their own: they are benchmarks, not dependencies
 PEERS := .venv-peers
@@ -83,16 +83,16 @@ $(PEERS)/.installed:
 	touch $@
 
 bench-peers: $(STAMP) $(PEERS)/.installed
-	$(BIN)/python scripts/benchmark.py --spacy-python $(PEERS)/bin/python
+	$(BIN)/python scripts/bench/benchmark.py --spacy-python $(PEERS)/bin/python
 
 bench-cli: $(STAMP)
-	$(BIN)/python scripts/bench_cli.py runs/atis
+	$(BIN)/python scripts/bench/cli.py runs/atis
 
 bench-serve: $(STAMP)
-	$(BIN)/python scripts/bench_serve.py runs/atis --clients 32 --seconds 20
+	$(BIN)/python scripts/bench/serve.py runs/atis --clients 32 --seconds 20
 
 compare-cells: $(STAMP)
-	$(BIN)/python scripts/compare_cells.py
+	$(BIN)/python scripts/bench/compare_cells.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) runs .pytest_cache

@@ -9,6 +9,8 @@ DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
 # plus "auto": recognised from the path. Token formats: atis, conll, jsonl; raw text with character
 # spans, tokenised by slotfill: spans (JSON lines), rasa (Rasa NLU YAML), snips (Snips NLU JSON)
 DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
+# what training does with an annotated span that does not fall on token boundaries ("friday" in "friday's")
+MISALIGNED = ("expand", "contract", "skip_sentence", "error")
 DATASETS = ("atis", "snips")  # `slotfill data download NAME`
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells

@@ -25,6 +25,7 @@ from slotfill.choices import (
     EMBEDDING_KINDS,
     LR_SCHEDULES,
     MAX_GAZETTEERS,
+    MISALIGNED,
     MONITORS,
 )
 from slotfill.errors import ConfigError
@@ -42,6 +43,7 @@ class DataConfig(Section):
     dev: str | None = "dev"
     test: str | None = "test"
     strict_bio: bool = False
+    misaligned: Literal[MISALIGNED] = "expand"  # a span inside a token: see README, Data formats  # type: ignore[valid-type]
 
     def resolved_dir(self) -> Path:
         """Where the splits are: `dir` when given, else the downloaded `dataset`, else data/demo."""

@@ -1,5 +1,5 @@
 """`python -m slotfill.cli.app`: the same as the `slotfill` command."""
 
-from slotfill.cli.app.app import run
+from slotfill.cli.app import run
 
 run()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from slotfill.choices import DATA_FORMATS
-from slotfill.data.spans import TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
+from slotfill.data.spans import Misaligned, TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
 from slotfill.errors import DataError
 from slotfill.text import bio
 from slotfill.text.tokenise import is_punctuation
@@ -81,8 +81,12 @@ def _head(path: Path, size: int = 1 << 16) -> str:
         return ""
 
 
-def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False) -> list[Example]:
-    """Read one split (train, dev or test). Raises DataError on anything malformed."""
+def read_split(
+    path: str | Path, fmt: str = "auto", *, strict_bio: bool = False, misaligned: str = "expand"
+) -> list[Example]:
+    """Read one split (train, dev or test). Raises DataError on anything malformed. A raw-text span
+    that does not fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens)
+    and counted in one warning."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
@@ -97,7 +101,7 @@ def read_split(path: str | Path, fmt: str = "auto", *, strict_bio: bool = False)
         )
         raise DataError(f"{path}: {expected}")
     if fmt in TEXT_FORMATS:
-        examples = list(_from_text(read_text_data(path, fmt), path, strict_bio))
+        examples = list(_from_text(read_text_data(path, fmt), path, strict_bio, misaligned))
     else:
         examples = list({"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio))
     if not examples:
@@ -123,13 +127,31 @@ def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[st
     return read_text_data(path, fmt).lookups if fmt in ("rasa", "snips") and path.is_file() else {}
 
 
-def _from_text(data: TextData, path: Path, strict_bio: bool) -> Iterator[Example]:
+def _from_text(data: TextData, path: Path, strict_bio: bool, misaligned: str) -> Iterator[Example]:
     repairs = _RepairCount(path, strict_bio)
+    found: list[Misaligned] = []
     for item in data.utterances:
-        tokens, tags = to_tokens(item)
+        tokens, tags, problems = to_tokens(item, misaligned)
+        found += problems
         if tokens:
             yield repairs.example(tokens, tags, item.intent, item.where)
     repairs.report()
+    if found:
+        log.warning("%s", misaligned_warning(found, len(data.utterances), misaligned))
+
+
+def misaligned_warning(found: Sequence[Misaligned], utterances: int, misaligned: str) -> str:
+    """The one warning about spans off token boundaries: how many, what was done, three examples."""
+    done = {
+        "expand": "expanded to the tokens they touch",
+        "contract": "contracted to the tokens inside them",
+        "skip_sentence": "their sentences left out",
+    }[misaligned]
+    shown = "; ".join(f"{p.where}: {p.text!r} in {p.tokens}" for p in found[:3])
+    return (
+        f"{len(found)} slot spans in {utterances} utterances do not fall on token boundaries, {done} "
+        f"(data.misaligned: {misaligned}): {shown}; `slotfill data validate` lists them all"
+    )
 
 
 def _lines(path: Path) -> list[str]:

@@ -1,7 +1,9 @@
 """Readers of raw text annotated with character spans: slotfill's own JSON lines, Rasa NLU YAML,
 and the Snips NLU JSON dataset. Each text is tokenised by slotfill's own tokeniser, so training
-sees exactly the tokens prediction will; a span that does not fall on token boundaries is an error
-naming the file, line (or JSON path) and the offending text, never dropped or shifted.
+sees exactly the tokens prediction will. A span that does not fall on token boundaries ("friday" in
+"friday's", "6:30 a.m" without its final period) is handled as `data.misaligned` says (expand it to
+the tokens it touches by default, contract it, leave the sentence out, or stop with an error naming
+the file, line and text); readers report every one, never silently.
 
 - ``spans`` (JSON lines): ``{"text": "turn on the kitchen lights", "intent": "turn_on",
   "slots": [{"start": 12, "end": 19, "slot": "room"}]}`` — the shape `slotfill predict` writes.
@@ -46,27 +48,59 @@ class TextData:
     lookups: dict[str, list[Entry]] = field(default_factory=dict)  # Rasa lookups and synonyms, Snips entities
 
 
-def to_tokens(item: AnnotatedText) -> tuple[list[str], list[str]]:
-    """Tokens (slotfill's tokeniser) and BIO tags of an annotated text. Raises DataError when a
-    span does not fall on token boundaries, or spans overlap."""
+@dataclass(frozen=True)
+class Misaligned:
+    """An annotated span that does not fall on token boundaries, and what was made of it."""
+
+    where: str  # FILE:LINE
+    label: str
+    start: int
+    end: int
+    text: str  # the annotated characters
+    tokens: str  # the utterance's tokens, " | "-separated
+
+    def message(self) -> str:
+        return (
+            f"slot {self.label!r} at characters {self.start}-{self.end} ({self.text!r}) does not fall on token "
+            f"boundaries (tokens: {self.tokens})"
+        )
+
+
+def to_tokens(item: AnnotatedText, misaligned: str = "error") -> tuple[list[str], list[str], list[Misaligned]]:
+    """Tokens (slotfill's tokeniser) and BIO tags of an annotated text, and the spans that did not
+    fall on token boundaries. Such a span, by `misaligned`: `expand` covers every token it touches,
+    `contract` only the tokens wholly inside it (none: the span is dropped), `skip_sentence` leaves
+    the sentence out (no tokens), `error` raises DataError. Overlapping spans raise DataError."""
     tokens = tokenise(item.text)
     starts = {token.start: i for i, token in enumerate(tokens)}
     ends = {token.end: i for i, token in enumerate(tokens)}
     tags = [bio.OUTSIDE] * len(tokens)
+    found = []
     for start, end, label in sorted(item.spans):
         value = item.text[start:end]
         start, end = start + len(value) - len(value.lstrip()), end - len(value) + len(value.rstrip())  # spaces around
-        if not (0 <= start < end <= len(item.text)) or start not in starts or end not in ends:
+        if not 0 <= start < end <= len(item.text):
+            raise DataError(f"{item.where}: slot {label!r} at characters {start}-{end} is outside the text or empty")
+        if start in starts and end in ends:
+            first, last = starts[start], ends[end]
+        else:
             words = " | ".join(t.text for t in tokens)
-            raise DataError(
-                f"{item.where}: slot {label!r} at characters {start}-{end} ({item.text[start:end]!r}) does not fall on "
-                f"token boundaries (tokens: {words})"
-            )
-        first, last = starts[start], ends[end]
+            problem = Misaligned(item.where, label, start, end, item.text[start:end], words)
+            if misaligned == "error":
+                raise DataError(f"{item.where}: {problem.message()}")
+            found.append(problem)
+            if misaligned == "skip_sentence":
+                return [], [], found
+            inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]  # touched
+            if misaligned == "contract":
+                inside = [i for i in inside if tokens[i].start >= start and tokens[i].end <= end]
+            if not inside:
+                continue
+            first, last = inside[0], inside[-1]
         if any(tag != bio.OUTSIDE for tag in tags[first : last + 1]):
             raise DataError(f"{item.where}: slot {label!r} ({item.text[start:end]!r}) overlaps another slot")
         tags[first : last + 1] = bio.tags_from_spans([bio.Span(label, 0, last + 1 - first)], last + 1 - first)
-    return [t.text for t in tokens], tags
+    return [t.text for t in tokens], tags, found
 
 
 def _check_label(label: object, where: str) -> str:

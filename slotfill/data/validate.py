@@ -1,5 +1,5 @@
 """Problems in a dataset that training would not stop on: tokens the runtime tokeniser splits
-differently, BIO tags that had to be repaired, slots of nothing but punctuation, intents on some
+differently, annotated spans that do not fall on token boundaries, BIO tags that had to be repaired, slots of nothing but punctuation, intents on some
 sentences only, labels of dev/test that train never shows, and test sentences also in train.
 
 `slotfill data validate PATH` reports them all; training warns about the first kind itself.
@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.readers import TEXT_FORMATS, Example, detect_format, read_split, without_punctuation
+from slotfill.data.readers import TEXT_FORMATS, Example, detect_format, read_split, read_text_data, without_punctuation
+from slotfill.data.spans import to_tokens
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
 from slotfill.text.tokenise import token_texts
@@ -22,7 +23,7 @@ EXAMPLES_SHOWN = 3
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # tokenisation | bio | punctuation_slot | intent | unseen_label | leak
+    kind: str  # tokenisation | misaligned | bio | punctuation_slot | intent | unseen_label | leak
     where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
     message: str
 
@@ -69,8 +70,17 @@ def tokenisation_warning(problems: Sequence[Problem], path: Path) -> str | None:
     )
 
 
+def misaligned_problems(path: Path, fmt: str) -> list[Problem]:
+    """Every annotated span of a raw-text split that does not fall on token boundaries (training
+    expands, contracts or skips them as `data.misaligned` says)."""
+    if fmt not in TEXT_FORMATS:
+        return []
+    found = [p for item in read_text_data(path, fmt).utterances for p in to_tokens(item, "expand")[2]]
+    return [Problem("misaligned", p.where, p.message()) for p in found]
+
+
 def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
-    problems = tokenisation_problems(examples, path, fmt)
+    problems = tokenisation_problems(examples, path, fmt) + misaligned_problems(path, fmt)
     with_intent = sum(e.intent is not None for e in examples)
     for index, example in enumerate(examples):
         where = locate(path, fmt, index)

@@ -39,7 +39,7 @@ def read_splits(config: Config) -> Splits:
         path = data.split_path(name)
         if not path.exists():
             raise DataError(f"data.{key}: {path.absolute()}: no such file or directory")
-        return read_split(path, data.format, strict_bio=data.strict_bio)
+        return read_split(path, data.format, strict_bio=data.strict_bio, misaligned=data.misaligned)
 
     train = read("train", data.train)
     assert train is not None

@@ -1,0 +1,190 @@
+"""Verified downloads against a real HTTP server on 127.0.0.1: good files, a corrupted file, a server
+that dies mid-transfer, no server at all; and imports of a local copy (`--from`)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from slotfill.cli.app import app
+from slotfill.config import config_from_dict, load_config
+from slotfill.data import datasets
+from slotfill.errors import DataError
+from slotfill.training.splits import read_splits
+
+from ..conftest import DEMO, ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A tiny dataset `tiny` in the published layout (NAME/SPLIT/FILE) and its checksum registry."""
+    root = tmp_path / "published"
+    checksums = {}
+    for split in datasets.SPLITS:
+        for name in datasets.FILES:
+            lines = (DEMO / split / name).read_text(encoding="utf-8").splitlines()[:5]
+            path = root / "tiny" / split / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            checksums[f"tiny/{split}/{name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return root, checksums
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves the published files; `corrupt` answers one file with other bytes, `die` sends half of
+    one file and closes the connection."""
+
+    corrupt: str | None = None
+    die: str | None = None
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        name = self.path.lstrip("/")
+        if name == self.corrupt:
+            self._send(b"not the published bytes\n")
+        elif name == self.die:
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            super().do_GET()
+
+    def _send(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(published: tuple[Path, dict[str, str]]) -> Iterator[tuple[str, type[Handler]]]:
+    root, _ = published
+
+    class Serving(Handler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serving)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", Serving
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_verifies_every_file_and_appears_whole(
+    server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    url, _ = server
+    root, checksums = published
+    target = datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+    assert target == tmp_path / "data" / "tiny"
+    for key in checksums:
+        assert (target / key.removeprefix("tiny/")).read_bytes() == (root / key).read_bytes()
+    assert datasets.is_complete("tiny", tmp_path / "data", checksums)
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["tiny"]  # no staging directory left
+
+
+@pytest.mark.parametrize("fault", ["corrupt", "die"])
+def test_a_bad_file_or_a_dropped_connection_leaves_nothing(
+    server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path, fault: str
+) -> None:
+    url, handler = server
+    _, checksums = published
+    setattr(handler, fault, "tiny/dev/seq.out")
+    message = "the file's sha256 is not the registry's" if fault == "corrupt" else "cannot download"
+    with pytest.raises(DataError, match=message) as error:
+        datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+    assert str(error.value).startswith(f"{url}/tiny/dev/seq.out: ") and "\n" not in str(error.value)
+    assert list((tmp_path / "data").iterdir()) == []  # the dataset directory appears whole or not at all
+
+
+def test_an_existing_dataset_survives_a_failed_download(
+    server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    url, handler = server
+    _, checksums = published
+    datasets.download("tiny", tmp_path, base_url=url, checksums=checksums)
+    before = {p: p.read_bytes() for p in (tmp_path / "tiny").rglob("*") if p.is_file()}
+    handler.die = "tiny/test/label"
+    with pytest.raises(DataError):
+        datasets.download("tiny", tmp_path, base_url=url, checksums=checksums)
+    assert {p: p.read_bytes() for p in (tmp_path / "tiny").rglob("*") if p.is_file()} == before
+
+
+def test_offline_names_the_url_and_suggests_from(published: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    _, checksums = published
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens
+    with pytest.raises(
+        DataError,
+        match=r"http://127.0.0.1:9/tiny/train/seq.in: cannot download .*slotfill data download tiny --from DIR",
+    ):
+        datasets.download("tiny", tmp_path, base_url=dead, checksums=checksums)
+
+
+def test_from_a_local_copy_goes_through_the_same_verification(
+    published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, checksums = published
+    target = datasets.download("tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
+    assert (target / "train" / "seq.in").read_bytes() == (root / "tiny" / "train" / "seq.in").read_bytes()
+    changed = tmp_path / "changed"
+    shutil.copytree(root / "tiny", changed)
+    (changed / "test" / "label").write_text("atis_flight\n")
+    with pytest.raises(DataError, match=r"changed/test/label: its sha256 is not the registry's"):
+        datasets.download("tiny", tmp_path / "other", source=changed, checksums=checksums)
+    assert not (tmp_path / "other" / "tiny").exists()
+
+
+def test_the_cli_downloads_from_a_mirror_and_refuses_unknown_names(
+    server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    url, _ = server
+    _, checksums = published
+    registry = tmp_path / "SHA256SUMS"
+    registry.write_text("".join(f"{digest}  {path}\n" for path, digest in checksums.items()))
+    args = ["data", "download", "tiny", "--dir", str(tmp_path / "d"), "--base-url", url, "--registry", str(registry)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "every file verified" in result.stderr
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "already here" in result.stderr
+    result = runner.invoke(app, ["data", "download", "imdb", "--dir", str(tmp_path / "d")])
+    assert result.exit_code == 2 and "'imdb': no such dataset (slotfill knows atis, snips)" in result.stderr
+
+
+def test_the_shipped_registry_covers_both_benchmarks() -> None:
+    checksums = datasets.registry()
+    assert len(checksums) == 18 and all(len(d) == 64 for d in checksums.values())
+    assert {f"{n}/{s}/{f}" for n in datasets.DATASETS for s in datasets.SPLITS for f in datasets.FILES} == set(
+        checksums
+    )
+
+
+def test_a_config_names_a_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, published: tuple[Path, dict[str, str]]
+) -> None:
+    monkeypatch.setenv("SLOTFILL_DATA", str(tmp_path / "cache"))
+    config = config_from_dict({"data": {"dataset": "atis", "format": "atis"}})
+    with pytest.raises(
+        DataError,
+        match=r"data.dataset: atis is not downloaded \(looked in .*cache/atis\): run `slotfill data download atis`",
+    ):
+        read_splits(config)
+    shutil.copytree(DEMO, tmp_path / "cache" / "atis")  # stands in for the download
+    assert len(read_splits(config).train) == 2400
+    overridden = load_config(ROOT / "configs" / "atis.yaml", ["data.dir=data/demo"])  # --set data.dir still works,
+    assert overridden.data.dataset == "atis" and overridden.data.resolved_dir() == Path("data/demo")  # from the cwd

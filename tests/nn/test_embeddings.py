@@ -1,0 +1,82 @@
+import torch
+
+from slotfill.config import ModelConfig
+from slotfill.data.readers import Example
+from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.vocab import UNK_ID, Vocab, letter_trigrams
+from slotfill.nn.batching import encode
+from slotfill.nn.embeddings import WordInput
+from slotfill.nn.tagger import build_tagger
+
+from ..helpers import decode
+
+EXAMPLES = [Example(("fly", "to", "apple"), ("O", "O", "B-to"), "atis_flight")]
+
+
+def test_letter_trigrams_are_the_word_hashing_of_the_notes() -> None:
+    assert letter_trigrams("apple") == ["#ap", "app", "ppl", "ple", "le#"]
+    assert letter_trigrams("a") == ["#a#"]
+
+
+def batch_for(tokens: tuple[str, ...], vocab: Vocab):
+    corpus = encode([tokens], vocab, GazetteerSet())
+    return corpus.collate([corpus[0]])
+
+
+def test_unseen_words_get_a_trigram_vector_but_one_hot_gives_them_the_other_entry() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    batch = batch_for(("fly", "to", "applet"), vocab)  # "applet" is unseen
+    assert batch.word_ids[0, 2].item() == UNK_ID
+    torch.manual_seed(0)
+    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, None)  # (1, 3, 8)
+    unknown = batch_for(("zzzz",), vocab)
+    assert not torch.allclose(
+        vectors[0, 2], trigram(unknown.word_ids, unknown.trigram_ids, unknown.type_index, None)[0, 0]
+    )
+    one_hot = WordInput("one_hot", len(vocab.words), len(vocab.trigrams), 8)
+    codes = one_hot(batch.word_ids, batch.trigram_ids, batch.type_index, None)
+    assert codes.shape == (1, 3, len(vocab.words)) and codes[0, 2, UNK_ID] == 1 and codes[0, 2].sum() == 1
+
+
+def test_word_dropout_blanks_trigram_bags() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    batch = batch_for(("fly", "to", "apple"), vocab)
+    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    dropped = torch.tensor([[False, True, False]])
+    vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, dropped)
+    assert (vectors[0, 1] == 0).all() and (vectors[0, 0] != 0).any()
+
+
+def test_every_embedding_kind_combines_with_chars_in_a_tagger() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet(), EXAMPLES)
+    batch = corpus.collate([corpus[0]])
+    for kind in ("learned", "one_hot", "letter_trigram"):
+        for chars in (True, False):
+            config = ModelConfig.model_validate(
+                {"embedding": {"kind": kind, "dim": 6}, "chars": {"enabled": chars}, "encoder": {"hidden_size": 4}}
+            )
+            tagger = build_tagger(config, vocab, 0)
+            tagger.loss(batch).backward()
+            assert [len(t) for t in decode(tagger, batch).tag_ids] == [3]
+
+
+def test_word_dropout_chars_makes_dropped_words_fully_unknown() -> None:
+    vocab = Vocab.build(EXAMPLES)
+    config = ModelConfig.model_validate(
+        {
+            "embedding": {"dim": 6, "word_dropout": 0.999, "word_dropout_chars": 1.0},
+            "encoder": {"hidden_size": 4},
+            "dropout": 0.0,
+        }
+    )
+    tagger = build_tagger(config, vocab, 0).train()
+    first, second = batch_for(("fly", "to", "apple"), vocab), batch_for(("fly", "to", "zebra"), vocab)
+    torch.manual_seed(3)
+    a = tagger._encode(first)[0]
+    torch.manual_seed(3)
+    b = tagger._encode(second)[0]
+    assert torch.allclose(a, b)  # every word dropped with its characters: nothing tells them apart
+    tagger.eval()
+    assert not torch.allclose(tagger._encode(first)[0], tagger._encode(second)[0])

@@ -1,0 +1,120 @@
+"""A sentence's parse is the same, to the last bit, alone or in any batch, with any number of
+threads, in both runtimes (the flaky test of issue 19: confidences that moved in their 4th decimal
+with the batch's other sentences)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from slotfill.predict import Predictor
+
+from ..conftest import DEMO
+
+
+def texts() -> list[str]:
+    """Every demo dev and test sentence, and sentences far longer and shorter than them."""
+    lines = [line for split in ("dev", "test") for line in (DEMO / split / "seq.in").read_text().splitlines()]
+    return lines + ["to boston " * n for n in (1, 7, 20)] + ["hi", "fly from Boston to Denver please !"]
+
+
+def differences(predictor: Predictor, sentences: list[str], threads: tuple[int, ...]) -> dict[str, int]:
+    """For each thread count and batch size, how many whole parses (with 3 alternatives) differ
+    from the parse of the sentence alone with one thread."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = [predictor.parse(text, alternatives=3) for text in sentences]
+        counts = {}
+        for count in threads:
+            torch.set_num_threads(count)
+            for batch_size in (7, 64, 256):
+                predictor.batch_size = batch_size
+                many = list(predictor.parse_many(sentences, alternatives=3))
+                counts[f"threads {count}, batch {batch_size}"] = sum(a != b for a, b in zip(alone, many))
+    finally:
+        torch.set_num_threads(before)
+    return counts
+
+
+def test_the_torch_model_parses_a_sentence_alike_in_any_batch(trained_run: Path) -> None:
+    counts = differences(Predictor.load(trained_run, "cpu"), texts(), threads=(1, 2))
+    assert counts == dict.fromkeys(counts, 0)
+
+
+def test_the_exported_model_parses_a_sentence_alike_in_any_batch(exported_run: Path) -> None:
+    counts = differences(Predictor.load(exported_run, "cpu"), texts(), threads=(1,))
+    assert counts == dict.fromkeys(counts, 0)
+
+
+def test_the_assumption_every_inference_matrix_product_has_rows_in_multiples_of_eight() -> None:
+    """What the batch invariance rests on (slotfill.features.arrays.ROW_MULTIPLE): with a multiple of 8
+    rows, torch's BLAS computes a row the same whatever the other rows and however many there are.
+    If a BLAS ever breaks this, this test names it before the parses above differ."""
+    from slotfill.features.arrays import ROW_MULTIPLE
+
+    generator = torch.Generator().manual_seed(0)
+    for inner, outer in ((150, 800), (200, 800), (400, 125), (96, 48)):
+        weights = torch.randn(inner, outer, generator=generator)
+        row = torch.randn(1, inner, generator=generator)
+        results = []
+        for rows in (ROW_MULTIPLE, 2 * ROW_MULTIPLE, 8 * ROW_MULTIPLE, 32 * ROW_MULTIPLE):
+            x = torch.randn(rows, inner, generator=generator)
+            for position in (0, rows // 2 + 1, rows - 1):
+                x[position] = row
+                results.append((x @ weights)[position])
+        assert all(torch.equal(r, results[0]) for r in results), (inner, outer)
+
+
+@pytest.fixture(scope="module")
+def exported_run(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from slotfill.export.onnx import export_model
+
+    out = tmp_path_factory.mktemp("export") / "onnx"
+    export_model(trained_run, out)
+    return out
+
+
+def test_the_decodings_per_sentence_products_do_not_depend_on_the_batch() -> None:
+    """numpy's BLAS (OpenBLAS) computes a row of a matrix product differently with other rows
+    beside it, so the decoding never multiplies matrices over the batch: this documents why."""
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((125, 125)).astype(np.float32)
+    x = rng.standard_normal((64, 125)).astype(np.float32)
+    stacked = (x[:, None, :] @ weights)[:, 0]  # what slotfill.decoding.crf does: one product per row
+    assert all(np.array_equal(stacked[i], (x[i : i + 1, None, :] @ weights)[0, 0]) for i in (0, 31, 63))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_an_atis_sized_network_tags_alike_in_any_batch(cell: str) -> None:
+    """The sizes of configs/atis.yaml, untrained (invariance is a property of the computation, not
+    of the weights); unrounded confidences, so that nothing is hidden by rounding. Without
+    ROW_MULTIPLE's padding (slotfill.features.arrays) this test fails."""
+    from slotfill.config import ModelConfig
+    from slotfill.data.readers import read_split
+    from slotfill.decoding.tagging import tag_token_lists
+    from slotfill.decoding.types import Decoding
+    from slotfill.features.gazetteer import GazetteerSet
+    from slotfill.features.vocab import Vocab
+    from slotfill.nn.tagger import TorchDecoder, build_tagger
+
+    vocab = Vocab.build(read_split(DEMO / "train"))
+    config = ModelConfig.model_validate({
+        "embedding": {"dim": 100},
+        "chars": {"dim": 32, "filters": 64},
+        "encoder": {"cell": cell, "hidden_size": 200},
+    })  # fmt: skip
+    torch.manual_seed(3)
+    decoder = TorchDecoder(build_tagger(config, vocab, 0).eval(), torch.device("cpu"))
+    sentences = [text.split() for text in texts()]
+    decoding = Decoding(temperature=1.3, alternatives=2)
+
+    def tagged(batch_size: int) -> list:
+        return tag_token_lists(decoder, vocab, sentences, batch_size, gazetteers=GazetteerSet(), decoding=decoding)
+
+    alone = tagged(1)
+    for batch_size in (7, 64, 256):
+        assert sum(a != b for a, b in zip(alone, tagged(batch_size))) == 0, batch_size
