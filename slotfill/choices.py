@@ -36,4 +36,5 @@ def check_choice(value: str, choices: tuple[str, ...], where: str) -> str:
     return value
 
 
+MAX_ALTERNATIVES = 10  # the k best intents and tag sequences a parse can give (CLI, HTTP, Python)
 MAX_GAZETTEERS = 31  # lists a model can read: two feature bits each must fit a positive int64

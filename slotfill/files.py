@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,19 +30,68 @@ _AT_FDCWD = -100
 @contextlib.contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary file to write `path` through: a temporary file beside it, flushed to disk and
-    renamed over `path` when the block ends, removed if it raises. Readers never see half of it."""
+    renamed over `path` when the block ends, removed if it raises. Readers never see half of it.
+
+    What `open(path, "wb")` would do stays true: a symbolic link is followed (its target is
+    replaced, the link kept), a device or a FIFO is written into (never replaced by a file), and a
+    new file gets the permissions the umask allows (an existing one keeps its own). A write that
+    fails (a full disk, a file too large, a directory removed meanwhile) raises OutputError in one
+    line naming `path`; nothing half-written is left."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise OutputError(f"{path}: is a directory")
+        with _written_into(path, target) as handle:  # a device or a FIFO: no rename is possible
+            yield handle
+        return
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, target)
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and _is_write_error(error):
+            raise OutputError(f"{path}: cannot write ({error.strerror})") from None
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(target.parent)
+
+
+WRITE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOENT, errno.EPIPE)
+
+
+def _is_write_error(error: OSError) -> bool:
+    return error.errno in WRITE_ERRORS
+
+
+@contextlib.contextmanager
+def _written_into(path: Path, target: Path) -> Iterator[BinaryIO]:
+    try:
+        handle = open(target, "wb")  # noqa: SIM115 - closed below, errors mapped to one line
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write ({error.strerror})") from None
+    try:
+        with handle:
+            yield handle
+    except OSError as error:
+        if _is_write_error(error):
+            raise OutputError(f"{path}: cannot write ({error.strerror})") from None
+        raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back: there is no other way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -127,7 +178,9 @@ def staging_dir(target: Path, kind: str = "new") -> Path:
         parts = name[len(prefix) :].split(".")
         if len(parts) == 4 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
             shutil.rmtree(leftover, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{prefix}{kind}.{os.getpid()}.", suffix=".tmp"))
+    staged = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{prefix}{kind}.{os.getpid()}.", suffix=".tmp"))
+    staged.chmod(0o777 & ~_umask())  # as mkdir would make it: a model another user trained stays readable
+    return staged
 
 
 @contextlib.contextmanager

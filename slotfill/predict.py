@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slotfill.choices import MAX_ALTERNATIVES
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Model
+from slotfill.errors import ConfigError
 from slotfill.export.loading import load_any_model
 from slotfill.features.gazetteer import GazetteerUpdate
 from slotfill.store.info import describe, slot_types
@@ -33,6 +35,14 @@ class ParseOptions:
     alternatives: int = 0
     min_confidence: float = 0.0
     min_intent_confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.alternatives, int) and 0 <= self.alternatives <= MAX_ALTERNATIVES):
+            raise ConfigError(f"alternatives: {self.alternatives!r} is not a whole number from 0 to {MAX_ALTERNATIVES}")
+        for name in ("min_confidence", "min_intent_confidence"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0.0 <= value <= 1.0):  # NaN fails both comparisons
+                raise ConfigError(f"{name}: {value!r} is not a number from 0 to 1")
 
 
 CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, little memory

@@ -8,8 +8,10 @@ file (or stdin) and line. Output is written as UTF-8 bytes whatever the locale.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from slotfill.errors import DataError
+from slotfill.errors import DataError, OutputError
 
 
 def read_lines(source: Path, max_chars: int) -> Iterator[str]:
@@ -37,27 +39,49 @@ def read_lines(source: Path, max_chars: int) -> Iterator[str]:
         yield from _lines_of(handle, str(source), max_chars)
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # as Python's universal newlines: parse_many(open(path)) agrees
+_BLOCK = 1 << 16
+
+
+def _raw_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[bytes, bool]]:
+    """(line, cut) for each line of a byte stream ending in LF, CR LF or CR (the ending removed),
+    read in bounded blocks: a line longer than `limit` bytes comes cut to its first `limit` bytes,
+    the rest skipped unread into memory."""
+    buffer, skipping = b"", False
+    while block := stream.read1(_BLOCK) if hasattr(stream, "read1") else stream.read(_BLOCK):
+        buffer += block
+        start = 0
+        for match in _LINE_END.finditer(buffer):
+            if match.group() == b"\r" and match.end() == len(buffer):
+                break  # perhaps the first half of \r\n: wait for the next block
+            if not skipping:
+                yield buffer[start : match.start()][:limit], match.start() - start > limit
+            skipping, start = False, match.end()
+        buffer = buffer[start:]
+        if len(buffer) > limit and not skipping:
+            yield buffer[:limit], True
+            skipping = True
+        if skipping:
+            buffer = buffer[-1:] if buffer.endswith(b"\r") else b""
+    if buffer and not skipping:  # the last line, ended by \r or by nothing
+        yield buffer.removesuffix(b"\r")[:limit], len(buffer.removesuffix(b"\r")) > limit
+
+
 def _lines_of(stream: BinaryIO, name: str, max_chars: int) -> Iterator[str]:
     limit = 4 * (max_chars + 1)  # bytes: a UTF-8 character takes at most four
-    for number in range(1, sys.maxsize):
-        raw = stream.readline(limit)
-        if not raw:
-            return
-        if not raw.endswith(b"\n") and len(raw) == limit:  # cut: skip the rest of the line in pieces
-            while (more := stream.readline(limit)) and not more.endswith(b"\n"):
-                pass
+    for number, (raw, cut) in enumerate(_raw_lines(stream, limit), 1):
         if number == 1:
             raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            if error.start >= len(raw) - 3 and not raw.endswith(b"\n"):  # a character cut by the limit
+            if cut and error.start >= len(raw) - 3:  # a character cut by the limit
                 text = raw[: error.start].decode("utf-8")
             else:
                 raise DataError(
                     f"{name}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
                 ) from None
-        yield text.rstrip("\r\n")[: max_chars + 1]
+        yield text[: max_chars + 1]
 
 
 def check_arguments(texts: Iterable[str]) -> list[str]:
@@ -74,14 +98,20 @@ def check_arguments(texts: Iterable[str]) -> list[str]:
 
 
 def write_json_lines(results: Iterable[dict[str, Any]], on_line: Any = None) -> int:
-    """One JSON object per line on stdout, as UTF-8 bytes; `on_line(count)` after each. Returns the count."""
+    """One JSON object per line on stdout, as UTF-8 bytes; `on_line(count)` after each. Returns the
+    count. A write that fails (stdout redirected to a full disk) raises OutputError in one line."""
     out = sys.stdout.buffer
     count = 0
-    for count, result in enumerate(results, 1):
-        out.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
-        if on_line is not None:
-            on_line(count)
-    out.flush()
+    try:
+        for count, result in enumerate(results, 1):
+            out.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
+            if on_line is not None:
+                on_line(count)
+        out.flush()
+    except OSError as error:
+        if error.errno == errno.EPIPE:
+            raise
+        raise OutputError(f"stdout: cannot write ({error.strerror})") from None
     return count
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from slotfill.choices import MAX_ALTERNATIVES
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail, stderr
 
 
@@ -47,7 +48,10 @@ GazetteerOption = Annotated[
 AlternativesOption = Annotated[
     int,
     typer.Option(
-        "--alternatives", min=0, max=10, help="Also give the K best intents and tag sequences, with probabilities."
+        "--alternatives",
+        min=0,
+        max=MAX_ALTERNATIVES,
+        help="Also give the K best intents and tag sequences, with probabilities.",
     ),
 ]
 MinConfidenceOption = Annotated[
@@ -232,6 +236,13 @@ def serve(
             "(401 without). Or set SLOTFILL_API_KEY. Never give the key itself on the command line."
         ),
     ] = None,
+    allowed_host: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="A Host header to answer besides the address listened on (repeatable), e.g. the name a proxy "
+            "forwards. Requests naming another host get 400, so a web page cannot reach the server by DNS rebinding."
+        ),
+    ] = None,
     gazetteer: GazetteerOption = None,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
@@ -246,7 +257,8 @@ def serve(
     """
     import uvicorn
 
-    from slotfill.serve.app import Limits, create_app
+    from slotfill.serve.app import create_app
+    from slotfill.serve.guard import Limits, served_hosts
 
     api_key = call(_api_key, api_key_file)
     predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
@@ -256,7 +268,7 @@ def serve(
         f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True
     )
     uvicorn.run(
-        create_app(predictor, limits, api_key),
+        create_app(predictor, limits, api_key, allowed_hosts=served_hosts(host, allowed_hosts=allowed_host or [])),
         host=host,
         port=port,
         log_level="warning",
@@ -272,10 +284,16 @@ def _api_key(path: Path | None) -> str | None:
 
     if path is not None:
         try:
-            key = path.read_text(encoding="utf-8").strip()
+            with open(path, encoding="utf-8") as handle:
+                key = handle.readline(4096).strip()  # the first line: a key file may end with more
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"--api-key-file {path}: cannot read ({error})") from None
         if not key:
-            raise ConfigError(f"--api-key-file {path}: empty")
+            raise ConfigError(f"--api-key-file {path}: its first line is empty")
         return key
-    return os.environ.get("SLOTFILL_API_KEY", "").strip() or None
+    if "SLOTFILL_API_KEY" not in os.environ:
+        return None
+    key = os.environ["SLOTFILL_API_KEY"].strip()
+    if not key:  # `SLOTFILL_API_KEY=$(cat missing.txt)`: fail closed, never open
+        raise ConfigError("SLOTFILL_API_KEY is set but empty: give the key, or unset it for a server without one")
+    return key

@@ -168,7 +168,9 @@ class NumpyCRF:
         return self.forward_backward(emissions, mask, 1.0)[2]
 
     def k_best(self, emissions: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k best valid tag sequences and their probabilities: (B, k, L) int64, (B, k)."""
+        """The k best valid tag sequences and their log-probabilities: (B, k, L) int64, (B, k); a
+        sentence with fewer than k valid sequences gets -inf for the rest. Memory: two (B, k, T)
+        int32 pointer arrays per step (slotfill.decoding.decoder bounds B x k x T x L)."""
         batch, length, num_tags = emissions.shape
         score = np.full((batch, num_tags, k), NEG_INF, dtype=np.float32)  # (B, T, k)
         score[:, :, 0] = self.start + emissions[:, 0]
@@ -184,7 +186,8 @@ class NumpyCRF:
             step = best.transpose(0, 2, 1) + emissions[:, t][:, :, None]  # (B, T, k)
             real = mask[:, t].reshape(batch, 1, 1)
             score = np.where(real, step, score)
-            pointers.append((np.where(real, index // k, keep_tag), np.where(real, index % k, keep_rank)))
+            previous_tag = np.where(real, index // k, keep_tag).astype(np.int32)
+            pointers.append((previous_tag, np.where(real, index % k, keep_rank).astype(np.int32)))
         final = (score + self.end.reshape(1, num_tags, 1)).reshape(batch, num_tags * k)
         index = _top_k_indices(final, k, axis=1)  # (B, k)
         top = np.take_along_axis(final, index, axis=1)
@@ -196,9 +199,8 @@ class NumpyCRF:
             rank = np.take_along_axis(previous_rank.reshape(batch, -1), flat, axis=1)
             path.append(tag)
         path.reverse()
-        with np.errstate(invalid="ignore"):
-            probabilities = np.nan_to_num(np.exp(top - self.log_partition(emissions, mask)[:, None]), nan=0.0)
-        return np.stack(path, axis=2), probabilities
+        log_probabilities = np.where(np.isfinite(top), top - self.log_partition(emissions, mask)[:, None], NEG_INF)
+        return np.stack(path, axis=2).astype(np.int64), log_probabilities
 
 
 def _top_k_indices(x: np.ndarray, k: int, axis: int) -> np.ndarray:

@@ -60,9 +60,13 @@ def _alternatives(
 ) -> list[list[tuple[list[int], float]]]:
     """The k best tag sequences of each sentence with their probabilities (those above 0)."""
     if crf is not None:
-        paths, probabilities = crf.k_best(emissions, mask, k)  # (B, k, L), (B, k)
-        rows = zip(paths.tolist(), probabilities.tolist())
-        return [[(p[:n], q) for p, q in zip(ps, qs) if q > 0] for (ps, qs), n in zip(rows, lengths)]
+        found = []
+        for rows in _k_best_rows(emissions.shape, k):  # a sentence's k best do not depend on its neighbours
+            paths, log_p = crf.k_best(emissions[rows], mask[rows], k)  # (R, k, L), (R, k)
+            for ps, qs, n in zip(paths.tolist(), log_p.tolist(), lengths[rows]):
+                # every valid sequence, however improbable (its probability may round to 0.0)
+                found.append([(p[:n], math.exp(q)) for p, q in zip(ps, qs) if q > -math.inf])
+        return found
     best = emissions.argmax(axis=2)  # (B, L): without a CRF only the best sequence is exact
     log_p = np.where(mask, chosen_log_probabilities(emissions, best), 0.0).cumsum(axis=1)[:, -1]  # (B,)
     return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
@@ -74,6 +78,17 @@ def span_confidence(scores: tuple[Sequence[float], Sequence[float], Sequence[flo
     first, prefix, after = scores
     last = end - 1
     return min(1.0, max(0.0, math.exp(first[start] + prefix[last] - prefix[start] + after[last])))
+
+
+K_BEST_ELEMENTS = 1 << 22  # sentences x k x tags x length decoded at once: two int32 pointer arrays, 32 MB
+
+
+def _k_best_rows(shape: tuple[int, ...], k: int) -> list[slice]:
+    """The batch cut into groups of rows whose k-best pointers stay within K_BEST_ELEMENTS (a
+    single sentence may exceed it alone: its length is bounded by the predictor's limits)."""
+    batch, length, num_tags = shape
+    rows = max(1, K_BEST_ELEMENTS // (k * num_tags * length))
+    return [slice(start, start + rows) for start in range(0, batch, rows)]
 
 
 def log_softmax(scores: np.ndarray, axis: int) -> np.ndarray:

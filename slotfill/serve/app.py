@@ -20,285 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
-import queue
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+import copy
+import re
+from collections.abc import AsyncIterator, Sequence
 from importlib import resources
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from slotfill import __version__
 from slotfill.predict import ParseOptions, Predictor
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-OPEN_PATHS = ("/health",)
-MAX_ALTERNATIVES = 10  # answered without the API key (load balancers' health checks)
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_text_chars: int = 5_000
-    max_batch: int = 256
-    max_body_bytes: int = 2_000_000
-    max_request_tokens: int = 50_000  # all texts of one request together
-    tokens_per_step: int = 4_096  # the most the model worker tags in one step, across requests
-    read_timeout_s: float = 10.0  # the longest wait for the next piece of a request body
-
-
-def _utf8(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("not valid Unicode text (a lone surrogate)") from None
-    return text
-
-
-Text = Annotated[str, AfterValidator(_utf8)]
-
-
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
-    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
-    min_intent_confidence: float = Field(0.0, ge=0.0, le=1.0, description="an intent below it is null")
-
-
-class ParseRequest(Options):
-    text: Text
-
-
-class BatchRequest(Options):
-    texts: list[Text]
-
-
-class Slot(BaseModel):
-    slot: str
-    text: str
-    start: int
-    end: int
-    confidence: float
-
-
-class AlternativeSlot(BaseModel):
-    slot: str
-    text: str
-    start: int
-    end: int
-
-
-class RankedIntent(BaseModel):
-    intent: str
-    confidence: float
-
-
-class Alternative(BaseModel):
-    probability: float
-    tags: list[str]
-    slots: list[AlternativeSlot]
-
-
-class Parse(BaseModel):
-    text: str
-    tokens: list[str]
-    tags: list[str]
-    slots: list[Slot]
-    low_confidence: list[Slot] | None = None
-    intent: str | None = None
-    intent_confidence: float | None = None
-    intents: list[RankedIntent] | None = None
-    alternatives: list[Alternative] | None = None
-
-
-class BatchResponse(BaseModel):
-    results: list[Parse]
-
-
-async def _send_json(
-    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    body = json.dumps(payload).encode("utf-8")
-    base = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": base + (headers or [])})
-    await send({"type": "http.response.body", "body": body})
-
-
-class Guard:
-    """Pure ASGI middleware in front of the app: API key, body size (read bounded), read deadline."""
-
-    def __init__(self, app: Any, limits: Limits, api_key: str | None) -> None:
-        self.app, self.limits = app, limits
-        self.api_key = api_key.encode("utf-8") if api_key else None
-
-    def _authorised(self, scope: Scope) -> bool:
-        if self.api_key is None or scope["path"] in OPEN_PATHS:
-            return True
-        header = dict(scope.get("headers") or []).get(b"authorization", b"")
-        scheme, _, token = header.partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.api_key)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if not self._authorised(scope):
-            await _send_json(
-                send,
-                401,
-                {"detail": "missing or wrong API key (Authorization: Bearer KEY)"},
-                [(b"www-authenticate", b"Bearer")],
-            )
-            return
-        limit = self.limits.max_body_bytes
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            await _send_json(send, 413, {"detail": f"request body of {int(declared)} bytes; the limit is {limit}"})
-            return
-        body = bytearray()
-        while True:
-            try:
-                message = await asyncio.wait_for(receive(), self.limits.read_timeout_s)
-            except asyncio.TimeoutError:
-                await _send_json(send, 408, {"detail": f"no request body for {self.limits.read_timeout_s:g} s"})
-                return
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > limit:
-                await _send_json(send, 413, {"detail": f"request body over {limit} bytes; the limit is {limit}"})
-                return
-            if not message.get("more_body"):
-                break
-        await self.app(scope, _replay(bytes(body), receive), send)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the body already read, then waits for the client as usual."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
-
-
-@dataclass
-class _Request:
-    texts: list[str]
-    future: Future[list[dict[str, Any]]]
-    sizes: list[int]  # tokens of each text (estimated: words + 1)
-    options: ParseOptions  # a step holds requests of one kind
-    results: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def remaining(self) -> int:
-        return sum(self.sizes[len(self.results) :])
-
-
-class MicroBatcher:
-    """One worker thread runs the model; concurrent requests queue up and are tagged together.
-
-    torch already uses every core for one batch, so parsing requests one after another in many
-    threads would only oversubscribe them. Each step the worker takes what is waiting, smallest
-    remaining request first, up to `tokens_per_step` tokens (and at least one text), so a huge
-    request is tagged in pieces between the small ones. Results come back through futures, in
-    each request's own order; an error fails the requests of that step only."""
-
-    def __init__(self, predictor: Predictor, tokens_per_step: int = 4_096) -> None:
-        self.predictor, self.tokens_per_step = predictor, tokens_per_step
-        self.requests: queue.Queue[_Request | None] = queue.Queue()
-        self.worker = threading.Thread(target=self._run, name="slotfill-batcher", daemon=True)
-        self.worker.start()
-
-    def submit(self, texts: list[str], options: ParseOptions = ParseOptions()) -> Future[list[dict[str, Any]]]:
-        future: Future[list[dict[str, Any]]] = Future()
-        if not texts:
-            future.set_result([])
-            return future
-        self.requests.put(_Request(texts, future, [len(text.split()) + 1 for text in texts], options))
-        return future
-
-    def close(self) -> None:
-        self.requests.put(None)
-        self.worker.join()
-
-    def _take_waiting(self, pending: list[_Request]) -> bool:
-        """Move queued requests into `pending` (waiting for one if there is none); False once closed."""
-        while True:
-            try:
-                item = self.requests.get(block=not pending)
-            except queue.Empty:
-                return True
-            if item is None:
-                return False
-            pending.append(item)
-
-    def _step(self, pending: list[_Request]) -> list[tuple[_Request, int]]:
-        """(request, number of its next texts) to tag now: smallest remaining first, within the token budget."""
-        chosen, budget = [], self.tokens_per_step
-        ordered = sorted(pending, key=lambda r: r.remaining)
-        for request in (r for r in ordered if r.options == ordered[0].options):
-            start = count = len(request.results)
-            while count < len(request.texts) and (request.sizes[count] <= budget or (not chosen and count == start)):
-                budget -= request.sizes[count]
-                count += 1
-            if count > start:
-                chosen.append((request, count - start))
-            if budget <= 0:
-                break
-        return chosen
-
-    def _run(self) -> None:
-        pending: list[_Request] = []
-        open_ = True
-        while open_ or pending:
-            if open_:
-                open_ = self._take_waiting(pending)
-            if not pending:
-                continue
-            chosen = self._step(pending)
-            texts = [t for request, n in chosen for t in request.texts[len(request.results) : len(request.results) + n]]
-            options = chosen[0][0].options
-            try:
-                parsed = list(
-                    self.predictor.parse_many(
-                        texts,
-                        alternatives=options.alternatives,
-                        min_confidence=options.min_confidence,
-                        min_intent_confidence=options.min_intent_confidence,
-                    )
-                )
-            except Exception as error:  # noqa: BLE001 - handed to the requests of this step
-                for request, _ in chosen:
-                    request.future.set_exception(error)
-                    pending.remove(request)
-                continue
-            at = 0
-            for request, n in chosen:
-                request.results += parsed[at : at + n]
-                at += n
-                if len(request.results) == len(request.texts):
-                    request.future.set_result(request.results)
-                    pending.remove(request)
+from slotfill.serve.batcher import MicroBatcher
+from slotfill.serve.guard import Guard, Limits
+from slotfill.serve.schemas import BatchRequest, BatchResponse, Options, Parse, ParseRequest
+from slotfill.text.tokenise import count_tokens
 
 
 def _check_texts(predictor: Predictor, limits: Limits, texts: list[str], names: list[str]) -> None:
@@ -310,9 +50,9 @@ def _check_texts(predictor: Predictor, limits: Limits, texts: list[str], names: 
         reason = predictor.limit_error(text)
         if reason is not None:
             raise HTTPException(413, f"{name}: {reason}")
-        tokens += len(text.split())
+        tokens += count_tokens(text)  # the tokeniser's tokens: text without spaces counts what it is
     if tokens > limits.max_request_tokens:
-        raise HTTPException(413, f"{tokens} words in one request; the limit is {limits.max_request_tokens}")
+        raise HTTPException(413, f"{tokens} tokens in one request; the limit is {limits.max_request_tokens}")
 
 
 def _base_app(batcher: MicroBatcher) -> FastAPI:
@@ -339,12 +79,25 @@ def _base_app(batcher: MicroBatcher) -> FastAPI:
     return app
 
 
-def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | None = None) -> Any:
-    """The ASGI app: the FastAPI routes behind the Guard."""
+def public_description(described: dict[str, Any]) -> dict[str, Any]:
+    """What GET /info shows: the model's description without this machine's absolute paths."""
+    shown = copy.deepcopy(described)
+    data = shown.get("config", {}).get("data", {})
+    if data.get("dir"):
+        data["dir"] = Path(data["dir"]).name
+    for gazetteer in shown.get("gazetteers", []):
+        gazetteer["source"] = re.sub(r"(?<![\w.])/[^\s,;]*/([^/\s,;]+)", r"\1", gazetteer.get("source") or "")
+    return shown
+
+
+def create_app(
+    predictor: Predictor, limits: Limits = Limits(), api_key: str | None = None, allowed_hosts: Sequence[str] = ("*",)
+) -> Any:
+    """The ASGI app: the FastAPI routes behind the Guard, behind the check of the Host header."""
     batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
     app = _base_app(batcher)
     page = resources.files("slotfill").joinpath("serve/static/index.html").read_text(encoding="utf-8")
-    described = predictor.describe()
+    described = public_description(predictor.describe())
 
     async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
         parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
@@ -375,4 +128,4 @@ def create_app(predictor: Predictor, limits: Limits = Limits(), api_key: str | N
         _check_texts(predictor, limits, request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
         return {"results": await parse_all(request.texts, request)}
 
-    return Guard(app, limits, api_key)
+    return TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))

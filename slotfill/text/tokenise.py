@@ -98,6 +98,11 @@ def token_texts(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
+def count_tokens(text: str, limit: int | None = None) -> int:
+    """How many tokens `tokenise(text)` makes (at most `limit`), without building them."""
+    return sum(1 for _ in itertools.islice(_TOKEN_RE.finditer(text), limit))
+
+
 def tokenise(text: str, limit: int | None = None) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`; with `limit`, at most that
     many (the rest of the text is not even scanned)."""

@@ -89,6 +89,46 @@ def test_predict_arguments_and_input_file(trained_run: Path, tmp_path: Path) -> 
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["to paris", "to rome"]
 
 
+def test_every_line_ending_splits_lines_as_parse_many_of_an_open_file(trained_run: Path, tmp_path: Path) -> None:
+    from slotfill.predict import Predictor
+
+    utterances = tmp_path / "endings.txt"
+    utterances.write_bytes(b"to paris\rto rome\r\nfrom boston\n\rto denver")  # CR, CR LF, LF, an empty line
+    result = runner.invoke(app, ["predict", str(trained_run), "--input", str(utterances)])
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    with open(utterances, encoding="utf-8") as handle:
+        assert printed == list(Predictor.load(trained_run, "cpu").parse_many(handle))
+    assert [p["text"] for p in printed] == ["to paris", "to rome", "from boston", "", "to denver"]
+
+
+def test_output_into_a_fifo_and_a_full_disk(trained_run: Path, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "parsed.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = runner.invoke(app, ["predict", str(trained_run), "to rome", "--output", str(fifo)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0 and json.loads(received[0])["text"] == "to rome"
+    full = tmp_path / "full"
+    full.symlink_to("/dev/full")
+    result = runner.invoke(app, ["predict", str(trained_run), "to rome", "--output", str(full)])
+    assert result.exit_code == 2 and result.stderr.strip().endswith("full: cannot write (No space left on device)")
+    assert len(result.stderr.strip().splitlines()) == 1
+    with open("/dev/full", "wb") as stdout:  # `slotfill predict ... > file` on a full disk
+        done = subprocess.run(
+            [sys.executable, "-m", "slotfill.cli", "predict", str(trained_run), "to rome"],
+            stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: stdout: cannot write (No space left on device)"
+    ]
+
+
 def test_tag_reads_json_lines_when_stdin_is_not_a_terminal(trained_run: Path) -> None:
     result = runner.invoke(app, ["tag", str(trained_run)], input="leave Taipei on November 2nd\n")
     assert result.exit_code == 0, result.output

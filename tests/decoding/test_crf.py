@@ -192,7 +192,8 @@ def test_span_confidence_is_the_brute_force_probability_of_the_span(seed: int) -
 def test_k_best_paths_are_the_brute_force_k_best() -> None:
     decoder = decoder_of(make_crf(4))
     emissions, mask = case(4, [4, 2], scale=1.0)
-    paths, probabilities = decoder.k_best(emissions, mask, 5)
+    paths, log_probabilities = decoder.k_best(emissions, mask, 5)
+    probabilities = np.exp(log_probabilities)
     for b, n in enumerate((4, 2)):
         ranked = sorted(all_valid_paths(decoder, emissions[b, :n], n), key=lambda ps: -ps[1])
         log_z = log_sum([s for _, s in ranked])
@@ -213,7 +214,7 @@ def test_a_sentence_decodes_the_same_in_any_batch() -> None:
         e, m = emissions[rows][:, : max(lengths[r] for r in rows)], mask[rows][:, : max(lengths[r] for r in rows)]
         path = decoder.viterbi(e, m)
         spans = decoder.span_scores(e, m, path, 1.3)
-        k_paths, k_probabilities = decoder.k_best(e, m, 3)
+        k_paths, k_probabilities = decoder.k_best(e, m, 3)  # log-probabilities
         return [
             (
                 path[i, :n].tolist(),
@@ -230,3 +231,29 @@ def test_a_sentence_decodes_the_same_in_any_batch() -> None:
         for s in range(0, len(order), size):
             rows = order[s : s + size]
             assert decoded(rows) == [alone[r] for r in rows]
+
+
+def test_k_best_keeps_improbable_valid_sequences_and_its_memory_is_bounded() -> None:
+    """Probabilities that underflow to 0 still list the sequence (the first alternative is the
+    parse itself); a long sentence's k-best is decoded a few sentences at a time."""
+    from slotfill.decoding import decoder as decoding
+    from slotfill.decoding.types import Decoding
+
+    crf = decoder_of(make_crf(9))
+    emissions, mask = case(9, [30, 3, 2], scale=400.0)  # scores so large that exp(log P) is 0.0
+    decoded = decoding.decode_scores(emissions, None, [30, 3, 2], crf, Decoding(alternatives=4))
+    assert all(row and row[0][0] == tags for row, tags in zip(decoded.alternatives, decoded.tag_ids))
+    for shape in ((1000, 999, 125), (256, 12, 125), (3, 5000, 125)):
+        groups = decoding._k_best_rows(shape, 10)
+        assert [i for g in groups for i in range(*g.indices(shape[0]))] == list(range(shape[0]))  # each row once
+        assert all(
+            len(range(*g.indices(shape[0]))) * 10 * shape[1] * shape[2] <= decoding.K_BEST_ELEMENTS
+            or g.stop - g.start == 1
+            for g in groups
+        )
+    from slotfill.errors import ConfigError
+    from slotfill.predict import ParseOptions
+
+    for bad in ({"alternatives": 10_000}, {"min_confidence": float("nan")}, {"min_intent_confidence": 2.0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            ParseOptions(**bad)

@@ -310,10 +310,30 @@ def test_the_key_comes_from_a_file_or_the_environment(tmp_path: Path, monkeypatc
         _api_key(key_file)
     with pytest.raises(ConfigError, match="cannot read"):
         _api_key(tmp_path / "missing")
+    key_file.write_text("first-line\nsecond line\n")
+    assert _api_key(key_file) == "first-line"  # the first line is the key
+    for empty in ("", "  \n"):  # `SLOTFILL_API_KEY=$(cat missing.txt)`: never an open server
+        monkeypatch.setenv("SLOTFILL_API_KEY", empty)
+        with pytest.raises(ConfigError, match="SLOTFILL_API_KEY is set but empty"):
+            _api_key(None)
+
+
+def test_only_the_hosts_it_serves_are_answered_and_info_shows_no_paths(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    for host, status in (("127.0.0.1", 200), ("localhost", 200), ("attacker.example", 400)):
+        answer = raw_exchange(
+            server, f"GET /health HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), (host, answer[:80])
+    status, info = call(server + "/info", method="GET")
+    assert status == 200 and info["config"]["data"]["dir"] == "demo" and str(ROOT) not in json.dumps(info)
+    from slotfill.serve.guard import served_hosts
+
+    assert served_hosts("0.0.0.0") == ["*"] and served_hosts("0.0.0.0", ["api.example"]) == ["api.example"]
 
 
 def test_a_chunked_body_over_the_limit_is_refused_while_it_is_read(server: str) -> None:
-    head = b"POST /parse HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = b"POST /parse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     piece = b"x" * 50_000
     chunks = (f"{len(piece):x}\r\n".encode() + piece + b"\r\n") * 40 + b"1\r\nx\r\n"  # 2,000,001 bytes of body
     answer = raw_exchange(server, head + chunks)  # and no final chunk: the body never ends, the answer comes anyway
@@ -324,7 +344,7 @@ def test_a_body_shorter_than_announced_times_out(server: str) -> None:
     started = time.monotonic()
     answer = raw_exchange(
         server,
-        b'POST /parse HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"text":',
+        b'POST /parse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"text":',
     )
     assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 10
 
@@ -333,7 +353,7 @@ def test_a_body_longer_than_announced_is_cut_at_the_announcement(server: str) ->
     body = json.dumps({"text": "to boston"}).encode()
     answer = raw_exchange(
         server,
-        b"POST /parse HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 8\r\n\r\n"
+        b"POST /parse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 8\r\n\r\n"
         + body,
     )
     assert answer.startswith(b"HTTP/1.1 422")
@@ -342,7 +362,7 @@ def test_a_body_longer_than_announced_is_cut_at_the_announcement(server: str) ->
 def test_idle_connections_are_closed(server: str) -> None:
     address = urlsplit(server)
     with socket.create_connection((address.hostname, address.port), timeout=20) as connection:
-        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         started = time.monotonic()
         received = b""
         while chunk := connection.recv(65536):  # the answer, then the server closes the idle connection
@@ -354,7 +374,7 @@ def test_sigterm_ends_the_server_while_a_client_holds_half_a_body(trained_run: P
     process, url = start_server(trained_run, "--read-timeout", "30", "--shutdown-timeout", "2")
     address = urlsplit(url)
     with socket.create_connection((address.hostname, address.port), timeout=60) as connection:
-        connection.sendall(b'POST /parse HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"te')
+        connection.sendall(b'POST /parse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"te')
         time.sleep(0.5)
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -408,7 +428,7 @@ class SlowRecorder:
 
 
 def test_a_small_request_is_not_queued_behind_a_huge_one() -> None:
-    from slotfill.serve.app import MicroBatcher
+    from slotfill.serve.batcher import MicroBatcher
 
     recorder = SlowRecorder()
     batcher = MicroBatcher(recorder, tokens_per_step=40)  # type: ignore[arg-type]
@@ -426,7 +446,7 @@ def test_a_small_request_is_not_queued_behind_a_huge_one() -> None:
 
 
 def test_an_error_fails_only_the_requests_of_its_step() -> None:
-    from slotfill.serve.app import MicroBatcher
+    from slotfill.serve.batcher import MicroBatcher
 
     recorder = SlowRecorder()
     recorder.gate.set()
@@ -447,4 +467,30 @@ def test_info_says_what_the_model_is(server: str, trained_run: Path) -> None:
 
     status, described = call(server + "/info", method="GET")
     assert status == 200
-    assert described == json.loads(json.dumps(Predictor.load(trained_run, "cpu").describe()))
+    from slotfill.serve.app import public_description
+
+    # Predictor.describe() without this machine's paths (the data directory shown by its name)
+    assert described == json.loads(json.dumps(public_description(Predictor.load(trained_run, "cpu").describe())))
+
+
+def test_tokens_are_counted_as_the_tokeniser_makes_them(trained_run: Path) -> None:
+    """Text without spaces (one token per CJK character) counts what it is, for the request limit
+    and for the worker's fair steps: 2 texts of 60 characters are 120 tokens, not 2 words."""
+    from fastapi import HTTPException
+
+    from slotfill.predict import Predictor
+    from slotfill.serve.app import _check_texts
+    from slotfill.serve.batcher import MicroBatcher
+    from slotfill.serve.guard import Limits
+
+    predictor = Predictor.load(trained_run, "cpu")
+    texts = ["北京到上海" * 12] * 2
+    with pytest.raises(HTTPException) as error:
+        _check_texts(predictor, Limits(max_request_tokens=100), texts, ["texts[0]", "texts[1]"])
+    assert error.value.status_code == 413 and error.value.detail == "120 tokens in one request; the limit is 100"
+    batcher = MicroBatcher(predictor, tokens_per_step=100)
+    try:
+        results = batcher.submit(texts).result(timeout=60)
+    finally:
+        batcher.close()
+    assert [len(r["tokens"]) for r in results] == [60, 60]

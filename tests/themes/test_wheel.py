@@ -20,7 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600, **kwargs)
+    """A command with nothing of this environment's path settings: the fresh venv alone decides."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    return subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
 
 @pytest.fixture(scope="module")

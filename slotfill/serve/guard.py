@@ -1,0 +1,118 @@
+"""What every request passes before the app: the Host header (DNS rebinding), the API key
+(`Authorization: Bearer KEY`, compared in constant time, every path but /health), a body limit
+enforced while the body is read, chunked or not, and a deadline for each piece of the body."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+OPEN_PATHS = ("/health",)  # answered without the API key (load balancers' health checks)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_text_chars: int = 5_000
+    max_batch: int = 256
+    max_body_bytes: int = 2_000_000
+    max_request_tokens: int = 50_000  # all texts of one request together
+    tokens_per_step: int = 4_096  # the most the model worker tags in one step, across requests
+    read_timeout_s: float = 10.0  # the longest wait for the next piece of a request body
+
+
+async def _send_json(
+    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(payload).encode("utf-8")
+    base = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": base + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """Pure ASGI middleware in front of the app: API key, body size (read bounded), read deadline."""
+
+    def __init__(self, app: Any, limits: Limits, api_key: str | None) -> None:
+        self.app, self.limits = app, limits
+        self.api_key = api_key.encode("utf-8") if api_key else None
+
+    def _authorised(self, scope: Scope) -> bool:
+        if self.api_key is None or scope["path"] in OPEN_PATHS:
+            return True
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, token = header.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.api_key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not self._authorised(scope):
+            await _send_json(
+                send,
+                401,
+                {"detail": "missing or wrong API key (Authorization: Bearer KEY)"},
+                [(b"www-authenticate", b"Bearer")],
+            )
+            return
+        limit = self.limits.max_body_bytes
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _send_json(send, 413, {"detail": f"request body of {int(declared)} bytes; the limit is {limit}"})
+            return
+        body = bytearray()
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), self.limits.read_timeout_s)
+            except asyncio.TimeoutError:
+                await _send_json(send, 408, {"detail": f"no request body for {self.limits.read_timeout_s:g} s"})
+                return
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await _send_json(send, 413, {"detail": f"request body over {limit} bytes; the limit is {limit}"})
+                return
+            if not message.get("more_body"):
+                break
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the body already read, then waits for the client as usual."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def served_hosts(host: str, allowed_hosts: Sequence[str] = ()) -> list[str]:
+    """The Host headers a server listening on `host` answers: the address itself, this machine's
+    loopback names when it listens there, and `allowed_hosts`; every host ("*") when it listens
+    on every address and no host is named."""
+    if host in ANY_ADDRESS:
+        return list(allowed_hosts) or ["*"]
+    names = [host, *LOOPBACK_NAMES] if host in LOOPBACK_NAMES else [host]
+    return list(dict.fromkeys([*names, *allowed_hosts]))

@@ -1,0 +1,77 @@
+"""The request and response bodies of the HTTP API (pydantic): what /docs shows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from slotfill.choices import MAX_ALTERNATIVES
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text (a lone surrogate)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
+    min_intent_confidence: float = Field(0.0, ge=0.0, le=1.0, description="an intent below it is null")
+
+
+class ParseRequest(Options):
+    text: Text
+
+
+class BatchRequest(Options):
+    texts: list[Text]
+
+
+class Slot(BaseModel):
+    slot: str
+    text: str
+    start: int
+    end: int
+    confidence: float
+
+
+class AlternativeSlot(BaseModel):
+    slot: str
+    text: str
+    start: int
+    end: int
+
+
+class RankedIntent(BaseModel):
+    intent: str
+    confidence: float
+
+
+class Alternative(BaseModel):
+    probability: float
+    tags: list[str]
+    slots: list[AlternativeSlot]
+
+
+class Parse(BaseModel):
+    text: str
+    tokens: list[str]
+    tags: list[str]
+    slots: list[Slot]
+    low_confidence: list[Slot] | None = None
+    intent: str | None = None
+    intent_confidence: float | None = None
+    intents: list[RankedIntent] | None = None
+    alternatives: list[Alternative] | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[Parse]
