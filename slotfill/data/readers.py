@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from slotfill.choices import DATA_FORMATS
@@ -29,6 +29,9 @@ class Example:
     tokens: tuple[str, ...]
     tags: tuple[str, ...]
     intent: str | None = None
+    # the raw text the tokens were cut from (the raw-text formats): written back as it was, so a
+    # conversion between them is exact ("close-by" stays "close-by"); not part of equality
+    text: str | None = field(default=None, compare=False, repr=False)
 
 
 def without_punctuation(example: Example) -> tuple[Example, int]:
@@ -68,7 +71,7 @@ def detect_format(path: Path) -> str:
     first = next((line for line in head.splitlines() if line.strip()), "")
     try:
         record = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return "jsonl"  # the reader names the bad line
     return "spans" if isinstance(record, dict) and "text" in record and "tokens" not in record else "jsonl"
 
@@ -134,7 +137,7 @@ def _from_text(data: TextData, path: Path, strict_bio: bool, misaligned: str) ->
         tokens, tags, problems = to_tokens(item, misaligned)
         found += problems
         if tokens:
-            yield repairs.example(tokens, tags, item.intent, item.where)
+            yield repairs.example(tokens, tags, item.intent, item.where, item.text)
     repairs.report()
     if found:
         log.warning("%s", misaligned_warning(found, len(data.utterances), misaligned))
@@ -181,17 +184,21 @@ class _RepairCount:
     def __init__(self, path: Path, strict_bio: bool) -> None:
         self.path, self.strict_bio, self.count = path, strict_bio, 0
 
-    def example(self, tokens: list[str], tags: list[str], intent: str | None, where: str) -> Example:
+    def example(
+        self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None = None
+    ) -> Example:
         if len(tokens) != len(tags):
             raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags")
         for tag in tags:
             if not bio.is_bio_tag(tag):
                 raise DataError(f"{where}: {tag!r} is not a BIO tag (O, B-x or I-x)")
+        if intent is not None and (not isinstance(intent, str) or not intent.strip() or not intent.isprintable()):
+            raise DataError(f"{where}: intent {intent!r} must be a non-empty string of printable characters")
         fixed, changed = bio.repair(tags)
         if changed and self.strict_bio:
             raise DataError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
         self.count += changed
-        return Example(tuple(tokens), tuple(fixed), intent)
+        return Example(tuple(tokens), tuple(fixed), intent, text)
 
     def report(self) -> None:
         if self.count:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from slotfill.errors import DataError
 from slotfill.text import bio
@@ -122,6 +123,8 @@ def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
             value = json.loads(line)
         except json.JSONDecodeError as error:
             raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+        except RecursionError:
+            raise DataError(f"{where}: JSON nested too deeply to be an annotated utterance") from None
         yield where, value
 
 
@@ -161,7 +164,8 @@ def _rasa_label(match: re.Match[str], where: str) -> str:
     if not isinstance(spec, dict) or "entity" not in spec:
         raise DataError(f"{where}: entity annotation {match.group(0)!r} has no 'entity'")
     entity = _check_label(spec["entity"], where)
-    return f"{spec['role']}.{entity}" if spec.get("role") else entity
+    role = spec.get("role")
+    return f"{_check_label(role, where)}.{entity}" if role is not None else entity
 
 
 def parse_rasa_example(line: str, intent: str | None, where: str) -> AnnotatedText:
@@ -193,14 +197,56 @@ def _rasa_examples(node: yaml.Node, path: Path) -> Iterator[tuple[str, str]]:
             yield line, f"{path}:{first + offset}"
 
 
-def read_rasa(path: Path, source: str) -> TextData:
+YAML_MAX_DEPTH = 32  # a Rasa NLU file nests a handful of levels
+
+
+def _compose_plain_yaml(path: Path, source: str) -> yaml.Node | None:
+    """The YAML node tree of a data file, refusing what data never needs and a hostile file uses:
+    aliases (`*name`, which can multiply a small file into gigabytes of examples) and deep nesting."""
     try:
-        root = yaml.compose(source)
+        depth = 0
+        for event in yaml.parse(source):
+            if isinstance(event, yaml.AliasEvent):
+                raise DataError(
+                    f"{path}:{event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not read in data files"
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > YAML_MAX_DEPTH:
+                    raise DataError(
+                        f"{path}:{event.start_mark.line + 1}: YAML nested more than {YAML_MAX_DEPTH} levels"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return yaml.compose(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise DataError(
             f"{path}:{mark.line + 1 if mark else 1}: not valid YAML ({getattr(error, 'problem', error)})"
         ) from None
+
+
+def _text_of(node: yaml.Node, path: Path, what: str) -> str:
+    """A plain, non-empty YAML string (not a list, a mapping, a null or a tagged object)."""
+    if not (isinstance(node, yaml.ScalarNode) and node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int")):
+        raise DataError(f"{path}:{node.start_mark.line + 1}: {what} must be a plain string")
+    if not str(node.value).strip():
+        raise DataError(f"{path}:{node.start_mark.line + 1}: {what} is empty")
+    return str(node.value)
+
+
+def _entry_keys(item: yaml.MappingNode, path: Path) -> dict[str, yaml.Node]:
+    keys: dict[str, yaml.Node] = {}
+    for key, value in item.value:
+        name = _text_of(key, path, "a key")
+        if name in keys:
+            raise DataError(f"{path}:{key.start_mark.line + 1}: the key {name!r} appears twice in this entry")
+        keys[name] = value
+    return keys
+
+
+def read_rasa(path: Path, source: str) -> TextData:
+    root = _compose_plain_yaml(path, source)
     nlu = _mapping_value(root, "nlu")
     if not isinstance(nlu, yaml.SequenceNode):
         raise DataError(f"{path}: a Rasa NLU file has an 'nlu:' list")
@@ -208,18 +254,19 @@ def read_rasa(path: Path, source: str) -> TextData:
     for item in nlu.value:
         if not isinstance(item, yaml.MappingNode):
             raise DataError(f"{path}:{item.start_mark.line + 1}: expected '- intent: ...' with 'examples: |'")
-        keys = {key.value: value for key, value in item.value}
+        keys = _entry_keys(item, path)
         examples = keys.get("examples")
         if not isinstance(examples, yaml.ScalarNode):
             raise DataError(f"{path}:{item.start_mark.line + 1}: expected 'examples: |' under this entry")
         lines = list(_rasa_examples(examples, path))
         if "intent" in keys:
-            intent = str(keys["intent"].value)
+            intent = _text_of(keys["intent"], path, "the intent")
             data.utterances += [parse_rasa_example(line, intent, where) for line, where in lines]
         elif "lookup" in keys:
-            data.lookups.setdefault(str(keys["lookup"].value), []).extend((line,) for line, _ in lines)
+            name = _text_of(keys["lookup"], path, "the lookup's name")
+            data.lookups.setdefault(name, []).extend((line,) for line, _ in lines)
         elif "synonym" in keys:
-            canonical = str(keys["synonym"].value)
+            canonical = _text_of(keys["synonym"], path, "the synonym")
             data.lookups.setdefault(canonical, []).append((canonical, *(line for line, _ in lines)))
         # regex entries and others are not utterances: nothing to read
     return data
@@ -228,48 +275,74 @@ def read_rasa(path: Path, source: str) -> TextData:
 def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if not isinstance(node, yaml.MappingNode):
         return None
-    return next((value for k, value in node.value if k.value == key), None)
+    return next((value for k, value in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
 
 
 # --- the Snips NLU dataset ------------------------------------------------------------------------------
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)  # other keys of the Snips format are ignored, types are not
+
+
+class _SnipsChunk(_Strict):
+    text: str
+    slot_name: str | None = None
+    entity: str | None = None
+
+
+class _SnipsUtterance(_Strict):
+    data: list[_SnipsChunk]
+
+
+class _SnipsIntent(_Strict):
+    utterances: list[_SnipsUtterance]
+
+
+class _SnipsValue(_Strict):
+    value: str
+    synonyms: list[str] = []
+
+
+class _SnipsEntity(_Strict):
+    data: list[_SnipsValue] = []  # built-in entities ("snips/datetime": {}) have none
+
+
+class _SnipsDataset(_Strict):
+    intents: dict[str, _SnipsIntent]
+    entities: dict[str, _SnipsEntity] = {}
+
+
 def read_snips(path: Path, source: str) -> TextData:
     try:
-        dataset = json.loads(source)
+        raw = json.loads(source)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: bad JSON ({error.msg} at column {error.colno})") from None
-    if not isinstance(dataset, dict) or not isinstance(dataset.get("intents"), dict):
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to be a Snips dataset") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("intents"), dict):
         raise DataError(f"{path}: a Snips dataset is a JSON object with 'intents' (and 'entities')")
+    try:
+        dataset = _SnipsDataset.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in first["loc"])
+        raise DataError(f"{path}: {where.replace('.[', '[')}: {first['msg']}") from None
     data = TextData([])
-    for intent, body in dataset["intents"].items():
-        utterances = body.get("utterances") if isinstance(body, dict) else None
-        if not isinstance(utterances, list):
-            raise DataError(f"{path}: intents.{intent}: expected a list of 'utterances'")
-        for index, utterance in enumerate(utterances):
+    for intent, body in dataset.intents.items():
+        for index, utterance in enumerate(body.utterances):
             data.utterances.append(_snips_utterance(utterance, intent, f"{path}: intents.{intent}.utterances[{index}]"))
-    for name, entity in (dataset.get("entities") or {}).items():
-        values = entity.get("data", []) if isinstance(entity, dict) else []
-        entries = [
-            (v["value"], *v.get("synonyms", []))
-            for v in values
-            if isinstance(v, dict) and isinstance(v.get("value"), str)
-        ]
-        if entries:
-            data.lookups[name] = entries
+    for name, entity in dataset.entities.items():
+        if entity.data:
+            data.lookups[name] = [(value.value, *value.synonyms) for value in entity.data]
     return data
 
 
-def _snips_utterance(utterance: Any, intent: str, where: str) -> AnnotatedText:
-    chunks = utterance.get("data") if isinstance(utterance, dict) else None
-    if not isinstance(chunks, list):
-        raise DataError(f"{where}: expected 'data', a list of chunks")
+def _snips_utterance(utterance: _SnipsUtterance, intent: str, where: str) -> AnnotatedText:
     text, spans = "", []
-    for index, chunk in enumerate(chunks):
-        if not isinstance(chunk, dict) or not isinstance(chunk.get("text"), str):
-            raise DataError(f"{where}.data[{index}]: a chunk needs a 'text' string")
-        if "slot_name" in chunk:
-            label = _check_label(chunk["slot_name"], f"{where}.data[{index}]")
-            spans.append((len(text), len(text) + len(chunk["text"]), label))
-        text += chunk["text"]
+    for index, chunk in enumerate(utterance.data):
+        if chunk.slot_name is not None:
+            label = _check_label(chunk.slot_name, f"{where}.data[{index}]")
+            spans.append((len(text), len(text) + len(chunk.text), label))
+        text += chunk.text
     return AnnotatedText(text, spans, intent, where)

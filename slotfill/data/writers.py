@@ -19,6 +19,7 @@ from slotfill.data.readers import Example
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.text import bio
+from slotfill.text.tokenise import tokenise
 
 Entry = tuple[str, ...]
 
@@ -44,16 +45,17 @@ def write_split(
 
 
 def text_and_spans(example: Example) -> tuple[str, list[tuple[int, int, str]]]:
-    """The tokens joined by spaces, and each slot as (start, end, label) in that text."""
-    starts, at = [], 0
-    for token in example.tokens:
-        starts.append(at)
-        at += len(token) + 1
-    text = " ".join(example.tokens)
-    spans = [
-        (starts[s.start], starts[s.end - 1] + len(example.tokens[s.end - 1]), s.label) for s in bio.spans(example.tags)
-    ]
-    return text, spans
+    """The example's raw text when it was read from one (else its tokens joined by spaces), and
+    each slot as (start, end, label) in that text."""
+    tokens = tokenise(example.text) if example.text is not None else []
+    if [t.text for t in tokens] == list(example.tokens) and example.text is not None:
+        text, offsets = example.text, [(t.start, t.end) for t in tokens]
+    else:
+        text, offsets, at = " ".join(example.tokens), [], 0
+        for token in example.tokens:
+            offsets.append((at, at + len(token)))
+            at += len(token) + 1
+    return text, [(offsets[s.start][0], offsets[s.end - 1][1], s.label) for s in bio.spans(example.tags)]
 
 
 def _write_atis(examples: Sequence[Example], directory: Path) -> None:

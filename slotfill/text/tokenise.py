@@ -4,7 +4,9 @@ ATIS conventions: lowercase; contractions and "o'clock" stay one token ("i'd", "
 the abbreviations "st." (saint), "mt.", "ft." ... keep their period; "?", ",", "!" and other
 punctuation are tokens of their own; dotted abbreviations such as "a.m." stay whole, and so do
 numbers, times, dates and percentages ("8:30", "1,000", "11/2", "25%").
-Every CJK ideograph, kana or CJK punctuation mark is a token of its own.
+Every CJK ideograph, kana or CJK punctuation mark is a token of its own; full-width letters and
+digits ("ｂｏｓｔｏｎ") make words like their ASCII forms. Invisible format characters (bidi marks,
+zero-width spaces, a BOM inside the text) are never tokens, and an emoji keeps its modifiers.
 
 What the model sees of a token is its `norm`: lowercased, typographic apostrophes made plain and
 accents folded on Latin letters ("Reykjavík" -> "reykjavik"), so that the way a person types a
@@ -22,15 +24,21 @@ from typing import NamedTuple
 
 _CJK = (
     "\u2e80-\u2fdf"  # CJK radicals
-    "\u3000-\u303f"  # CJK symbols and punctuation
+    "\u3001-\u303f"  # CJK symbols and punctuation (not U+3000, the ideographic space: a space)
     "\u3040-\u30ff"  # hiragana, katakana
     "\u3400-\u4dbf"  # CJK extension A
     "\u4e00-\u9fff"  # CJK unified ideographs
     "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff00-\uffef"  # half- and full-width forms
+    "\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uffef"  # half- and full-width forms but letters and digits
     "\U00020000-\U0002fa1f"  # CJK extensions B-F
 )
 _ABBREVIATIONS = ("st", "mt", "ft", "dr", "mr", "mrs", "ms", "jr", "sr", "ave", "blvd")
+# characters that are never a token: invisible format controls (bidi marks, zero-width spaces, a BOM
+# inside the text, the soft hyphen); they stay in the text and its offsets, between tokens
+_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+# what extends the symbol before it into one token: emoji modifiers (skin tones), variation selectors,
+# the keycap mark, tag characters, and a zero-width joiner with the symbol after it
+_SYMBOL_EXTENSION = "(?:[\U0001f3fb-\U0001f3ff\ufe00-\ufe0f\u20e3\U000e0020-\U000e007f]|\u200d[^\\s])"
 _APOSTROPHES = "'\u2019\u2018\u02bc"  # plain, right and left single quotation marks, modifier letter apostrophe
 
 _TOKEN_RE = re.compile(
@@ -41,7 +49,7 @@ _TOKEN_RE = re.compile(
     | \d+(?:[:.,/]\d+)+%?                              # 8:30 3.5 1,000 11/2 2.5%
     | \d+%                                             # 25%
     | [^\W_{_CJK}]+(?:[{_APOSTROPHES}][^\W_{_CJK}]+)*  # words, i'd, o'clock, 2nd
-    | \S                                               # any other visible character
+    | [^\s{_INVISIBLE}]{_SYMBOL_EXTENSION}*            # any other visible character (an emoji with its modifiers)
     """,
     re.VERBOSE,
 )

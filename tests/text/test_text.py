@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,3 +96,24 @@ def test_punctuation_tokens_are_recognised() -> None:
     tokens = [t.text for t in tokenise("“Fly” to St. Louis (MO), at 8:30 a.m. — ok?!")]
     assert [t for t in tokens if is_punctuation(t)] == ["“", "”", "(", ")", ",", "—", "?", "!"]
     assert not any(is_punctuation(t) for t in ("st.", "a.m.", "8:30", "i'd", "25%", "$", "+", "😀"))
+
+
+@pytest.mark.parametrize(
+    "text,tokens",
+    [
+        ("\u3000", []),  # the ideographic space is a space
+        ("\u200f\u200e\u200b", []),  # bidi marks and a zero-width space are invisible
+        ("fly\ufeff to boston", ["fly", "to", "boston"]),  # a BOM inside the text is not a token
+        ("ｂｏｓｔｏｎ on the ２nd", ["ｂｏｓｔｏｎ", "on", "the", "２nd"]),  # full-width letters make one word
+        ("hi 👍🏽 boston", ["hi", "👍🏽", "boston"]),  # a skin tone stays on its emoji
+        ("👨\u200d👩\u200d👧 to rome", ["👨\u200d👩\u200d👧", "to", "rome"]),  # a ZWJ sequence is one symbol
+    ],
+)
+def test_invisible_characters_full_width_letters_and_emoji(text: str, tokens: list[str]) -> None:
+    found = tokenise(text)
+    assert [t.text for t in found] == tokens
+    assert all(text[t.start : t.end] == t.text for t in found)
+
+
+def test_full_width_letters_are_seen_as_their_plain_forms() -> None:
+    assert [t.norm for t in tokenise("ｂｏｓｔｏｎ ２nd")] == ["boston", "2nd"]
