@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from slotfill import __version__
 from slotfill.choices import FUSED_CELLS
 from slotfill.errors import ModelError
+from slotfill.export.runtime import INPUTS, info_digest
 from slotfill.features.arrays import encode_sentences
 from slotfill.files import writing_dir
 from slotfill.layout import (
@@ -48,9 +49,9 @@ from slotfill.nn.tagger import Tagger
 from slotfill.store.model_dir import LoadedModel, load_model, resolve_model_dir
 from slotfill.store.model_files import file_digests
 
-EXPORT_FORMAT_VERSION = 1
+EXPORT_FORMAT_VERSION = 2  # 2: export.json records the sha256 of its own fields (info_sha256)
 OPSET = 17
-INPUT_NAMES = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features")
+INPUT_NAMES = INPUTS  # the graph's inputs, as the runtime feeds them
 DYNAMIC_AXES = {
     "word_ids": {0: "batch", 1: "length"},
     "char_ids": {0: "words", 1: "chars"},
@@ -145,6 +146,7 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
 
         save_gazetteers(staged, loaded.gazetteers)
         info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR))
+        info["info_sha256"] = info_digest(info)
         (staged / EXPORT_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return info
 

@@ -7,6 +7,7 @@ torch model's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,18 @@ from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
 from slotfill.store.calibration import read_temperature
 from slotfill.store.model_files import check_digests, read_metrics, read_model_files
 
-READABLE_EXPORT_VERSIONS = (1,)
+READABLE_EXPORT_VERSIONS = (1, 2)
+MAX_SCORE = 1e6  # a trained CRF score is a few units; 1e30 is damage
+SEALED_FROM_VERSION = 2  # from format 2, export.json records the sha256 of its own other fields
+DECODERS_EXPORTED = ("crf", "softmax")
+
+
+def info_digest(info: dict[str, Any]) -> str:
+    """The sha256 of an export description without its own record (canonical JSON)."""
+    fields = {k: v for k, v in info.items() if k != "info_sha256"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
 SINGLE_THREAD_BLAS_FROM = 512  # tokens in a batch (B x L) from which decoding limits BLAS to one thread
 
 
@@ -115,7 +127,15 @@ def _read_export_info(directory: Path) -> dict[str, Any]:
             f"(slotfill {info.get('slotfill_version', '?') if isinstance(info, dict) else '?'}); "
             f"this slotfill {__version__} reads versions {', '.join(map(str, READABLE_EXPORT_VERSIONS))}"
         )
-    check_digests(directory, info.get("sha256"), directory / EXPORT_FILE)
+    where = directory / EXPORT_FILE
+    if version >= SEALED_FROM_VERSION:  # every field is covered: a decoder, an intent flag or a record cannot be edited
+        if info.get("info_sha256") != info_digest(info) or not isinstance(info.get("sha256"), dict):
+            raise ModelError(f"{where}: damaged or edited since it was written (its record of itself differs)")
+    if info.get("decoder") not in DECODERS_EXPORTED or not isinstance(info.get("intent"), bool):
+        raise ModelError(
+            f"{where}: damaged export description (decoder {info.get('decoder')!r}, intent {info.get('intent')!r})"
+        )
+    check_digests(directory, info.get("sha256"), where)
     return info
 
 
@@ -131,7 +151,35 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
         raise ModelError(f"{where}: damaged CRF scores ({error})") from None
     if start.shape != (num_tags,) or end.shape != (num_tags,) or transitions.shape != (num_tags, num_tags):
         raise ModelError(f"{where}: CRF scores do not fit the vocabulary's {num_tags} tags")
+    if not all(np.isfinite(a).all() and (np.abs(a) < MAX_SCORE).all() for a in (start, end, transitions)):
+        raise ModelError(f"{where}: damaged CRF scores (not finite, or beyond {MAX_SCORE:g})")
     return NumpyCRF(BIOConstraints.for_tags(vocab.tags.items), start, transitions, end)
+
+
+INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features")
+
+
+def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_features: int, where: Path) -> None:
+    """The graph's inputs and outputs must be the ones this model's files describe: another model's
+    model.onnx beside them is refused here, in one line, not by onnxruntime at the first parse."""
+    inputs = {i.name: i.shape for i in session.get_inputs()}
+    outputs = [o.shape for o in session.get_outputs()]
+    expected_outputs = 2 if info["intent"] else 1
+    problems = []
+    if not set(inputs) <= set(INPUTS):
+        problems.append(f"inputs {sorted(set(inputs) - set(INPUTS))} are not slotfill's")
+    if "gazetteer_features" in inputs and inputs["gazetteer_features"][-1] not in (gazetteer_features, None):
+        problems.append(
+            f"{inputs['gazetteer_features'][-1]} gazetteer features, the model's lists give {gazetteer_features}"
+        )
+    if len(outputs) != expected_outputs:
+        problems.append(f"{len(outputs)} outputs, export.json says {expected_outputs}")
+    elif outputs[0][-1] != len(vocab.tags) or (expected_outputs == 2 and outputs[1][-1] != len(vocab.intents)):
+        problems.append(
+            f"outputs of sizes {[o[-1] for o in outputs]}, the vocabulary has {len(vocab.tags)} tags and {len(vocab.intents)} intents"
+        )
+    if problems:
+        raise ModelError(f"{where}: not this model's graph ({'; '.join(problems)})")
 
 
 def load_exported(path: Path, device: str = "auto") -> ExportedModel:
@@ -155,5 +203,6 @@ def load_exported(path: Path, device: str = "auto") -> ExportedModel:
     except _onnxruntime_errors() as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
+    _check_graph(session, info, vocab, gazetteers.num_features, directory / ONNX_FILE)
     decoder = OnnxDecoder(session, crf, bool(info.get("intent")))
     return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))

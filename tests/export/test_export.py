@@ -76,7 +76,7 @@ def test_the_export_is_a_checked_onnx_model_with_a_format_version(exported: Path
     assert all(len(n.input) < 5 or n.input[4] == "" for n in recurrent)
     assert all(a.s in (b"", b"forward") for n in recurrent for a in n.attribute if a.name == "direction")
     info = json.loads((exported / "export.json").read_text())
-    assert (info["format_version"], info["decoder"], info["quantize"], info["intent"]) == (1, "crf", "none", True)
+    assert (info["format_version"], info["decoder"], info["quantize"], info["intent"]) == (2, "crf", "none", True)
     assert {p.name for p in exported.iterdir()} >= {"model.onnx", "config.yaml", "vocab.json", "metrics.json"}
 
 
@@ -174,22 +174,40 @@ def test_a_damaged_or_other_version_export_is_one_line(exported: Path, tmp_path:
     truncated = copy()
     data = (truncated / "model.onnx").read_bytes()
     (truncated / "model.onnx").write_bytes(data[: len(data) // 2])
+    # format 1 (slotfill 0.2) had no record of export.json itself, and at first none of the files
+    version_1 = {k: v for k, v in info.items() if k != "info_sha256"} | {"format_version": 1}
     unrecorded = copy()  # as exported before export.json recorded checksums: onnxruntime finds the damage
-    (unrecorded / "export.json").write_text(json.dumps({k: v for k, v in info.items() if k != "sha256"}))
+    (unrecorded / "export.json").write_text(json.dumps({k: v for k, v in version_1.items() if k != "sha256"}))
     (unrecorded / "model.onnx").write_bytes(data[: len(data) // 2])
+    unsealed = copy()  # a format-2 export whose file checksums were deleted, to turn them off
+    (unsealed / "export.json").write_text(json.dumps({k: v for k, v in info.items() if k != "sha256"}))
+    nan_start = copy()  # the checksums intact, a score edited
+    (nan_start / "export.json").write_text(
+        json.dumps({**info, "crf": {**info["crf"], "start": [float("nan")] + info["crf"]["start"][1:]}})
+    )
+    nan_start_v1 = copy()
+    (nan_start_v1 / "export.json").write_text(
+        json.dumps({**version_1, "crf": {**info["crf"], "start": [1e30] + info["crf"]["start"][1:]}})
+    )
+    other_decoder_v1 = copy()  # the graph has an intent output; export.json now says it has none
+    (other_decoder_v1 / "export.json").write_text(json.dumps({**version_1, "decoder": "softmax", "intent": False}))
     edited = copy()
     (edited / "config.yaml").write_text((edited / "config.yaml").read_text().split("training:")[0])
     missing = copy()
     (missing / "vocab.json").unlink()
     wrong_crf = copy()
-    (wrong_crf / "export.json").write_text(json.dumps({**info, "crf": {**info["crf"], "end": [0.0]}}))
+    (wrong_crf / "export.json").write_text(json.dumps({**version_1, "crf": {**info["crf"], "end": [0.0]}}))
     cases = {
-        newer: r"export\.json: export format version 9 .* reads versions 1$",
+        newer: r"export\.json: export format version 9 .* reads versions 1, 2$",
         truncated: r"model\.onnx: damaged or edited since it was saved \(its sha256 differs from the one in export\.json\)$",
         unrecorded: r"model\.onnx: damaged ONNX model",
         edited: r"config\.yaml: damaged or edited since it was saved",
         missing: r"not an exported slotfill model \(vocab\.json is missing\)",
         wrong_crf: r"export\.json: CRF scores do not fit",
+        unsealed: r"export\.json: damaged or edited since it was written \(its record of itself differs\)$",
+        nan_start: r"export\.json: damaged or edited since it was written",
+        nan_start_v1: r"export\.json: damaged CRF scores \(not finite, or beyond 1e\+06\)$",
+        other_decoder_v1: r"model\.onnx: not this model's graph \(2 outputs, export\.json says 1\)$",
     }
     for directory, message in cases.items():
         with pytest.raises(ModelError, match=message) as caught:
@@ -245,7 +263,7 @@ def test_serve_runs_an_exported_model(trained_run: Path, exported: Path) -> None
 
 def test_info_of_an_export_is_the_models_with_its_kind(trained_run: Path, exported: Path) -> None:
     torch_info, onnx_info = (Predictor.load(d, "cpu").describe() for d in (trained_run, exported))
-    assert onnx_info["kind"] == "exported (onnxruntime)" and onnx_info["format_version"] == 1
+    assert onnx_info["kind"] == "exported (onnxruntime)" and onnx_info["format_version"] == 2
     for key in ("intents", "slot_types", "vocabulary", "parameters", "config", "temperature", "gazetteers"):
         assert onnx_info[key] == torch_info[key]
 
