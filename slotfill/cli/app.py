@@ -33,7 +33,7 @@ EXTRA_OF_MODULE = {
     "torch": "train",
     "safetensors": "train",
     "onnx": "train",
-    "pooch": "train",
+    "requests": "train",
     "matplotlib": "train",
     "onnxruntime": "runtime",
 }

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import call, stderr
+from slotfill.cli.streams import terminated_as_exit
 
 data_app = typer.Typer(help="Datasets: download (verified), convert between formats, describe.", no_args_is_help=True)
 FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
@@ -54,7 +55,8 @@ def download(
     options: dict[str, Any] = {"source": source, "checksums": checksums}
     if base_url:
         options["base_url"] = base_url
-    where = call(datasets.download, name, directory, **options)
+    with terminated_as_exit():  # SIGTERM unwinds like Ctrl-C: the staging directory is removed
+        where = call(datasets.download, name, directory, **options)
     stderr.print(f"{name}: every file verified; in {where}", soft_wrap=True)
 
 

@@ -115,6 +115,21 @@ def write_json_lines(results: Iterable[dict[str, Any]], on_line: Any = None) -> 
     return count
 
 
+@contextlib.contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """While the block runs, SIGTERM raises SystemExit(128 + 15) in the main thread, so the code it
+    interrupts unwinds and cleans up as it does for Ctrl-C (KeyboardInterrupt)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class SignalStop:
     """SIGINT and SIGTERM ask a long command to stop: the handler only records the signal and sets
     `event` (the command finishes its step, saves, and exits 128 + the signal's number); a second

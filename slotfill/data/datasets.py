@@ -4,7 +4,8 @@
     slotfill data download atis --from DIR         # a local copy, through the same verification
 
 Every file is checked against the sha256 registry shipped in the package (registry/SHA256SUMS);
-pooch fetches over HTTP (retries, a temporary file per download). The dataset directory appears
+Downloads are streamed with requests: at most MAX_FILE_BYTES a file (declared or received), no
+compressed bodies, one deadline a file however slowly it trickles. The dataset directory appears
 whole or not at all: files go to a staging directory that is swapped in only once every file is
 verified, and a failure leaves nothing behind. Where the data lives: `--dir`, else the
 SLOTFILL_DATA environment variable, else the user's cache directory (platformdirs), as
@@ -16,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -116,33 +118,73 @@ def download(
     return target
 
 
+MAX_FILE_BYTES = 16 << 20  # every registry file is under 1 MB: more is not the published file
+DEADLINE_S = 120.0  # the longest one file may take to arrive, however it trickles
+CHUNK = 1 << 16
+
+
 def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if not origin.is_file():
         raise DataError(f"{origin}: missing (a copy of {name} has train/, dev/, test/ with {', '.join(FILES)})")
-    shutil.copyfile(origin, destination)
-    if sha256(destination) != digest:
+    if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
+        raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
+    with origin.open("rb") as handle:
+        copied = _copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, str(origin))
+    if copied != digest:
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
 
-def _fetch(url: str, destination: Path, digest: str, name: str) -> None:
-    import pooch
-    import requests
-
-    pooch.get_logger().setLevel("WARNING")  # no "Downloading ..." lines: the CLI reports the outcome
-    downloader = pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_S)
+def _copy_verified(chunks: Iterator[bytes], destination: Path, where: str, deadline: float | None = None) -> str:
+    """Write `chunks` to `destination`, at most MAX_FILE_BYTES and (with `deadline`, a
+    time.monotonic() value) no later than it; returns the sha256 of what was written."""
+    digest, written = hashlib.sha256(), 0
     try:
-        pooch.retrieve(
-            url, known_hash=f"sha256:{digest}", fname=destination.name, path=destination.parent, downloader=downloader
-        )
-    except ValueError:
-        raise DataError(
-            f"{url}: the file's sha256 is not the registry's (a damaged or changed file): nothing was kept"
-        ) from None
+        with destination.open("wb") as out:
+            for chunk in chunks:
+                written += len(chunk)
+                if written > MAX_FILE_BYTES:
+                    raise DataError(
+                        f"{where}: more than {MAX_FILE_BYTES:,} bytes, more than any published file: stopped"
+                    )
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DataError(f"{where}: not complete after {DEADLINE_S:g} s: stopped")
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as error:
+        raise DataError(f"{destination}: cannot write ({error.strerror})") from None
+    return digest.hexdigest()
+
+
+def _fetch(url: str, destination: Path, digest: str, name: str) -> None:
+    """One file over HTTP, streamed: its declared and its real size bounded, compressed bodies
+    refused (a small gzip can expand to gigabytes), one deadline for the whole file."""
+    import requests
+    import urllib3
+
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        with requests.get(url, stream=True, timeout=TIMEOUT_S, headers={"Accept-Encoding": "identity"}) as response:
+            response.raise_for_status()
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+                raise DataError(
+                    f"{url}: announces {int(declared):,} bytes, more than any published {name} file: not downloaded"
+                )
+            if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
+                raise DataError(
+                    f"{url}: sent compressed ({response.headers['Content-Encoding']}) though asked not to: not downloaded"
+                )
+            # read1: what has arrived, at most CHUNK bytes, so the deadline is looked at while a mirror trickles
+            chunks = iter(lambda: response.raw.read1(CHUNK, decode_content=False), b"")
+            received = _copy_verified(chunks, destination, url, deadline)
     except requests.exceptions.HTTPError as error:
         status = error.response.status_code if error.response is not None else "?"
         raise DataError(f"{url}: HTTP {status}; no dataset was written") from None
-    except requests.exceptions.RequestException as error:
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+        during = isinstance(error, urllib3.exceptions.HTTPError)  # raised while the body streamed
+        reason = "the connection was cut during the download" if during else f"{type(error).__name__}; offline?"
         raise DataError(
-            f"{url}: cannot download ({type(error).__name__}); offline? import a local copy: "
-            f"slotfill data download {name} --from DIR"
+            f"{url}: cannot download ({reason}); import a local copy: slotfill data download {name} --from DIR"
         ) from None
+    if received != digest:
+        raise DataError(f"{url}: the file's sha256 is not the registry's (a damaged or changed file): nothing was kept")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -45,10 +46,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     corrupt: str | None = None
     die: str | None = None
+    hostile: str | None = None  # trickle | huge | gzip | endless: what a hostile mirror does with every file
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server API
         name = self.path.lstrip("/")
-        if name == self.corrupt:
+        if self.hostile is not None:
+            self._hostile()
+        elif name == self.corrupt:
             self._send(b"not the published bytes\n")
         elif name == self.die:
             self.send_response(200)
@@ -59,6 +63,32 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.close_connection = True
         else:
             super().do_GET()
+
+    def _hostile(self) -> None:
+        try:
+            self._misbehave()
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading, as it should
+            pass
+
+    def _misbehave(self) -> None:
+        import gzip
+        import time
+
+        self.send_response(200)
+        if self.hostile == "huge":
+            self.send_header("Content-Length", str(10 * 1024**3))
+        elif self.hostile == "gzip":
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        if self.hostile == "gzip":
+            self.wfile.write(gzip.compress(b"\0" * (20 << 20)))  # 20 KB that expand to 20 MB
+        elif self.hostile in ("trickle", "endless"):
+            for _ in range(200):  # bounded: the test stops reading long before
+                self.wfile.write(b"x" * (1 if self.hostile == "trickle" else 1 << 20))
+                self.wfile.flush()
+                if self.hostile == "trickle":
+                    time.sleep(0.2)
+        self.close_connection = True
 
     def _send(self, body: bytes) -> None:
         self.send_response(200)
@@ -188,3 +218,61 @@ def test_a_config_names_a_dataset(
     assert len(read_splits(config).train) == 2400
     overridden = load_config(ROOT / "configs" / "atis.yaml", ["data.dir=data/demo"])  # --set data.dir still works,
     assert overridden.data.dataset == "atis" and overridden.data.resolved_dir() == Path("data/demo")  # from the cwd
+
+
+@pytest.mark.parametrize(
+    "hostile,message",
+    [
+        ("trickle", "not complete after 1 s: stopped"),
+        ("huge", "announces 10,737,418,240 bytes, more than any published tiny file: not downloaded"),
+        ("gzip", "sent compressed (gzip) though asked not to: not downloaded"),
+        ("endless", "more than 16,777,216 bytes, more than any published file: stopped"),
+    ],
+)
+def test_a_hostile_mirror_is_stopped_in_time_and_space(
+    hostile: str, message: str, server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    url, handler = server
+    handler.hostile = hostile
+    monkeypatch.setattr(datasets, "DEADLINE_S", 1.0)
+    _, checksums = published
+    with pytest.raises(DataError, match=re.escape(message)):
+        datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+    assert not (tmp_path / "data").exists() or list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_huge_local_copy_is_refused_before_it_is_copied(
+    published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, checksums = published
+    sparse = root / "tiny" / "train" / "seq.in"
+    with sparse.open("r+b") as handle:
+        handle.truncate(3 << 30)  # 3 GB that take no room
+    with pytest.raises(DataError, match="3,221,225,472 bytes, more than any published tiny file"):
+        datasets.download("tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
+
+
+def test_sigterm_during_a_download_leaves_no_staging_directory(
+    server: tuple[str, type[Handler]], published: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url, handler = server
+    handler.hostile = "trickle"
+    _, checksums = published
+    registry = tmp_path / "SHA256SUMS"
+    registry.write_text("".join(f"{digest}  {path}\n" for path, digest in checksums.items()))
+    command = [sys.executable, "-m", "slotfill.cli", "data", "download", "tiny", "--registry", str(registry)]
+    command += ["--base-url", url, "--dir", str(tmp_path / "data")]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any((tmp_path / "data").glob(".tiny.new.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert list((tmp_path / "data").iterdir()) == []  # the staging directory went with it
