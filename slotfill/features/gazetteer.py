@@ -74,18 +74,43 @@ def parse_entries(lines: Iterable[str], where: str) -> list[Entry]:
     return entries
 
 
+MAX_ENTRY_LINE_BYTES = 4096  # one value and its synonyms; a longer line is not a list (/dev/zero)
+MAX_GAZETTEER_BYTES = 512 << 20
+
+
+def _gazetteer_lines(path: Path) -> list[bytes]:
+    """The lines of a list file, read in bounded pieces: a line or a file past its limit stops
+    with one line naming it, before it fills memory."""
+    lines, total = [], 0
+    try:
+        with open(path, "rb") as handle:
+            while line := handle.readline(MAX_ENTRY_LINE_BYTES + 1):
+                total += len(line)
+                if len(line) > MAX_ENTRY_LINE_BYTES and not line.endswith(b"\n"):
+                    raise DataError(
+                        f"{path}:{len(lines) + 1}: a line of more than {MAX_ENTRY_LINE_BYTES} bytes is not a list entry"
+                    )
+                if total > MAX_GAZETTEER_BYTES:
+                    raise DataError(
+                        f"{path}: more than {MAX_GAZETTEER_BYTES >> 20} MB; a gazetteer file is one value per line"
+                    )
+                lines.append(line.rstrip(b"\n"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such gazetteer file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a gazetteer file") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror})") from None
+    if lines:
+        lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+    return lines
+
+
 def read_gazetteer_file(path: Path) -> list[Entry]:
     """The entries of a UTF-8 gazetteer file (a BOM accepted). Raises DataError naming the file."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such gazetteer file") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror})") from None
-    lines = raw.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     decoded = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(_gazetteer_lines(path), 1):
         try:
             decoded.append(line.decode("utf-8"))
         except UnicodeDecodeError as error:
@@ -194,7 +219,14 @@ class GazetteerSet:
         if not updates:
             return self  # nothing changes (a set is never modified: sharing it is safe)
         entries = {g.name: g.entries for g in self.gazetteers}
+        added: set[str] = set()
         for update in updates:
+            if update.replace and update.name in added:
+                raise DataError(
+                    f"--gazetteer {update.name}=...:replace would discard the entries an earlier --gazetteer "
+                    f"{update.name}=... added: give the replacing list first"
+                )
+            added.add(update.name)
             if update.name not in entries:
                 known = ", ".join(self.names) or "none"
                 raise DataError(f"--gazetteer {update.name}: the model has no such list (it has: {known})")

@@ -203,3 +203,33 @@ def test_form_words_of_every_builtin_entry_are_the_tokenisers() -> None:
 @given(st.text(alphabet="aZ09 .'-é\t", max_size=14) | st.text(alphabet="stmaZ09 .,:/%'-_()$+?", max_size=16))
 def test_the_fast_paths_of_form_words_are_the_tokeniser(form: str) -> None:
     assert form_words(form) == tokeniser_words(form)
+
+
+def test_a_list_file_that_is_no_list_is_one_line_before_it_fills_memory(tmp_path: Path) -> None:
+    import pytest
+
+    from slotfill.errors import DataError
+    from slotfill.features.gazetteer import GazetteerUpdate
+
+    with pytest.raises(DataError, match=r"/dev/zero:1: a line of more than 4096 bytes is not a list entry"):
+        GazetteerUpdate.from_spec("city=/dev/zero")
+    with pytest.raises(DataError, match="is a directory"):
+        GazetteerUpdate.from_spec(f"city={tmp_path}")
+
+
+def test_replacing_a_list_after_adding_to_it_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from slotfill.errors import DataError
+    from slotfill.features.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate
+
+    (tmp_path / "a.txt").write_text("Qaanaaq\n")
+    (tmp_path / "b.txt").write_text("Vrelk\n")
+    lists = GazetteerSet([Gazetteer("city", (("Boston",),), "test")])
+    add, replace = (
+        GazetteerUpdate.from_spec(f"city={tmp_path / 'a.txt'}"),
+        GazetteerUpdate.from_spec(f"city={tmp_path / 'b.txt'}:replace"),
+    )
+    with pytest.raises(DataError, match="would discard the entries an earlier --gazetteer city=... added"):
+        lists.updated([add, replace])
+    assert lists.updated([replace, add])["city"].entries == (("Vrelk",), ("Qaanaaq",))  # replace, then add
