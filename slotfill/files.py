@@ -144,13 +144,16 @@ def replace_dir(staged: Path, target: Path) -> None:
 @contextlib.contextmanager
 def writing_dir(target: Path) -> Iterator[Path]:
     """Yield an empty staging directory to fill; on success it replaces `target` as a whole
-    (`replace_dir`), on any error it is removed and `target` is left as it was."""
+    (`replace_dir`), on any error it is removed and `target` is left as it was. A write that fails
+    inside (a full disk) raises OutputError in one line naming `target`."""
     staged = staging_dir(target)
     try:
         yield staged
         replace_dir(staged, target)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staged, ignore_errors=True)
+        if isinstance(error, OSError) and _is_write_error(error):  # a full disk, a file too large, ...
+            raise OutputError(f"{target}: cannot write ({error.strerror})") from None
         raise
 
 

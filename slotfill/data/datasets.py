@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from slotfill.choices import DATASETS
-from slotfill.errors import DataError
+from slotfill.errors import DataError, OutputError
 from slotfill.files import replace_dir, staging_dir
 
 SPLITS = ("train", "dev", "test")
@@ -112,8 +112,10 @@ def download(
             else:
                 _fetch(f"{base_url.rstrip('/')}/{name}/{path}", destination, digest, name)
         replace_dir(stage, target)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(error, OSError):  # writing the copy: a full disk, a read-only directory
+            raise OutputError(f"{target}: cannot write ({error.strerror})") from None
         raise
     return target
 
@@ -138,20 +140,15 @@ def _copy_verified(chunks: Iterator[bytes], destination: Path, where: str, deadl
     """Write `chunks` to `destination`, at most MAX_FILE_BYTES and (with `deadline`, a
     time.monotonic() value) no later than it; returns the sha256 of what was written."""
     digest, written = hashlib.sha256(), 0
-    try:
-        with destination.open("wb") as out:
-            for chunk in chunks:
-                written += len(chunk)
-                if written > MAX_FILE_BYTES:
-                    raise DataError(
-                        f"{where}: more than {MAX_FILE_BYTES:,} bytes, more than any published file: stopped"
-                    )
-                if deadline is not None and time.monotonic() > deadline:
-                    raise DataError(f"{where}: not complete after {DEADLINE_S:g} s: stopped")
-                digest.update(chunk)
-                out.write(chunk)
-    except OSError as error:
-        raise DataError(f"{destination}: cannot write ({error.strerror})") from None
+    with destination.open("wb") as out:
+        for chunk in chunks:
+            written += len(chunk)
+            if written > MAX_FILE_BYTES:
+                raise DataError(f"{where}: more than {MAX_FILE_BYTES:,} bytes, more than any published file: stopped")
+            if deadline is not None and time.monotonic() > deadline:
+                raise DataError(f"{where}: not complete after {DEADLINE_S:g} s: stopped")
+            digest.update(chunk)
+            out.write(chunk)
     return digest.hexdigest()
 
 
