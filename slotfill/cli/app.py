@@ -222,6 +222,9 @@ def _evaluate(
         gazetteers=loaded.gazetteers,
         temperature=loaded.temperature,
     )
+    expanded = _gold_spans_expanded(data, data_format)
+    if expanded:  # scored as the whole tokens they touch, as training reads them by default
+        evaluation.metrics["gold_spans_expanded"] = expanded
     if report is not None:
         from slotfill.evaluation.report import write_report
         from slotfill.layout import TRAIN_LOG
@@ -230,6 +233,14 @@ def _evaluate(
         train_log = next((p for p in (model_dir / TRAIN_LOG, model_dir.parent / TRAIN_LOG) if p.is_file()), None)
         write_report(report, examples, evaluation, train_log, title=f"slotfill: {model_dir} on {data}")
     return evaluation.metrics
+
+
+def _gold_spans_expanded(data: Path, data_format: str) -> int:
+    """How many gold spans of a raw-text split fall inside a token (scored as the tokens they touch)."""
+    from slotfill.data.readers import detect_format
+    from slotfill.data.validate import misaligned_problems
+
+    return len(misaligned_problems(data, detect_format(data) if data_format == "auto" else data_format))
 
 
 @app.command()

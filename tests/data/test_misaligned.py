@@ -91,3 +91,11 @@ def test_training_runs_on_misaligned_data_and_a_bad_policy_is_a_config_error(tmp
     assert "2 slot spans in 3 utterances do not fall on token boundaries" in result.stderr
     with pytest.raises(ConfigError, match="misaligned"):
         config_from_dict({"data": {**data, "misaligned": "ignore"}})
+
+
+def test_evaluate_scores_gold_spans_inside_a_token_as_the_tokens_they_touch(trained_run: Path, tmp_path: Path) -> None:
+    path = spans_file(tmp_path / "test.jsonl")
+    result = CliRunner().invoke(app, ["evaluate", str(trained_run), str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["gold_spans_expanded"] == 2 and metrics["sentences"] == 3
