@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,16 @@ def read_split(
     """Read one split (train, dev or test). Raises DataError on anything malformed. A raw-text span
     that does not fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens)
     and counted in one warning."""
+    examples = list(iter_split(path, fmt, strict_bio=strict_bio, misaligned=misaligned))
+    if not examples:
+        raise DataError(f"{path}: no sentences (empty split)")
+    return examples
+
+
+def iter_split(
+    path: str | Path, fmt: str = "auto", *, strict_bio: bool = False, misaligned: str = "expand"
+) -> Iterator[Example]:
+    """read_split's examples one at a time (the line formats are read a line at a time)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
@@ -104,12 +115,9 @@ def read_split(
         )
         raise DataError(f"{path}: {expected}")
     if fmt in TEXT_FORMATS:
-        examples = list(_from_text(read_text_data(path, fmt), path, strict_bio, misaligned))
+        yield from _from_text(read_text_data(path, fmt), path, strict_bio, misaligned)
     else:
-        examples = list({"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio))
-    if not examples:
-        raise DataError(f"{path}: no sentences (empty split)")
-    return examples
+        yield from {"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio)
 
 
 TEXT_FORMATS = ("spans", "rasa", "snips")
@@ -133,14 +141,16 @@ def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[st
 def _from_text(data: TextData, path: Path, strict_bio: bool, misaligned: str) -> Iterator[Example]:
     repairs = _RepairCount(path, strict_bio)
     found: list[Misaligned] = []
+    utterances = 0
     for item in data.utterances:
+        utterances += 1
         tokens, tags, problems = to_tokens(item, misaligned)
         found += problems
         if tokens:
             yield repairs.example(tokens, tags, item.intent, item.where, item.text)
     repairs.report()
     if found:
-        log.warning("%s", misaligned_warning(found, len(data.utterances), misaligned))
+        log.warning("%s", misaligned_warning(found, utterances, misaligned))
 
 
 def misaligned_warning(found: Sequence[Misaligned], utterances: int, misaligned: str) -> str:
@@ -157,25 +167,23 @@ def misaligned_warning(found: Sequence[Misaligned], utterances: int, misaligned:
     )
 
 
-def _lines(path: Path) -> list[str]:
-    """The lines of a UTF-8 text file (a BOM and CRLF endings accepted)."""
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a UTF-8 text file (a BOM and CRLF endings accepted), read one at a time: a
+    large split is never held whole (`data stats` on 200 MB)."""
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror})") from None
-    raw = raw.removeprefix(b"\xef\xbb\xbf")
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    decoded = []
-    for number, line in enumerate(lines, 1):
-        try:
-            decoded.append(line.decode("utf-8").removesuffix("\r"))
-        except UnicodeDecodeError as error:
-            raise DataError(
-                f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
-            ) from None
-    return decoded
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if number == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            try:
+                yield line.decode("utf-8").removesuffix("\n").removesuffix("\r")
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
+                ) from None
 
 
 class _RepairCount:
@@ -205,25 +213,34 @@ class _RepairCount:
             log.warning("%s: repaired %d I- tags that did not follow B- or I- of the same slot", self.path, self.count)
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _same_line_counts(inputs: Path, outputs: Path, labels: Path | None) -> None:
+    """An ATIS split's files must have a line each per sentence (counted, not read into memory)."""
+    count = _line_count(inputs)
+    for other in (outputs, labels):
+        if other is not None and _line_count(other) != count:
+            raise DataError(f"{other}: {_line_count(other)} lines but {inputs.name} has {count}")
+
+
 def _read_atis(directory: Path, strict_bio: bool) -> Iterator[Example]:
     inputs, outputs, label_file = directory / "seq.in", directory / "seq.out", directory / "label"
     for required in (inputs, outputs):
         if not required.is_file():
             raise DataError(f"{required}: missing (an ATIS split needs seq.in and seq.out)")
-    token_lines, tag_lines = _lines(inputs), _lines(outputs)
-    intents = _lines(label_file) if label_file.is_file() else None
-    if len(tag_lines) != len(token_lines):
-        raise DataError(f"{outputs}: {len(tag_lines)} lines but {inputs.name} has {len(token_lines)}")
-    if intents is not None and len(intents) != len(token_lines):
-        raise DataError(f"{label_file}: {len(intents)} lines but {inputs.name} has {len(token_lines)}")
+    _same_line_counts(inputs, outputs, label_file if label_file.is_file() else None)
+    lines = zip(_lines(inputs), _lines(outputs), _lines(label_file) if label_file.is_file() else itertools.repeat(None))
     repairs = _RepairCount(outputs, strict_bio)
-    for i, (token_line, tag_line) in enumerate(zip(token_lines, tag_lines)):
+    for i, (token_line, tag_line, intent_line) in enumerate(lines):
         tokens, tags = token_line.split(), tag_line.split()
         if not tokens and not tags:
             log.warning("%s:%d: blank line skipped", inputs, i + 1)
             continue
-        intent = intents[i].strip() if intents is not None else None
-        if intents is not None and not intent:
+        intent = intent_line.strip() if intent_line is not None else None
+        if intent_line is not None and not intent:
             raise DataError(f"{label_file}:{i + 1}: empty intent")
         yield repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
     repairs.report()

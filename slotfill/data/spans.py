@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ class AnnotatedText:
 
 @dataclass
 class TextData:
-    utterances: list[AnnotatedText]
+    utterances: Iterable[AnnotatedText]  # a list, or (the spans format) read as it is iterated
     lookups: dict[str, list[Entry]] = field(default_factory=dict)  # Rasa lookups and synonyms, Snips entities
 
 
@@ -128,8 +128,11 @@ def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
         yield where, value
 
 
-def read_spans(path: Path, lines: Sequence[str]) -> TextData:
-    utterances = []
+def read_spans(path: Path, lines: Iterable[str]) -> TextData:
+    return TextData(_span_records(path, lines))
+
+
+def _span_records(path: Path, lines: Iterable[str]) -> Iterator[AnnotatedText]:
     for where, record in json_lines(path, lines):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise DataError(f"{where}: expected a JSON object with a 'text' string")
@@ -144,8 +147,7 @@ def read_spans(path: Path, lines: Sequence[str]) -> TextData:
             if not isinstance(slot, dict) or not all(isinstance(slot.get(k), int) for k in ("start", "end")):
                 raise DataError(f"{where}: slots[{index}] must have integer 'start' and 'end' and a 'slot' label")
             spans.append((slot["start"], slot["end"], _check_label(slot.get("slot"), f"{where}: slots[{index}]")))
-        utterances.append(AnnotatedText(record["text"], spans, intent, where))
-    return TextData(utterances)
+        yield AnnotatedText(record["text"], spans, intent, where)
 
 
 # --- Rasa NLU YAML -----------------------------------------------------------------------------------

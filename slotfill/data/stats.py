@@ -4,11 +4,11 @@ test that train never shows (a model cannot predict those)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.readers import Example, read_split
+from slotfill.data.readers import Example, iter_split
 from slotfill.errors import DataError
 from slotfill.text import bio
 
@@ -32,21 +32,35 @@ def find_splits(path: Path) -> dict[str, Path]:
     return {"data": path}
 
 
-def split_stats(examples: Sequence[Example]) -> dict[str, Any]:
-    slots: Counter[str] = Counter(span.label for e in examples for span in bio.spans(e.tags))
-    intents: Counter[str] = Counter(e.intent for e in examples if e.intent is not None)
+def split_stats(examples: Iterable[Example]) -> dict[str, Any]:
+    """Counts over a split, read as it is iterated (never held whole)."""
+    slots: Counter[str] = Counter()
+    intents: Counter[str] = Counter()
+    sentences = tokens = 0
+    for example in examples:
+        sentences, tokens = sentences + 1, tokens + len(example.tokens)
+        slots.update(span.label for span in bio.spans(example.tags))
+        if example.intent is not None:
+            intents[example.intent] += 1
     return {
-        "sentences": len(examples),
-        "tokens": sum(len(e.tokens) for e in examples),
+        "sentences": sentences,
+        "tokens": tokens,
         "slots": dict(slots.most_common()),
         "intents": dict(intents.most_common()),
     }
 
 
+def _stats_of(path: Path, fmt: str) -> dict[str, Any]:
+    stats = split_stats(iter_split(path, fmt))
+    if not stats["sentences"]:
+        raise DataError(f"{path}: no sentences (empty split)")
+    return stats
+
+
 def dataset_stats(path: Path, fmt: str = "auto") -> dict[str, Any]:
     """Stats of every split under `path`; `unseen` lists, per split, the slot labels and intents
     train does not have, with their counts."""
-    splits = {name: split_stats(read_split(where, fmt)) for name, where in find_splits(path).items()}
+    splits = {name: _stats_of(where, fmt) for name, where in find_splits(path).items()}
     result: dict[str, Any] = {"splits": splits}
     if "train" in splits:
         train = splits["train"]
