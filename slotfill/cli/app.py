@@ -34,6 +34,7 @@ EXTRA_OF_MODULE = {
     "safetensors": "train",
     "onnx": "train",
     "requests": "train",
+    "urllib3": "train",
     "matplotlib": "train",
     "onnxruntime": "runtime",
 }

@@ -73,7 +73,6 @@ def test_predict_with_a_fixture_model(installed: Path) -> None:
         "--device",
         "cpu",
         cwd="/",
-        env={**os.environ, "PYTHONPATH": ""},
     )
     assert result.returncode == 0, result.stderr
     parsed = json.loads(result.stdout)
