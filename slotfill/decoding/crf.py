@@ -204,9 +204,16 @@ class NumpyCRF:
 
 
 def _top_k_indices(x: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """Indices of the k largest along `axis`, largest first (ties: the lower index first, as torch.topk)."""
-    order = np.argsort(-x, axis=axis, kind="stable")
-    return np.take(order, np.arange(k), axis=axis)
+    """Indices of the k largest along `axis`, largest first (among equal scores, the lower index
+    first). A partial selection, then a sort of the k: the k-best of a long sentence's 1,250
+    candidates per tag is not a full sort."""
+    if k >= x.shape[axis]:
+        return np.argsort(-x, axis=axis, kind="stable")
+    chosen = np.argpartition(-x, k - 1, axis=axis)
+    chosen = np.take(chosen, np.arange(k), axis=axis)  # the k largest, in any order
+    chosen.sort(axis=axis)  # by index, so that the stable sort below breaks ties by index
+    values = np.take_along_axis(x, chosen, axis=axis)
+    return np.take_along_axis(chosen, np.argsort(-values, axis=axis, kind="stable"), axis=axis)
 
 
 class _MaxPlusPlan:
