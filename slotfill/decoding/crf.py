@@ -122,23 +122,28 @@ class NumpyCRF:
         alpha[b, t, j]: log-sum of the scores of every valid path prefix ending in tag j at t;
         beta[b, t, i]: of every valid continuation after tag i at t (the end score at the last
         token). Past a sentence's length alpha repeats and beta is the end score."""
-        start, transitions = self.start / temperature, self.transitions / temperature
-        end_scores = self.end / temperature
+        transitions, end_scores = self.transitions / temperature, self.end / temperature
         exp_transitions = np.exp(transitions)  # (T, T), 0 where forbidden
-        length = emissions.shape[1]
-        alphas = [start + emissions[:, 0]]
-        for t in range(1, length):
-            step = _shifted_step(alphas[-1], exp_transitions) + emissions[:, t]
-            alphas.append(np.where(mask[:, t, None], step, alphas[-1]))
+        alphas = self._forward(emissions, mask, temperature, exp_transitions)
         end = np.broadcast_to(end_scores, alphas[0].shape)
         betas = [end]
-        for t in range(length - 2, -1, -1):
+        for t in range(emissions.shape[1] - 2, -1, -1):
             step = _shifted_step(betas[-1] + emissions[:, t + 1], exp_transitions.T)
             betas.append(np.where(mask[:, t + 1, None], step, end))
         betas.reverse()
         alpha, beta = np.stack(alphas, axis=1), np.stack(betas, axis=1)
-        log_z = _logsumexp(alpha[:, -1] + end_scores, axis=1)
+        log_z = _logsumexp(alphas[-1] + end_scores, axis=1)
         return alpha, beta, log_z, transitions
+
+    def _forward(
+        self, emissions: np.ndarray, mask: np.ndarray, temperature: float, exp_transitions: np.ndarray
+    ) -> list[np.ndarray]:
+        """The forward scores, one (B, T) array per step (past a sentence's length they repeat)."""
+        alphas = [self.start / temperature + emissions[:, 0]]
+        for t in range(1, emissions.shape[1]):
+            step = _shifted_step(alphas[-1], exp_transitions) + emissions[:, t]
+            alphas.append(np.where(mask[:, t, None], step, alphas[-1]))
+        return alphas
 
     def span_scores(
         self, emissions: np.ndarray, mask: np.ndarray, path: np.ndarray, temperature: float = 1.0
@@ -164,8 +169,9 @@ class NumpyCRF:
         return start, prefix, end
 
     def log_partition(self, emissions: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """log Z of each sentence: (B,)."""
-        return self.forward_backward(emissions, mask, 1.0)[2]
+        """log Z of each sentence: (B,); the forward pass alone (k-best needs no backward scores)."""
+        alphas = self._forward(emissions, mask, 1.0, np.exp(self.transitions))
+        return _logsumexp(alphas[-1] + self.end, axis=1)
 
     def k_best(self, emissions: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best valid tag sequences and their log-probabilities: (B, k, L) int64, (B, k); a
