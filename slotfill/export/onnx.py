@@ -51,7 +51,6 @@ from slotfill.store.model_files import file_digests
 
 EXPORT_FORMAT_VERSION = 2  # 2: export.json records the sha256 of its own fields (info_sha256)
 OPSET = 17
-INPUT_NAMES = INPUTS  # the graph's inputs, as the runtime feeds them
 DYNAMIC_AXES = {
     "word_ids": {0: "batch", 1: "length"},
     "char_ids": {0: "words", 1: "chars"},
@@ -181,9 +180,9 @@ def _write_onnx(loaded: LoadedModel, path: Path) -> None:
             encoder,
             _probe_inputs(loaded),
             str(path),
-            input_names=list(INPUT_NAMES),
+            input_names=list(INPUTS),
             output_names=outputs,
-            dynamic_axes={k: v for k, v in DYNAMIC_AXES.items() if k in INPUT_NAMES or k in outputs},
+            dynamic_axes={k: v for k, v in DYNAMIC_AXES.items() if k in INPUTS or k in outputs},
             opset_version=OPSET,
             dynamo=False,
         )
@@ -213,7 +212,7 @@ def _check_parity(loaded: LoadedModel, path: Path) -> None:
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     inputs = _probe_inputs(loaded)
-    feeds = dict(zip(INPUT_NAMES, (t.numpy() for t in inputs)))
+    feeds = dict(zip(INPUTS, (t.numpy() for t in inputs)))
     got = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
     with torch.inference_mode():
         expected = _Encoder(loaded.tagger)(*inputs)
