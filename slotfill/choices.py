@@ -15,6 +15,11 @@ DATASETS = ("atis", "snips")  # `slotfill data download NAME`
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
+# pretrained word vectors (model.embedding.pretrained): sources `slotfill vectors download` knows,
+# the file formats read, and how the vectors join the learned table (README, "Pretrained word vectors")
+VECTOR_SOURCES = ("glove-6b-50d",)
+VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
+VECTOR_JOINS = ("concat", "project", "init")
 DECODERS = ("crf", "softmax")
 LR_SCHEDULES = ("constant", "linear")
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)

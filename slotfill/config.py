@@ -27,6 +27,9 @@ from slotfill.choices import (
     MAX_GAZETTEERS,
     MISALIGNED,
     MONITORS,
+    VECTOR_FORMATS,
+    VECTOR_JOINS,
+    VECTOR_SOURCES,
 )
 from slotfill.errors import ConfigError
 
@@ -63,6 +66,26 @@ class VocabConfig(Section):
     min_freq: int = Field(1, ge=1)
 
 
+class PretrainedConfig(Section):
+    """Pretrained word vectors beside the learned table (README, "Pretrained word vectors")."""
+
+    # a name `slotfill vectors download` knows (choices.VECTOR_SOURCES), or a vectors file or directory
+    source: str = Field(min_length=1)
+    format: Literal[VECTOR_FORMATS] = "auto"  # type: ignore[valid-type]
+    max_words: int = Field(100_000, ge=1)  # the most frequent words of the source are kept (from its top)
+    # concat: frozen vectors beside the learned vector; project: the learned vector plus a learned
+    # map of the frozen one; init: the learned rows start from the vectors (dim must be theirs)
+    join: Literal[VECTOR_JOINS] = "concat"  # type: ignore[valid-type]
+
+    def resolved_path(self) -> Path:
+        """Where the vectors are: the download's directory for a known name, else the path given."""
+        if self.source in VECTOR_SOURCES:
+            from slotfill.data.vector_sources import vectors_dir
+
+            return vectors_dir(self.source)
+        return Path(self.source)
+
+
 class EmbeddingConfig(Section):
     kind: Literal[EMBEDDING_KINDS] = "learned"  # type: ignore[valid-type]
     dim: int = Field(100, gt=0)  # unused by one_hot, whose size is the vocabulary's
@@ -70,6 +93,13 @@ class EmbeddingConfig(Section):
     # share of the dropped words that also lose their character features: the model then learns
     # to tag a word it knows nothing about from its context alone
     word_dropout_chars: float = Field(0.0, ge=0.0, le=1.0)
+    pretrained: PretrainedConfig | None = None
+
+    @model_validator(mode="after")
+    def _pretrained_needs_a_table(self) -> EmbeddingConfig:
+        if self.pretrained is not None and self.kind != "learned":
+            raise ValueError(f"pretrained vectors join a learned table (kind: learned), not kind {self.kind}")
+        return self
 
 
 class CharConfig(Section):
@@ -217,10 +247,17 @@ def config_from_dict(raw: object, source: str = "config") -> Config:
 
 
 def _relative_to(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative paths of a config file (data.dir, gazetteers.*.file) read from the file's directory."""
+    """Relative paths of a config file (data.dir, gazetteers.*.file, model.embedding.pretrained.source)
+    read from the file's directory."""
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("dir"), str) and not Path(data["dir"]).is_absolute():
         data["dir"] = str((base / data["dir"]).resolve())
+    model = raw.get("model")
+    embedding = model.get("embedding") if isinstance(model, dict) else None
+    pretrained = embedding.get("pretrained") if isinstance(embedding, dict) else None
+    vectors = pretrained.get("source") if isinstance(pretrained, dict) else None
+    if isinstance(vectors, str) and vectors not in VECTOR_SOURCES and not Path(vectors).is_absolute():
+        pretrained["source"] = str((base / vectors).resolve())
     gazetteers = raw.get("gazetteers")
     for source in gazetteers.values() if isinstance(gazetteers, dict) else ():
         if isinstance(source, dict) and isinstance(source.get("file"), str) and not Path(source["file"]).is_absolute():

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from slotfill.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["demo.yaml", "atis.yaml"])
+@pytest.mark.parametrize("name", ["demo.yaml", "atis.yaml", "snips.yaml", "smarthome.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_config(ROOT / "configs" / name)
     assert config.model.decoder == "crf"
@@ -77,3 +78,32 @@ def test_a_mistyped_set_key_is_blamed_on_set_with_the_nearest_key(tmp_path: Path
     config.write_text("training: {epochz: 3}\n")
     with pytest.raises(ConfigError, match=rf"^{config}: training.epochz: unknown key"):
         load_config(config, ["training.epochs=1"])  # the file's own error is the file's
+
+
+def test_the_pretrained_section_checks_its_keys_and_reads_paths_from_the_config(tmp_path: Path) -> None:
+    config_file = tmp_path / "configs" / "c.yaml"
+    config_file.parent.mkdir()
+    config_file.write_text("model:\n  embedding:\n    pretrained: {source: ../vectors/glove.txt, max_words: 50}\n")
+    pretrained = load_config(config_file).model.embedding.pretrained
+    assert pretrained.source == str((tmp_path / "vectors" / "glove.txt").resolve())  # from the config's folder
+    assert (pretrained.max_words, pretrained.join, pretrained.format) == (50, "concat", "auto")
+    config_file.write_text("model:\n  embedding:\n    pretrained: {source: glove-6b-50d}\n")
+    named = load_config(config_file).model.embedding.pretrained
+    assert named.source == "glove-6b-50d" and named.resolved_path().name == "glove-6b-50d"  # a name stays a name
+    for bad, message in [
+        ("{source: x.txt, max_word: 5}", "model.embedding.pretrained.max_word: unknown key"),
+        (
+            "{source: x.txt, join: add}",
+            "model.embedding.pretrained.join: Input should be 'concat', 'project' or 'init'",
+        ),
+        (
+            "{source: x.txt, max_words: 0}",
+            "model.embedding.pretrained.max_words: Input should be greater than or equal to 1",
+        ),
+    ]:
+        config_file.write_text(f"model:\n  embedding:\n    pretrained: {bad}\n")
+        with pytest.raises(ConfigError, match=re.escape(f"{config_file}: {message}")):
+            load_config(config_file)
+    config_file.write_text("model:\n  embedding: {kind: one_hot, pretrained: {source: x.txt}}\n")
+    with pytest.raises(ConfigError, match="pretrained vectors join a learned table"):
+        load_config(config_file)

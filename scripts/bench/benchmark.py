@@ -105,6 +105,17 @@ def speed(model_dir: Path, texts_file: Path) -> dict:
     }
 
 
+def cold_start(source: Path, model_dir: Path, repeats: int = 3) -> float:
+    """Median wall time of `slotfill predict MODEL TEXT` in a fresh process: import, load, one parse."""
+    command = [sys.executable, "-m", "slotfill.cli", "predict", str(model_dir), "from boston to denver"]
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, env=child_env(source), check=True)
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
 def child_env(source: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(source)}
 
@@ -286,6 +297,12 @@ def tables(runs: list[dict], label: str, spacy: dict | None, dataset: str) -> st
         f"| {median(runs, 'batch_sentences_per_second', 0)} | {median(runs, 'single_sentences_per_second', 0)} "
         f"| {median(runs, 'latency_ms_p50', 2)} / {median(runs, 'latency_ms_p95', 2)} |{checks}\n"
     )
+    if "model_dir_bytes" in runs[0]:
+        other += (
+            "\n| model | s per epoch | model directory MB | cold start s (`slotfill predict MODEL TEXT`) |\n|---|---|---|---|\n"
+            f"| {label} | {median(runs, 'seconds_per_epoch', 2)} | {runs[0]['model_dir_bytes'] / 1e6:.1f} "
+            f"| {median(runs, 'cold_start_s', 2)} |\n"
+        )
     if spacy is not None:
         quality += (
             f"| spaCy NER (`shared/peers/spacy_atis.py`, same run; {spacy['train_s']} s to train, "
@@ -356,6 +373,9 @@ def main() -> None:
             command = ["--config", config, "--worker-seed", str(seed), "--worker-dir", str(run_dir)]
             run = child(source, *command, *[item for override in overrides for item in ("--set", override)])
             run.update(child(source, "--speed-model", str(run_dir / "model"), "--speed-texts", str(texts_file)))
+            run["seconds_per_epoch"] = round(run["train_seconds"] / run["epochs_run"], 2)
+            run["model_dir_bytes"] = sum(p.stat().st_size for p in (run_dir / "model").rglob("*") if p.is_file())
+            run["cold_start_s"] = cold_start(source, run_dir / "model")
             run["eval"] = evaluate_seed(source, run_dir / "model", sets)
             scored = "  ".join(
                 f"{where} {100 * m['slot_f1']:.2f} / {100 * m['intent_accuracy']:.2f} / {100 * m['sentence_accuracy']:.2f}"

@@ -21,6 +21,7 @@ from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail, stderr
 from slotfill.cli.data import data_app
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
+from slotfill.cli.vectors import vectors_app
 
 app = typer.Typer(
     help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
@@ -37,6 +38,7 @@ EXTRA_OF_MODULE = {
     "urllib3": "train",
     "matplotlib": "train",
     "onnxruntime": "runtime",
+    "pyarrow": "vectors",
 }
 
 
@@ -297,6 +299,7 @@ def cv(
 for command in (predict, tag, serve, export, info):
     app.command()(command)
 app.add_typer(data_app, name="data")
+app.add_typer(vectors_app, name="vectors")
 
 
 def run() -> None:

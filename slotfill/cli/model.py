@@ -41,7 +41,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "cpu",
 ) -> None:
-    """What a model is: versions, intents, slot types, vocabulary sizes, parameters, config, metrics, gazetteers.
+    """What a model is: versions, intents, slot types, vocabulary sizes, parameters, vectors, config, metrics, gazetteers.
 
     Example:
 
@@ -71,6 +71,13 @@ def info(
     table.add_row(f"slot types ({len(described['slot_types'])})", ", ".join(described["slot_types"]))
     for gazetteer in described["gazetteers"]:
         table.add_row(f"gazetteer {gazetteer['name']}", f"{gazetteer['entries']:,} entries ({gazetteer['source']})")
+    vectors = described["vectors"]
+    if vectors is not None:
+        table.add_row(
+            "pretrained vectors",
+            f"{vectors['rows']:,} rows of {vectors['dim']} ({vectors['bytes'] / 1e6:.1f} MB), join {vectors['join']}, "
+            f"from {vectors['source']}",
+        )
     metrics = described["metrics"]
     for split in ("dev", "test"):
         if isinstance(metrics.get(split), dict):

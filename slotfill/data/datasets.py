@@ -110,7 +110,7 @@ def download(
             if source is not None:
                 _import(Path(source) / path, destination, digest, name)
             else:
-                _fetch(f"{base_url.rstrip('/')}/{name}/{path}", destination, digest, name)
+                fetch(f"{base_url.rstrip('/')}/{name}/{path}", destination, digest, name)
         replace_dir(stage, target)
     except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
@@ -131,39 +131,57 @@ def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
     with origin.open("rb") as handle:
-        copied = _copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, str(origin))
+        copied = copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, str(origin))
     if copied != digest:
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
 
-def _copy_verified(chunks: Iterator[bytes], destination: Path, where: str, deadline: float | None = None) -> str:
-    """Write `chunks` to `destination`, at most MAX_FILE_BYTES and (with `deadline`, a
+def copy_verified(
+    chunks: Iterator[bytes],
+    destination: Path,
+    where: str,
+    deadline: float | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    allowed_s: float = DEADLINE_S,
+) -> str:
+    """Write `chunks` to `destination`, at most `max_bytes` and (with `deadline`, a
     time.monotonic() value) no later than it; returns the sha256 of what was written."""
     digest, written = hashlib.sha256(), 0
     with destination.open("wb") as out:
         for chunk in chunks:
             written += len(chunk)
-            if written > MAX_FILE_BYTES:
-                raise DataError(f"{where}: more than {MAX_FILE_BYTES:,} bytes, more than any published file: stopped")
+            if written > max_bytes:
+                raise DataError(f"{where}: more than {max_bytes:,} bytes, more than any published file: stopped")
             if deadline is not None and time.monotonic() > deadline:
-                raise DataError(f"{where}: not complete after {DEADLINE_S:g} s: stopped")
+                raise DataError(f"{where}: not complete after {allowed_s:g} s: stopped")
             digest.update(chunk)
             out.write(chunk)
     return digest.hexdigest()
 
 
-def _fetch(url: str, destination: Path, digest: str, name: str) -> None:
+def fetch(
+    url: str,
+    destination: Path,
+    digest: str,
+    name: str,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    deadline_s: float | None = None,
+    retry: str = "slotfill data download {name} --from DIR",
+) -> None:
     """One file over HTTP, streamed: its declared and its real size bounded, compressed bodies
-    refused (a small gzip can expand to gigabytes), one deadline for the whole file."""
+    refused (a small gzip can expand to gigabytes), one deadline for the whole file. `retry`: the
+    command that imports a local copy instead, for the message when the download fails."""
     import requests
     import urllib3
 
-    deadline = time.monotonic() + DEADLINE_S
+    deadline_s = DEADLINE_S if deadline_s is None else deadline_s
+    deadline = time.monotonic() + deadline_s
     try:
         with requests.get(url, stream=True, timeout=TIMEOUT_S, headers={"Accept-Encoding": "identity"}) as response:
             response.raise_for_status()
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+            if declared.isdigit() and int(declared) > max_bytes:
                 raise DataError(
                     f"{url}: announces {int(declared):,} bytes, more than any published {name} file: not downloaded"
                 )
@@ -173,15 +191,13 @@ def _fetch(url: str, destination: Path, digest: str, name: str) -> None:
                 )
             # read1: what has arrived, at most CHUNK bytes, so the deadline is looked at while a mirror trickles
             chunks = iter(lambda: response.raw.read1(CHUNK, decode_content=False), b"")
-            received = _copy_verified(chunks, destination, url, deadline)
+            received = copy_verified(chunks, destination, url, deadline, max_bytes, deadline_s)
     except requests.exceptions.HTTPError as error:
         status = error.response.status_code if error.response is not None else "?"
-        raise DataError(f"{url}: HTTP {status}; no dataset was written") from None
+        raise DataError(f"{url}: HTTP {status}; nothing was written") from None
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
         during = isinstance(error, urllib3.exceptions.HTTPError)  # raised while the body streamed
         reason = "the connection was cut during the download" if during else f"{type(error).__name__}; offline?"
-        raise DataError(
-            f"{url}: cannot download ({reason}); import a local copy: slotfill data download {name} --from DIR"
-        ) from None
+        raise DataError(f"{url}: cannot download ({reason}); import a local copy: {retry.format(name=name)}") from None
     if received != digest:
         raise DataError(f"{url}: the file's sha256 is not the registry's (a damaged or changed file): nothing was kept")

@@ -58,6 +58,7 @@ DYNAMIC_AXES = {
     "trigram_ids": {0: "words", 1: "chars"},
     "lengths": {0: "batch"},
     "gazetteer_features": {0: "batch", 1: "length"},
+    "vector_ids": {0: "words"},
     "emissions": {0: "batch", 1: "length"},
     "intent_logits": {0: "batch"},
 }
@@ -168,7 +169,7 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
 
 def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
     corpus = encode_sentences(PROBE, loaded.vocab, loaded.gazetteers)
-    return tuple(Batch.from_arrays(corpus.arrays(corpus.sentences))[:6])
+    return tuple(Batch.from_arrays(corpus.arrays(corpus.sentences))[: len(INPUTS)])
 
 
 def _write_onnx(loaded: LoadedModel, path: Path) -> None:

@@ -156,7 +156,7 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
     return NumpyCRF(BIOConstraints.for_tags(vocab.tags.items), start, transitions, end)
 
 
-INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features")
+INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features", "vector_ids")
 
 
 def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_features: int, where: Path) -> None:

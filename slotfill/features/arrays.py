@@ -17,7 +17,7 @@ import numpy as np
 
 from slotfill.data.readers import Example
 from slotfill.features.gazetteer import GazetteerSet
-from slotfill.features.vocab import PAD_ID, Vocab, letter_trigrams
+from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab, letter_trigrams
 from slotfill.text.tokenise import normalise
 
 MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
@@ -35,6 +35,7 @@ class FeatureArrays(NamedTuple):
     trigram_ids: np.ndarray  # (U, K) int64: letter trigrams of the batch's U distinct words
     lengths: np.ndarray  # (B,) int64
     gazetteer_features: np.ndarray  # (B, L, G) float32: BIO membership of each token in each list (G may be 0)
+    vector_ids: np.ndarray  # (U,) int64: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
     intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
 
@@ -57,17 +58,19 @@ def padded(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
 
 
 class EncodedSentences:
-    """Sentences encoded once; `char_table` (N, W) and `trigram_table` (N, K) hold the characters
-    and letter trigrams of the N distinct words."""
+    """Sentences encoded once; `char_table` (N, W), `trigram_table` (N, K) and `vector_table` (N,)
+    hold the characters, letter trigrams and pretrained-vector row of the N distinct words."""
 
     def __init__(
         self,
         sentences: list[EncodedSentence],
         char_table: np.ndarray,
         trigram_table: np.ndarray,
+        vector_table: np.ndarray,
         num_gazetteer_features: int,
     ) -> None:
         self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
+        self.vector_table = vector_table
         self.feature_bits = np.arange(num_gazetteer_features, dtype=np.int64)  # (G,)
 
     def __len__(self) -> int:
@@ -96,6 +99,7 @@ class EncodedSentences:
         width = max(1, int((char_ids != PAD_ID).sum(1).max()))
         char_ids = char_ids[:, :width]  # (U, W)
         trigram_ids = self.trigram_table[distinct][:, :width]  # (U, K): a word has as many trigrams as chars
+        vector_ids = self.vector_table[distinct]  # (U,)
         bits = padded([s.gazetteer_bits for s in sentences], longest)  # (B, L)
         gazetteer_features = ((bits[:, :, None] >> self.feature_bits) & 1).astype(np.float32)  # (B, L, G)
         tag_ids = intent_ids = None
@@ -110,6 +114,7 @@ class EncodedSentences:
             np.ascontiguousarray(trigram_ids),
             np.array(lengths, dtype=np.int64),
             gazetteer_features,
+            vector_ids,
             tag_ids,
             intent_ids,
         )
@@ -140,7 +145,9 @@ def encode_sentences(
     trigram_table = padded(
         [[vocab.trigrams.get(t) for t in letter_trigrams(w)] if w else [] for w in clipped], MAX_WORD_CHARS
     )
-    return EncodedSentences(sentences, char_table, trigram_table, gazetteers.num_features)
+    vector_row = vocab.vectors.get if vocab.vectors is not None else (lambda word: UNK_ID)
+    vector_table = np.array([vector_row(w) if w else PAD_ID for w in type_of], dtype=np.int64)  # (N,)
+    return EncodedSentences(sentences, char_table, trigram_table, vector_table, gazetteers.num_features)
 
 
 def batches_by_length(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

@@ -1,6 +1,9 @@
 """Vocabularies: words, characters, letter trigrams, slot tags and intents, each a list saved as JSON.
 
-Words, characters and trigrams have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a
+With pretrained word vectors (model.embedding.pretrained), `vectors` holds the words of the kept
+rows and `vector_dim` their width: the word -> row index of the table the model stores.
+
+Words, characters, trigrams and vectors have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a
 1-of-N code that every unseen word maps to. Tags and intents have none: an unseen label at
 evaluation time is compared as a string and simply counts as wrong.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from slotfill.data.readers import Example
@@ -60,6 +63,12 @@ class Vocab:
     tags: Index
     intents: Index
     trigrams: Index
+    vectors: Index | None = None  # words of the pretrained vectors' rows (PAD, UNK, then row 2 on)
+    vector_dim: int = 0
+
+    def with_vectors(self, words: Sequence[str], dim: int) -> Vocab:
+        """This vocabulary with the index of pretrained vectors for `words` (folded, distinct), `dim` wide."""
+        return replace(self, vectors=Index([PAD, UNK, *words]), vector_dim=dim)
 
     @classmethod
     def build(cls, examples: Iterable[Example], *, min_freq: int = 1, extra_tags: Iterable[str] = ()) -> Vocab:
@@ -94,8 +103,11 @@ class Vocab:
             Index([PAD, UNK, *trigrams]),
         )
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {name: getattr(self, name).items for name in _KEYS}
+    def to_json(self) -> dict[str, object]:
+        payload: dict[str, object] = {name: getattr(self, name).items for name in _KEYS}
+        if self.vectors is not None:
+            payload["vectors"] = {"dim": self.vector_dim, "words": self.vectors.items}
+        return payload
 
     @classmethod
     def from_json(cls, payload: object, source: str = "vocab.json") -> Vocab:
@@ -108,12 +120,13 @@ class Vocab:
         bad_tag = next((tag for tag in payload["tags"] if not is_bio_tag(tag)), None)
         if bad_tag is not None:
             raise ModelError(f"{source}: tags: {bad_tag!r} is not a BIO tag (O, B-x or I-x)")
+        vectors, dim = _vector_index(payload.get("vectors"), source)
         try:
-            vocab = cls(*(Index(payload[k]) for k in _KEYS))
+            vocab = cls(*(Index(payload[k]) for k in _KEYS), vectors=vectors, vector_dim=dim)
         except ValueError as error:
             raise ModelError(f"{source}: {error}") from None
-        for name in ("words", "chars", "trigrams"):
-            if getattr(vocab, name).items[:2] != [PAD, UNK]:
+        for name in ("words", "chars", "trigrams", "vectors"):
+            if getattr(vocab, name) is not None and getattr(vocab, name).items[:2] != [PAD, UNK]:
                 raise ModelError(f"{source}: {name} must start with {PAD} and {UNK}")
         return vocab
 
@@ -126,3 +139,19 @@ class Vocab:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelError(f"{path}: cannot read vocabulary ({error})") from None
+
+
+def _vector_index(entry: object, source: str) -> tuple[Index | None, int]:
+    """The `vectors` entry of vocab.json (absent before pretrained vectors existed)."""
+    if entry is None:
+        return None, 0
+    words = entry.get("words") if isinstance(entry, dict) else None
+    dim = entry.get("dim") if isinstance(entry, dict) else None
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        raise ModelError(f"{source}: vectors: expected {{dim, words}} with a list of non-empty words")
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
+        raise ModelError(f"{source}: vectors: dim {dim!r} is not a positive integer")
+    try:
+        return Index(words), dim
+    except ValueError as error:
+        raise ModelError(f"{source}: vectors: {error}") from None

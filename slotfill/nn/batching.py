@@ -32,6 +32,7 @@ class Batch(NamedTuple):
     trigram_ids: Tensor  # (U, K) long: letter trigrams of the batch's U distinct words
     lengths: Tensor  # (B,) long, on the CPU (pack_padded_sequence wants it there)
     gazetteer_features: Tensor  # (B, L, G) float: BIO membership of each token in each list (G may be 0)
+    vector_ids: Tensor  # (U,) long: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
 
@@ -64,7 +65,9 @@ def encode(
 ) -> EncodedCorpus:
     """slotfill.features.arrays.encode_sentences, as a torch Dataset."""
     encoded = encode_sentences(token_lists, vocab, gazetteers, examples)
-    return EncodedCorpus(encoded.sentences, encoded.char_table, encoded.trigram_table, gazetteers.num_features)
+    return EncodedCorpus(
+        encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table, gazetteers.num_features
+    )
 
 
 class LengthBucketSampler(Sampler[list[int]]):

@@ -69,14 +69,19 @@ class Tagger(nn.Module):
         if self.training and self.word_dropout > 0:
             dropped = (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout) & mask  # (B, L)
             word_ids = word_ids.masked_fill(dropped, UNK_ID)
-        inputs = self.word_input(word_ids, batch.trigram_ids, batch.type_index, dropped)  # (B, L, E)
+        blank = None  # dropped words that lose their characters and pretrained vector too
+        hides_more = self.char_encoder is not None or self.word_input.has_vectors
+        if dropped is not None and self.word_dropout_chars > 0 and hides_more:
+            blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)  # (B, L)
+        inputs = self.word_input(
+            word_ids, batch.trigram_ids, batch.type_index, dropped, batch.vector_ids, blank
+        )  # (B, L, E)
         if self.char_encoder is not None:
             # index_select, not char_features[type_index]: its backward (index_add) sums in a fixed
             # order, where the advanced-indexing backward does not (seeded runs must repeat exactly)
             per_word = self.char_encoder(batch.char_ids)  # (U, F)
             char_features = per_word.index_select(0, batch.type_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
-            if dropped is not None and self.word_dropout_chars > 0:
-                blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)
+            if blank is not None:
                 char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
             inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
         if self.num_gazetteer_features:
@@ -184,7 +189,12 @@ def _numpy(tensor: Tensor) -> np.ndarray:
 def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:
     """A freshly initialised tagger for the sizes in `config`, `vocab` and the gazetteers."""
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
-    word_input = WordInput(embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim)
+    join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
+    num_vectors = len(vocab.vectors) if vocab.vectors is not None else 0
+    word_input = WordInput(
+        embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim,
+        num_vectors=num_vectors, vector_dim=vocab.vector_dim, join=join,
+    )  # fmt: skip
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
     input_size = word_input.output_size + (char_encoder.output_size if char_encoder is not None else 0)
     input_size += num_gazetteer_features
@@ -210,3 +220,21 @@ def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int)
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,
     )
+
+
+def load_vectors(tagger: Tagger, vocab: Vocab, table: np.ndarray) -> None:
+    """Put the pretrained vectors (N, D), row for row of `vocab.vectors` after its PAD and UNK, in
+    a freshly built tagger; with join `init`, the learned rows of the words they share start from them."""
+    word_input = tagger.word_input
+    if vocab.vectors is None or not word_input.has_vectors:
+        raise ValueError("this tagger has no pretrained vectors")
+    with torch.no_grad():
+        pretrained = word_input.pretrained
+        pretrained.zero_()
+        pretrained[2:] = torch.from_numpy(table).to(pretrained)
+        if word_input.join == "init":
+            shared = [(i, vocab.vectors.get(w)) for i, w in enumerate(vocab.words.items) if i > UNK_ID]
+            shared = [(i, row) for i, row in shared if row > UNK_ID]
+            if shared:
+                rows = torch.tensor(shared, device=pretrained.device)  # (S, 2): (word id, vector row)
+                word_input.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]

@@ -34,6 +34,23 @@ def describe(model: Any) -> dict[str, Any]:
         "gazetteers": [
             {"name": g.name, "entries": len(g.entries), "source": g.source} for g in model.gazetteers.gazetteers
         ],
+        "vectors": _vectors(model, exported is not None),
         "metrics": {k: v for k, v in metrics.items() if k not in ("slotfill_version", "format_version")},
         "config": model.config.model_dump(mode="json"),
+    }
+
+
+def _vectors(model: Any, exported: bool) -> dict[str, Any] | None:
+    """The pretrained vectors a model keeps: where they came from, how many rows, their size on disk
+    (float16 in a model directory, float32 in an exported graph)."""
+    vocab, pretrained = model.vocab, model.config.model.embedding.pretrained
+    if vocab.vectors is None or pretrained is None:
+        return None
+    rows = len(vocab.vectors) - 2  # after PAD and UNK
+    return {
+        "source": pretrained.source,
+        "join": pretrained.join,
+        "rows": rows,
+        "dim": vocab.vector_dim,
+        "bytes": rows * vocab.vector_dim * (4 if exported else 2),
     }

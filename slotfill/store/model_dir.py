@@ -37,6 +37,7 @@ from slotfill.store.model_files import check_digests, encode_digests, file_diges
 FORMAT_VERSION = 2
 REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR)  # the files whose sha256 the weights' metadata records
 READABLE_VERSIONS = ("1", "2")
+PRETRAINED = "word_input.pretrained"  # the frozen pretrained vectors (N, D), kept as float16
 
 
 @dataclass
@@ -72,6 +73,8 @@ def save_model(
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
+        if PRETRAINED in state:  # float16 loses nothing: the vectors were rounded to it when read
+            state[PRETRAINED] = state[PRETRAINED].half()
         meta = {
             "format_version": str(FORMAT_VERSION),
             "slotfill_version": __version__,

@@ -15,11 +15,12 @@ from slotfill.data.readers import Example, read_lookups
 from slotfill.errors import ConfigError, DataError, OutputError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
+from slotfill.features.vectors import configured_vectors
 from slotfill.features.vocab import Vocab
 from slotfill.layout import MODEL_SUBDIR
 from slotfill.nn.batching import Batch
 from slotfill.nn.device import resolve_device
-from slotfill.nn.tagger import Tagger, build_tagger
+from slotfill.nn.tagger import Tagger, build_tagger, load_vectors
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
 from slotfill.training.augment import Augmentation, substitution_lists
@@ -101,14 +102,22 @@ def build_run(
             f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from"
         )
     torch.manual_seed(config.seed)
+    vectors = None
     if vocab is None:
         vocab = Vocab.build(
             train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
         )
+        if config.model.embedding.pretrained is not None:
+            vectors = configured_vectors(config.model.embedding.pretrained)
+            _check_vector_dim(config, vectors.dim)
+            vocab = vocab.with_vectors(vectors.words, vectors.dim)
     if gazetteers is None:
         lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
         gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features).to(device)
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+    if vectors is not None:  # a resumed run's vectors come with its checkpoint's weights
+        load_vectors(tagger, vocab, vectors.table)
+    tagger = tagger.to(device)
     optimizer, schedule, averaged = _optimization(tagger, config.training, len(train_examples))
     augmentation = _augmentation(config, gazetteers)
     generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
@@ -125,6 +134,15 @@ def build_run(
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
+
+
+def _check_vector_dim(config: Config, dim: int) -> None:
+    embedding = config.model.embedding
+    if embedding.pretrained is not None and embedding.pretrained.join == "init" and embedding.dim != dim:
+        raise ConfigError(
+            f"model.embedding.dim: {embedding.dim}, but join init starts the learned rows from the "
+            f"{dim}-wide vectors of {embedding.pretrained.source}: set dim to {dim}, or join concat or project"
+        )
 
 
 def _optimization(

@@ -277,7 +277,7 @@ def test_the_extra_named_for_a_missing_module_is_the_one_pyproject_puts_it_in() 
 
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     names = {extra: {re.match(r"[A-Za-z0-9_.-]+", d).group().lower() for d in deps} for extra, deps in extras.items()}
-    # every package of the train and runtime extras is named, with the smallest extra that brings it
-    assert set(EXTRA_OF_MODULE) == names["train"] | names["runtime"]
+    # every package of the train, runtime and vectors extras is named, with the smallest extra that brings it
+    assert set(EXTRA_OF_MODULE) == names["train"] | names["runtime"] | names["vectors"]
     for module, extra in EXTRA_OF_MODULE.items():
         assert module in names[extra] and (extra == "runtime" or module not in names["runtime"]), module

@@ -6,7 +6,7 @@ from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import UNK_ID, Vocab, letter_trigrams
 from slotfill.nn.batching import encode
 from slotfill.nn.embeddings import WordInput
-from slotfill.nn.tagger import build_tagger
+from slotfill.nn.tagger import build_tagger, load_vectors
 
 from ..helpers import decode
 
@@ -80,3 +80,68 @@ def test_word_dropout_chars_makes_dropped_words_fully_unknown() -> None:
     assert torch.allclose(a, b)  # every word dropped with its characters: nothing tells them apart
     tagger.eval()
     assert not torch.allclose(tagger._encode(first)[0], tagger._encode(second)[0])
+
+
+VECTOR_WORDS = ["fly", "paris", "apple"]  # "paris": only the vectors know it; "zebra": nobody does
+VECTOR_TABLE = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+
+def vector_model(join: str, dim: int = 2, **embedding: float) -> tuple[Vocab, object]:
+    vocab = Vocab.build(EXAMPLES).with_vectors(VECTOR_WORDS, 2)
+    config = ModelConfig.model_validate(
+        {
+            "embedding": {"dim": dim, "pretrained": {"source": "unused.txt", "join": join}, **embedding},
+            "chars": {"enabled": False},
+            "encoder": {"hidden_size": 4},
+        }
+    )
+    tagger = build_tagger(config, vocab, 0)
+    load_vectors(tagger, vocab, VECTOR_TABLE.numpy())
+    return vocab, tagger.eval()
+
+
+def test_vectors_reach_the_words_only_they_know_and_unknown_words_stay_unknown() -> None:
+    for join in ("concat", "project", "init"):
+        vocab, tagger = vector_model(join)
+        word_input = tagger.word_input
+        batch = batch_for(("fly", "paris", "zebra", "to"), vocab)
+        assert batch.word_ids[0].tolist()[1:3] == [UNK_ID, UNK_ID]  # neither is a training word
+        out = word_input(batch.word_ids, batch.trigram_ids, batch.type_index, None, batch.vector_ids)[0]  # (L, E)
+        unk = word_input.table.weight[UNK_ID]
+        to = word_input.table.weight[vocab.words["to"]]
+        if join == "concat":  # [learned, pretrained]
+            assert torch.equal(out[1], torch.cat([unk, VECTOR_TABLE[1]]))
+            assert torch.equal(out[2], torch.cat([unk, torch.zeros(2)]))
+            assert torch.equal(out[3], torch.cat([to, torch.zeros(2)]))
+        elif join == "project":  # learned + W pretrained
+            projected = word_input.projection(VECTOR_TABLE[1])
+            assert torch.allclose(out[1], unk + projected) and torch.equal(out[2], unk)
+        else:  # init: training words start from their vectors; UNK words with a vector take it
+            assert torch.equal(word_input.table.weight[vocab.words["fly"]], VECTOR_TABLE[0])
+            assert torch.equal(out[0], VECTOR_TABLE[0]) and torch.equal(out[1], VECTOR_TABLE[1])
+            assert torch.equal(out[2], unk) and torch.equal(out[3], to)
+
+
+def test_a_dropped_word_keeps_its_vector_unless_it_is_blanked() -> None:
+    vocab, tagger = vector_model("concat")
+    batch = batch_for(("fly", "to"), vocab)
+    dropped = torch.tensor([[True, False]])
+    word_ids = batch.word_ids.masked_fill(dropped, UNK_ID)
+    kept = tagger.word_input(word_ids, batch.trigram_ids, batch.type_index, dropped, batch.vector_ids)[0]
+    assert torch.equal(kept[0, 2:], VECTOR_TABLE[0])  # the situation of a word only the vectors know
+    blanked = tagger.word_input(word_ids, batch.trigram_ids, batch.type_index, dropped, batch.vector_ids, dropped)[0]
+    assert torch.equal(blanked[0, 2:], torch.zeros(2))
+
+
+def test_vectors_are_frozen_and_join_init_needs_their_width() -> None:
+    vocab, tagger = vector_model("concat", word_dropout=0.5)
+    corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet(), EXAMPLES)
+    tagger.train().loss(corpus.collate([corpus[0]])).backward()
+    assert "word_input.pretrained" not in dict(tagger.named_parameters())
+    assert torch.equal(tagger.word_input.pretrained[2:], VECTOR_TABLE)
+    try:
+        vector_model("init", dim=3)
+    except ValueError as error:
+        assert "the learned table's dim (3) must be the vectors' (2)" in str(error)
+    else:
+        raise AssertionError("join init accepted vectors of another width")
