@@ -18,7 +18,6 @@ sees exactly what the saved model holds.
 from __future__ import annotations
 
 import gzip
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,8 +178,7 @@ def _is_number(field: bytes) -> bool:
 
 def _binary_rows(path: Path) -> Iterator[tuple[str, np.ndarray]]:
     """(word, vector) of each entry of a word2vec binary file."""
-    with _open(path) as raw:
-        handle = io.BufferedReader(raw) if not isinstance(raw, io.BufferedReader) else raw  # type: ignore[arg-type]
+    with _open(path) as handle:
         declared, dim = _header(handle.readline(256), f"{path}:1")
         width = 4 * dim
         for index in range(declared):

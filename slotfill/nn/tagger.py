@@ -25,6 +25,7 @@ from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.text import bio
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
+PRETRAINED_WEIGHTS = "word_input.pretrained"  # the frozen pretrained vectors' name in a state dict
 
 
 class Tagger(nn.Module):
@@ -238,3 +239,10 @@ def load_vectors(tagger: Tagger, vocab: Vocab, table: np.ndarray) -> None:
             if shared:
                 rows = torch.tensor(shared, device=pretrained.device)  # (S, 2): (word id, vector row)
                 word_input.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]
+
+
+def compact_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A state dict to save, the pretrained vectors (also under an average's `module.` prefix) as
+    float16: lossless, they were rounded to float16 when read (slotfill.features.vectors); loading
+    copies them back into the float32 buffer."""
+    return {k: v.half() if k.endswith(PRETRAINED_WEIGHTS) else v for k, v in state.items()}

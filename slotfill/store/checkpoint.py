@@ -41,6 +41,7 @@ from slotfill.layout import (
     GAZETTEER_SUBDIR,
     VOCAB_FILE,
 )
+from slotfill.nn.tagger import compact_state
 from slotfill.store.model_files import check_digests, file_digests
 
 CHECKPOINT_VERSION = 1
@@ -109,8 +110,8 @@ def save_checkpoint(
     scheduler: dict[str, Any],
     rng: dict[str, torch.Tensor],
 ) -> None:
-    tensors = {f"model.{k}": v for k, v in model.items()}
-    tensors.update({f"averaged.{k}": v for k, v in (averaged or {}).items()})
+    tensors = {f"model.{k}": v for k, v in compact_state(model).items()}
+    tensors.update({f"averaged.{k}": v for k, v in compact_state(averaged or {}).items()})
     tensors.update(_optimizer_tensors(optimizer))
     tensors.update({f"rng.{k}": v for k, v in rng.items()})
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}

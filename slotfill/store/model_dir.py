@@ -30,14 +30,13 @@ from slotfill.features.gazetteer_sources import save_gazetteers
 from slotfill.features.vocab import Vocab
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
-from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger
+from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state
 from slotfill.store.calibration import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
 FORMAT_VERSION = 2
 REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR)  # the files whose sha256 the weights' metadata records
 READABLE_VERSIONS = ("1", "2")
-PRETRAINED = "word_input.pretrained"  # the frozen pretrained vectors (N, D), kept as float16
 
 
 @dataclass
@@ -72,9 +71,7 @@ def save_model(
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
-        state = {name: tensor.detach().cpu().contiguous() for name, tensor in tagger.state_dict().items()}
-        if PRETRAINED in state:  # float16 loses nothing: the vectors were rounded to it when read
-            state[PRETRAINED] = state[PRETRAINED].half()
+        state = compact_state({name: t.detach().cpu().contiguous() for name, t in tagger.state_dict().items()})
         meta = {
             "format_version": str(FORMAT_VERSION),
             "slotfill_version": __version__,

@@ -126,3 +126,50 @@ def test_bad_vectors_stop_training_in_one_line(tmp_path: Path) -> None:
         f"error: {source}:5: 5 values where the vectors have 8 (a truncated file?)"
     ]
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_a_run_with_vectors_resumes_exactly_and_never_rereads_them(tmp_path: Path) -> None:
+    """The checkpoint holds the vectors (float16, lossless): a resumed run ends as an uninterrupted
+    one even when the source has gone in between."""
+    import threading
+
+    from slotfill.training.loop import TrainingInterrupted, resume_training
+
+    from .test_interrupt import StopAfter, assert_same_run
+
+    source = write_vectors(tmp_path / "glove.txt")
+    config = tiny_config(
+        data={"train": "dev", "dev": "test", "test": None},
+        model={"embedding": {"dim": 16, "word_dropout": 0.2, "pretrained": {"source": str(source)}}},
+        training={"epochs": 3, "ema_decay": 0.99},
+    )
+    train(config, tmp_path / "whole")
+    stop = threading.Event()
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "stopped", StopAfter(13, stop), stop=stop)
+    source.unlink()
+    resume_training(tmp_path / "stopped")
+    assert_same_run(tmp_path / "whole", tmp_path / "stopped")
+
+
+@pytest.mark.parametrize("join", ["project", "init"])
+def test_every_join_exports_with_the_same_parses(join: str, tmp_path: Path) -> None:
+    import torch
+
+    from slotfill.features.gazetteer import GazetteerSet
+    from slotfill.features.vectors import read_vectors
+    from slotfill.features.vocab import Vocab
+    from slotfill.nn.tagger import build_tagger, load_vectors
+    from slotfill.store.model_dir import save_model
+
+    vectors = read_vectors(write_vectors(tmp_path / "glove.txt"))
+    config = tiny_config(model={"embedding": {"dim": 8, "pretrained": {"source": "glove.txt", "join": join}}})
+    vocab = Vocab.build(read_split(DEMO / "dev")).with_vectors(vectors.words, vectors.dim)
+    torch.manual_seed(3)
+    tagger = build_tagger(config.model, vocab, 0)
+    load_vectors(tagger, vocab, vectors.table)
+    save_model(tmp_path / "model", config, vocab, GazetteerSet(), tagger, {})
+    export_model(tmp_path / "model", tmp_path / "onnx")
+    texts = TEXTS + ["fly from reykjavik to gdansk", *(" ".join(e.tokens) for e in read_split(DEMO / "test")[:40])]
+    expected = list(Predictor.load(tmp_path / "model", "cpu").parse_many(texts, alternatives=2))
+    assert_same_parses(list(Predictor.load(tmp_path / "onnx", "cpu").parse_many(texts, alternatives=2)), expected)
