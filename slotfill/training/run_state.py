@@ -15,7 +15,7 @@ from slotfill.data.readers import Example, read_lookups
 from slotfill.errors import ConfigError, DataError, OutputError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
-from slotfill.features.vectors import configured_vectors
+from slotfill.features.vectors import configured_vectors, vector_dim
 from slotfill.features.vocab import Vocab
 from slotfill.layout import MODEL_SUBDIR
 from slotfill.nn.batching import Batch
@@ -181,6 +181,7 @@ def restore_run(checkpoint: Checkpoint, output_dir: Path, world: World = World()
             f"{output_dir}: the run was trained by {checkpoint.progress.world_size} process(es); resume it with as many "
             f"(this is {world.size})"
         )
+    _check_resumed_vectors(checkpoint)
     run = build_run(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers, world)
     run.progress = checkpoint.progress
     run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
@@ -191,6 +192,20 @@ def restore_run(checkpoint: Checkpoint, output_dir: Path, world: World = World()
     run.generator.set_state(checkpoint.tensors["rng.sampler"])
     torch.set_rng_state(checkpoint.tensors["rng.torch" if world.rank == 0 else f"rng.torch.rank{world.rank}"])
     return run
+
+
+def _check_resumed_vectors(checkpoint: Checkpoint) -> None:
+    """A resumed run keeps the vectors its checkpoint holds and never re-reads the source; but
+    where the source now holds vectors of another width, the user meant other vectors: refuse."""
+    pretrained = checkpoint.config.model.embedding.pretrained
+    if pretrained is None or checkpoint.vocab.vectors is None or not pretrained.resolved_path().exists():
+        return
+    now = vector_dim(pretrained.resolved_path(), pretrained.format)
+    if now != checkpoint.vocab.vector_dim:
+        raise ConfigError(
+            f"model.embedding.pretrained.source: {pretrained.resolved_path()} now holds {now}-dimensional vectors; "
+            f"the run being resumed was trained with {checkpoint.vocab.vector_dim}: restore them, or give --overwrite to start again"
+        )
 
 
 def save_run_checkpoint(run: TrainingRun, epoch_start_generator: torch.Tensor) -> None:

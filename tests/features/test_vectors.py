@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from slotfill.errors import DataError
-from slotfill.features.vectors import detect_format, read_vectors
+from slotfill.features.vectors import detect_format, read_vectors, vector_dim
 
 # most frequent first; "Paris" and "paris" fold to one word (the first wins), "Zürich" loses its accent
 WORDS = ["the", "Paris", "paris", "Zürich", "flights", "to"]
@@ -69,6 +69,7 @@ def test_reading_stops_at_max_words_without_reading_further(tmp_path: Path) -> N
     glove = write_glove(tmp_path / "glove.txt")
     with glove.open("a", encoding="utf-8") as handle:
         handle.write("broken 1 2\n")
+    assert read_vectors(glove, max_words=5).words == EXPECTED_WORDS  # the 6 lines above the broken one
     assert read_vectors(glove, max_words=3).words == ["the", "paris", "zurich"]
     with pytest.raises(DataError, match=re.escape(f"{glove}:7: 2 values where the vectors have 3")):
         read_vectors(glove)
@@ -134,3 +135,21 @@ def test_a_missing_file_and_a_broken_own_format(tmp_path: Path) -> None:
     (own / "words.txt").write_text("a\n", encoding="utf-8")
     with pytest.raises(DataError, match=re.escape(f"{own / 'words.txt'}: 1 words for the 2 rows of vectors.npy")):
         read_vectors(own)
+
+
+def test_the_width_is_read_from_the_first_row_alone(tmp_path: Path) -> None:
+    glove = write_glove(tmp_path / "glove.txt")
+    with glove.open("a", encoding="utf-8") as handle:
+        handle.write("broken 1\n")  # never reached
+    binary = write_word2vec_binary(tmp_path / "vectors.bin")
+    assert vector_dim(glove) == vector_dim(binary) == 3
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(DataError, match="holds no word vectors"):
+        vector_dim(tmp_path / "empty.txt")
+
+
+def test_a_cut_gzip_file_is_refused(tmp_path: Path) -> None:
+    gz = tmp_path / "cc.en.300.vec.gz"
+    gz.write_bytes(gzip.compress(("6 3\n" + "\n".join(_text_lines()) + "\n").encode())[:-12])
+    with pytest.raises(DataError, match=re.escape(f"{gz}: the compressed file ends early (truncated?)")):
+        read_vectors(gz)

@@ -5,6 +5,7 @@ exported (float and int8) with the same parses, described by `info`, bad vectors
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.data.readers import read_split
+from slotfill.errors import ConfigError
 from slotfill.export.onnx import export_model
 from slotfill.features.arrays import encode_sentences
 from slotfill.features.vocab import UNK_ID
@@ -147,7 +149,13 @@ def test_a_run_with_vectors_resumes_exactly_and_never_rereads_them(tmp_path: Pat
     stop = threading.Event()
     with pytest.raises(TrainingInterrupted):
         train(config, tmp_path / "stopped", StopAfter(13, stop), stop=stop)
-    source.unlink()
+    source.write_text("fly 1 2 3 4\n", encoding="utf-8")  # other vectors, of another width, at the same path
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(f"{source} now holds 4-dimensional vectors; the run being resumed was trained with 8"),
+    ):
+        resume_training(tmp_path / "stopped")
+    source.unlink()  # gone: the checkpoint's own vectors are used
     resume_training(tmp_path / "stopped")
     assert_same_run(tmp_path / "whole", tmp_path / "stopped")
 
