@@ -31,6 +31,7 @@ from slotfill.features.vocab import Vocab
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
 from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state
+from slotfill.nn.uninitialised import uninitialised
 from slotfill.store.calibration import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
@@ -128,7 +129,8 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
     """Rebuild the tagger from its saved config and vocabulary, then load the weights.
 
     The tagger is first built on the meta device (no memory) and its shapes checked against the
-    weights file's header, so a damaged config that asks for a huge model fails before allocating."""
+    weights file's header, so a damaged config that asks for a huge model fails before allocating;
+    neither build draws initial weights (slotfill.nn.uninitialised): the file's are loaded next."""
     directory = resolve_model_dir(path)
     for name in (CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE):
         if not (directory / name).is_file():
@@ -142,14 +144,15 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         )
     check_digests(directory, meta.get("sha256"), directory / WEIGHTS_FILE)
     config, vocab, gazetteers = read_model_files(directory)
-    with torch.device("meta"):
+    with torch.device("meta"), uninitialised():
         planned = build_tagger(config.model, vocab, gazetteers.num_features)
     _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)
     try:
         state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+    with uninitialised():
+        tagger = build_tagger(config.model, vocab, gazetteers.num_features)
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     tagger.to(device).eval()
     return LoadedModel(config, vocab, tagger, read_metrics(directory), device, gazetteers, read_temperature(directory))
