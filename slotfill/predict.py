@@ -176,7 +176,7 @@ class Predictor:
         min_confidence = options.min_confidence
         slots = [
             {**slot, "confidence": round(confidence, 4)}
-            for slot, confidence in zip(_slots(text, tokens, result.tags), result.slot_confidences)
+            for slot, confidence in zip(_slots(text, tokens, result.slots), result.slot_confidences)
         ]
         parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags}
         parsed["slots"] = [slot for slot in slots if slot["confidence"] >= min_confidence]
@@ -191,16 +191,16 @@ class Predictor:
             parsed["intents"] = [{"intent": intent, "confidence": round(p, 4)} for intent, p in result.intents]
         if result.alternatives is not None:
             parsed["alternatives"] = [
-                {"probability": round(p, 4), "tags": tags, "slots": _slots(text, tokens, tags)}
+                {"probability": round(p, 4), "tags": tags, "slots": _slots(text, tokens, bio.spans(tags))}
                 for tags, p in result.alternatives
             ]
         return parsed
 
 
-def _slots(text: str, tokens: list[Token], tags: list[str]) -> list[dict[str, Any]]:
-    """The slots of a tag sequence as the exact substrings of `text`, with character offsets."""
+def _slots(text: str, tokens: list[Token], spans: list[bio.Span]) -> list[dict[str, Any]]:
+    """Slots over tokens as the exact substrings of `text`, with character offsets."""
     slots = []
-    for span in bio.spans(tags):
+    for span in spans:
         start, end = tokens[span.start].start, tokens[span.end - 1].end
         slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
     return slots

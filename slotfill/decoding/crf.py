@@ -29,16 +29,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from slotfill.decoding.spans import continuation_index
 from slotfill.text import bio
 
 NEG_INF = np.float32(-np.inf)
 DENSE_MAX_ELEMENTS = 1 << 17  # up to this many (B, T, T) elements Viterbi needs no plan (one dense max is faster)
-
-
-def continuation_index(tags: Sequence[str]) -> np.ndarray:
-    """(T,) int64: for B-x and I-x the index of I-x (the tag that would extend the slot), else -1."""
-    index = {tag: i for i, tag in enumerate(tags)}
-    return np.array([index.get(f"I-{tag[2:]}", -1) if tag != "O" else -1 for tag in tags], dtype=np.int64)
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:

@@ -6,12 +6,11 @@ intent logits, so they decode alike, and a sentence decodes alike in any batch
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
 from slotfill.decoding.crf import NumpyCRF
-from slotfill.decoding.types import Decoded, Decoding, SpanRows
+from slotfill.decoding.types import Decoded, Decoding, SpanScores
 
 
 def decode_scores(
@@ -25,14 +24,10 @@ def decode_scores(
     a CRF, each token's best tag (the softmax decoder)."""
     mask = np.arange(emissions.shape[1])[None, :] < np.array(lengths)[:, None]  # (B, L)
     best = crf.viterbi(emissions, mask) if crf is not None else emissions.argmax(axis=2)  # (B, L)
-    tag_ids = [row[:n] for row, n in zip(best.tolist(), lengths)]
-    span_scores: list[SpanRows] = [([], [], []) for _ in lengths]
-    if decoding.confidences:
-        columns = [c.tolist() for c in _span_scores(emissions, mask, best, crf, decoding.temperature)]
-        span_scores = [(a[:n], p[:n], e[:n]) for a, p, e, n in zip(*columns, lengths)]
+    span_scores = _span_scores(emissions, mask, best, crf, decoding.temperature) if decoding.confidences else None
     sequences = _alternatives(emissions, mask, crf, decoding.alternatives, lengths) if decoding.alternatives else None
     if intent_logits is None:
-        return Decoded(tag_ids, None, None, span_scores, None, sequences)
+        return Decoded(best, lengths, None, None, span_scores, None, sequences)
     probabilities = np.exp(log_softmax(intent_logits, axis=1))  # (B, K)
     intents = probabilities.argmax(axis=1)
     confidences = probabilities[np.arange(len(intents)), intents]
@@ -41,12 +36,12 @@ def decode_scores(
         k = min(decoding.alternatives, probabilities.shape[1])
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
-    return Decoded(tag_ids, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
+    return Decoded(best, lengths, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
 
 
 def _span_scores(
     emissions: np.ndarray, mask: np.ndarray, best: np.ndarray, crf: NumpyCRF | None, temperature: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> SpanScores:
     """(start, prefix, end), each (B, L); without a CRF a span's probability is the product of its
     tokens' softmax probabilities."""
     if crf is not None:
@@ -70,14 +65,6 @@ def _alternatives(
     best = emissions.argmax(axis=2)  # (B, L): without a CRF only the best sequence is exact
     log_p = np.where(mask, chosen_log_probabilities(emissions, best), 0.0).cumsum(axis=1)[:, -1]  # (B,)
     return [[(row[:n], q)] for row, q, n in zip(best.tolist(), np.exp(log_p).tolist(), lengths)]
-
-
-def span_confidence(scores: tuple[Sequence[float], Sequence[float], Sequence[float]], start: int, end: int) -> float:
-    """P(span of tokens start..end-1) from one sentence's (start, prefix, end) log scores (see
-    below): exp(start[s] + prefix[e] - prefix[s] + end[e])."""
-    first, prefix, after = scores
-    last = end - 1
-    return min(1.0, max(0.0, math.exp(first[start] + prefix[last] - prefix[start] + after[last])))
 
 
 K_BEST_ELEMENTS = 1 << 22  # sentences x k x tags x length decoded at once: two int32 pointer arrays, 32 MB

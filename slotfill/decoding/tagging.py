@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from slotfill.decoding.decoder import span_confidence
+import numpy as np
+
+from slotfill.decoding.spans import TagTable, batch_spans, span_confidences
 from slotfill.decoding.types import Decoded, Decoding, SentenceDecoder
 from slotfill.features.arrays import ROW_MULTIPLE, batches_by_length, encode_sentences
 from slotfill.features.gazetteer import GazetteerSet
@@ -23,7 +25,8 @@ class Tagged:
     tags: list[str]
     intent: str | None
     intent_confidence: float | None
-    slot_confidences: list[float] = field(default_factory=list)  # one per slot of `tags`, in order
+    slots: list[bio.Span] = field(default_factory=list)  # the slots of `tags`, in order (= bio.spans(tags))
+    slot_confidences: list[float] = field(default_factory=list)  # one per slot (none without confidences)
     intents: list[tuple[str, float]] | None = None  # the k best intents, with `alternatives`
     alternatives: list[tuple[list[str], float]] | None = None  # the k best tag sequences, with `alternatives`
 
@@ -43,28 +46,52 @@ def tag_token_lists(
     results: list[Tagged | None] = [None] * len(token_lists)
     nonempty = [i for i, positions in enumerate(shown) if positions]
     corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
+    table = TagTable.for_tags(vocab.tags.items)
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
         decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE), decoding)
+        spans = batch_spans(table, decoded.paths, np.asarray(decoded.lengths))
+        confidences = span_confidences(decoded.span_scores, spans) if decoded.span_scores is not None else None
+        bounds = spans.bounds(len(batch_indices)).tolist()
+        columns = [spans.starts.tolist(), spans.ends.tolist(), spans.labels.tolist(), spans.begins_inside.tolist()]
+        tag_ids = decoded.tag_ids
         for row, index in enumerate(batch_indices):
-            sentence = nonempty[index]
-            results[sentence] = _tagged(decoded, row, vocab, shown[sentence], len(token_lists[sentence]))
+            sentence, first, last = nonempty[index], bounds[row], bounds[row + 1]
+            own = [
+                bio.Span(table.labels[label], *_full_positions(start, end, inside, shown[sentence]))
+                for start, end, label, inside in zip(*(column[first:last] for column in columns))
+            ]
+            own_confidences = confidences[first:last] if confidences is not None else []
+            results[sentence] = _tagged(
+                decoded, row, tag_ids[row], vocab, own, own_confidences, shown[sentence], len(token_lists[sentence])
+            )
     return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
 
 
-def _tagged(decoded: Decoded, row: int, vocab: Vocab, shown: list[int], length: int) -> Tagged:
+def _full_positions(start: int, end: int, begins_inside: bool, shown: list[int]) -> tuple[int, int]:
+    """A span over the shown tokens, over all of the sentence's: the punctuation inside it belongs
+    to it, and so does the punctuation before a slot that starts at an I-x (bio.fill_skipped)."""
+    first = shown[start - 1] + 1 if begins_inside and start > 0 else shown[start]
+    return first, shown[end - 1] + 1
+
+
+def _tagged(
+    decoded: Decoded,
+    row: int,
+    tag_ids: list[int],
+    vocab: Vocab,
+    slots: list[bio.Span],
+    confidences: list[float],
+    shown: list[int],
+    length: int,
+) -> Tagged:
     """One sentence's labels: ids become tag and intent names here, punctuation tags are filled in."""
-    shown_tags = [vocab.tags.items[t] for t in decoded.tag_ids[row]]
-    scores = decoded.span_scores[row]
-    confidences = [span_confidence(scores, s.start, s.end) for s in bio.spans(shown_tags)] if scores[0] else []
+    names = vocab.tags.items
     intent = confidence = ranking = sequences = None
     if decoded.intent_ids is not None and decoded.intent_confidences is not None:
         intent, confidence = vocab.intents.items[decoded.intent_ids[row]], decoded.intent_confidences[row]
     if decoded.intent_ranking is not None:
         ranking = [(vocab.intents.items[i], p) for i, p in decoded.intent_ranking[row]]
     if decoded.alternatives is not None:
-        sequences = [
-            (bio.fill_skipped([vocab.tags.items[t] for t in ids], shown, length), p)
-            for ids, p in decoded.alternatives[row]
-        ]
-    tags = bio.fill_skipped(shown_tags, shown, length)  # the same slots, in the same order
-    return Tagged(tags, intent, confidence, confidences, ranking, sequences)
+        sequences = [(bio.fill_skipped([names[t] for t in ids], shown, length), p) for ids, p in decoded.alternatives[row]]
+    tags = bio.fill_skipped([names[t] for t in tag_ids], shown, length)  # the same slots, in the same order
+    return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences)

@@ -7,24 +7,32 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from slotfill.config import Config
     from slotfill.features.arrays import FeatureArrays
     from slotfill.features.gazetteer import GazetteerSet
     from slotfill.features.vocab import Vocab
 
-# one sentence's (start, prefix, end) span scores: see slotfill.decoding.crf
-SpanRows = tuple[list[float], list[float], list[float]]
+# a batch's (start, prefix, end) span scores, each (B, L) float32: see slotfill.decoding.crf
+SpanScores = tuple["np.ndarray", "np.ndarray", "np.ndarray"]
 
 
 class Decoded(NamedTuple):
     """What a model decodes from one batch, as ids (names are attached by slotfill.decoding.tagging)."""
 
-    tag_ids: list[list[int]]  # one list per sentence, of its length
+    paths: np.ndarray  # (B, L) int64: each sentence's best tag ids (past its length: not its tags)
+    lengths: list[int]  # (B,)
     intent_ids: list[int] | None
     intent_confidences: list[float] | None
-    span_scores: list[SpanRows]  # per sentence, of its length: each slot's confidence comes from these
+    span_scores: SpanScores | None  # each slot's confidence comes from these (None: confidences not asked for)
     intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
     alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
+
+    @property
+    def tag_ids(self) -> list[list[int]]:
+        """Each sentence's best tag ids, of its length."""
+        return [row[:n] for row, n in zip(self.paths.tolist(), self.lengths)]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
-from slotfill.decoding.decoder import span_confidence
+from slotfill.decoding.spans import TagTable, batch_spans, span_confidences
 from slotfill.nn.crf import CRF
 from slotfill.text import bio
 
@@ -178,15 +178,15 @@ def test_span_confidence_is_the_brute_force_probability_of_the_span(seed: int) -
     decoder = decoder_of(make_crf(seed))
     emissions, mask = case(seed, [5, 3], scale=1.0)
     path = decoder.viterbi(emissions, mask)
-    scores = decoder.span_scores(emissions, mask, path)
+    spans = batch_spans(TagTable.for_tags(TAGS), path, np.array([5, 3]))
+    confidences = span_confidences(decoder.span_scores(emissions, mask, path), spans)
+    expected = []
     for b, n in enumerate((5, 3)):
         paths = all_valid_paths(decoder, emissions[b, :n], n)
         log_z = log_sum([s for _, s in paths])
-        tags = [TAGS[t] for t in path[b, :n].tolist()]
-        rows = tuple(x[b, :n].tolist() for x in scores)
-        for span in bio.spans(tags):
-            exact = sum(np.exp(s - log_z) for p, s in paths if span in bio.spans([TAGS[t] for t in p]))
-            assert span_confidence(rows, span.start, span.end) == pytest.approx(float(exact), abs=1e-5)
+        for span in bio.spans([TAGS[t] for t in path[b, :n].tolist()]):
+            expected.append(sum(np.exp(s - log_z) for p, s in paths if span in bio.spans([TAGS[t] for t in p])))
+    assert len(expected) > 2 and confidences == pytest.approx([float(p) for p in expected], abs=1e-5)
 
 
 def test_k_best_paths_are_the_brute_force_k_best() -> None:

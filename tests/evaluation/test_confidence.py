@@ -7,13 +7,15 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.data.readers import read_split
-from slotfill.decoding.decoder import decode_scores, span_confidence
+from slotfill.decoding.decoder import decode_scores
+from slotfill.decoding.spans import BatchSpans, span_confidences
 from slotfill.decoding.types import Decoding
 from slotfill.errors import ModelError
 from slotfill.evaluation.evaluate import evaluate, fit_temperature, slot_calibration
@@ -31,10 +33,12 @@ TEXT = "show me flights from boston to denver on monday morning"
 def test_softmax_span_confidence_is_the_product_of_token_probabilities() -> None:
     emissions = torch.randn(1, 4, 3)
     decoded = decode_scores(emissions.numpy(), None, [4], None, Decoding())
-    rows, path = decoded.span_scores[0], decoded.tag_ids
+    path = decoded.tag_ids[0]
+    tokens_1_and_2 = BatchSpans(*(np.array([value]) for value in (0, 1, 3, 0, False)))  # sentence 0, tokens 1..2
     probabilities = emissions[0].softmax(dim=1)
-    expected = float(probabilities[1, path[0][1]] * probabilities[2, path[0][2]])
-    assert span_confidence(rows, 1, 3) == pytest.approx(expected, rel=1e-5)
+    expected = float(probabilities[1, path[1]] * probabilities[2, path[2]])
+    assert decoded.span_scores is not None
+    assert span_confidences(decoded.span_scores, tokens_1_and_2) == pytest.approx([expected], rel=1e-5)
 
 
 def test_expected_calibration_error() -> None:
