@@ -72,10 +72,13 @@ class Predictor:
         batch_size: int = 256,
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
+        threads: int | None = None,
     ) -> Predictor:
         """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
-        `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained."""
-        return cls(load_any_model(model_dir, device), batch_size, gazetteers, limits)
+        `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained.
+        `threads`: the CPU threads the network runs on while this predictor tags (None: the
+        runtime's default, one per core); parses are the same on any number."""
+        return cls(load_any_model(model_dir, device, threads), batch_size, gazetteers, limits)
 
     @property
     def intents(self) -> list[str]:

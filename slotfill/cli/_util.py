@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -38,3 +38,12 @@ def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 DEVICE_HELP = f"{one_of(DEVICES)} (or cuda:N)"
+ThreadsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--threads",
+        min=1,
+        help="CPU threads the model runs on (default: one per core). Give 1 to each of several processes "
+        "sharing the cores.",
+    ),
+]

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail, stderr
+from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, fail, stderr
 from slotfill.cli.data import data_app
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
@@ -169,6 +169,7 @@ def evaluate(
     data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    threads: ThreadsOption = None,
     report: Annotated[
         Optional[Path],
         typer.Option(
@@ -186,7 +187,7 @@ def evaluate(
 
       slotfill evaluate runs/atis ../shared/data/atis/test --report reports/atis
     """
-    metrics = call(_evaluate, model_dir, data, data_format, device, batch_size, report)
+    metrics = call(_evaluate, model_dir, data, data_format, device, batch_size, report, threads)
     unseen = metrics["unseen_in_training"]
     if unseen["tags"] or unseen["intents"]:
         logging.getLogger("slotfill").warning(
@@ -208,14 +209,20 @@ def evaluate(
 
 
 def _evaluate(
-    model_dir: Path, data: Path, data_format: str, device: str, batch_size: int, report: Path | None
+    model_dir: Path,
+    data: Path,
+    data_format: str,
+    device: str,
+    batch_size: int,
+    report: Path | None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     from slotfill.data.readers import read_split
     from slotfill.evaluation.evaluate import evaluate as evaluate_model
     from slotfill.export.loading import load_any_model
 
     check_choice(data_format, ("auto", *DATA_FORMATS), "--format")
-    loaded = load_any_model(model_dir, device)
+    loaded = load_any_model(model_dir, device, threads)
     examples = read_split(data, data_format)
     evaluation = evaluate_model(
         loaded.decoder,

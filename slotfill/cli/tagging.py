@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from slotfill.choices import MAX_ALTERNATIVES
-from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail, stderr
+from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, fail, stderr
 
 
 def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
@@ -85,6 +85,7 @@ def predict(
     ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    threads: ThreadsOption = None,
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
     max_tokens: MaxTokensOption = 5_000,
@@ -126,7 +127,7 @@ def predict(
     if world.distributed and (input_file is None or str(input_file) == "-" or output is None):
         raise fail("under torchrun, predict shards a file: give --input FILE (not stdin) and --output OUT")
     arguments = call(check_arguments, texts or [])
-    predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens)
+    predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens, threads)
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
         lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
@@ -143,18 +144,25 @@ def predict(
 
 
 def _predictor(
-    model_dir: Path, device: str, batch_size: int, gazetteer_specs: list[str] | None, max_chars: int, max_tokens: int
+    model_dir: Path,
+    device: str,
+    batch_size: int,
+    gazetteer_specs: list[str] | None,
+    max_chars: int,
+    max_tokens: int,
+    threads: int | None,
 ) -> Any:
     from slotfill.features.gazetteer import GazetteerUpdate
     from slotfill.predict import Limits, Predictor
 
     updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
-    return Predictor.load(model_dir, device, batch_size, updates, Limits(max_chars, max_tokens))
+    return Predictor.load(model_dir, device, batch_size, updates, Limits(max_chars, max_tokens), threads)
 
 
 def tag(
     model_dir: ModelArgument,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    threads: ThreadsOption = None,
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = 100_000,
     max_tokens: MaxTokensOption = 5_000,
@@ -173,7 +181,7 @@ def tag(
     """
     from slotfill.cli.streams import read_lines
 
-    predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens)
+    predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens, threads)
     if not sys.stdin.isatty():
         options = {
             "alternatives": alternatives,
@@ -219,6 +227,7 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    threads: ThreadsOption = None,
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
     max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens in one text (413 beyond).")] = 1_000,
     max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
@@ -261,7 +270,7 @@ def serve(
     from slotfill.serve.guard import Limits, served_hosts
 
     api_key = call(_api_key, api_key_file)
-    predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens)
+    predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens, threads)
     limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
     guarded = "with an API key" if api_key else "without an API key"
     stderr.print(

@@ -92,6 +92,8 @@ def _tagged(
     if decoded.intent_ranking is not None:
         ranking = [(vocab.intents.items[i], p) for i, p in decoded.intent_ranking[row]]
     if decoded.alternatives is not None:
-        sequences = [(bio.fill_skipped([names[t] for t in ids], shown, length), p) for ids, p in decoded.alternatives[row]]
+        sequences = [
+            (bio.fill_skipped([names[t] for t in ids], shown, length), p) for ids, p in decoded.alternatives[row]
+        ]
     tags = bio.fill_skipped([names[t] for t in tag_ids], shown, length)  # the same slots, in the same order
     return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences)

@@ -182,7 +182,7 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
         raise ModelError(f"{where}: not this model's graph ({'; '.join(problems)})")
 
 
-def load_exported(path: Path, device: str = "auto") -> ExportedModel:
+def load_exported(path: Path, device: str = "auto", threads: int | None = None) -> ExportedModel:
     """Load an exported model directory. Raises ModelError (one line, naming the file) when it is
     incomplete, damaged or of another format version; ConfigError for a device it cannot use."""
     import onnxruntime
@@ -198,6 +198,8 @@ def load_exported(path: Path, device: str = "auto") -> ExportedModel:
     options.log_severity_level = 3  # errors only: its warnings are not the user's business
     # threads that spin after a run take the cores from the numpy decoding that follows it
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads is not None:
+        options.intra_op_num_threads = threads
     try:
         session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), options, providers=_providers(device))
     except _onnxruntime_errors() as error:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from slotfill.choices import MAX_GAZETTEERS
 from slotfill.errors import DataError
-from slotfill.text.tokenise import ASCII_PUNCTUATION, is_punctuation, normalise, token_texts, tokenise
+from slotfill.text.tokenise import (
+    ASCII_PUNCTUATION,
+    WORD_CACHE_SIZE,
+    is_punctuation,
+    normalise,
+    token_texts,
+    tokenise,
+)
 
 ALIAS_SEPARATOR = "|"
 _PLAIN_FORM = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
@@ -28,6 +35,7 @@ _END = ""  # trie key of "a form ends here"; no folded word is empty
 Entry = tuple[str, ...]  # the forms of one value, the canonical one first
 
 
+@functools.lru_cache(maxsize=WORD_CACHE_SIZE)
 def fold(word: str) -> str:
     """The matching form of one model-view word: normalised, periods and apostrophes dropped."""
     return normalise(word).replace(".", "").replace("'", "")

@@ -20,6 +20,7 @@ from slotfill.features.arrays import FeatureArrays
 from slotfill.features.vocab import UNK_ID, Vocab
 from slotfill.nn.batching import Batch
 from slotfill.nn.crf import CRF
+from slotfill.nn.device import cpu_threads
 from slotfill.nn.embeddings import CharCNN, WordInput
 from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.text import bio
@@ -153,8 +154,8 @@ class TorchDecoder:
     out. The network runs in torch; its scores are decoded by slotfill.decoding (numpy), with a CRF
     built from the tagger's current weights for every batch (they change during training)."""
 
-    def __init__(self, tagger: Tagger, device: torch.device) -> None:
-        self.tagger, self.device = tagger, device
+    def __init__(self, tagger: Tagger, device: torch.device, threads: int | None = None) -> None:
+        self.tagger, self.device, self.threads = tagger, device, threads
         self.constraints = BIOConstraints.for_tags(tagger.tags) if tagger.crf is not None else None
 
     @property
@@ -167,7 +168,8 @@ class TorchDecoder:
         if was_training:  # evaluating during training: only then does the mode switch
             self.tagger.eval()
         try:
-            emissions, intent_logits = self.tagger.scores(batch)
+            with cpu_threads(self.threads):
+                emissions, intent_logits = self.tagger.scores(batch)
         finally:
             if was_training:
                 self.tagger.train()

@@ -49,6 +49,7 @@ class LoadedModel:
     device: torch.device
     gazetteers: GazetteerSet
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
+    threads: int | None = None  # torch's CPU threads while tagging (None: torch's default)
 
     @property
     def parameters(self) -> int:
@@ -56,7 +57,7 @@ class LoadedModel:
 
     @property
     def decoder(self) -> TorchDecoder:
-        return TorchDecoder(self.tagger, self.device)
+        return TorchDecoder(self.tagger, self.device, self.threads)
 
 
 def save_model(
@@ -125,7 +126,7 @@ def _read_weights(path: Path) -> tuple[dict[str, str], dict[str, tuple[int, ...]
         raise ModelError(f"{path}: damaged weights ({error})") from None
 
 
-def load_model(path: Path, device: torch.device) -> LoadedModel:
+def load_model(path: Path, device: torch.device, threads: int | None = None) -> LoadedModel:
     """Rebuild the tagger from its saved config and vocabulary, then load the weights.
 
     The tagger is first built on the meta device (no memory) and its shapes checked against the
@@ -155,4 +156,5 @@ def load_model(path: Path, device: torch.device) -> LoadedModel:
         tagger = build_tagger(config.model, vocab, gazetteers.num_features)
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     tagger.to(device).eval()
-    return LoadedModel(config, vocab, tagger, read_metrics(directory), device, gazetteers, read_temperature(directory))
+    metrics, temperature = read_metrics(directory), read_temperature(directory)
+    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, temperature, threads)

@@ -17,6 +17,7 @@ them cannot change the slots of the other tokens.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -66,6 +67,9 @@ class Token(NamedTuple):
     norm: str
 
 
+_new_token = tuple.__new__
+
+
 def _fold_latin_accents(word: str) -> str:
     """Drop combining marks that sit on a Latin letter ("í" -> "i"); other scripts keep theirs
     (a Japanese dakuten or a Devanagari vowel sign is part of the letter, not an accent)."""
@@ -83,6 +87,13 @@ def _fold_latin_accents(word: str) -> str:
     return word if not folded or introduced_space else folded
 
 
+# normalise and is_punctuation are pure functions of a word, and the words of a language repeat:
+# cached, tagging pays for each distinct word once (a bounded cache: a stream of ever-new words
+# cannot grow it)
+WORD_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=WORD_CACHE_SIZE)
 def normalise(word: str) -> str:
     """The form the model sees: lowercase, plain apostrophes, accents folded on Latin letters."""
     word = word.lower()
@@ -91,6 +102,7 @@ def normalise(word: str) -> str:
     return _fold_latin_accents(word.translate(_PLAIN_APOSTROPHE))
 
 
+@functools.lru_cache(maxsize=WORD_CACHE_SIZE)
 def is_punctuation(token: str) -> bool:
     """True for a token made only of punctuation (Unicode categories P*: . , ? ! - ' " ( ) % & / ...)."""
     return bool(token) and all(unicodedata.category(character)[0] == "P" for character in token)
@@ -114,5 +126,6 @@ def count_tokens(text: str, limit: int | None = None) -> int:
 def tokenise(text: str, limit: int | None = None) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`; with `limit`, at most that
     many (the rest of the text is not even scanned)."""
-    spans = (m.span() for m in itertools.islice(_TOKEN_RE.finditer(text), limit))
-    return [Token(text[a:b], a, b, normalise(text[a:b])) for a, b in spans]
+    matches = itertools.islice(_TOKEN_RE.finditer(text), limit)
+    # tuple.__new__ is what Token(...) calls, without the Python frame of its generated __new__
+    return [_new_token(Token, (m.group(), m.start(), m.end(), normalise(m.group()))) for m in matches]

@@ -29,7 +29,9 @@ def test_batch_spans_are_bio_spans_of_each_sentence(rows: list[list[int]], data:
         own = slice(bounds[r], bounds[r + 1])
         found = [
             bio.Span(table.labels[label], start, end)
-            for label, start, end in zip(spans.labels[own].tolist(), spans.starts[own].tolist(), spans.ends[own].tolist())
+            for label, start, end in zip(
+                spans.labels[own].tolist(), spans.starts[own].tolist(), spans.ends[own].tolist()
+            )
         ]
         assert found == bio.spans(names)
         # with punctuation between the shown tokens, the full-sentence spans are fill_skipped's

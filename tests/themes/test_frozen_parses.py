@@ -5,12 +5,16 @@ JSON) must keep every token, offset, tag, slot, confidence and alternative, in a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
+from slotfill.errors import ConfigError
+from slotfill.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests" / "fixtures" / "model_v2"
@@ -26,11 +30,28 @@ runner = CliRunner()
         ("texts-alternatives.txt", "model_v2-alternatives.jsonl", ALTERNATIVES),
     ],
 )
-@pytest.mark.parametrize("batch_size", ["256", "5"])
+@pytest.mark.parametrize(
+    ("batch_size", "threads"), [("256", []), ("5", ["--threads", "1"]), ("256", ["--threads", "2"])]
+)
 def test_predict_prints_exactly_what_it_printed_before(
-    texts: str, expected: str, options: list[str], batch_size: str
+    texts: str, expected: str, options: list[str], batch_size: str, threads: list[str]
 ) -> None:
     arguments = ["predict", str(MODEL), "--input", str(SAMPLES / texts), "--device", "cpu", "--batch-size", batch_size]
-    result = runner.invoke(app, [*arguments, *options])
+    result = runner.invoke(app, [*arguments, *threads, *options])
     assert result.exit_code == 0, result.stderr
     assert result.stdout_bytes.splitlines() == (SAMPLES / expected).read_bytes().splitlines()
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_threads_must_be_a_whole_number_of_at_least_one(threads: object) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"^threads: {re.escape(repr(threads))} is not a whole number of at least 1$"
+    ):
+        Predictor.load(MODEL, "cpu", threads=threads)  # type: ignore[arg-type]
+
+
+def test_a_predictor_on_one_thread_leaves_the_process_on_its_own() -> None:
+    before = torch.get_num_threads()
+    predictor = Predictor.load(MODEL, "cpu", threads=1 if before > 1 else 2)
+    assert predictor.parse("from boston to denver")["slots"]
+    assert torch.get_num_threads() == before
