@@ -6,6 +6,7 @@ of one slot (bio.fill_skipped), so they never start a slot and never change anot
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ def tag_token_lists(
     results: list[Tagged | None] = [None] * len(token_lists)
     nonempty = [i for i, positions in enumerate(shown) if positions]
     corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
-    table = TagTable.for_tags(vocab.tags.items)
+    table = _tag_table(tuple(vocab.tags.items))
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
         decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE), decoding)
         spans = batch_spans(table, decoded.paths, np.asarray(decoded.lengths))
@@ -65,6 +66,12 @@ def tag_token_lists(
                 decoded, row, tag_ids[row], vocab, own, own_confidences, shown[sentence], len(token_lists[sentence])
             )
     return [r if r is not None else Tagged(["O"] * len(tokens), None, None) for r, tokens in zip(results, token_lists)]
+
+
+@functools.lru_cache(maxsize=16)
+def _tag_table(tags: tuple[str, ...]) -> TagTable:
+    """A model's tag table, built once for all its calls (one parse at a time would rebuild it for each)."""
+    return TagTable.for_tags(tags)
 
 
 def _full_positions(start: int, end: int, begins_inside: bool, shown: list[int]) -> tuple[int, int]:

@@ -74,7 +74,7 @@ def parse_entries(lines: Iterable[str], where: str) -> list[Entry]:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        forms = tuple(form.strip() for form in text.split(ALIAS_SEPARATOR))
+        forms = tuple(form.strip() for form in text.split(ALIAS_SEPARATOR)) if ALIAS_SEPARATOR in text else (text,)
         for form in forms:
             if not form_words(form):
                 raise DataError(f"{where}:{number}: {form!r} has no word to match")
@@ -191,7 +191,10 @@ class GazetteerSet:
                 for form in entry:
                     node = root
                     for word in form_words(form):
-                        node = node.setdefault(word, {})
+                        child = node.get(word)
+                        if child is None:  # (not setdefault: that builds an empty dict for every word)
+                            child = node[word] = {}
+                        node = child
                     node[_END] = node.get(_END, 0) | (1 << index)
         return root
 
