@@ -2,6 +2,7 @@
 """Load-test `slotfill serve` on loopback: concurrent clients for a bounded time.
 
     python scripts/bench/serve.py MODEL_DIR [--clients 32] [--seconds 20] [--texts ../shared/data/atis/test/seq.in]
+    python scripts/bench/serve.py OLD_MODEL_DIR --source /tmp/v01   # another checkout's server (0.1: git worktree)
 
 Starts the server on 127.0.0.1 (a free port), then each client thread sends POST /parse requests
 with ATIS test sentences over its own keep-alive connection until the time is up. Prints one JSON
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--texts", type=Path, default=Path("../shared/data/atis/test/seq.in"))
+    parser.add_argument("--source", type=Path, help="run the server of this slotfill checkout (PYTHONPATH)")
     args = parser.parse_args()
     texts = [line for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]
     port = free_port()
@@ -79,13 +82,15 @@ def main() -> None:
             "-m",
             "slotfill.cli",
             "serve",
-            str(args.model_dir),
+            str(args.model_dir.resolve()),
             "--port",
             str(port),
             "--device",
             "cpu",
         ],
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(args.source.resolve())} if args.source else None,
+        cwd=args.source.resolve() if args.source else None,  # its own package, not this checkout's
     )
     try:
         wait_until_up(port, server)

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, fail, stderr
+from slotfill.cli._util import DEVICE_HELP, RICH_MARKUP_MODE, ModelArgument, ThreadsOption, call, fail, stderr
 from slotfill.cli.data import data_app
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
@@ -28,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=RICH_MARKUP_MODE,
 )
 # what a runtime-only install (`pip install 'slotfill[runtime]'`) lacks, and the extra that brings it
 EXTRA_OF_MODULE = {

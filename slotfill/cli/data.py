@@ -11,10 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import call, stderr
+from slotfill.cli._util import RICH_MARKUP_MODE, call, stderr
 from slotfill.cli.streams import terminated_as_exit
 
-data_app = typer.Typer(help="Datasets: download (verified), convert between formats, describe.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Datasets: download (verified), convert between formats, describe.",
+    no_args_is_help=True,
+    rich_markup_mode=RICH_MARKUP_MODE,
+)
 FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
 
 

@@ -8,10 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from slotfill.choices import VECTOR_SOURCES, one_of
-from slotfill.cli._util import call, stderr
+from slotfill.cli._util import RICH_MARKUP_MODE, call, stderr
 from slotfill.cli.streams import terminated_as_exit
 
-vectors_app = typer.Typer(help="Pretrained word vectors: download (verified), locate.", no_args_is_help=True)
+vectors_app = typer.Typer(
+    help="Pretrained word vectors: download (verified), locate.",
+    no_args_is_help=True,
+    rich_markup_mode=RICH_MARKUP_MODE,
+)
 DIR_HELP = "Where vectors live (default: $SLOTFILL_VECTORS, else the user cache)."
 
 

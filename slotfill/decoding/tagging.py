@@ -49,7 +49,8 @@ def tag_token_lists(
     corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
     table = _tag_table(tuple(vocab.tags.items))
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
-        decoded = decoder.decode(corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE), decoding)
+        arrays = corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE)
+        decoded = decoder.decode(arrays, decoding, rows=len(batch_indices))  # the filler rows are not decoded
         spans = batch_spans(table, decoded.paths, np.asarray(decoded.lengths))
         confidences = span_confidences(decoded.span_scores, spans) if decoded.span_scores is not None else None
         bounds = spans.bounds(len(batch_indices)).tolist()

@@ -86,10 +86,11 @@ class OnnxDecoder:
     def has_intent(self) -> bool:
         return self._has_intent
 
-    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+    def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
-        emissions, intent_logits = outputs[0], (outputs[1] if self._has_intent else None)  # (B, L, T), (B, K)
-        lengths = arrays.lengths.tolist()
+        emissions = outputs[0][:rows]  # (B, L, T)
+        intent_logits = outputs[1][:rows] if self._has_intent else None  # (B, K)
+        lengths = arrays.lengths[:rows].tolist()
         if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
             return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
         # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin

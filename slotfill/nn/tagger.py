@@ -162,7 +162,7 @@ class TorchDecoder:
     def has_intent(self) -> bool:
         return self.tagger.intent_head is not None
 
-    def decode(self, arrays: FeatureArrays, decoding: Decoding) -> Decoded:
+    def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         batch = Batch.from_arrays(arrays).to(self.device)
         was_training = self.tagger.training
         if was_training:  # evaluating during training: only then does the mode switch
@@ -176,8 +176,8 @@ class TorchDecoder:
         crf = None
         if self.tagger.crf is not None and self.constraints is not None:
             crf = self.decoding_crf(self.tagger.crf, self.constraints)
-        logits = None if intent_logits is None else _numpy(intent_logits)
-        return decode_scores(_numpy(emissions), logits, arrays.lengths.tolist(), crf, decoding)
+        logits = None if intent_logits is None else _numpy(intent_logits[:rows])
+        return decode_scores(_numpy(emissions[:rows]), logits, arrays.lengths[:rows].tolist(), crf, decoding)
 
     @staticmethod
     def decoding_crf(crf: CRF, constraints: BIOConstraints) -> NumpyCRF:
