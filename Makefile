@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis snips vectors-glove bench-vectors bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis snips vectors-glove bench-vectors bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
 
 install: $(STAMP)
 
@@ -100,6 +100,10 @@ bench-cli: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(BIN)/python scripts/bench/serve.py runs/atis --clients 32 --seconds 20
+
+# tagging speed against a bare LSTM of the model's sizes: torch and exported, 1 and 2 threads, cold starts
+bench-speed: $(STAMP)
+	$(BIN)/python scripts/bench/speed.py runs/atis $$($(BIN)/slotfill data path atis)/test --out bench/speed
 
 compare-cells: $(STAMP)
 	$(BIN)/python scripts/bench/compare_cells.py
