@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from cli import timed  # scripts/bench/cli.py: the CLI's wall times, fresh processes
+from export import SENTENCE, latency_ms  # scripts/bench/export.py: one-sentence latency, median
 
 from slotfill.data.readers import read_split
 from slotfill.decoding.tagging import tag_token_lists
@@ -37,7 +38,6 @@ from slotfill.features.arrays import batches_by_length
 from slotfill.predict import Predictor
 from slotfill.text.tokenise import is_punctuation, tokenise
 
-SENTENCE = "show me flights from boston to denver on monday morning"
 THREADS = (1, 2)
 BATCH = 256
 
@@ -95,27 +95,6 @@ def in_process(predictor: Predictor, texts: list[str], passes: int) -> dict[str,
     }
 
 
-def latency_ms(predictor: Predictor, repeats: int = 300) -> float:
-    for _ in range(30):
-        predictor.parse(SENTENCE)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        predictor.parse(SENTENCE)
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
-
-
-def wall_s(command: list[str], repeats: int) -> float:
-    """Median wall time of a fresh process."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", type=Path)
@@ -141,9 +120,9 @@ def main() -> None:
             for name, directory in models.items():
                 predictor = torch_predictor if name == "torch" else Predictor.load(directory, "cpu", threads=threads)
                 command = [slotfill, "predict", str(directory), "--input", lines.name, "--threads", str(threads)]
-                row = {"ceiling": ceiling, "end_to_end": len(texts) / wall_s(command, args.passes)}
+                row = {"ceiling": ceiling, "end_to_end": len(texts) / statistics.median(timed(command, args.passes))}
                 row |= in_process(predictor, texts, args.passes)
-                row["latency_ms_p50"] = latency_ms(predictor)
+                row["latency_ms_p50"] = latency_ms({name: predictor}, rounds=15)[name]
                 row = {key: round(value, 3 if key.startswith("latency") else 1) for key, value in row.items()}
                 for key in ("end_to_end", "in_process", "tagging"):
                     row[f"{key}_ratio"] = round(row[key] / ceiling, 2)
@@ -151,10 +130,10 @@ def main() -> None:
                 print(json.dumps({f"{name}/{threads}": row}), flush=True)
     sentence = [SENTENCE]
     results["cold_s"] = {
-        "python -c 'import torch'": round(wall_s([sys.executable, "-c", "import torch"], 5), 3),
-        "slotfill --help": round(wall_s([slotfill, "--help"], 5), 3),
+        "python -c 'import torch'": statistics.median(timed([sys.executable, "-c", "import torch"], 5)),
+        "slotfill --help": statistics.median(timed([slotfill, "--help"], 5)),
         **{
-            f"slotfill predict ({name})": round(wall_s([slotfill, "predict", str(d), *sentence], 5), 3)
+            f"slotfill predict ({name})": statistics.median(timed([slotfill, "predict", str(d), *sentence], 5))
             for name, d in models.items()
         },
     }

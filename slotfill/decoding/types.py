@@ -31,7 +31,7 @@ class Decoded(NamedTuple):
 
     @property
     def tag_ids(self) -> list[list[int]]:
-        """Each sentence's best tag ids, of its length."""
+        """Each sentence's best tag ids, of its length (built from `paths` on each access: read it once a batch)."""
         return [row[:n] for row, n in zip(self.paths.tolist(), self.lengths)]
 
 
