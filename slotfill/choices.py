@@ -25,6 +25,38 @@ LR_SCHEDULES = ("constant", "linear")
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)
 MONITORS = ("slot_f1", "intent_accuracy", "sentence_accuracy", "loss")
 BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
+# slot values (README, "Slot values"): the resolvers a `values:` rule can name (also "entry:LIST"),
+# and the rules a config without a `values:` section gets; first matching pattern wins
+VALUE_RESOLVERS = (
+    "date", "time", "datetime", "number", "money", "percent", "level", "temperature", "duration",
+    "city", "airport", "state", "entry", "none",
+)  # fmt: skip
+DEFAULT_VALUE_RULES = {
+    "timeRange": "datetime",
+    "*date*": "date",
+    "*day_name": "date",
+    "*day_number": "date",
+    "*month_name": "date",
+    "*today_relative": "date",
+    "*time*": "time",
+    "*period_of_day": "time",
+    "*period_mod": "time",
+    "*city_name": "city",
+    "city": "city",
+    "*airport_name": "airport",
+    "*airport_code": "airport",
+    "*state_name": "state",
+    "*number*": "number",
+    "*rating*": "number",
+    "year": "number",
+    "*amount*": "money",
+    "*price*": "money",
+    "*percent*": "percent",
+    "level": "level",
+    "*temperature": "temperature",
+    "*duration*": "duration",
+    "*": "entry",
+}
 
 
 def one_of(choices: tuple[str, ...]) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from slotfill.choices import (
     BUILTIN_GAZETTEERS,
@@ -21,6 +21,7 @@ from slotfill.choices import (
     DATA_FORMATS,
     DATASETS,
     DECODERS,
+    DEFAULT_VALUE_RULES,
     DEVICES,
     EMBEDDING_KINDS,
     LR_SCHEDULES,
@@ -32,6 +33,7 @@ from slotfill.choices import (
     VECTOR_SOURCES,
 )
 from slotfill.errors import ConfigError
+from slotfill.values.rules import rule_error
 
 
 class Section(BaseModel):
@@ -181,6 +183,8 @@ class Config(Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     gazetteers: dict[str, GazetteerSource] = {}
+    # slot values: slot-label pattern -> resolver, first match wins (README, "Slot values"); {}: none
+    values: dict[str, str] = dict(DEFAULT_VALUE_RULES)
 
     @field_validator("gazetteers")
     @classmethod
@@ -196,6 +200,14 @@ class Config(Section):
                 if slot in claimed:
                     raise ValueError(f"slot type {slot!r} is in both {claimed[slot]!r} and {name!r}")
                 claimed[slot] = name
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _value_rules(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        problem = rule_error(value, list(info.data.get("gazetteers") or {}))
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     def to_yaml(self) -> str:

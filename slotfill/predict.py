@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from slotfill.features.gazetteer import GazetteerUpdate
 from slotfill.store.info import describe, slot_types
 from slotfill.text import bio
 from slotfill.text.tokenise import Token, tokenise
+from slotfill.values.clock import reference_time, zone
+from slotfill.values.resolve import ValueResolver
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, 
 
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end",
-    "confidence"}], "intent", "intent_confidence"}` (and `intents`, `alternatives`, `low_confidence` on request)."""
+    "confidence", "value"}], "frame", "intent", "intent_confidence"}` (and `intents`, `alternatives`,
+    `low_confidence` on request; `value` where a slot's text resolves, README "Slot values")."""
 
     def __init__(
         self,
@@ -58,11 +62,16 @@ class Predictor:
         batch_size: int = 256,
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
+        values: bool = True,
+        timezone: str | None = None,
     ) -> None:
         self.loaded, self.batch_size, self.limits = loaded, batch_size, limits
         self.decoder = loaded.decoder
         self.has_intent = self.decoder.has_intent
         self.gazetteers = loaded.gazetteers.updated(gazetteers)
+        zone(timezone)  # a ConfigError for a zone that does not exist, before any parse
+        self.timezone = timezone  # the zone `now` is read (or moved) into; None: the machine's, offsets kept
+        self.values = self._value_resolver() if values else None
 
     @classmethod
     def load(
@@ -73,12 +82,20 @@ class Predictor:
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
         threads: int | None = None,
+        values: bool = True,
+        timezone: str | None = None,
     ) -> Predictor:
         """`gazetteers`: entries to add to the model's lists (or replace them with), e.g.
         `[GazetteerUpdate.from_spec("city=new_cities.txt")]`; the model is not retrained.
         `threads`: the CPU threads the network runs on while this predictor tags (None: the
-        runtime's default, one per core); parses are the same on any number."""
-        return cls(load_any_model(model_dir, device, threads), batch_size, gazetteers, limits)
+        runtime's default, one per core); parses are the same on any number. `values`: resolve
+        slot values (the model's `values:` rules); `timezone`: an IANA name (None: the machine's)."""
+        return cls(load_any_model(model_dir, device, threads), batch_size, gazetteers, limits, values, timezone)
+
+    def _value_resolver(self) -> ValueResolver:
+        config = self.loaded.config
+        claims = {slot: name for name, source in config.gazetteers.items() for slot in source.slots}
+        return ValueResolver(config.values, self.gazetteers, claims)
 
     @property
     def intents(self) -> list[str]:
@@ -121,13 +138,51 @@ class Predictor:
     def update_gazetteers(self, updates: Iterable[GazetteerUpdate]) -> None:
         """Add entries to (or replace) the model's lists from now on."""
         self.gazetteers = self.gazetteers.updated(updates)
+        if self.values is not None:
+            self.values = self._value_resolver()
+
+    def reference_time(self, now: str | datetime | None = None, where: str = "now") -> datetime:
+        """`now` (ISO 8601 text or datetime; None: the current time) in this predictor's time zone;
+        a bad text is a ConfigError naming `where`."""
+        return reference_time(now, self.timezone, where)
+
+    def add_values(self, parsed: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """`parsed` with each resolvable slot's `value` and the parse's `frame` (README, "Slot values")."""
+        if self.values is None or "slots" not in parsed:
+            return parsed
+        values, frame = self.values.resolve(parsed["slots"], now)
+        slots = [
+            {**slot, "value": value} if value is not None else slot for slot, value in zip(parsed["slots"], values)
+        ]
+        with_values: dict[str, Any] = {}
+        for key, item in parsed.items():
+            if key == "slots":
+                with_values["slots"] = slots
+            elif key == "low_confidence":
+                unsure, _ = self.values.resolve(item, now)
+                with_values[key] = [{**slot, "value": v} if v is not None else slot for slot, v in zip(item, unsure)]
+            else:
+                with_values[key] = item
+            if key == ("low_confidence" if "low_confidence" in parsed else "slots"):
+                with_values["frame"] = frame
+        return with_values
 
     def parse(
-        self, text: str, *, alternatives: int = 0, min_confidence: float = 0.0, min_intent_confidence: float = 0.0
+        self,
+        text: str,
+        *,
+        alternatives: int = 0,
+        min_confidence: float = 0.0,
+        min_intent_confidence: float = 0.0,
+        now: str | datetime | None = None,
+        values: bool = True,
     ) -> dict[str, Any]:
-        """One text, exactly as given (`parse_many` also drops a line ending)."""
+        """One text, exactly as given (`parse_many` also drops a line ending); `now` as in `parse_many`."""
         options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
-        return next(self._parse_chunk([text], options))
+        return next(self._parse_chunk([text], options, self._now_for(values, now)))
+
+    def _now_for(self, values: bool, now: str | datetime | None) -> datetime | None:
+        return self.reference_time(now) if values and self.values is not None else None
 
     def parse_many(
         self,
@@ -137,8 +192,14 @@ class Predictor:
         alternatives: int = 0,
         min_confidence: float = 0.0,
         min_intent_confidence: float = 0.0,
+        now: str | datetime | None = None,
+        values: bool = True,
     ) -> Iterator[dict[str, Any]]:
         """Parse a stream of texts chunk by chunk (constant memory), yielding in input order.
+
+        Slot values resolve against `now` (ISO 8601 text or datetime, read in the predictor's
+        time zone when it has no offset; None: the time of this call), the same for the whole
+        stream; `values=False` leaves them out (as does a predictor made with `values=False`).
 
         `alternatives` k > 0 adds the k best intents and tag sequences; slots below
         `min_confidence` move from `slots` to `low_confidence`; an intent below
@@ -146,17 +207,20 @@ class Predictor:
         A line ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
         `slotfill predict --input path` prints."""
         options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
+        reference = self._now_for(values, now)
         chunk_size = chunk_size or self.chunk_size
         chunk: list[str] = []
         for text in texts:
             chunk.append(text[:-2] if text.endswith("\r\n") else text.removesuffix("\n"))
             if len(chunk) == chunk_size:
-                yield from self._parse_chunk(chunk, options)
+                yield from self._parse_chunk(chunk, options, reference)
                 chunk = []
         if chunk:
-            yield from self._parse_chunk(chunk, options)
+            yield from self._parse_chunk(chunk, options, reference)
 
-    def _parse_chunk(self, texts: list[str], options: ParseOptions) -> Iterator[dict[str, Any]]:
+    def _parse_chunk(
+        self, texts: list[str], options: ParseOptions, now: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
         decoding = Decoding(self.loaded.temperature, options.alternatives)
         checked = [self._tokens_within_limits(text) for text in texts]
@@ -173,7 +237,11 @@ class Predictor:
             )
         )
         for text, (tokens, error) in zip(texts, checked):
-            yield {"error": error} if error is not None else self._parsed(text, tokens, next(tagged), options)
+            if error is not None:
+                yield {"error": error}
+                continue
+            parsed = self._parsed(text, tokens, next(tagged), options)
+            yield parsed if now is None else self.add_values(parsed, now)
 
     def _parsed(self, text: str, tokens: list[Token], result: Tagged, options: ParseOptions) -> dict[str, Any]:
         min_confidence = options.min_confidence

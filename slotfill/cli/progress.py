@@ -89,6 +89,27 @@ def slot_style(slot: str) -> str:
 UNSURE = 0.5  # slots below this confidence are shown dimmed
 
 
+def _slot_table(slots: list[dict[str, Any]], with_values: bool) -> Table:
+    """slot, text, confidence (and value) per slot; unsure ones dimmed."""
+    from slotfill.values.kinds import value_text
+
+    table = Table(show_header=True, box=None)
+    for column in ("slot", "text", "confidence", *(["value"] if with_values else [])):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for slot in slots:
+        dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
+        confidence = f"{100 * slot['confidence']:.1f}%" if "confidence" in slot else ""
+        cells = [
+            Text(slot["slot"], style=slot_style(slot["slot"]) + dim),
+            Text(slot["text"], style=dim),
+            Text(confidence, style=dim),
+        ]
+        if with_values:
+            cells.append(Text(value_text(slot["value"]) if "value" in slot else "", style=dim))
+        table.add_row(*cells)
+    return table
+
+
 def render_parse(parsed: dict[str, Any]) -> list[RenderableType]:
     """The sentence with each slot highlighted (unsure ones dimmed), then a slot -> text table with
     confidences, the slots under --min-confidence and the alternatives."""
@@ -100,20 +121,14 @@ def render_parse(parsed: dict[str, Any]) -> list[RenderableType]:
     if parsed.get("intent") is not None:
         shown.append(Text(f"intent: {parsed['intent']} ({100 * parsed['intent_confidence']:.1f}%)", style="dim"))
     if parsed["slots"]:
-        table = Table(show_header=True, box=None)
-        for column in ("slot", "text", "confidence"):
-            table.add_column(column, justify="right" if column == "confidence" else "left")
-        for slot in parsed["slots"]:
-            dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
-            confidence = f"{100 * slot['confidence']:.1f}%" if "confidence" in slot else ""
-            table.add_row(
-                Text(slot["slot"], style=slot_style(slot["slot"]) + dim),
-                Text(slot["text"], style=dim),
-                Text(confidence, style=dim),
-            )
-        shown.append(table)
+        shown.append(_slot_table(parsed["slots"], with_values="frame" in parsed))
     else:
         shown.append(Text("no slots", style="dim"))
+    if parsed.get("frame"):
+        from slotfill.values.kinds import value_text
+
+        frame = "; ".join(f"{key} = {value_text(value)}" for key, value in parsed["frame"].items())
+        shown.append(Text(f"frame: {frame}"))
     if parsed.get("low_confidence"):
         below = ", ".join(f"{s['text']} = {s['slot']} ({100 * s['confidence']:.1f}%)" for s in parsed["low_confidence"])
         shown.append(Text(f"below --min-confidence: {below}", style="dim"))

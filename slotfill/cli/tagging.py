@@ -69,6 +69,26 @@ MinIntentConfidenceOption = Annotated[
         help="An intent below this confidence is null (not sure, or out of the model's domain).",
     ),
 ]
+NowOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--now",
+        metavar="ISO-8601",
+        help='The reference time relative values resolve against ("tomorrow", "in two hours"), e.g. '
+        "2026-12-01T09:00 or 2026-12-01T09:00:00+01:00. Default: now, read once when the command starts.",
+    ),
+]
+TimezoneOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--timezone",
+        metavar="ZONE",
+        help="The time zone of --now and of the current time, e.g. Europe/Paris. Default: the machine's.",
+    ),
+]
+NoValuesOption = Annotated[
+    bool, typer.Option("--no-values", help="Leave out slot values and frames (the parse as the model tags it).")
+]
 MaxCharsOption = Annotated[
     int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
 ]
@@ -92,6 +112,9 @@ def predict(
     alternatives: AlternativesOption = 0,
     min_confidence: MinConfidenceOption = 0.0,
     min_intent_confidence: MinIntentConfidenceOption = 0.0,
+    now: NowOption = None,
+    timezone: TimezoneOption = None,
+    no_values: NoValuesOption = False,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -101,15 +124,19 @@ def predict(
 ) -> None:
     """Tag utterances; print one JSON object per line, in input order.
 
-    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end", "confidence"}], "intent",
-    "intent_confidence"} (with --alternatives, "intents" and "alternatives"; with --min-confidence, "low_confidence");
-    an utterance over --max-chars or --max-tokens gives {"error": "..."} in its place, and the others are tagged.
+    Each line: {"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end", "confidence", "value"}],
+    "frame", "intent", "intent_confidence"} (with --alternatives, "intents" and "alternatives"; with
+    --min-confidence, "low_confidence"); "value" where a slot's text resolves (a date, time, number,
+    city, ...) and "frame" the slots grouped by label prefix and resolved together; an utterance over
+    --max-chars or --max-tokens gives {"error": "..."} in its place, and the others are tagged.
 
     Examples:
 
       slotfill predict runs/demo "arrive Taipei on November 2nd"
 
       slotfill predict runs/atis --input utterances.txt > parsed.jsonl
+
+      slotfill predict runs/atis --now 2026-12-01T09:00 "flights to denver tomorrow morning"
 
       slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
 
@@ -127,12 +154,19 @@ def predict(
     if world.distributed and (input_file is None or str(input_file) == "-" or output is None):
         raise fail("under torchrun, predict shards a file: give --input FILE (not stdin) and --output OUT")
     arguments = call(check_arguments, texts or [])
-    predictor = call(_predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens, threads)
+    predictor = call(
+        _predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens, threads, not no_values, timezone
+    )
+    reference = None if no_values else call(predictor.reference_time, now, "--now")
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
         lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
     parses = predictor.parse_many(
-        lines, alternatives=alternatives, min_confidence=min_confidence, min_intent_confidence=min_intent_confidence
+        lines,
+        alternatives=alternatives,
+        min_confidence=min_confidence,
+        min_intent_confidence=min_intent_confidence,
+        now=reference,
     )
     if output is not None:
         written = call(write_output, output, parses, world)
@@ -151,12 +185,17 @@ def _predictor(
     max_chars: int,
     max_tokens: int,
     threads: int | None,
+    values: bool = True,
+    timezone: str | None = None,
 ) -> Any:
     from slotfill.features.gazetteer import GazetteerUpdate
     from slotfill.predict import Limits, Predictor
+    from slotfill.values.clock import zone
 
+    zone(timezone)  # a bad --timezone stops before the model loads
     updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
-    return Predictor.load(model_dir, device, batch_size, updates, Limits(max_chars, max_tokens), threads)
+    limits = Limits(max_chars, max_tokens)
+    return Predictor.load(model_dir, device, batch_size, updates, limits, threads, values, timezone)
 
 
 def tag(
@@ -169,11 +208,14 @@ def tag(
     alternatives: AlternativesOption = 0,
     min_confidence: MinConfidenceOption = 0.0,
     min_intent_confidence: MinIntentConfidenceOption = 0.0,
+    now: NowOption = None,
+    timezone: TimezoneOption = None,
+    no_values: NoValuesOption = False,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
-    Each slot shows its confidence; unsure ones (below 50%) are dimmed. An empty line or Ctrl-D
-    quits. When stdin is not a terminal, prints JSON lines like predict.
+    Each slot shows its confidence and its value; unsure ones (below 50%) are dimmed. An empty
+    line or Ctrl-D quits. When stdin is not a terminal, prints JSON lines like predict.
 
     Example:
 
@@ -181,12 +223,16 @@ def tag(
     """
     from slotfill.cli.streams import read_lines
 
-    predictor = call(_predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens, threads)
+    predictor = call(
+        _predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens, threads, not no_values, timezone
+    )
+    reference = None if no_values else call(predictor.reference_time, now, "--now")
     if not sys.stdin.isatty():
         options = {
             "alternatives": alternatives,
             "min_confidence": min_confidence,
             "min_intent_confidence": min_intent_confidence,
+            "now": reference,
         }
         call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
         return
@@ -211,6 +257,7 @@ def tag(
             alternatives=alternatives,
             min_confidence=min_confidence,
             min_intent_confidence=min_intent_confidence,
+            now=reference if now is not None else None,  # without --now: each sentence at the time it is typed
         )
         for renderable in render_parse(parsed):
             out.print(renderable)
@@ -253,6 +300,8 @@ def serve(
         ),
     ] = None,
     gazetteer: GazetteerOption = None,
+    timezone: TimezoneOption = None,
+    no_values: NoValuesOption = False,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
 
@@ -270,7 +319,9 @@ def serve(
     from slotfill.serve.guard import Limits, served_hosts
 
     api_key = call(_api_key, api_key_file)
-    predictor = call(_predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens, threads)
+    predictor = call(
+        _predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens, threads, not no_values, timezone
+    )
     limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
     guarded = "with an API key" if api_key else "without an API key"
     stderr.print(

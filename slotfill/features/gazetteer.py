@@ -172,6 +172,7 @@ class GazetteerSet:
         self.gazetteers = tuple(gazetteers)
         self.names = tuple(g.name for g in self.gazetteers)
         self._trie = self._build_trie()
+        self._canonical: dict[str, dict[tuple[str, ...], str]] = {}  # per list, built when first asked
 
     @property
     def num_features(self) -> int:
@@ -223,6 +224,18 @@ class GazetteerSet:
                     bits[inside] |= 1 << (2 * index + 1)
                 free_from[index] = match_end
         return bits
+
+    def canonical(self, name: str, text: str) -> str | None:
+        """The canonical form (an entry's first) of the entry of list `name` that has `text` as a
+        form, matched as features match (folded); None when the list does not hold it."""
+        forms = self._canonical.get(name)
+        if forms is None:
+            forms = {}
+            for entry in self[name].entries:
+                for form in entry:
+                    forms.setdefault(form_words(form), entry[0])
+            self._canonical[name] = forms
+        return forms.get(form_words(text))
 
     def updated(self, updates: Iterable[GazetteerUpdate]) -> GazetteerSet:
         """A new set with entries added to (or replacing) named lists; the feature order stays."""

@@ -34,6 +34,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from slotfill import __version__
+from slotfill.errors import ConfigError
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
 from slotfill.serve.guard import Guard, Limits
@@ -100,8 +101,13 @@ def create_app(
     described = public_description(predictor.describe())
 
     async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
+        try:  # read before tagging: a bad `now` is the request's error
+            now = predictor.reference_time(options.now) if options.values else None
+        except ConfigError as error:
+            raise HTTPException(422, str(error)) from None
         parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
-        return await asyncio.wrap_future(batcher.submit(texts, parse_options))
+        parses = await asyncio.wrap_future(batcher.submit(texts, parse_options))
+        return parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -98,6 +98,7 @@ class MicroBatcher:
                         alternatives=options.alternatives,
                         min_confidence=options.min_confidence,
                         min_intent_confidence=options.min_intent_confidence,
+                        values=False,  # each request's values are resolved against its own `now` (serve.app)
                     )
                 )
             except Exception as error:  # noqa: BLE001 - handed to the requests of this step

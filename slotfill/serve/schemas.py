@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -25,6 +25,10 @@ class Options(BaseModel):
     alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
     min_intent_confidence: float = Field(0.0, ge=0.0, le=1.0, description="an intent below it is null")
+    now: str | None = Field(
+        None, description="ISO 8601 reference time for relative values (default: the time of the request)"
+    )
+    values: bool = Field(True, description="resolve slot values and the frame")
 
 
 class ParseRequest(Options):
@@ -41,6 +45,7 @@ class Slot(BaseModel):
     start: int
     end: int
     confidence: float
+    value: dict[str, Any] | None = None
 
 
 class AlternativeSlot(BaseModel):
@@ -67,6 +72,7 @@ class Parse(BaseModel):
     tags: list[str]
     slots: list[Slot]
     low_confidence: list[Slot] | None = None
+    frame: dict[str, dict[str, Any]] | None = None
     intent: str | None = None
     intent_confidence: float | None = None
     intents: list[RankedIntent] | None = None

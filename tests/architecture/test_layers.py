@@ -12,11 +12,12 @@ PACKAGE = ROOT / "slotfill"
 
 # lowest first; a module may import its own layer and the ones before it
 LAYERS: list[tuple[str, ...]] = [
-    ("slotfill", "slotfill.errors", "slotfill.choices", "slotfill.layout", "slotfill.files"),
+    ("slotfill", "slotfill.errors", "slotfill.choices", "slotfill.layout", "slotfill.files", "slotfill.values.rules"),
     ("slotfill.text",),
     ("slotfill.data",),
     ("slotfill.config",),
     ("slotfill.features", "slotfill.gazetteer"),
+    ("slotfill.values",),
     ("slotfill.decoding",),
     ("slotfill.nn",),
     ("slotfill.store",),
