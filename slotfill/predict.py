@@ -95,7 +95,8 @@ class Predictor:
     def _value_resolver(self) -> ValueResolver:
         config = self.loaded.config
         claims = {slot: name for name, source in config.gazetteers.items() for slot in source.slots}
-        return ValueResolver(config.values, self.gazetteers, claims)
+        places = self.values.places if getattr(self, "values", None) is not None else None  # its indexes, kept
+        return ValueResolver(config.values, self.gazetteers, claims, places)
 
     @property
     def intents(self) -> list[str]:

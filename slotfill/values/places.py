@@ -74,6 +74,8 @@ class Places:
         """{"kind": "city", "name", "country" (null when the name is a city in several), "codes"};
         "portland oregon" is Portland kept to Oregon's airports."""
         key = form_words(name)
+        if key not in self.by_city and key[-1:] == ("city",) and key[:-1] in self.by_city:
+            key = key[:-1]  # "New York City": New York
         airports = self.by_city.get(key)
         if airports:
             named = [a for a in airports if form_words(a["city"].strip()) == key] or airports

@@ -6,9 +6,10 @@ slots of one frame are read together.
   the list that claims the slot type (`gazetteers.NAME.slots`), `entry:NAME` that of list NAME.
 - A frame is the slots whose labels share a prefix (`arrive_date.month_name` and
   `arrive_date.day_number`: frame `arrive_date`; a label without a dot is its own frame). Slots
-  of a date, time or datetime resolver are read together as one text in sentence order (a time
-  frame's `start_time` and `end_time` as "from ... to ..."), and then carry no value of their own:
-  "november" alone is a month, with "2nd" it is a day. A frame of places takes its most specific
+  of a date, time or datetime resolver are read together as one text in sentence order, a time
+  frame by its parts' roles (`time_relative`, `start_time`, `end_time`, `period_of_day`: "before"
+  + "10 am" is a range, a lone `end_time` too), and when there are several they carry no value of
+  their own: "november" alone is a month, with "2nd" it is a day. A frame of places takes its most specific
   place (an airport, else a city, which a state in the frame narrows, else a state); any other
   frame takes its slots' value when they agree, and is left out when they do not.
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from slotfill.errors import ConfigError
 from slotfill.features.gazetteer import GazetteerSet
-from slotfill.values import numbers, temporal
+from slotfill.values import numbers, temporal, times
 from slotfill.values.kinds import Value
 from slotfill.values.places import Places, list_entry, narrowed_city
 from slotfill.values.rules import rule_error
@@ -138,15 +139,14 @@ class ValueResolver:
         frame: dict[str, Value] = {}
         for key, members in frames.items():
             kinds = {resolvers[i] for i in members}
-            composed = len(members) > 1 and len(kinds) == 1 and next(iter(kinds)) in TEMPORAL
-            if not composed:
+            if len(kinds) == 1 and (kind := next(iter(kinds))) in TEMPORAL:  # read together, by role
+                found = self._composed(kind, [slots[i] for i in members], now)
+                if len(members) == 1:
+                    values[members[0]] = found
+            else:
                 for i in members:
                     values[i] = self.value(resolvers[i], slots[i]["text"], now, slots[i]["slot"])
-            found = (
-                self._composed(next(iter(kinds)), [slots[i] for i in members], now)
-                if composed
-                else self._frame_value([values[i] for i in members], [resolvers[i] for i in members])
-            )
+                found = self._frame_value([values[i] for i in members], [resolvers[i] for i in members])
             if found is not None:
                 frame[key] = found
         return values, frame
@@ -155,7 +155,7 @@ class ValueResolver:
         """The slots of one temporal frame read as one text: "november" + "2nd" -> "november 2nd";
         a time frame by its parts' roles ("before" + "10 am" + "morning" -> "before 10 am in the morning")."""
         if resolver == "time":
-            return self.value(resolver, temporal.time_frame_text([(_role(s["slot"]), s["text"]) for s in slots]), now)
+            return self.value(resolver, times.time_frame_text([(_role(s["slot"]), s["text"]) for s in slots]), now)
         return self.value(resolver, " ".join(slot["text"] for slot in slots), now)
 
     def _frame_value(self, values: Sequence[Value | None], resolvers: Sequence[str]) -> Value | None:

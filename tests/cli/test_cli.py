@@ -78,7 +78,7 @@ def test_predict_arguments_and_input_file(trained_run: Path, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["text"] for line in lines] == ["arrive Taipei on November 2nd", "leave Taipei"]
-    assert set(lines[0]) == {"text", "tokens", "tags", "slots", "intent", "intent_confidence"}
+    assert list(lines[0]) == ["text", "tokens", "tags", "slots", "frame", "intent", "intent_confidence"]
 
     utterances = tmp_path / "in.txt"
     utterances.write_text("fly to boston\r\n\nshow me fares\n")
@@ -87,6 +87,28 @@ def test_predict_arguments_and_input_file(trained_run: Path, tmp_path: Path) -> 
 
     result = runner.invoke(app, ["predict", str(trained_run), "--input", "-"], input="to paris\nto rome\n")
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["to paris", "to rome"]
+
+
+def test_predict_resolves_values_against_now_or_leaves_them_out(trained_run: Path) -> None:
+    text = "leave Taipei on November 2nd"
+    result = runner.invoke(app, ["predict", str(trained_run), text, "--now", "2026-12-01T09:00", "--timezone", "UTC"])
+    assert result.exit_code == 0, result.output
+    parsed = json.loads(result.stdout)
+    assert parsed["frame"] == {
+        "fromloc": {"kind": "city", "name": "Taipei", "country": "TW", "codes": ["TPE", "TSA"]},
+        "depart_date": {"kind": "date", "date": "2027-11-02"},
+    }
+    assert parsed["slots"][0]["value"] == parsed["frame"]["fromloc"]
+    bare = json.loads(runner.invoke(app, ["predict", str(trained_run), text, "--no-values"]).stdout)
+    assert "frame" not in bare
+    assert bare["slots"] == [{k: v for k, v in slot.items() if k != "value"} for slot in parsed["slots"]]
+    for option, message in [
+        (["--now", "next friday"], "error: --now 'next friday': not an ISO 8601 date and time"),
+        (["--timezone", "Mars/Olympus"], "error: --timezone 'Mars/Olympus': not a time zone name"),
+    ]:
+        result = runner.invoke(app, ["predict", str(trained_run), text, *option])
+        assert result.exit_code == 2 and result.stderr.startswith(message)
+        assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
 
 
 def test_every_line_ending_splits_lines_as_parse_many_of_an_open_file(trained_run: Path, tmp_path: Path) -> None:
@@ -166,6 +188,7 @@ def test_tag_interactive_session_in_a_terminal(trained_run: Path) -> None:
     _, status = os.waitpid(pid, 0)
     text = output.decode(errors="replace")
     assert "fromloc.city_name" in text and "Taipei" in text and "depart_date.day_number" in text
+    assert "value" in text and "TPE TSA" in text and "frame: " in text  # the values and the frame
     assert os.waitstatus_to_exitcode(status) == 0
 
 

@@ -83,7 +83,7 @@ def test_the_export_is_a_checked_onnx_model_with_a_format_version(exported: Path
 def test_onnxruntime_parses_exactly_as_torch(trained_run: Path, exported: Path) -> None:
     texts = TEXTS + [" ".join(e.tokens) for e in read_split(DEMO / "test")]
     torch_predictor, onnx_predictor = Predictor.load(trained_run, "cpu"), Predictor.load(exported, "cpu")
-    for options in ({}, {"alternatives": 3, "min_confidence": 0.5}):
+    for options in ({"now": "2026-12-01T09:00"}, {"alternatives": 3, "min_confidence": 0.5, "now": "2026-12-01T09:00"}):
         expected = list(torch_predictor.parse_many(texts, **options))
         assert_same_parses(list(onnx_predictor.parse_many(texts, **options)), expected)
 
@@ -236,9 +236,12 @@ def test_a_runtime_install_runs_exports_and_names_the_extra_a_command_needs(expo
             [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
         )
 
-    tagged = slotfill("predict", str(exported), "fly to boston")
+    tagged = slotfill("predict", str(exported), "fly to boston", "leave Taipei on November 2nd", "--now", "2026-12-01")
     assert tagged.returncode == 0, tagged.stderr
-    assert json.loads(tagged.stdout)["slots"][0]["slot"] == "toloc.city_name"
+    boston, taipei = (json.loads(line) for line in tagged.stdout.splitlines())
+    assert boston["slots"][0]["slot"] == "toloc.city_name"
+    assert boston["slots"][0]["value"] == {"kind": "city", "name": "Boston", "country": "US", "codes": ["BOS"]}
+    assert taipei["frame"]["depart_date"] == {"kind": "date", "date": "2027-11-02"}  # values without torch
     refused = slotfill("train", "configs/demo.yaml", "--output", str(tmp_path / "run"))
     assert refused.returncode == 2
     assert refused.stderr.strip() == (

@@ -107,16 +107,36 @@ def call(
 def test_parse_returns_what_predict_prints(server: str, trained_run: Path) -> None:
     from slotfill.predict import Predictor
 
-    status, parsed = call(server + "/parse", {"text": "leave Taipei on November 2nd"})
+    status, parsed = call(server + "/parse", {"text": "leave Taipei on November 2nd", "now": NOW})
     assert status == 200
-    assert parsed == Predictor.load(trained_run, "cpu").parse("leave Taipei on November 2nd")
-    assert {k: v for k, v in parsed["slots"][0].items() if k != "confidence"} == {
+    assert parsed == Predictor.load(trained_run, "cpu").parse("leave Taipei on November 2nd", now=NOW)
+    assert {k: v for k, v in parsed["slots"][0].items() if k not in ("confidence", "value")} == {
         "slot": "fromloc.city_name",
         "text": "Taipei",
         "start": 6,
         "end": 12,
     }
     assert 0 < parsed["slots"][0]["confidence"] <= 1
+
+
+NOW = "2026-12-01T09:00:00+00:00"
+
+
+def test_values_resolve_against_the_requests_now(server: str) -> None:
+    text = "leave Taipei on November 2nd"
+    _, parsed = call(server + "/parse", {"text": text, "now": NOW})
+    assert parsed["frame"]["depart_date"] == {"kind": "date", "date": "2027-11-02"}
+    assert parsed["frame"]["fromloc"] == {"kind": "city", "name": "Taipei", "country": "TW", "codes": ["TPE", "TSA"]}
+    _, later = call(server + "/parse", {"text": text, "now": "2027-11-03T09:00:00+00:00"})
+    assert later["frame"]["depart_date"] == {"kind": "date", "date": "2028-11-02"}
+    _, batch = call(server + "/parse/batch", {"texts": [text, "fly to boston"], "now": NOW})
+    assert batch["results"][0] == parsed
+    _, bare = call(server + "/parse", {"text": text, "values": False})
+    assert "frame" not in bare and all("value" not in slot for slot in bare["slots"])
+    status, error = call(server + "/parse", {"text": text, "now": "next tuesday"})
+    assert status == 422 and error == {
+        "detail": "now 'next tuesday': not an ISO 8601 date and time (e.g. 2026-12-01T09:00 or 2026-12-01T09:00:00+01:00)"
+    }
 
 
 def test_batch_keeps_order(server: str) -> None:
