@@ -46,6 +46,7 @@ DEFAULT_VALUE_RULES = {
     "*airport_name": "airport",
     "*airport_code": "airport",
     "*state_name": "state",
+    "*state_code": "state",
     "*number*": "number",
     "*rating*": "number",
     "year": "number",

@@ -136,6 +136,8 @@ def date_span(words: list[str], today: date) -> DateSpan | None:
         return day, day
     if text in ("after tomorrow", "day after tomorrow", "overmorrow"):
         return today + timedelta(2), today + timedelta(2)
+    if text in ("before yesterday", "day before yesterday"):
+        return today - timedelta(2), today - timedelta(2)
     if text in ("weekend", "weekends"):
         return _relative_span(today, "this", "weekend")
     if len(words) == 1 and (found := _slashed(words[0])):
@@ -145,7 +147,7 @@ def date_span(words: list[str], today: date) -> DateSpan | None:
     weekdays = [WEEKDAYS[w.removesuffix("s")] for w in words if w.removesuffix("s") in WEEKDAYS]
     if weekdays and len(weekdays) == 1:
         rest = [w for w in words if w.removesuffix("s") not in WEEKDAYS]
-        if rest in ([], ["this"], ["coming"], ["next"], ["following"], ["this", "week"]):
+        if rest in ([], ["this"], ["coming"], ["this", "coming"], ["next"], ["following"], ["this", "week"]):
             day = _weekday_after(today, weekdays[0])
             return day, day
         if rest in (["next", "week"], ["week", "after", "next"]):

@@ -20,6 +20,19 @@ from slotfill.values.kinds import Value
 
 Airport = dict[str, Any]
 _STATE_COUNTRIES = ("US", "CA")
+# the two-letter postal codes of US states (and DC, territories) and Canadian provinces: "tx", "ma", "bc"
+POSTAL_CODES = {
+    "US": "AL Alabama AK Alaska AZ Arizona AR Arkansas CA California CO Colorado CT Connecticut DE Delaware "
+    "DC District_of_Columbia FL Florida GA Georgia HI Hawaii ID Idaho IL Illinois IN Indiana IA Iowa KS Kansas "
+    "KY Kentucky LA Louisiana ME Maine MD Maryland MA Massachusetts MI Michigan MN Minnesota MS Mississippi "
+    "MO Missouri MT Montana NE Nebraska NV Nevada NH New_Hampshire NJ New_Jersey NM New_Mexico NY New_York "
+    "NC North_Carolina ND North_Dakota OH Ohio OK Oklahoma OR Oregon PA Pennsylvania RI Rhode_Island "
+    "SC South_Carolina SD South_Dakota TN Tennessee TX Texas UT Utah VT Vermont VA Virginia WA Washington "
+    "WV West_Virginia WI Wisconsin WY Wyoming PR Puerto_Rico GU Guam VI U.S._Virgin_Islands",
+    "CA": "AB Alberta BC British_Columbia MB Manitoba NB New_Brunswick NL Newfoundland_and_Labrador "
+    "NS Nova_Scotia NT Northwest_Territories NU Nunavut ON Ontario PE Prince_Edward_Island QC Quebec "
+    "SK Saskatchewan YT Yukon",
+}
 
 
 class Places:
@@ -59,7 +72,10 @@ class Places:
         index: dict[tuple[str, ...], list[Airport]] = defaultdict(list)
         for airport in self.airports:
             for form in airport_forms(airport["name"].strip(), airport["city"].strip()):
-                index[form_words(form)].append(airport)
+                key = form_words(form)
+                for variant in {key, ("".join(key),)}:  # "Laguardia" is also "la guardia"
+                    if airport not in index[variant]:
+                        index[variant].append(airport)
         return dict(index)
 
     @cached_property
@@ -74,8 +90,12 @@ class Places:
         """{"kind": "city", "name", "country" (null when the name is a city in several), "codes"};
         "portland oregon" is Portland kept to Oregon's airports."""
         key = form_words(name)
+        if key and key[-1].endswith("s") and key not in self.by_city and (*key[:-1], key[-1][:-1]) in self.by_city:
+            key = (*key[:-1], key[-1][:-1])  # "new york's" (folded: "new yorks")
         if key not in self.by_city and key[-1:] == ("city",) and key[:-1] in self.by_city:
             key = key[:-1]  # "New York City": New York
+        elif key not in self.by_city and key not in self.states and (*key, "city") in self.by_city:
+            key = (*key, "city")  # "salt lake": Salt Lake City
         airports = self.by_city.get(key)
         if airports:
             named = [a for a in airports if form_words(a["city"].strip()) == key] or airports
@@ -95,11 +115,22 @@ class Places:
         code = self.by_code.get(key[0]) if len(key) == 1 and len(key[0]) == 3 else None
         if code is not None:
             return airport_value(code)
-        airports = self.by_airport_form.get(key, [])
+        airports = self.by_airport_form.get(key) or self.by_airport_form.get(("".join(key),), [])
         return airport_value(airports[0]) if len(airports) == 1 else None
 
+    @cached_property
+    def postal_codes(self) -> dict[str, tuple[str, str]]:
+        found = {}
+        for country, table in POSTAL_CODES.items():
+            pairs = table.split()
+            for code, name in zip(pairs[::2], pairs[1::2]):
+                found.setdefault(code.lower(), (name.replace("_", " "), country))  # "CA": California, not Canada's
+        return found
+
     def state(self, text: str) -> Value | None:
-        found = self.states.get(form_words(text))
+        """A US state or Canadian province by name ("texas") or postal code ("TX", "ma")."""
+        key = form_words(text)
+        found = self.states.get(key) or (self.postal_codes.get(key[0]) if len(key) == 1 and len(key[0]) == 2 else None)
         return None if found is None else {"kind": "state", "name": found[0], "country": found[1]}
 
 

@@ -52,6 +52,9 @@ def resolve_date(text: str, now: datetime) -> Value | None:
 def resolve_time(text: str, now: datetime) -> Value | None:
     """A clock time or a range of them: "8:30 pm", "noon", "morning", "before 5 pm", "between 5 and 7 pm"."""
     words = [w for w in canonical(text) if w not in ("the", ",", "please")]
+    if (moved := offset(words)) is not None and moved[1] not in _CALENDAR:  # "in ten minutes": a moment
+        moment = now + timedelta(seconds=moved[0] * DURATION_UNITS[moved[1]])
+        return {"kind": "datetime", "datetime": moment.replace(microsecond=0).isoformat()}
     found = time_span(words) if words else None
     return found[0] if found else None
 
@@ -105,9 +108,6 @@ def _at(day: date, clock: str, now: datetime) -> str:
     return datetime.combine(day, time.fromisoformat(clock), now.tzinfo).isoformat()
 
 
-_DATEPARSER_PERIODS = ("day", "week", "month", "year")
-
-
 def _dateparser(text: str, now: datetime, dates_only: bool) -> Value | None:
     """The fallback: dateparser, future-preferring, relative to `now`; its granularity says what
     the text named (a day, or a time)."""
@@ -128,12 +128,14 @@ def _dateparser(text: str, now: datetime, dates_only: bool) -> Value | None:
     moment, period = parsed.date_obj, parsed.period
     if moment is None:
         return None
+    base = now.replace(tzinfo=None)
+    timed = period == "time" or moment.time() not in (base.time(), time(0))  # "december 3 at 5:30pm": a time too
+    if timed and not dates_only:
+        return {"kind": "datetime", "datetime": moment.replace(tzinfo=now.tzinfo, microsecond=0).isoformat()}
     if period == "day":
         return {"kind": "date", "date": moment.date().isoformat()}
     if period == "month" and dates_only:
         return _date_value(month_span(moment.year, moment.month))
     if period == "year" and dates_only:
         return _date_value((date(moment.year, 1, 1), date(moment.year, 12, 31)))
-    if period == "time" and not dates_only:
-        return {"kind": "datetime", "datetime": moment.replace(tzinfo=now.tzinfo, microsecond=0).isoformat()}
     return None
