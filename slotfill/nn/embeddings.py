@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from slotfill.choices import EMBEDDING_KINDS, VECTOR_JOINS
 from slotfill.features.vocab import PAD_ID, UNK_ID
+from slotfill.nn.linear import RowInvariantLinear
 
 
 class WordInput(nn.Module):
@@ -62,7 +63,7 @@ class WordInput(nn.Module):
             # (N, D), frozen: saved with the weights, never trained (slotfill.store saves it as float16)
             self.register_buffer("pretrained", torch.zeros(num_vectors, vector_dim))
             if join == "project":
-                self.projection = nn.Linear(vector_dim, dim, bias=False)
+                self.projection = RowInvariantLinear(vector_dim, dim, bias=False)
             if join == "concat":
                 self.output_size = dim + vector_dim
 
@@ -124,7 +125,7 @@ class CharCNN(nn.Module):
             raise ValueError("the character kernel size must be odd (one output per character)")
         self.output_size, self.kernel_size = filters, kernel_size
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=PAD_ID)
-        self.conv = nn.Linear(char_dim * kernel_size, filters)
+        self.conv = RowInvariantLinear(char_dim * kernel_size, filters)
 
     def forward(self, char_ids: Tensor) -> Tensor:  # (U, W) -> (U, F)
         half = self.kernel_size // 2

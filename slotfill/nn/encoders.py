@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from slotfill.choices import CELLS, FUSED_CELLS
+from slotfill.nn.linear import RowInvariantLinear
 
 FUSED = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 assert tuple(FUSED) == FUSED_CELLS
@@ -49,8 +50,8 @@ class LSTMVariantCell(nn.Module):
         self.hidden_size, self.peephole, self.coupled = hidden_size, peephole, coupled
         self.cell_input, self.cell_output = cell_input, cell_output
         gates = 3 if coupled else 4  # (f, g, o) or (i, f, g, o)
-        self.input_weights = nn.Linear(input_size, gates * hidden_size)
-        self.recurrent_weights = nn.Linear(hidden_size, gates * hidden_size, bias=False)
+        self.input_weights = RowInvariantLinear(input_size, gates * hidden_size)
+        self.recurrent_weights = RowInvariantLinear(hidden_size, gates * hidden_size, bias=False)
         if peephole:
             self.peep_input = nn.Parameter(torch.zeros(hidden_size))
             self.peep_forget = nn.Parameter(torch.zeros(hidden_size))
@@ -93,9 +94,9 @@ class JordanCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
         super().__init__()
         self.hidden_size, self.output_size = hidden_size, output_size
-        self.input_weights = nn.Linear(input_size, hidden_size)
-        self.recurrent_weights = nn.Linear(output_size, hidden_size, bias=False)
-        self.output_layer = nn.Linear(hidden_size, output_size)
+        self.input_weights = RowInvariantLinear(input_size, hidden_size)
+        self.recurrent_weights = RowInvariantLinear(output_size, hidden_size, bias=False)
+        self.output_layer = RowInvariantLinear(hidden_size, output_size)
 
     def forward(self, projected: Tensor) -> Tensor:  # (B, L, H) -> (B, L, H)
         batch, length, _ = projected.shape

@@ -23,6 +23,7 @@ from slotfill.nn.crf import CRF
 from slotfill.nn.device import cpu_threads
 from slotfill.nn.embeddings import CharCNN, WordInput
 from slotfill.nn.encoders import RecurrentEncoder
+from slotfill.nn.linear import RowInvariantLinear
 from slotfill.text import bio
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
@@ -52,16 +53,16 @@ class Tagger(nn.Module):
         self.word_dropout, self.word_dropout_chars = word_dropout, word_dropout_chars
         self.num_gazetteer_features, self.gazetteer_dropout = num_gazetteer_features, gazetteer_dropout
         self.dropout = nn.Dropout(dropout)
-        self.slot_head = nn.Linear(encoded_size, num_tags)
+        self.slot_head = RowInvariantLinear(encoded_size, num_tags)
         self.tags = list(tags)
         self.crf = CRF(num_tags, *bio.allowed_transitions(tags)) if use_crf else None
-        self.intent_head: nn.Linear | None = None
+        self.intent_head: RowInvariantLinear | None = None
         if num_intents > 0:
             # sentence vector: max over time and an attention-weighted sum (Liu & Lane 2016)
             self.intent_attention = nn.Sequential(
-                nn.Linear(encoded_size, ATTENTION_SIZE), nn.Tanh(), nn.Linear(ATTENTION_SIZE, 1)
+                RowInvariantLinear(encoded_size, ATTENTION_SIZE), nn.Tanh(), RowInvariantLinear(ATTENTION_SIZE, 1)
             )
-            self.intent_head = nn.Linear(2 * encoded_size, num_intents)
+            self.intent_head = RowInvariantLinear(2 * encoded_size, num_intents)
         self.intent_loss_weight = intent_loss_weight
 
     def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
