@@ -151,17 +151,23 @@ class Predictor:
         """`parsed` with each resolvable slot's `value` and the parse's `frame` (README, "Slot values")."""
         if self.values is None or "slots" not in parsed:
             return parsed
-        values, frame = self.values.resolve(parsed["slots"], now)
-        slots = [
-            {**slot, "value": value} if value is not None else slot for slot, value in zip(parsed["slots"], values)
-        ]
+        resolver = self.values
+
+        def valued(slots: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            values, frame = resolver.resolve(slots, now)
+            return [
+                {**slot, "value": value} if value is not None else slot for slot, value in zip(slots, values)
+            ], frame
+
         with_values: dict[str, Any] = {}
+        frame: dict[str, Any] = {}
         for key, item in parsed.items():
             if key == "slots":
-                with_values["slots"] = slots
+                with_values[key], frame = valued(item)
             elif key == "low_confidence":
-                unsure, _ = self.values.resolve(item, now)
-                with_values[key] = [{**slot, "value": v} if v is not None else slot for slot, v in zip(item, unsure)]
+                with_values[key] = valued(item)[0]
+            elif key == "alternatives":  # each reading's slots, valued as that reading's own
+                with_values[key] = [{**reading, "slots": valued(reading["slots"])[0]} for reading in item]
             else:
                 with_values[key] = item
             if key == ("low_confidence" if "low_confidence" in parsed else "slots"):

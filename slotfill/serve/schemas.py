@@ -53,6 +53,7 @@ class AlternativeSlot(BaseModel):
     text: str
     start: int
     end: int
+    value: dict[str, Any] | None = None
 
 
 class RankedIntent(BaseModel):

@@ -72,6 +72,11 @@ def _without_values(parsed: dict) -> dict:
     for key in ("slots", "low_confidence"):
         if key in parsed:
             parsed[key] = [{k: v for k, v in slot.items() if k != "value"} for slot in parsed[key]]
+    if "alternatives" in parsed:
+        parsed["alternatives"] = [
+            {**reading, "slots": [{k: v for k, v in s.items() if k != "value"} for s in reading["slots"]]}
+            for reading in parsed["alternatives"]
+        ]
     return parsed
 
 

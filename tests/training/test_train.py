@@ -68,6 +68,7 @@ def test_predictor_reports_exact_substrings(trained_run: Path) -> None:
         "tokens": [],
         "tags": [],
         "slots": [],
+        "frame": {},
         "intent": None,
         "intent_confidence": None,
     }
