@@ -131,7 +131,7 @@ class Predictor:
         limits = self.limits
         if len(text) > limits.max_chars:
             return [], f"{len(text):,} characters; the limit is {limits.max_chars:,}"
-        tokens = tokenise(text, limits.max_tokens + 1)
+        tokens = tokenise(text, limits.max_tokens + 1, self.loaded.vocab.tokenisation)  # the model's own rules
         if len(tokens) > limits.max_tokens:
             return [], f"more than {limits.max_tokens:,} tokens; the limit is {limits.max_tokens:,}"
         return tokens, None

@@ -20,7 +20,7 @@ from slotfill.data.readers import Example
 from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text
 from slotfill.text.bio import is_bio_tag
-from slotfill.text.tokenise import normalise
+from slotfill.text.tokenise import KNOWN_TOKENISATIONS, TOKENISATION, normalise
 
 
 def letter_trigrams(word: str) -> list[str]:
@@ -65,6 +65,9 @@ class Vocab:
     trigrams: Index
     vectors: Index | None = None  # words of the pretrained vectors' rows (PAD, UNK, then row 2 on)
     vector_dim: int = 0
+    # the tokenisation rules its words were made with, and its model tags with (slotfill.text.tokenise):
+    # 2 for every new vocabulary; a vocab.json without the key was written under rules 1
+    tokenisation: int = TOKENISATION
 
     def with_vectors(self, words: Sequence[str], dim: int) -> Vocab:
         """This vocabulary with the index of pretrained vectors for `words` (folded, distinct), `dim` wide."""
@@ -107,6 +110,7 @@ class Vocab:
         payload: dict[str, object] = {name: getattr(self, name).items for name in _KEYS}
         if self.vectors is not None:
             payload["vectors"] = {"dim": self.vector_dim, "words": self.vectors.items}
+        payload["tokenisation"] = self.tokenisation
         return payload
 
     @classmethod
@@ -121,8 +125,14 @@ class Vocab:
         if bad_tag is not None:
             raise ModelError(f"{source}: tags: {bad_tag!r} is not a BIO tag (O, B-x or I-x)")
         vectors, dim = _vector_index(payload.get("vectors"), source)
+        rules = payload.get("tokenisation", 1)
+        if rules not in KNOWN_TOKENISATIONS or isinstance(rules, bool):
+            raise ModelError(
+                f"{source}: tokenisation {rules!r}: written by a newer slotfill (this one tokenises by rules "
+                f"{', '.join(map(str, KNOWN_TOKENISATIONS))}): upgrade slotfill to use this model"
+            )
         try:
-            vocab = cls(*(Index(payload[k]) for k in _KEYS), vectors=vectors, vector_dim=dim)
+            vocab = cls(*(Index(payload[k]) for k in _KEYS), vectors=vectors, vector_dim=dim, tokenisation=rules)
         except ValueError as error:
             raise ModelError(f"{source}: {error}") from None
         for name in ("words", "chars", "trigrams", "vectors"):

@@ -21,7 +21,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _CJK = (
     "\u2e80-\u2fdf"  # CJK radicals
@@ -42,8 +42,9 @@ _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _SYMBOL_EXTENSION = "(?:[\U0001f3fb-\U0001f3ff\ufe00-\ufe0f\u20e3\U000e0020-\U000e007f]|\u200d[^\\s])"
 _APOSTROPHES = "'\u2019\u2018\u02bc"  # plain, right and left single quotation marks, modifier letter apostrophe
 
-_TOKEN_RE = re.compile(
-    rf"""
+_LEGACY_RE = (
+    re.compile(  # rules 1: models written before marks and grapheme clusters (vocab.json without "tokenisation")
+        rf"""
     [{_CJK}]                                          # one CJK character
     | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
     | (?:[^\W\d_{_CJK}]\.){{2,}}                      # a.m. u.s. d.c.
@@ -52,8 +53,62 @@ _TOKEN_RE = re.compile(
     | [^\W_{_CJK}]+(?:[{_APOSTROPHES}][^\W_{_CJK}]+)*  # words, i'd, o'clock, 2nd
     | [^\s{_INVISIBLE}]{_SYMBOL_EXTENSION}*            # any other visible character (an emoji with its modifiers)
     """,
-    re.VERBOSE,
+        re.VERBOSE,
+    )
 )
+# rules 2: a letter and the combining marks after it (Unicode M*: accents typed as marks, Indic
+# vowel signs, Thai tones, harakat) are one unit of a word, and a word is one script (so
+# "bangkokกรุงเทพ" is two); Thai, Lao, Khmer and Myanmar, written without spaces, are one token per
+# grapheme cluster (the way CJK characters are one token each), so every annotated span of them falls
+# on token boundaries. `regex` (Apache-2.0) has the Unicode properties and \X that `re` lacks.
+_WORD_SCRIPTS = (
+    "Latin", "Greek", "Cyrillic", "Armenian", "Hebrew", "Arabic", "Syriac", "Thaana", "Devanagari", "Bengali",
+    "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam", "Sinhala", "Tibetan", "Georgian",
+    "Hangul", "Ethiopic", "Cherokee", "Mongolian",
+)  # fmt: skip
+NO_SPACE_SCRIPTS = ("Thai", "Lao", "Khmer", "Myanmar")
+_NO_SPACE = "".join(rf"\p{{{script}}}" for script in NO_SPACE_SCRIPTS)
+_JOIN = rf"(?:[{_APOSTROPHES}](?=\w))"  # i'd, o'clock: an apostrophe between two pieces of a word
+
+
+def _script_word(letters: str) -> str:
+    """A run of `letters` (and digits), each with its combining marks, apostrophes between pieces."""
+    unit = rf"[{letters}\p{{N}}]\p{{M}}*"
+    return rf"(?:{unit})+(?:{_JOIN}(?:{unit})+)*"
+
+
+_SCRIPT_WORDS = "|".join(_script_word(rf"\p{{{script}}}") for script in _WORD_SCRIPTS)
+_OTHER_WORD = _script_word(rf"^\W_\p{{M}}{_CJK}{_NO_SPACE}")  # (regex's \w has the marks: not as letters)
+_TOKEN_RULES_2 = rf"""
+    [{_CJK}]\p{{M}}*                                    # one CJK character (a kana's dakuten typed as a mark too)
+    | (?=[{_NO_SPACE}])\X                              # one Thai, Lao, Khmer or Myanmar grapheme cluster
+    | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
+    | (?:[^\W\d_\p{{M}}{_CJK}{_NO_SPACE}]\p{{M}}*\.){{2,}}  # a.m. u.s. d.c.
+    | \d+(?:[:.,/]\d+)+%?                              # 8:30 3.5 1,000 11/2 2.5%
+    | \d+%                                             # 25%
+    | {_SCRIPT_WORDS}                                  # a word of one script
+    | {_OTHER_WORD}                                    # a word of any other script
+    | [^\s\x1c-\x1f{_INVISIBLE}]\p{{M}}*{_SYMBOL_EXTENSION}*  # any other visible character (an emoji with its modifiers);
+"""  # (\x1c-\x1f are spaces to `re` and str.isspace, not to `regex`)
+TOKENISATION = 2  # the rules new models are trained and tag with (vocab.json records them)
+KNOWN_TOKENISATIONS = (1, 2)
+_PATTERNS: dict[int, Any] = {1: _LEGACY_RE}
+
+
+def _pattern(rules: int, text: str = "") -> Any:
+    """The compiled rules for `text` (the `regex` ones compiled on first use: importing `regex` costs
+    20 ms). ASCII text has no marks, no script but Latin and no cluster of more than one character,
+    so both rules split it alike and it takes `re`'s faster pattern (a test holds the equality)."""
+    found = _PATTERNS.get(1 if text.isascii() else rules)
+    if found is None:
+        if rules != 2:
+            raise ValueError(f"tokenisation rules {rules!r}: this slotfill knows 1 and 2")
+        import regex
+
+        found = _PATTERNS[2] = regex.compile(_TOKEN_RULES_2, regex.VERBOSE | regex.VERSION0)
+    return found
+
+
 _PLAIN_APOSTROPHE = str.maketrans({quote: "'" for quote in _APOSTROPHES[1:]})
 _LATIN_END = 0x0250  # Basic Latin up to Latin Extended-B: the letters whose accents are folded
 
@@ -113,19 +168,20 @@ ASCII_PUNCTUATION = "".join(
 )  # is_punctuation's ASCII
 
 
-def token_texts(text: str) -> list[str]:
+def token_texts(text: str, rules: int = TOKENISATION) -> list[str]:
     """The texts of `tokenise(text)`'s tokens, without offsets or norms (a faster path to the same spans)."""
-    return _TOKEN_RE.findall(text)
+    return _pattern(rules, text).findall(text)
 
 
-def count_tokens(text: str, limit: int | None = None) -> int:
+def count_tokens(text: str, limit: int | None = None, rules: int = TOKENISATION) -> int:
     """How many tokens `tokenise(text)` makes (at most `limit`), without building them."""
-    return sum(1 for _ in itertools.islice(_TOKEN_RE.finditer(text), limit))
+    return sum(1 for _ in itertools.islice(_pattern(rules, text).finditer(text), limit))
 
 
-def tokenise(text: str, limit: int | None = None) -> list[Token]:
+def tokenise(text: str, limit: int | None = None, rules: int = TOKENISATION) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`; with `limit`, at most that
-    many (the rest of the text is not even scanned)."""
-    matches = itertools.islice(_TOKEN_RE.finditer(text), limit)
+    many (the rest of the text is not even scanned). `rules`: 2 (the current ones) or 1 (those of
+    models written before marks and grapheme clusters: vocab.json says which a model uses)."""
+    matches = itertools.islice(_pattern(rules, text).finditer(text), limit)
     # tuple.__new__ is what Token(...) calls, without the Python frame of its generated __new__
     return [_new_token(Token, (m.group(), m.start(), m.end(), normalise(m.group()))) for m in matches]
