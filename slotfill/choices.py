@@ -11,7 +11,7 @@ DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
 DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
 # what training does with an annotated span that does not fall on token boundaries ("friday" in "friday's")
 MISALIGNED = ("expand", "contract", "skip_sentence", "error")
-DATASETS = ("atis", "snips")  # `slotfill data download NAME`
+DATASETS = ("atis", "snips", "xsid")  # `slotfill data download NAME`
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")

@@ -24,16 +24,24 @@ FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
 
 @data_app.command()
 def download(
-    name: Annotated[str, typer.Argument(help="atis or snips.")],
+    name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
     directory: Annotated[
         Optional[Path],
         typer.Option("--dir", help="Where datasets live (default: $SLOTFILL_DATA, else the user cache)."),
     ] = None,
     source: Annotated[
         Optional[Path],
-        typer.Option("--from", help="Import a local copy (DIR/train/seq.in, ...) instead of downloading."),
+        typer.Option(
+            "--from",
+            help="Import a local copy (DIR/train/seq.in, ...; for xsid a checkout's data/xSID-0.7) instead of downloading.",
+        ),
     ] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="A mirror with the same layout: URL/NAME/SPLIT/FILE.")] = None,
+    base_url: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A mirror with the registry's layout: URL/NAME/PATH (URL/atis/train/seq.in, URL/xsid/de.test.conll)."
+        ),
+    ] = None,
     registry: Annotated[
         Optional[Path], typer.Option(help="Checksums to verify against ('SHA256  NAME/SPLIT/FILE' lines).")
     ] = None,
@@ -66,7 +74,7 @@ def download(
 
 @data_app.command()
 def path(
-    name: Annotated[str, typer.Argument(help="atis or snips.")],
+    name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
     directory: Annotated[Optional[Path], typer.Option("--dir", help="Where datasets live (as for download).")] = None,
 ) -> None:
     """Print where a dataset is (or would be) downloaded, e.g. for `slotfill evaluate MODEL $(slotfill data path atis)/test`."""

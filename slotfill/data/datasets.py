@@ -1,4 +1,5 @@
-"""Verified benchmark datasets: ATIS and SNIPS as the public JointBERT repository has them.
+"""Verified benchmark datasets: ATIS and SNIPS as the public JointBERT repository has them, and
+xSID 0.7 (German, Japanese, Chinese) as its authors publish it, converted to spans (slotfill.data.xsid).
 
     slotfill data download atis                    # from GitHub, into the user's cache directory
     slotfill data download atis --from DIR         # a local copy, through the same verification
@@ -31,6 +32,13 @@ SPLITS = ("train", "dev", "test")
 FILES = ("seq.in", "seq.out", "label")
 COMMIT = "00324f60dda4a491b2913bc3065ae93966caea3f"
 BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
+XSID_COMMIT = "761d926c3f2e9f6bea13192d2f39cec1d04d9777"
+# where each dataset's files are published ({path}: the file's path in the registry, after NAME/)
+PUBLISHED = {
+    "atis": f"{BASE_URL}/atis/{{path}}",
+    "snips": f"{BASE_URL}/snips/{{path}}",
+    "xsid": f"https://raw.githubusercontent.com/mainlp/xsid/{XSID_COMMIT}/data/xSID-0.7/{{path}}",
+}
 TIMEOUT_S = 60
 
 
@@ -80,8 +88,14 @@ def sha256(path: Path) -> str:
 
 
 def _files(name: str, checksums: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(split/file, sha256) of every file of dataset `name`."""
-    files = [(f"{split}/{file}", checksums.get(f"{name}/{split}/{file}", "")) for split in SPLITS for file in FILES]
+    """(path, sha256) of every file of dataset `name`: split/file, or xSID's LANG.SPLIT.conll."""
+    if name == "xsid":
+        from slotfill.data.xsid import SOURCE_FILES
+
+        paths = list(SOURCE_FILES)
+    else:
+        paths = [f"{split}/{file}" for split in SPLITS for file in FILES]
+    files = [(path, checksums.get(f"{name}/{path}", "")) for path in paths]
     missing = [path for path, digest in files if not digest]
     if missing:
         raise DataError(f"{name}: the registry has no checksum for {missing[0]}")
@@ -100,7 +114,7 @@ def download(
     directory: Path | None = None,
     *,
     source: Path | None = None,
-    base_url: str = BASE_URL,
+    base_url: str | None = None,
     checksums: Mapping[str, str] | None = None,
 ) -> Path:
     """Fetch dataset `name` (or import it from the local copy `source`), verify every file, and
@@ -108,6 +122,8 @@ def download(
     if name not in DATASETS and checksums is None:
         raise DataError(f"{name!r}: no such dataset (slotfill knows {', '.join(DATASETS)})")
     files = _files(name, checksums if checksums is not None else registry())
+    if source is None and not base_url and name not in PUBLISHED:
+        raise DataError(f"{name}: no published address: give --base-url or --from")
     target = dataset_dir(name, directory)
     stage = staging_dir(target)
     try:
@@ -117,7 +133,12 @@ def download(
             if source is not None:
                 _import(Path(source) / path, destination, digest, name)
             else:
-                fetch(f"{base_url.rstrip('/')}/{name}/{path}", destination, digest, name)
+                url = f"{base_url.rstrip('/')}/{name}/{path}" if base_url else PUBLISHED[name].format(path=path)
+                fetch(url, destination, digest, name)
+        if name == "xsid":  # verified: now in the span format slotfill trains from
+            from slotfill.data.xsid import convert
+
+            convert(stage, stage)
         replace_dir(stage, target)
     except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
@@ -134,7 +155,10 @@ CHUNK = 1 << 16
 
 def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if not origin.is_file():
-        raise DataError(f"{origin}: missing (a copy of {name} has train/, dev/, test/ with {', '.join(FILES)})")
+        layout = (
+            "LANG.valid.conll and LANG.test.conll" if name == "xsid" else f"train/, dev/, test/ with {', '.join(FILES)}"
+        )
+        raise DataError(f"{origin}: missing (a copy of {name} has {layout})")
     if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
     with origin.open("rb") as handle:

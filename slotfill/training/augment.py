@@ -16,16 +16,35 @@ the same sentences as the uninterrupted one did.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from slotfill.data.readers import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import slot_type
 from slotfill.text import bio
-from slotfill.text.tokenise import is_punctuation, tokenise
+from slotfill.text.tokenise import is_punctuation, normalise, tokenise
 
 COURTESY_START = ("please", "hi", "hello", "hey", "ok", "okay", "so", "um", "yes")
 COURTESY_END = ("please", "thanks", "thank you", "thanks a lot", "thank you very much", "ok", "now")
+
+
+# frequent English words: in English utterances (ATIS, SNIPS, the demo) a fifth to a third of the
+# tokens; in German, Japanese or Chinese ones next to none
+ENGLISH_WORDS = frozenset(
+    "the to a an from i me my you it is are what show please thanks thank for of on at with and this that".split()
+)
+ENGLISH_SHARE = 0.1
+
+
+def speaks_courtesies(examples: Iterable[Example]) -> bool:
+    """True when the training data is English, by its own words: at least ENGLISH_SHARE of its tokens
+    are frequent English words. The courtesies are English; added to German or Japanese sentences
+    they would teach the model words its users do not say."""
+    english = total = 0
+    for example in examples:
+        total += len(example.tokens)
+        english += sum(normalise(token) in ENGLISH_WORDS for token in example.tokens)
+    return total > 0 and english >= ENGLISH_SHARE * total
 
 
 class Augmentation:

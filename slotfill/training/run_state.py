@@ -4,6 +4,8 @@ start of a run (`build_run`), restored from a checkpoint (`restore_run`) or save
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,10 @@ from slotfill.nn.device import resolve_device
 from slotfill.nn.tagger import Tagger, build_tagger, load_vectors
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
-from slotfill.training.augment import Augmentation, substitution_lists
+from slotfill.training.augment import Augmentation, speaks_courtesies, substitution_lists
 from slotfill.training.splits import model_view, read_splits, substituted_tags, warn_about_tokenisation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,7 +123,7 @@ def build_run(
         load_vectors(tagger, vocab, vectors.table)
     tagger = tagger.to(device)
     optimizer, schedule, averaged = _optimization(tagger, config.training, len(train_examples))
-    augmentation = _augmentation(config, gazetteers)
+    augmentation = _augmentation(config, gazetteers, train_examples)
     generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
     trainer = None
     if world.distributed:
@@ -161,17 +165,22 @@ def _optimization(
     return optimizer, schedule, averaged
 
 
-def _augmentation(config: Config, gazetteers: GazetteerSet) -> Augmentation | None:
-    """Value substitution and courtesies, when the config asks for either."""
+def _augmentation(config: Config, gazetteers: GazetteerSet, train: Sequence[Example]) -> Augmentation | None:
+    """Value substitution and courtesies, when the config asks for either; the courtesies (English
+    words) only for training data that uses them (slotfill.training.augment.speaks_courtesies)."""
     settings, lists = config.training, substitution_lists(config.gazetteers)
-    if settings.courtesy <= 0 and (settings.substitution <= 0 or not lists):
+    courtesy = settings.courtesy
+    if courtesy > 0 and not speaks_courtesies(train):
+        log.warning("training.courtesy: the training data has none of the (English) courtesy words: none are added")
+        courtesy = 0.0
+    if courtesy <= 0 and (settings.substitution <= 0 or not lists):
         return None
     return Augmentation(
         config.seed,
         substitution=settings.substitution,
         gazetteers=gazetteers,
         list_of_slot=lists,
-        courtesy=settings.courtesy,
+        courtesy=courtesy,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -193,15 +194,65 @@ def test_the_cli_downloads_from_a_mirror_and_refuses_unknown_names(
     result = runner.invoke(app, args)
     assert result.exit_code == 0 and "already here" in result.stderr
     result = runner.invoke(app, ["data", "download", "imdb", "--dir", str(tmp_path / "d")])
-    assert result.exit_code == 2 and "'imdb': no such dataset (slotfill knows atis, snips)" in result.stderr
+    assert result.exit_code == 2 and "'imdb': no such dataset (slotfill knows atis, snips, xsid)" in result.stderr
 
 
-def test_the_shipped_registry_covers_both_benchmarks() -> None:
+def test_the_shipped_registry_covers_every_benchmark() -> None:
+    from slotfill.data.xsid import SOURCE_FILES
+
     checksums = datasets.registry()
-    assert len(checksums) == 18 and all(len(d) == 64 for d in checksums.values())
-    assert {f"{n}/{s}/{f}" for n in datasets.DATASETS for s in datasets.SPLITS for f in datasets.FILES} == set(
-        checksums
-    )
+    assert len(checksums) == 24 and all(len(d) == 64 for d in checksums.values())
+    jointbert = {f"{n}/{s}/{f}" for n in ("atis", "snips") for s in datasets.SPLITS for f in datasets.FILES}
+    assert jointbert | {f"xsid/{path}" for path in SOURCE_FILES} == set(checksums)
+    assert set(datasets.PUBLISHED) == set(datasets.DATASETS)
+
+
+XSID_SENTENCES = {
+    "de": "# id = 1\n# text = Zeige alle Erinnerungen?\n# intent = reminder/show\n"
+    "1\tZeige\treminder/show\tO\n2\talle\treminder/show\tB-reference\n3\tErinnerungen\treminder/show\tO\n"
+    "4\t?\treminder/show\tO\n",
+    "ja": "# id = 1\n# text = 今日 の 午後 4 時 に Half a Life\n# intent = reminder/set\n"
+    "1\t今\treminder/set\tB-datetime\n2\t日\treminder/set\tI-datetime\n3\tの\treminder/set\tO\n"
+    "4\t午後\treminder/set\tB-datetime\n5\t4\treminder/set\tI-datetime\n6\t時\treminder/set\tI-datetime\n"
+    "7\tに\treminder/set\tO\n8\tHalf\treminder/set\tB-object\n9\ta\treminder/set\tI-object\n"
+    "10\tLife\treminder/set\tI-object\n",
+}
+
+
+def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
+    """xSID's files (here tiny ones, with their own checksums) as its authors publish them, imported
+    through the same verification, then written as span files slotfill trains from."""
+    from slotfill.data.xsid import SOURCE_FILES
+
+    source, checksums = tmp_path / "xSID-0.7", {}
+    source.mkdir()
+    for path in SOURCE_FILES:
+        language = path.split(".")[0]
+        block = XSID_SENTENCES.get(language, XSID_SENTENCES["de"])
+        (source / path).write_text("\n".join([block] * 5), encoding="utf-8")
+        checksums[f"xsid/{path}"] = hashlib.sha256((source / path).read_bytes()).hexdigest()
+    where = datasets.download("xsid", tmp_path / "d", source=source, checksums=checksums)
+    lines = (where / "ja" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and len((where / "ja" / "dev.jsonl").read_text().splitlines()) == 1
+    record = json.loads(lines[0])
+    assert record == {
+        "text": "今日の午後4時にHalf a Life",  # the annotators' spaces gone, but between ASCII words
+        "intent": "reminder/set",
+        "slots": [
+            {"start": 0, "end": 2, "slot": "datetime"},
+            {"start": 3, "end": 7, "slot": "datetime"},
+            {"start": 8, "end": 19, "slot": "object"},
+        ],
+    }
+    german = json.loads((where / "de" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert german["text"] == "Zeige alle Erinnerungen?" and german["slots"] == [
+        {"start": 6, "end": 10, "slot": "reference"}
+    ]
+    (source / "de.test.conll").write_text("1\tonly\ttwo\n", encoding="utf-8")
+    checksums["xsid/de.test.conll"] = hashlib.sha256((source / "de.test.conll").read_bytes()).hexdigest()
+    with pytest.raises(DataError, match=r"expected 4 tab-separated columns"):
+        datasets.download("xsid", tmp_path / "e", source=source, checksums=checksums)
+    assert not (tmp_path / "e" / "xsid").exists()  # nothing half-written
 
 
 def test_a_config_names_a_dataset(

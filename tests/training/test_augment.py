@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from slotfill.data.readers import Example
 from slotfill.features.gazetteer import Gazetteer, GazetteerSet
 from slotfill.text import bio
@@ -68,3 +70,21 @@ def test_courtesy_words_are_outside_every_slot() -> None:
             assert added in COURTESY_START and noisy.tokens[-len(EXAMPLE.tokens) :] == EXAMPLE.tokens
             starts += 1
     assert starts and ends
+
+
+def test_courtesies_are_added_only_to_data_that_says_them(caplog: pytest.LogCaptureFixture) -> None:
+    """The courtesies are English: a German or Japanese training set gets none (and a warning)."""
+    from slotfill.training.augment import speaks_courtesies
+    from slotfill.training.run_state import _augmentation
+
+    from ..conftest import tiny_config
+
+    english = [Example(("show", "flights", "please"), ("O", "O", "O"), None)]
+    german = [Example(("zeige", "alle", "erinnerungen"), ("O", "B-reference", "O"), None)]
+    japanese = [Example(("今", "日", "の", "天", "気"), ("B-datetime", "I-datetime", "O", "O", "O"), None)]
+    assert speaks_courtesies(english) and not speaks_courtesies(german) and not speaks_courtesies(japanese)
+    config = tiny_config(training={"courtesy": 0.5})
+    assert _augmentation(config, GazetteerSet(), english) is not None
+    with caplog.at_level("WARNING"):
+        assert _augmentation(config, GazetteerSet(), german) is None
+    assert "none of the (English) courtesy words" in caplog.text

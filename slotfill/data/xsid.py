@@ -1,8 +1,6 @@
-#!/usr/bin/env python3
 """xSID (van der Goot et al., NAACL 2021; CC BY-SA 4.0; https://github.com/mainlp/xsid) in
 slotfill's span format: raw text and character spans, so that slotfill tokenises it itself.
-
-    python scripts/data/xsid.py XSID_DATA_DIR OUT --languages de ja zh
+`slotfill data download xsid` verifies xSID 0.7's files of LANGUAGES and writes these beside them.
 
 For each language, the `LANG.valid.conll` sentences become `train.jsonl` (the first 80%) and
 `dev.jsonl` (the rest) and `LANG.test.conll` becomes `test.jsonl` (xSID has no training data in
@@ -13,12 +11,15 @@ removed (but between two ASCII words), so the text is as people type it. Each an
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 
+from slotfill.errors import DataError
+
+LANGUAGES = ("de", "ja", "zh")  # German (spaces), Japanese and Chinese (none)
 NO_SPACES = ("ja", "zh")
+SOURCE_FILES = tuple(f"{language}.{split}.conll" for language in LANGUAGES for split in ("valid", "test"))
 
 
 def sentences(path: Path) -> list[dict]:
@@ -30,7 +31,10 @@ def sentences(path: Path) -> list[dict]:
         elif line.startswith("# intent ="):
             current["intent"] = line.split("=", 1)[1].strip()
         elif line.strip() and not line.startswith("#"):
-            _, token, _, tag = line.split("\t")
+            columns = line.split("\t")
+            if len(columns) != 4:
+                raise DataError(f"{path}: {line!r}: expected 4 tab-separated columns (id, word, intent, slot)")
+            _, token, _, tag = columns
             current["tokens"].append((token, tag))
         elif not line.strip() and current["tokens"]:
             found.append(current)
@@ -52,7 +56,7 @@ def to_spans(sentence: dict, no_spaces: bool, where: str) -> dict:
     for token, tag in sentence["tokens"]:
         start = text.find(token, at)
         if start < 0:
-            raise SystemExit(f"{where}: token {token!r} not found in {text!r} after {at}")
+            raise DataError(f"{where}: the word {token!r} is not in its text {text!r} (after character {at})")
         end, at = start + len(token), start + len(token)
         if tag.startswith("B-") or (tag.startswith("I-") and (open_slot is None or open_slot["slot"] != tag[2:])):
             open_slot = {"start": start, "end": end, "slot": tag[2:]}
@@ -64,25 +68,19 @@ def to_spans(sentence: dict, no_spaces: bool, where: str) -> dict:
     return {"text": text, "intent": sentence["intent"], "slots": slots}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", type=Path, help="xSID's data/xSID-0.7 folder")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--languages", nargs="+", default=["de", "ja", "zh"])
-    args = parser.parse_args()
-    for language in args.languages:
-        folder = args.out / language
+def convert(source: Path, out: Path, languages: tuple[str, ...] = LANGUAGES) -> dict[str, dict[str, int]]:
+    """`source`/LANG.{valid,test}.conll -> `out`/LANG/{train,dev,test}.jsonl; the sentences per split."""
+    counts = {}
+    for language in languages:
+        folder = out / language
         folder.mkdir(parents=True, exist_ok=True)
-        valid = sentences(args.data / f"{language}.valid.conll")
-        test = sentences(args.data / f"{language}.test.conll")
+        valid = sentences(source / f"{language}.valid.conll")
+        test = sentences(source / f"{language}.test.conll")
         cut = int(len(valid) * 0.8)
         splits = {"train": valid[:cut], "dev": valid[cut:], "test": test}
         for split, items in splits.items():
             records = [to_spans(s, language in NO_SPACES, f"{language}.{split}:{i}") for i, s in enumerate(items, 1)]
             lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
             (folder / f"{split}.jsonl").write_text(lines, encoding="utf-8")
-        print(language, {split: len(items) for split, items in splits.items()})
-
-
-if __name__ == "__main__":
-    main()
+        counts[language] = {split: len(items) for split, items in splits.items()}
+    return counts
