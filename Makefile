@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/slotfill train configs/demo.yaml --output $(DEMO_RUN)
+	$(BIN)/slotfill train configs/demo.yaml --output $(DEMO_RUN) --overwrite
 	$(BIN)/slotfill evaluate $(DEMO_RUN) data/demo/test
 	$(BIN)/slotfill predict $(DEMO_RUN) "arrive Taipei on November 2nd" "leave Taipei on November 2nd"
 

@@ -44,7 +44,7 @@ class DataConfig(Section):
     format: Literal[("auto", *DATA_FORMATS)] = "auto"  # type: ignore[valid-type]
     dataset: Literal[DATASETS] | None = None  # a downloaded benchmark (`slotfill data download NAME`)  # type: ignore[valid-type]
     dir: Path | None = None  # the splits' directory; default: the dataset's download, else data/demo
-    train: str = "train"
+    train: str | list[str] = "train"  # one split, or several read as one (e.g. the old data + corrected.jsonl)
     dev: str | None = "dev"
     test: str | None = "test"
     strict_bio: bool = False
@@ -62,6 +62,18 @@ class DataConfig(Section):
 
     def split_path(self, split: str) -> Path:
         return self.resolved_dir() / split
+
+    @property
+    def train_splits(self) -> list[str]:
+        """`train` as a list: the splits read, in order, into one training set."""
+        return [self.train] if isinstance(self.train, str) else list(self.train)
+
+    @field_validator("train")
+    @classmethod
+    def _some_training_split(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("name at least one split")
+        return value
 
 
 class VocabConfig(Section):

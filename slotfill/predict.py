@@ -136,6 +136,17 @@ class Predictor:
             return [], f"more than {limits.max_tokens:,} tokens; the limit is {limits.max_tokens:,}"
         return tokens, None
 
+    def rank_by_doubt(self, texts: Iterable[str], measure: str | None = None) -> list[dict[str, Any]]:
+        """`texts` as [{"index", "text", "doubt"}], the ones whose parse the model is least sure of
+        first (slotfill.annotation.doubt: `sequence`, the default, or `slot`)."""
+        from slotfill.annotation.doubt import DOUBT_DEFAULT, DOUBTS, ranked
+
+        measure = measure or DOUBT_DEFAULT
+        if measure not in DOUBTS:
+            raise ConfigError(f"doubt {measure!r}: expected one of {', '.join(DOUBTS)}")
+        texts = list(texts)
+        return ranked(texts, self.parse_many(texts, alternatives=1, values=False), measure)
+
     def update_gazetteers(self, updates: Iterable[GazetteerUpdate]) -> None:
         """Add entries to (or replace) the model's lists from now on."""
         self.gazetteers = self.gazetteers.updated(updates)

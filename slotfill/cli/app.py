@@ -18,6 +18,7 @@ from rich.console import Console
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import DEVICE_HELP, RICH_MARKUP_MODE, ModelArgument, ThreadsOption, call, fail, stderr
+from slotfill.cli.annotate import annotate
 from slotfill.cli.data import data_app
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
@@ -87,6 +88,14 @@ def train(
             "--overwrite", help="Replace the run already in OUTPUT (its model, checkpoint and log; nothing else)."
         ),
     ] = False,
+    init_from: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--init-from",
+            help="Fine-tune: start from this model's weights, vocabulary (grown with the new data's words, "
+            "characters and labels) and gazetteers (unless the config names lists) instead of from scratch.",
+        ),
+    ] = None,
 ) -> None:
     """Train a tagger from a config.
 
@@ -101,6 +110,8 @@ def train(
       slotfill train configs/atis.yaml --output runs/atis --set training.epochs=3 --set data.dir=../shared/data/atis
 
       slotfill train --resume runs/atis
+
+      slotfill train configs/smarthome.yaml --init-from runs/smarthome --set data.train='[train.jsonl, corrected.jsonl]'
     """
     from slotfill.cli.progress import RichTrainingObserver
     from slotfill.cli.streams import SignalStop
@@ -108,8 +119,10 @@ def train(
     from slotfill.parallel.world import World
 
     if resume is not None:
-        if config is not None or overrides or output is not None or overwrite:
-            raise fail("--resume continues a run with its saved config: give no CONFIG, --output, --set or --overwrite")
+        if config is not None or overrides or output is not None or overwrite or init_from is not None:
+            raise fail(
+                "--resume continues a run with its saved config: give no CONFIG, --output, --set, --overwrite or --init-from"
+            )
         from slotfill.store.checkpoint import checkpoint_config
 
         settings, run_dir = call(checkpoint_config, resume), resume
@@ -125,7 +138,9 @@ def train(
     display = RichTrainingObserver(stderr, settings.training.epochs, signals.announcement) if world.is_main else None
     with signals.installed(), display or contextlib.nullcontext() as observer:
         try:
-            result = call(_train, settings, run_dir, observer, signals.event, resume is not None, overwrite, world)
+            result = call(
+                _train, settings, run_dir, observer, signals.event, resume is not None, overwrite, world, init_from
+            )
         except TrainingStopped as stopped:  # interrupted on purpose: exit 128 + the signal's number
             if world.is_main:
                 stderr.print(str(stopped), soft_wrap=True, highlight=False)
@@ -144,7 +159,16 @@ class TrainingStopped(Exception):
     """Training was stopped by a signal after saving its checkpoint (not an error: exit 128 + signal)."""
 
 
-def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool, overwrite: bool, world: Any) -> Any:
+def _train(
+    settings: Any,
+    run_dir: Path,
+    observer: Any,
+    stop: Any,
+    resume: bool,
+    overwrite: bool,
+    world: Any,
+    init_from: Path | None = None,
+) -> Any:
     """Train (or resume) a run; a run stopped on request raises TrainingStopped."""
     from slotfill.training.loop import TrainingInterrupted, resume_training
     from slotfill.training.loop import train as train_model
@@ -152,7 +176,9 @@ def _train(settings: Any, run_dir: Path, observer: Any, stop: Any, resume: bool,
     try:
         if resume:
             return resume_training(run_dir, observer, stop=stop, world=world)
-        return train_model(settings, run_dir, observer, stop=stop, overwrite=overwrite, world=world)
+        return train_model(
+            settings, run_dir, observer, stop=stop, overwrite=overwrite, world=world, init_from=init_from
+        )
     except TrainingInterrupted as interrupted:
         raise TrainingStopped(str(interrupted)) from None
 
@@ -304,7 +330,7 @@ def cv(
 
 
 # after train, evaluate and cv above, in the order --help lists them
-for command in (predict, tag, serve, export, info):
+for command in (predict, tag, annotate, serve, export, info):
     app.command()(command)
 app.add_typer(data_app, name="data")
 app.add_typer(vectors_app, name="vectors")

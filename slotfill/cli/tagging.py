@@ -302,6 +302,14 @@ def serve(
     gazetteer: GazetteerOption = None,
     timezone: TimezoneOption = None,
     no_values: NoValuesOption = False,
+    log_requests: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--log-requests",
+            help="Append each parsed text and its parse to FILE (JSON lines), e.g. for slotfill annotate. Off by "
+            "default: the texts are what your users typed (personal data).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
 
@@ -327,8 +335,16 @@ def serve(
     stderr.print(
         f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True
     )
+    served = call(
+        create_app,
+        predictor,
+        limits,
+        api_key,
+        allowed_hosts=served_hosts(host, allowed_hosts=allowed_host or []),
+        request_log=log_requests,
+    )
     uvicorn.run(
-        create_app(predictor, limits, api_key, allowed_hosts=served_hosts(host, allowed_hosts=allowed_host or [])),
+        served,
         host=host,
         port=port,
         log_level="warning",

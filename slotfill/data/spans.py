@@ -136,6 +136,9 @@ def _span_records(path: Path, lines: Iterable[str]) -> Iterator[AnnotatedText]:
     for where, record in json_lines(path, lines):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise DataError(f"{where}: expected a JSON object with a 'text' string")
+        annotation = record.get("annotation")
+        if isinstance(annotation, dict) and annotation.get("decision") == "skipped":
+            continue  # an annotation session's skipped utterance (slotfill.annotation.session): not data
         intent = record.get("intent")
         if intent is not None and not (isinstance(intent, str) and intent.strip()):
             raise DataError(f"{where}: 'intent' must be a non-empty string")

@@ -34,7 +34,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from slotfill import __version__
-from slotfill.errors import ConfigError
+from slotfill.errors import ConfigError, OutputError
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
 from slotfill.serve.guard import Guard, Limits
@@ -91,11 +91,43 @@ def public_description(described: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+class RequestLog:
+    """`serve --log-requests FILE`: one JSON line per parsed text, {"time", "text", "parse"}, appended
+    and flushed, for `slotfill annotate --input FILE`. Off by default: the texts are what users typed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held open while serving
+        except OSError as error:
+            raise OutputError(f"--log-requests {self.path}: cannot write ({error.strerror})") from None
+
+    def write(self, texts: Sequence[str], parses: Sequence[dict[str, Any]]) -> None:
+        import datetime
+        import json
+
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        lines = "".join(
+            json.dumps({"time": now, "text": text, "parse": parsed}, ensure_ascii=False) + "\n"
+            for text, parsed in zip(texts, parses)
+        )
+        self.handle.write(lines)
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
 def create_app(
-    predictor: Predictor, limits: Limits = Limits(), api_key: str | None = None, allowed_hosts: Sequence[str] = ("*",)
+    predictor: Predictor,
+    limits: Limits = Limits(),
+    api_key: str | None = None,
+    allowed_hosts: Sequence[str] = ("*",),
+    request_log: Path | None = None,
 ) -> Any:
     """The ASGI app: the FastAPI routes behind the Guard, behind the check of the Host header."""
     batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
+    log = RequestLog(request_log) if request_log is not None else None
     app = _base_app(batcher)
     page = resources.files("slotfill").joinpath("serve/static/index.html").read_text(encoding="utf-8")
     described = public_description(predictor.describe())
@@ -107,7 +139,10 @@ def create_app(
             raise HTTPException(422, str(error)) from None
         parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
         parses = await asyncio.wrap_future(batcher.submit(texts, parse_options))
-        return parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
+        parses = parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
+        if log is not None:
+            log.write(texts, parses)
+        return parses
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -240,18 +240,25 @@ def train(
     stop: threading.Event | None = None,
     overwrite: bool = False,
     world: World = World(),
+    init_from: Path | None = None,
 ) -> TrainResult:
-    """Train a tagger as `config` says; the best model goes to `output_dir/model`.
+    """Train a tagger as `config` says; the best model goes to `output_dir/model`. With
+    `init_from` (a model directory), the run starts from that model (slotfill.training.finetune).
 
     An `output_dir` holding an interrupted run of the same config resumes it; one holding any
     other run is refused (OutputError) unless `overwrite`, which replaces what that run wrote.
     With a `world` of several processes (torchrun), every rank calls this: rank 0 holds the lock
     and writes the run directory, and all ranks train one model with DistributedDataParallel."""
     output_dir = Path(output_dir)
+    start = None
+    if init_from is not None:
+        from slotfill.training.finetune import start_from
+
+        config, start = start_from(init_from, config)
     with ProcessGroup(world, run_device(config, world).type):
         # data, lists and model first: a bad config or data file is reported before any directory is touched
         resumable = is_interrupted_run_of(output_dir, config) and not overwrite
-        run = None if resumable else build_run(config, output_dir, None, None, world)
+        run = None if resumable else build_run(config, output_dir, None, None, world, start)
         with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
             decision: str | SlotfillError | None = None
             if world.is_main:
@@ -265,7 +272,7 @@ def train(
             if decision == "resume":
                 log.info("%s holds an interrupted run of this config: resuming it", output_dir)
                 return _run_epochs(restore_run(load_checkpoint(output_dir), output_dir, world), observer, stop)
-            run = run or build_run(config, output_dir, None, None, world)
+            run = run or build_run(config, output_dir, None, None, world, start)
             if world.is_main:
                 for path in earlier_run(output_dir):  # only what slotfill wrote: prepare_output checked
                     shutil.rmtree(path) if path.is_dir() else path.unlink()

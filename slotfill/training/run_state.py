@@ -26,7 +26,8 @@ from slotfill.nn.tagger import Tagger, build_tagger, load_vectors
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
 from slotfill.training.augment import Augmentation, speaks_courtesies, substitution_lists
-from slotfill.training.splits import model_view, read_splits, substituted_tags, warn_about_tokenisation
+from slotfill.training.finetune import Start, grown_vocab, load_grown
+from slotfill.training.splits import model_view, read_splits, substituted_tags, train_where, warn_about_tokenisation
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,12 @@ def run_device(config: Config, world: World) -> torch.device:
 
 
 def build_run(
-    config: Config, output_dir: Path, vocab: Vocab | None, gazetteers: GazetteerSet | None, world: World = World()
+    config: Config,
+    output_dir: Path,
+    vocab: Vocab | None,
+    gazetteers: GazetteerSet | None,
+    world: World = World(),
+    start: Start | None = None,
 ) -> TrainingRun:
     """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
     Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
@@ -100,27 +106,34 @@ def build_run(
     splits = read_splits(config)
     if world.is_main:
         warn_about_tokenisation(config, splits.train)
-    train_examples = model_view(splits.train, str(config.data.split_path(config.data.train)))
+    train_examples = model_view(splits.train, str(train_where(config)))
     if not train_examples:
-        raise DataError(
-            f"data.train: {config.data.split_path(config.data.train)}: no sentence has a word to learn from"
-        )
+        raise DataError(f"data.train: {train_where(config)}: no sentence has a word to learn from")
     torch.manual_seed(config.seed)
     vectors = None
     if vocab is None:
         vocab = Vocab.build(
             train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
         )
+        if start is not None:  # fine-tuning: the model's ids first, the new data's appended
+            vocab = grown_vocab(start.vocab, vocab)
         if config.model.embedding.pretrained is not None:
             vectors = configured_vectors(config.model.embedding.pretrained)
             _check_vector_dim(config, vectors.dim)
             vocab = vocab.with_vectors(vectors.words, vectors.dim)
+    if gazetteers is None and start is not None:
+        gazetteers = start.gazetteers
     if gazetteers is None:
-        lookups = read_lookups(config.data.split_path(config.data.train), config.data.format)
+        lookups: dict = {}
+        for name in config.data.train_splits:  # the lookup lists of every training file, merged
+            for key, entries in read_lookups(config.data.split_path(name), config.data.format).items():
+                lookups.setdefault(key, []).extend(entries)
         gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
     tagger = build_tagger(config.model, vocab, gazetteers.num_features)
     if vectors is not None:  # a resumed run's vectors come with its checkpoint's weights
         load_vectors(tagger, vocab, vectors.table)
+    if start is not None:
+        load_grown(tagger, start.state)
     tagger = tagger.to(device)
     optimizer, schedule, averaged = _optimization(tagger, config.training, len(train_examples))
     augmentation = _augmentation(config, gazetteers, train_examples)

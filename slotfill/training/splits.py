@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from slotfill.config import Config
 from slotfill.data.readers import Example, detect_format, read_split, without_punctuation
@@ -41,8 +42,7 @@ def read_splits(config: Config) -> Splits:
             raise DataError(f"data.{key}: {path.absolute()}: no such file or directory")
         return read_split(path, data.format, strict_bio=data.strict_bio, misaligned=data.misaligned)
 
-    train = read("train", data.train)
-    assert train is not None
+    train = [example for name in data.train_splits for example in read("train", name) or []]
     return Splits(train, read("dev", data.dev), read("test", data.test))
 
 
@@ -63,11 +63,17 @@ def model_view(examples: list[Example], where: str) -> list[Example]:
 def warn_about_tokenisation(config: Config, train: list[Example]) -> None:
     """One warning, with a count and three examples, when training tokens would be split
     differently by the tokeniser at prediction time (pre-tokenised formats only)."""
-    path = config.data.split_path(config.data.train)
-    fmt = detect_format(path) if config.data.format == "auto" else config.data.format
+    path = train_where(config)
+    first = config.data.split_path(config.data.train_splits[0])
+    fmt = detect_format(first) if config.data.format == "auto" else config.data.format
     warning = tokenisation_warning(tokenisation_problems(train, path, fmt), path)
     if warning is not None:
         log.warning("%s", warning)
+
+
+def train_where(config: Config) -> Path:
+    """The training split's path for messages (the first one's when there are several)."""
+    return config.data.split_path(config.data.train_splits[0])
 
 
 def substituted_tags(config: Config, examples: list[Example]) -> list[str]:

@@ -23,8 +23,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("slotfill.store",),
     ("slotfill.evaluation", "slotfill.parallel"),
     ("slotfill.export",),
-    ("slotfill.predict",),
+    ("slotfill.predict", "slotfill.annotation.doubt"),
     ("slotfill.training",),
+    ("slotfill.annotation",),
     ("slotfill.serve",),
     ("slotfill.cli",),
 ]

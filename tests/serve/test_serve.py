@@ -514,3 +514,20 @@ def test_tokens_are_counted_as_the_tokeniser_makes_them(trained_run: Path) -> No
     finally:
         batcher.close()
     assert [len(r["tokens"]) for r in results] == [60, 60]
+
+
+def test_requests_are_logged_only_when_asked(trained_run: Path, tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    process, url = start_server(trained_run, "--log-requests", str(log))
+    try:
+        call(url + "/parse", {"text": "to boston"})
+        call(url + "/parse/batch", {"texts": ["from denver", "hi"]})
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [line["text"] for line in lines] == ["to boston", "from denver", "hi"]
+    assert lines[0]["parse"]["text"] == "to boston" and lines[0]["time"].endswith("+00:00")
+    from slotfill.annotation.session import read_utterances
+
+    assert list(read_utterances(log)) == ["to boston", "from denver", "hi"]  # what annotate reads

@@ -1,0 +1,76 @@
+"""`train --init-from`: the model's ids and weights carried over, the vocabulary grown with what the
+new data adds, the new rows initialised as a fresh model's, the architecture checked."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from slotfill.errors import ConfigError
+from slotfill.features.vocab import Index, Vocab
+from slotfill.predict import Predictor
+from slotfill.store.model_dir import load_model
+from slotfill.training.finetune import first_difference, grown_vocab, load_grown
+from slotfill.training.loop import train
+
+from ..conftest import DEMO, tiny_config
+
+
+def vocab(words: list[str], tags: list[str], intents: list[str]) -> Vocab:
+    return Vocab(
+        Index(["<pad>", "<unk>", *words]),
+        Index(["<pad>", "<unk>", "a"]),
+        Index(tags),
+        Index(intents),
+        Index(["<pad>", "<unk>"]),
+    )
+
+
+def test_a_grown_vocabulary_keeps_every_old_id() -> None:
+    old = vocab(["fly", "to"], ["O", "B-city", "I-city"], ["flight"])
+    new = vocab(["to", "hotel", "fly"], ["O", "B-hotel", "B-city"], ["booking", "flight"])
+    grown = grown_vocab(old, new)
+    assert grown.words.items == ["<pad>", "<unk>", "fly", "to", "hotel"]
+    assert grown.tags.items == ["O", "B-city", "I-city", "B-hotel"]
+    assert grown.intents.items == ["flight", "booking"] and grown.tokenisation == 2
+
+
+def test_old_weights_go_to_their_block_and_new_rows_stay_as_built() -> None:
+    old, new = torch.nn.Linear(4, 3), torch.nn.Linear(4, 5)
+    fresh = new.weight.detach().clone()
+    load_grown(new, old.state_dict())
+    assert torch.equal(new.weight[:3], old.weight) and torch.equal(new.bias[:3], old.bias)
+    assert torch.equal(new.weight[3:], fresh[3:])
+    with pytest.raises(ConfigError, match=r"--init-from: weight is \[3, 4\] in the model and \[2, 4\] here"):
+        load_grown(torch.nn.Linear(4, 2), old.state_dict())
+
+
+def test_fine_tuning_starts_from_the_model_and_learns_new_labels(trained_run: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data)
+    (data / "extra").mkdir()
+    (data / "extra" / "seq.in").write_text("book the grand hotel in boston\nbook the plaza hotel\n" * 10)
+    (data / "extra" / "seq.out").write_text("O O B-hotel I-hotel O B-city_name\nO O B-hotel I-hotel\n" * 10)
+    (data / "extra" / "label").write_text("book_hotel\nbook_hotel\n" * 10)
+    config = tiny_config(data={"dir": str(data), "train": ["train", "extra"]}, training={"epochs": 1})
+    before = load_model(trained_run, torch.device("cpu"))
+    train(config, tmp_path / "run", init_from=trained_run)
+    after = load_model(tmp_path / "run", torch.device("cpu"))
+    old_items = before.vocab.words.items
+    assert after.vocab.words.items[: len(old_items)] == old_items and "grand" in after.vocab.words.items
+    assert after.vocab.tags.items[: len(before.vocab.tags.items)] == before.vocab.tags.items
+    assert "B-hotel" in after.vocab.tags.items and "book_hotel" in after.vocab.intents.items
+    assert Predictor.load(tmp_path / "run", "cpu").parse("book the grand hotel")["tokens"] == [
+        "book",
+        "the",
+        "grand",
+        "hotel",
+    ]
+    with pytest.raises(
+        ConfigError, match=r"^--init-from .*: model\.encoder\.hidden_size is 48 in the model and 64 in the config$"
+    ):
+        train(tiny_config(model={"encoder": {"hidden_size": 64}}), tmp_path / "other", init_from=trained_run)
+    assert first_difference(before.config, tiny_config(model={"dropout": 0.5})) is None  # regularisation may change
