@@ -19,6 +19,7 @@ from slotfill.store.info import describe, slot_types
 from slotfill.text import bio
 from slotfill.text.tokenise import Token, tokenise
 from slotfill.values.clock import reference_time, zone
+from slotfill.values.places import Places
 from slotfill.values.resolve import ValueResolver
 
 
@@ -71,7 +72,7 @@ class Predictor:
         self.gazetteers = loaded.gazetteers.updated(gazetteers)
         zone(timezone)  # a ConfigError for a zone that does not exist, before any parse
         self.timezone = timezone  # the zone `now` is read (or moved) into; None: the machine's, offsets kept
-        self.values = self._value_resolver() if values else None
+        self.values = self._value_resolver(None) if values else None
 
     @classmethod
     def load(
@@ -92,10 +93,10 @@ class Predictor:
         slot values (the model's `values:` rules); `timezone`: an IANA name (None: the machine's)."""
         return cls(load_any_model(model_dir, device, threads), batch_size, gazetteers, limits, values, timezone)
 
-    def _value_resolver(self) -> ValueResolver:
+    def _value_resolver(self, places: Places | None) -> ValueResolver:
+        """The model's `values:` rules over the current lists; `places`: indexes already built, kept."""
         config = self.loaded.config
         claims = {slot: name for name, source in config.gazetteers.items() for slot in source.slots}
-        places = self.values.places if getattr(self, "values", None) is not None else None  # its indexes, kept
         return ValueResolver(config.values, self.gazetteers, claims, places)
 
     @property
@@ -151,7 +152,7 @@ class Predictor:
         """Add entries to (or replace) the model's lists from now on."""
         self.gazetteers = self.gazetteers.updated(updates)
         if self.values is not None:
-            self.values = self._value_resolver()
+            self.values = self._value_resolver(self.values.places)
 
     def reference_time(self, now: str | datetime | None = None, where: str = "now") -> datetime:
         """`now` (ISO 8601 text or datetime; None: the current time) in this predictor's time zone;

@@ -60,7 +60,7 @@ def fast_paths_only(name: str, text: str) -> dict | None:
 
 
 def dateparser_alone(name: str, text: str) -> dict | None:
-    return temporal._dateparser(text, NOW, dates_only=name == "date")
+    return temporal._dateparser(text, temporal._words(text)[0], NOW, dates_only=name == "date")
 
 
 def text2num_alone(name: str, text: str) -> dict | None:

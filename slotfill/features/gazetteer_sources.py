@@ -40,7 +40,7 @@ from slotfill.layout import GAZETTEER_SUBDIR
 from slotfill.text import bio
 
 INDEX = "index.json"
-_STATE_COUNTRIES = ("US", "CA")
+STATE_COUNTRIES = ("US", "CA")  # the countries whose subdivisions are the `state` list (and state values)
 _AIRPORT_WORDS = ("airport", "airfield", "aerodrome", "airstrip", "airpark", "heliport")
 _QUALIFIERS = ("international", "intl", "ntl", "regional", "municipal")
 
@@ -61,7 +61,8 @@ def slot_values(examples: Iterable[Example], slot_types: Sequence[str]) -> list[
 
 
 @cache
-def _airports() -> tuple[dict[str, Any], ...]:
+def airports() -> tuple[dict[str, Any], ...]:
+    """Every airport airportsdata has an IATA code for (loaded once: about 0.15 s)."""
     import airportsdata
 
     return tuple(airportsdata.load("IATA").values())
@@ -100,15 +101,15 @@ def airport_forms(name: str, city: str) -> Entry:
 
 
 def builtin_entries(kind: str) -> list[Entry]:
-    airports = _airports()
+    every = airports()
     if kind == "city":
-        return [(city,) for city in dict.fromkeys(a["city"].strip() for a in airports) if form_words(city)]
+        return [(city,) for city in dict.fromkeys(a["city"].strip() for a in every) if form_words(city)]
     if kind == "airport":
-        return [forms for a in airports if (forms := airport_forms(a["name"].strip(), a["city"].strip()))]
+        return [forms for a in every if (forms := airport_forms(a["name"].strip(), a["city"].strip()))]
     if kind == "airport_code":
-        return [(a["iata"],) for a in airports if a["iata"]]
+        return [(a["iata"],) for a in every if a["iata"]]
     if kind == "state":
-        states = dict.fromkeys(a["subd"].strip() for a in airports if a["country"] in _STATE_COUNTRIES)
+        states = dict.fromkeys(a["subd"].strip() for a in every if a["country"] in STATE_COUNTRIES)
         return [(state,) for state in states if form_words(state)]
     raise ValueError(f"unknown built-in gazetteer {kind!r} (expected one of {', '.join(BUILTIN_GAZETTEERS)})")
 

@@ -15,11 +15,10 @@ from functools import cached_property
 from typing import Any
 
 from slotfill.features.gazetteer import GazetteerSet, form_words
-from slotfill.features.gazetteer_sources import airport_forms
+from slotfill.features.gazetteer_sources import STATE_COUNTRIES, airport_forms, airports
 from slotfill.values.kinds import Value
 
 Airport = dict[str, Any]
-_STATE_COUNTRIES = ("US", "CA")
 # the two-letter postal codes of US states (and DC, territories) and Canadian provinces: "tx", "ma", "bc"
 POSTAL_CODES = {
     "US": "AL Alabama AK Alaska AZ Arizona AR Arkansas CA California CO Colorado CT Connecticut DE Delaware "
@@ -40,9 +39,7 @@ class Places:
 
     @cached_property
     def airports(self) -> tuple[Airport, ...]:
-        import airportsdata
-
-        return tuple(a for a in airportsdata.load("IATA").values() if a["iata"])
+        return tuple(a for a in airports() if a["iata"])
 
     @cached_property
     def by_city(self) -> dict[tuple[str, ...], list[Airport]]:
@@ -82,7 +79,7 @@ class Places:
     def states(self) -> dict[tuple[str, ...], tuple[str, str]]:
         found = {}
         for airport in self.airports:
-            if airport["country"] in _STATE_COUNTRIES and (key := form_words(airport["subd"].strip())):
+            if airport["country"] in STATE_COUNTRIES and (key := form_words(airport["subd"].strip())):
                 found.setdefault(key, (airport["subd"].strip(), airport["country"]))
         return found
 
@@ -104,7 +101,7 @@ class Places:
             state = self.states.get(key[cut:])
             city = self.by_city.get(key[:cut])
             if state and city:
-                inside = [a for a in city if form_words(a["subd"].strip()) == key[cut:]]
+                inside = in_state(city, key[cut:])
                 if inside:
                     return city_value(inside[0]["city"].strip(), inside)
         return None
@@ -150,10 +147,14 @@ def airport_value(airport: Airport) -> Value:
     }
 
 
+def in_state(candidates: Sequence[Airport], state: tuple[str, ...]) -> list[Airport]:
+    """The airports whose subdivision is `state` (folded words)."""
+    return [a for a in candidates if form_words(a["subd"].strip()) == state]
+
+
 def narrowed_city(places: Places, city: Value, state: Value) -> Value:
     """A city value kept to the airports in `state` ("portland" + "oregon": PDX, not PWM)."""
-    airports = places.by_city.get(form_words(city["name"]), [])
-    inside = [a for a in airports if form_words(a["subd"].strip()) == form_words(state["name"])]
+    inside = in_state(places.by_city.get(form_words(city["name"]), []), form_words(state["name"]))
     return city_value(city["name"], inside) if inside else city
 
 

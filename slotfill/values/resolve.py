@@ -82,7 +82,8 @@ class ValueResolver:
 
     def value(self, resolver: str, text: str, now: datetime, label: str = "") -> Value | None:
         """What `resolver` reads in `text` (None: nothing), cached."""
-        key = (resolver, text, now if resolver in TEMPORAL else None, label if resolver == "entry" else None)
+        by_label = resolver in ("entry", "city")  # they read the list that claims the label's slot type
+        key = (resolver, text, now if resolver in TEMPORAL else None, label if by_label else None)
         if key in self._cache:
             return self._cache[key]
         try:

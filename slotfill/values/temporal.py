@@ -29,10 +29,23 @@ def _date_value(span: DateSpan) -> Value:
     return {"kind": "date_range", "start": span[0].isoformat(), "end": span[1].isoformat()}
 
 
-def _words(text: str) -> tuple[list[str], tuple[float, str] | None]:
-    """The canonical words without fillers, and the offset the text is ("in 2 hours"), if it is one."""
+def _clock_words(every: list[str]) -> list[str]:
+    """Canonical words as the time grammar reads them (it needs "at", "in", "of")."""
+    return [w for w in every if w not in ("the", ",", "please")]
+
+
+def _words(text: str) -> tuple[list[str], list[str], tuple[float, str] | None]:
+    """The canonical words without fillers, the words for the time grammar, and the offset the
+    text is ("in 2 hours"), if it is one."""
     every = canonical(text)
-    return [w for w in every if w not in _FILLERS], offset([w for w in every if w not in ("the", ",", "please")])
+    clock = _clock_words(every)
+    return [w for w in every if w not in _FILLERS], clock, offset(clock)
+
+
+def _moment(now: datetime, moved: tuple[float, str]) -> Value:
+    """The moment an offset of seconds, minutes or hours after `now` names."""
+    moment = now + timedelta(seconds=moved[0] * DURATION_UNITS[moved[1]])
+    return {"kind": "datetime", "datetime": moment.replace(microsecond=0).isoformat()}
 
 
 _CALENDAR = ("days", "weeks", "months", "years")
@@ -40,21 +53,20 @@ _CALENDAR = ("days", "weeks", "months", "years")
 
 def resolve_date(text: str, now: datetime) -> Value | None:
     """A date or date range: "november 2nd", "next monday", "tomorrow", "this weekend", "august"."""
-    words, offset = _words(text)
-    if offset is not None:
-        return _date_value((shifted(now.date(), *offset),) * 2) if offset[1] in _CALENDAR else None
+    words, _, moved = _words(text)
+    if moved is not None:
+        return _date_value((shifted(now.date(), *moved),) * 2) if moved[1] in _CALENDAR else None
     span = date_span(words, now.date()) if words else None
     if span is not None:
         return _date_value(span)
-    return _dateparser(text, now, dates_only=True) if words else None
+    return _dateparser(text, words, now, dates_only=True) if words else None
 
 
 def resolve_time(text: str, now: datetime) -> Value | None:
     """A clock time or a range of them: "8:30 pm", "noon", "morning", "before 5 pm", "between 5 and 7 pm"."""
-    words = [w for w in canonical(text) if w not in ("the", ",", "please")]
+    words = _clock_words(canonical(text))
     if (moved := offset(words)) is not None and moved[1] not in _CALENDAR:  # "in ten minutes": a moment
-        moment = now + timedelta(seconds=moved[0] * DURATION_UNITS[moved[1]])
-        return {"kind": "datetime", "datetime": moment.replace(microsecond=0).isoformat()}
+        return _moment(now, moved)
     found = time_span(words) if words else None
     return found[0] if found else None
 
@@ -62,23 +74,20 @@ def resolve_time(text: str, now: datetime) -> Value | None:
 def resolve_datetime(text: str, now: datetime) -> Value | None:
     """Anything temporal (SNIPS timeRange): "now", "in two hours", "tomorrow at 8 am", "tomorrow
     morning", and every date and time above."""
-    words, offset = _words(text)
+    words, clock, moved = _words(text)
     if not words:
         return None
     if words in (["now"], ["right", "now"]):
         return {"kind": "datetime", "datetime": now.replace(microsecond=0).isoformat()}
-    if offset is not None:
-        if offset[1] in _CALENDAR:
-            return _date_value((shifted(now.date(), *offset),) * 2)
-        moment = now + timedelta(seconds=offset[0] * DURATION_UNITS[offset[1]])
-        return {"kind": "datetime", "datetime": moment.replace(microsecond=0).isoformat()}
+    if moved is not None:
+        return _date_value((shifted(now.date(), *moved),) * 2) if moved[1] in _CALENDAR else _moment(now, moved)
     span = date_span(words, now.date())
     if span is not None:
         return _date_value(span)
-    found = time_span([w for w in canonical(text) if w not in ("the", ",", "please")])
+    found = time_span(clock)
     if found is not None:
         return found[0]
-    return _date_and_time(words, now) or _dateparser(text, now, dates_only=False)
+    return _date_and_time(words, now) or _dateparser(text, words, now, dates_only=False)
 
 
 def _date_and_time(words: list[str], now: datetime) -> Value | None:
@@ -108,10 +117,10 @@ def _at(day: date, clock: str, now: datetime) -> str:
     return datetime.combine(day, time.fromisoformat(clock), now.tzinfo).isoformat()
 
 
-def _dateparser(text: str, now: datetime, dates_only: bool) -> Value | None:
+def _dateparser(text: str, words: list[str], now: datetime, dates_only: bool) -> Value | None:
     """The fallback: dateparser, future-preferring, relative to `now`; its granularity says what
-    the text named (a day, or a time)."""
-    if not any(word.isalpha() and word not in _FILLERS for word in canonical(text)):
+    the text named (a day, or a time). `words`: the text's canonical words without fillers."""
+    if not any(word.isalpha() for word in words):
         return None  # numbers alone ("two", "12") are no date: dateparser would read a month or a day
     import dateparser
 
