@@ -113,10 +113,14 @@ class Session:
             raise DataError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
         self.output, self.model = Path(output), model
         self.decided = read_decisions(self.output, model)
-        done = {record["text"] for record in self.decided}
+        asked = {record["text"] for record in self.decided}  # decided, or already in the queue
         indices = most_doubtful_first(parses, DOUBT_DEFAULT) if order == "uncertain" else list(range(len(parses)))
         sure = (lambda p: 1.0 - doubt(p) >= min_confidence) if min_confidence is not None else (lambda p: False)
-        self.queue = [parses[i] for i in indices if parses[i]["text"] not in done and not sure(parses[i])]
+        self.queue = []
+        for parsed in (parses[i] for i in indices):
+            if parsed["text"] not in asked and not sure(parsed):  # a text typed twice is asked once
+                self.queue.append(parsed)
+                asked.add(parsed["text"])
         self.position = 0
         self.current = self._item()
 

@@ -54,7 +54,7 @@ def _version(value: bool) -> None:
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs on stderr.")] = False,
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        Optional[bool], typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version.")
     ] = None,
 ) -> None:
     from rich.logging import RichHandler
@@ -107,7 +107,7 @@ def train(
 
       slotfill train configs/demo.yaml
 
-      slotfill train configs/atis.yaml --output runs/atis --set training.epochs=3 --set data.dir=../shared/data/atis
+      slotfill train configs/atis.yaml --output runs/atis --set training.epochs=3
 
       slotfill train --resume runs/atis
 
@@ -210,9 +210,9 @@ def evaluate(
 
       slotfill evaluate runs/demo data/demo/test
 
-      slotfill evaluate runs/atis ../shared/data/atis/test --json
+      slotfill evaluate runs/atis $(slotfill data path atis)/test --json
 
-      slotfill evaluate runs/atis ../shared/data/atis/test --report reports/atis
+      slotfill evaluate runs/atis $(slotfill data path atis)/test --report reports/atis
     """
     metrics = call(_evaluate, model_dir, data, data_format, device, batch_size, report, threads)
     unseen = metrics["unseen_in_training"]

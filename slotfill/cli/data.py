@@ -97,7 +97,7 @@ def convert(
 
     Examples:
 
-      slotfill data convert ../shared/data/atis/train atis_train.yml --to rasa
+      slotfill data convert $(slotfill data path atis)/train runs/atis_train.yml --to rasa
 
       slotfill data convert nlu.yml train.jsonl
     """
@@ -130,7 +130,7 @@ def stats(
 
     Example:
 
-      slotfill data stats ../shared/data/atis
+      slotfill data stats $(slotfill data path atis)
     """
     from slotfill.data.stats import dataset_stats
 

@@ -114,6 +114,8 @@ def test_undo_resume_and_min_confidence(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 1 and session.current.text == TEXT
     resumed = Session(PARSES, out, "m1")
     assert [p["text"] for p in resumed.queue] == [TEXT, "show me fares to rome"]  # the decided one is not asked
+    repeated = Session([*PARSES, PARSES[0], PARSES[2]], tmp_path / "repeated.jsonl", "m1", order="input")
+    assert [p["text"] for p in repeated.queue] == [TEXT, "show me fares to rome", "hello there"]  # each once
     sure = Session(PARSES, tmp_path / "other.jsonl", "m1", min_confidence=0.9)
     assert [p["text"] for p in sure.queue] == ["hello there", TEXT]  # 0.99 x 0.95 is sure: skipped
 

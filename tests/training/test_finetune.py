@@ -74,3 +74,32 @@ def test_fine_tuning_starts_from_the_model_and_learns_new_labels(trained_run: Pa
     ):
         train(tiny_config(model={"encoder": {"hidden_size": 64}}), tmp_path / "other", init_from=trained_run)
     assert first_difference(before.config, tiny_config(model={"dropout": 0.5})) is None  # regularisation may change
+
+
+def test_a_fine_tuning_run_resumes_exactly_and_overwrites_like_any_run(trained_run: Path, tmp_path: Path) -> None:
+    """What a run directory promises holds with --init-from: an interrupted fine-tuning run resumes
+    (by `train` again or by `resume_training`) to the weights and metrics of an uninterrupted one,
+    a finished one is refused without --overwrite and replaced with it."""
+    import threading
+
+    from slotfill.errors import OutputError
+    from slotfill.training.loop import TrainingInterrupted, resume_training
+
+    from ..themes.test_interrupt import StopAfter, assert_same_run
+
+    config = tiny_config(data={"train": "dev", "dev": "test", "test": None}, training={"epochs": 3})
+    train(config, tmp_path / "whole", init_from=trained_run)
+    stop = threading.Event()
+    for name in ("by-train", "by-resume"):
+        with pytest.raises(TrainingInterrupted):
+            train(config, tmp_path / name, StopAfter(13, stop), stop=stop, init_from=trained_run)
+        stop.clear()
+    train(config, tmp_path / "by-train", init_from=trained_run)  # the same config again: resumes
+    resume_training(tmp_path / "by-resume")
+    assert_same_run(tmp_path / "whole", tmp_path / "by-train")
+    assert_same_run(tmp_path / "whole", tmp_path / "by-resume")
+    with pytest.raises(OutputError, match="--overwrite"):
+        train(config, tmp_path / "whole", init_from=trained_run)
+    train(tiny_config(data={"train": "dev", "dev": "test", "test": None}, training={"epochs": 1}),
+          tmp_path / "whole", overwrite=True, init_from=trained_run)  # fmt: skip
+    assert len((tmp_path / "whole" / "train_log.jsonl").read_text().splitlines()) == 1
