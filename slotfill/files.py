@@ -1,4 +1,5 @@
-"""Atomic file and directory writes, and the lock a run directory is written under.
+"""Atomic file and directory writes, the lock a run directory is written under, and the message
+for a path that is not there.
 
 A reader sees the old version of a file or directory or the new one, never half of one.
 Platforms: Linux swaps a directory in one atomic step (renameat2 RENAME_EXCHANGE); elsewhere
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import difflib
 import errno
 import os
 import shutil
@@ -22,6 +24,21 @@ from typing import BinaryIO
 from filelock import FileLock, Timeout
 
 from slotfill.errors import OutputError
+
+
+def no_such_path(path: Path, prefix: str = "") -> str:
+    """`PATH: no such file or directory`, with the nearest name in its folder when one is close
+    (`data/demo/tset` -> `did you mean data/demo/test?`)."""
+    path = Path(path)
+    shown = path.absolute() if prefix else path
+    message = f"{prefix}{shown}: no such file or directory"
+    try:
+        names = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return message + (f" (did you mean {shown.parent / close[0]}?)" if close else "")
+
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

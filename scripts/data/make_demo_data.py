@@ -4,8 +4,9 @@
 Utterances about flights, fares, airlines and ground transport between world cities, with ATIS's
 slot names (toloc.city_name, depart_date.day_number, ...) and intents (atis_flight, ...), written
 in the ATIS directory format: <split>/seq.in, <split>/seq.out, <split>/label.
-A tenth of the cities appear only in dev and test, so those splits measure generalisation to
-unseen words. Run: python scripts/data/make_demo_data.py [OUT_DIR]  (default data/demo)
+A tenth of the cities, and the last phrasing of each kind of request, appear only in dev and
+test, so those splits measure generalisation to unseen words and unseen ways of asking; openers
+and closers ("hi", "please", "thanks") come and go as people type them. Run: python scripts/data/make_demo_data.py [OUT_DIR]  (default data/demo)
 """
 
 from __future__ import annotations
@@ -134,9 +135,29 @@ def outside(words: str) -> list[tuple[str, str]]:
     return [(t, "O") for t in words.split()]
 
 
+OPENERS = ["", "", "", "", "please", "hi", "hello", "can you", "could you", "i'd like to", "i want to", "ok"]  # fmt: skip
+CLOSERS = ["", "", "", "", "", "please", "thanks", "thank you"]
+
+
 class Sampler:
-    def __init__(self, rng: random.Random, cities: list[str]) -> None:
-        self.rng, self.cities = rng, cities
+    """Draws the parts of an utterance. In train, the last phrasing of each kind is never drawn
+    (`phrasing`), so dev and test hold phrasings the model has not seen, as they hold cities."""
+
+    def __init__(self, rng: random.Random, cities: list[str], train: bool) -> None:
+        self.rng, self.cities, self.train = rng, cities, train
+
+    def phrasing(self, choices: list[str]) -> str:
+        return self.rng.choice(choices[:-1] if self.train else choices)
+
+    def pattern(self, count: int) -> int:
+        return self.rng.randrange(count - 1 if self.train else count)
+
+    def polite(self, words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """An opener and a closer around the utterance, now and then (never an opener before a bare verb)."""
+        opener, closer = self.rng.choice(OPENERS), self.rng.choice(CLOSERS)
+        if opener in ("can you", "could you", "i'd like to", "i want to"):
+            opener = ""  # they need a verb after them, which the utterance may not begin with
+        return outside(opener) + words + outside(closer)
 
     def city(self, slot: str, avoid: str = "") -> tuple[list[tuple[str, str]], str]:
         name = self.rng.choice([c for c in self.cities if c != avoid])
@@ -158,7 +179,9 @@ class Sampler:
                 + spans(month, f"{role}.month_name")
             )
         if r < 0.8:
-            return outside("on") + spans(self.rng.choice(DAY_NAMES), f"{role}.day_name")
+            return outside(self.rng.choice(["on", "on", "next", "this"])) + spans(
+                self.rng.choice(DAY_NAMES), f"{role}.day_name"
+            )
         return spans(self.rng.choice(RELATIVE_DATES), f"{role}.date_relative")
 
     def time(self, role: str) -> list[tuple[str, str]]:
@@ -166,8 +189,13 @@ class Sampler:
         if r < 0.5:
             hour = self.rng.randint(1, 12)
             clock = self.rng.choice([f"{hour} am", f"{hour} pm", f"{hour} o'clock", f"{hour}:30 pm", f"{hour}:15 am"])
-            return outside(self.rng.choice(["at", "before", "after", "around"])) + spans(clock, f"{role}.time")
-        return outside("in the") + spans(self.rng.choice(PERIODS), f"{role}.period_of_day")
+            return outside(self.rng.choice(["at", "before", "after", "around", "by"])) + spans(clock, f"{role}.time")
+        return outside(self.rng.choice(["in the", "in the", "early in the", "late in the"])) + spans(
+            self.rng.choice(PERIODS), f"{role}.period_of_day"
+        )
+
+    def maybe_date(self, role: str, chance: float = 0.5) -> list[tuple[str, str]]:
+        return self.date(role) if self.rng.random() < chance else []
 
     def airline(self) -> list[tuple[str, str]]:
         return spans(self.rng.choice(AIRLINES), "airline_name")
@@ -177,42 +205,28 @@ def flight_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     rng = s.rng
     origin, origin_name = s.city("fromloc.city_name")
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
-    pattern = rng.randrange(8)
+    pattern = s.pattern(12)
     if pattern == 0:
-        words = (
-            outside(rng.choice(["i want to fly", "i'd like to fly", "i need a flight", "book a flight"]))
-            + outside("from")
-            + origin
-            + outside("to")
-            + destination
-            + s.date("depart_date")
-        )
+        ask = s.phrasing(["i want to fly", "i'd like to fly", "i need a flight", "book a flight", "fly", "we want to fly", "get me a flight"])  # fmt: skip
+        words = outside(ask) + outside("from") + origin + outside("to") + destination + s.maybe_date("depart_date", 0.6)
     elif pattern == 1:
-        words = (
-            outside(rng.choice(["arrive", "i want to arrive in", "i need to be in", "get me to"]))
-            + destination
-            + s.date("arrive_date")
+        ask = s.phrasing(
+            ["arrive", "i want to arrive in", "i need to be in", "get me to", "i must be in", "arriving in"]
         )
+        words = outside(ask) + destination + s.date("arrive_date")
         if rng.random() < 0.4:
             words += s.time("arrive_time")
     elif pattern == 2:
-        words = (
-            outside(rng.choice(["leave", "i want to leave", "depart", "i'm leaving"])) + origin + s.date("depart_date")
-        )
+        ask = s.phrasing(["leave", "i want to leave", "depart", "i'm leaving", "leaving", "i have to leave"])
+        words = outside(ask) + origin + s.date("depart_date")
         if rng.random() < 0.4:
             words += s.time("depart_time")
     elif pattern == 3:
-        words = (
-            outside(rng.choice(["show me", "list", "what are the", "find"]))
-            + outside("flights from")
-            + origin
-            + outside("to")
-            + destination
-            + s.time("depart_time")
-        )
+        ask = s.phrasing(["show me", "list", "what are the", "find", "are there any", "give me the", "any"])
+        words = outside(ask) + outside("flights from") + origin + outside("to") + destination + s.time("depart_time")
     elif pattern == 4:
         words = (
-            outside("flights leaving")
+            outside(s.phrasing(["flights leaving", "a flight leaving", "planes leaving", "something leaving"]))
             + origin
             + s.date("depart_date")
             + outside("and arriving in")
@@ -222,116 +236,192 @@ def flight_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     elif pattern == 5:
         stop, _ = s.city("stoploc.city_name", avoid=origin_name)
         words = (
-            outside("i need a flight from")
+            outside(s.phrasing(["i need a flight from", "a flight from", "from", "fly from", "going from"]))
             + origin
             + outside("to")
             + destination
-            + outside(rng.choice(["with a stop in", "stopping in", "via"]))
+            + outside(s.phrasing(["with a stop in", "stopping in", "via", "connecting in", "through"]))
             + stop
         )
     elif pattern == 6:
         words = (
-            outside("do you have")
+            outside(s.phrasing(["do you have", "are there", "is there a", "i want", "does"]))
             + s.airline()
-            + outside("flights from")
+            + outside(s.phrasing(["flights from", "flight from", "service from", "flying from"]))
             + origin
             + outside("to")
             + destination
-            + s.date("depart_date")
+            + s.maybe_date("depart_date")
         )
-    else:
+    elif pattern == 7:
         words = (
-            outside("show me")
+            outside(s.phrasing(["show me", "book a", "i want a", "find me a", "is there a"]))
             + spans(rng.choice(["nonstop", "direct"]), "flight_stop")
-            + outside("flights to")
+            + outside(s.phrasing(["flights to", "flight to", "flight going to", "connection to"]))
             + destination
             + outside("from")
             + origin
         )
-    return words, "atis_flight"
+    elif pattern == 8:
+        words = origin + outside(s.phrasing(["to", "to", "-", "then"])) + destination + s.date("depart_date")
+    elif pattern == 9:
+        words = (
+            outside(s.phrasing(["i'm going to", "going to", "i'm flying to", "flying to", "travelling to"]))
+            + destination
+            + outside("from")
+            + origin
+            + s.maybe_date("depart_date")
+        )
+    elif pattern == 10:
+        words = (
+            outside(s.phrasing(["i need to be in", "i have to be in", "get me to", "i want to get to", "i must reach"]))
+            + destination
+            + outside("by")
+            + spans(f"{rng.randint(1, 12)} {rng.choice(['am', 'pm'])}", "arrive_time.time")
+        )
+    else:  # dev and test only
+        words = (
+            outside(rng.choice(["any flights to", "anything going to", "what flies to"]))
+            + destination
+            + outside("from")
+            + origin
+            + s.time("depart_time")
+        )
+    return s.polite(words), "atis_flight"
 
 
 def fare_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     rng = s.rng
     origin, origin_name = s.city("fromloc.city_name")
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
-    pattern = rng.randrange(4)
+    pattern = s.pattern(6)
     if pattern == 0:
         words = (
-            outside("how much is a")
+            outside(s.phrasing(["how much is a", "what does a", "price of a", "how expensive is a", "what is a"]))
             + spans(rng.choice(CLASSES), "class_type")
-            + outside("ticket from")
+            + outside(s.phrasing(["ticket from", "seat from", "fare from", "flight from"]))
             + origin
             + outside("to")
             + destination
         )
     elif pattern == 1:
         words = (
-            outside("what is the")
+            outside(s.phrasing(["what is the", "what's the", "show me the", "find the", "tell me the"]))
             + spans(rng.choice(["cheapest", "lowest"]), "cost_relative")
-            + outside("fare from")
+            + outside(s.phrasing(["fare from", "price from", "ticket from", "fares from"]))
             + origin
             + outside("to")
             + destination
         )
     elif pattern == 2:
         words = (
-            outside("show me")
+            outside(s.phrasing(["show me", "list", "what are the", "find"]))
             + spans("round trip", "round_trip")
             + outside("fares from")
             + origin
             + outside("to")
             + destination
-            + s.date("depart_date")
+            + s.maybe_date("depart_date")
         )
-    else:
+    elif pattern == 3:
         words = (
-            outside("fares from")
+            outside(s.phrasing(["fares from", "prices from", "tickets from", "airfare from"]))
             + origin
             + outside("to")
             + destination
             + spans(rng.choice(["less than", "under"]), "cost_relative")
             + spans(f"{rng.choice([200, 300, 500, 800, 1000])} dollars", "fare_amount")
         )
-    return words, "atis_airfare"
+    elif pattern == 4:
+        words = (
+            outside(
+                s.phrasing(
+                    [
+                        "how much does it cost to fly from",
+                        "how much is it to fly from",
+                        "what does it cost to fly from",
+                        "how much to fly from",
+                    ]
+                )
+            )  # fmt: skip
+            + origin
+            + outside("to")
+            + destination
+            + s.maybe_date("depart_date", 0.3)
+        )
+    else:  # dev and test only
+        words = outside("what do tickets from") + origin + outside("to") + destination + outside("cost")
+    return s.polite(words), "atis_airfare"
 
 
 def flight_and_fare(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     origin, origin_name = s.city("fromloc.city_name")
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
-    words = outside("show me flights and fares from") + origin + outside("to") + destination + s.date("depart_date")
-    return words, "atis_flight#atis_airfare"
+    ask = s.phrasing(["show me flights and fares from", "list flights and prices from", "flights and fares from", "what flights and fares go from"])  # fmt: skip
+    words = outside(ask) + origin + outside("to") + destination + s.maybe_date("depart_date", 0.7)
+    return s.polite(words), "atis_flight#atis_airfare"
 
 
 def ground_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     rng = s.rng
     city, _ = s.city("city_name")
-    transport = spans(rng.choice(["taxi", "limousine", "rental car", "bus", "train"]), "transport_type")
-    if rng.random() < 0.5:
-        words = outside("what ground transportation is available in") + city
-    else:
-        words = outside("is there a") + transport + outside("from the airport to downtown") + city
-    return words, "atis_ground_service"
+    transport = spans(rng.choice(["taxi", "limousine", "rental car", "bus", "train", "shuttle"]), "transport_type")
+    pattern = s.pattern(4)
+    if pattern == 0:
+        ask = s.phrasing(["what ground transportation is available in", "what ground transportation is there in", "ground transportation in", "what transportation is there in"])  # fmt: skip
+        words = outside(ask) + city
+    elif pattern == 1:
+        words = (
+            outside(s.phrasing(["is there a", "can i get a", "i need a", "where can i get a"]))
+            + transport
+            + outside(s.phrasing(["from the airport to downtown", "from the airport into", "to downtown", "into"]))
+            + city
+        )
+    elif pattern == 2:
+        words = outside(s.phrasing(["how do i get from the airport to downtown", "how do i get downtown in", "how can i get to the city center of"])) + city  # fmt: skip
+    else:  # dev and test only
+        words = outside("getting from the airport to downtown") + city
+    return s.polite(words), "atis_ground_service"
 
 
 def airline_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     origin, origin_name = s.city("fromloc.city_name")
     destination, _ = s.city("toloc.city_name", avoid=origin_name)
-    words = (
-        outside(s.rng.choice(["which airlines fly from", "what airlines go from"]))
-        + origin
-        + outside("to")
-        + destination
-    )
-    return words, "atis_airline"
+    if s.pattern(3) == 1:
+        words = outside(s.phrasing(["which airlines serve", "what airlines fly into", "airlines flying to", "which airline flies to"])) + destination  # fmt: skip
+    else:
+        ask = s.phrasing(["which airlines fly from", "what airlines go from", "which airlines have flights from", "airlines from", "who flies from"])  # fmt: skip
+        words = outside(ask) + origin + outside("to") + destination
+    return s.polite(words), "atis_airline"
 
 
 def time_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
+    rng = s.rng
     destination, _ = s.city("toloc.city_name")
-    words = (
-        outside("what time does the") + s.airline() + outside("flight arrive in") + destination + s.date("arrive_date")
-    )
-    return words, "atis_flight_time"
+    if s.pattern(3) == 1:
+        origin, _ = s.city("fromloc.city_name", avoid=" ".join(t for t, _ in destination))
+        words = (
+            outside(
+                s.phrasing(
+                    [
+                        "when does the flight from",
+                        "what time does the flight from",
+                        "when do flights from",
+                        "at what time does the plane from",
+                    ]
+                )
+            )  # fmt: skip
+            + origin
+            + outside("to")
+            + destination
+            + outside(rng.choice(["leave", "depart"]))
+        )
+    else:
+        ask = s.phrasing(["what time does the", "when does the", "at what time does the", "when will the"])
+        words = (
+            outside(ask) + s.airline() + outside("flight arrive in") + destination + s.maybe_date("arrive_date", 0.7)
+        )
+    return s.polite(words), "atis_flight_time"
 
 
 GENERATORS = [
@@ -344,8 +434,8 @@ GENERATORS = [
 ]
 
 
-def generate(rng: random.Random, cities: list[str], n: int) -> list[tuple[list[tuple[str, str]], str]]:
-    sampler = Sampler(rng, cities)
+def generate(rng: random.Random, cities: list[str], n: int, train: bool) -> list[tuple[list[tuple[str, str]], str]]:
+    sampler = Sampler(rng, cities, train)
     functions, weights = zip(*GENERATORS)
     return [rng.choices(functions, weights)[0](sampler) for _ in range(n)]
 
@@ -367,7 +457,7 @@ def main(out_dir: Path) -> None:
     train_cities = [c for c in cities if c not in HELD_OUT]
     for split, size in SIZES.items():
         pool = train_cities if split == "train" else cities
-        sentences = generate(rng, pool, size)
+        sentences = generate(rng, pool, size, split == "train")
         directory = out_dir / split
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "seq.in").write_text("".join(" ".join(t for t, _ in s) + "\n" for s, _ in sentences))

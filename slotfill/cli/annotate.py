@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail
+from slotfill.cli.progress import SlotStyles
 
 
 def annotate(
@@ -50,7 +51,7 @@ def annotate(
 
       slotfill annotate runs/smarthome --input utterances.txt --output corrected.jsonl
 
-      slotfill train configs/smarthome.yaml --init-from runs/smarthome --set 'data.train=[train.jsonl, corrected.jsonl]'
+      slotfill train configs/smarthome.yaml --init-from runs/smarthome --output runs/smarthome-2 --set "data.train=[train.jsonl, $PWD/corrected.jsonl]"
     """
     from slotfill.annotation.session import ORDERS, Session, model_fingerprint, read_utterances
     from slotfill.predict import Predictor
@@ -64,9 +65,10 @@ def annotate(
     parses = call(lambda: list(predictor.parse_many(texts, alternatives=1, values=False)))
     session = call(Session, parses, output, model, order, min_confidence)
     out = Console()
+    style = SlotStyles(predictor.slot_types)
     out.print(f"{session.remaining} to annotate ({len(session.decided)} already in {output}); q quits", style="dim")
     while session.current is not None:
-        _show(out, session.current, session.remaining)
+        _show(out, session.current, session.remaining, style)
         try:
             line = out.input("[bold]> [/]")
         except (EOFError, KeyboardInterrupt):
@@ -79,12 +81,10 @@ def annotate(
     out.print(f"{len(session.decided)} decisions in {output}", style="dim")
 
 
-def _show(out: Console, item: Any, remaining: int) -> None:
-    from slotfill.cli.progress import slot_style
-
+def _show(out: Console, item: Any, remaining: int, style: SlotStyles) -> None:
     text = Text(item.text)
     for slot in item.slots:
-        text.stylize(slot_style(slot["slot"]), slot["start"], slot["end"])
+        text.stylize(style(slot["slot"]), slot["start"], slot["end"])
     out.rule(f"{remaining} left")
     out.print(text)
     out.print(Text(" ".join(f"{i}:{t.text}" for i, t in enumerate(item.tokens, 1)), style="dim"))
@@ -94,7 +94,7 @@ def _show(out: Console, item: Any, remaining: int) -> None:
         out.print(
             Text(
                 f"  {number}. {slot['slot']} = {item.text[slot['start'] : slot['end']]!r}{sure}",
-                style=slot_style(slot["slot"]),
+                style=style(slot["slot"]),
             )
         )
     intent_confidence = item.parsed.get("intent_confidence")

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from slotfill import __version__
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import DEVICE_HELP, RICH_MARKUP_MODE, ModelArgument, ThreadsOption, call, fail, stderr
+from slotfill.cli._util import DEVICE_HELP, RICH_MARKUP_MODE, Command, ModelArgument, ThreadsOption, call, fail, stderr
 from slotfill.cli.annotate import annotate
 from slotfill.cli.data import data_app
 from slotfill.cli.model import export, info
@@ -27,7 +27,7 @@ from slotfill.cli.vectors import vectors_app
 app = typer.Typer(
     help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     rich_markup_mode=RICH_MARKUP_MODE,
 )
@@ -67,7 +67,7 @@ def main(
     logger.propagate = False
 
 
-@app.command()
+@app.command(cls=Command)
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="YAML config, e.g. configs/demo.yaml.")] = None,
     output: Annotated[
@@ -111,7 +111,7 @@ def train(
 
       slotfill train --resume runs/atis
 
-      slotfill train configs/smarthome.yaml --init-from runs/smarthome --set data.train='[train.jsonl, corrected.jsonl]'
+      slotfill train configs/smarthome.yaml --init-from runs/smarthome --output runs/smarthome-2 --set "data.train=[train.jsonl, $PWD/corrected.jsonl]"
     """
     from slotfill.cli.progress import RichTrainingObserver
     from slotfill.cli.streams import SignalStop
@@ -188,7 +188,7 @@ def _headline(metrics: dict[str, Any]) -> str:
     return "  ".join(f"{name} {100 * metrics[name]:.2f}" for name in names if name in metrics)
 
 
-@app.command()
+@app.command(cls=Command)
 def evaluate(
     model_dir: ModelArgument,
     data: Annotated[Path, typer.Argument(help="One split: an ATIS directory or a file in any data format.")],
@@ -280,7 +280,7 @@ def _gold_spans_expanded(data: Path, data_format: str) -> int:
     return len(misaligned_problems(data, detect_format(data) if data_format == "auto" else data_format))
 
 
-@app.command()
+@app.command(cls=Command)
 def cv(
     config: Annotated[Path, typer.Argument(help="YAML config whose training split is cross-validated.")],
     folds: Annotated[int, typer.Option(min=2, help="How many folds.")] = 5,
@@ -331,7 +331,7 @@ def cv(
 
 # after train, evaluate and cv above, in the order --help lists them
 for command in (predict, tag, annotate, serve, export, info):
-    app.command()(command)
+    app.command(cls=Command)(command)
 app.add_typer(data_app, name="data")
 app.add_typer(vectors_app, name="vectors")
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import RICH_MARKUP_MODE, call, stderr
+from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, stderr
 from slotfill.cli.streams import terminated_as_exit
 
 data_app = typer.Typer(
@@ -22,7 +22,7 @@ data_app = typer.Typer(
 FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def download(
     name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
     directory: Annotated[
@@ -72,7 +72,7 @@ def download(
     stderr.print(f"{name}: every file verified; in {where}", soft_wrap=True)
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def path(
     name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
     directory: Annotated[Optional[Path], typer.Option("--dir", help="Where datasets live (as for download).")] = None,
@@ -84,7 +84,7 @@ def path(
     typer.echo(str(datasets.dataset_dir(name, directory)))
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def convert(
     source: Annotated[Path, typer.Argument(help="A split: an ATIS directory or a file in any format.")],
     target: Annotated[Path, typer.Argument(help="Where to write it (a directory for atis).")],
@@ -118,7 +118,7 @@ def _convert(source: Path, target: Path, to: str, source_format: str) -> int:
     return len(examples)
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def stats(
     path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
     data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
@@ -144,7 +144,7 @@ def stats(
         out.print(table)
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def validate(
     path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
     data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
@@ -169,15 +169,24 @@ def validate(
         typer.echo(json.dumps(summary(problems), ensure_ascii=False))
     elif problems:
         table = Table(title=f"{len(problems)} problem(s) in {path}")
-        for column in ("kind", "where", "problem"):
-            table.add_column(column)
+        table.add_column("kind")
+        table.add_column("where", overflow="fold", min_width=12)  # folded, never cut: a place must stay whole
+        table.add_column("problem", overflow="fold")
         for problem in problems:
-            table.add_row(problem.kind, problem.where, problem.message)
+            table.add_row(problem.kind, _inside(problem.where, path), problem.message)
         Console().print(table)
     else:
         stderr.print(f"{path}: no problems found", soft_wrap=True)
     if problems:
         raise typer.Exit(1)
+
+
+def _inside(where: str, root: Path) -> str:
+    """A problem's place relative to the dataset it was found in (`dev/seq.in:9`)."""
+    for prefix in {str(root), str(root.absolute())}:
+        if root.is_dir() and where.startswith(prefix.rstrip("/") + "/"):
+            return where[len(prefix.rstrip("/")) + 1 :]
+    return where
 
 
 def _stats_tables(result: dict[str, Any]) -> list[Table]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,8 @@ from rich.text import Text
 
 from slotfill.training.events import EpochSummary
 
-_PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta", "bright_green")
+_PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta", "bright_green", "bright_yellow", "bright_blue", "bright_red")  # fmt: skip
+_VARIANTS = ("", " underline", " italic", " reverse", " underline italic", " underline reverse", " italic reverse", " underline italic reverse")  # fmt: skip
 
 
 class RichTrainingObserver:
@@ -71,9 +71,14 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
     for name in ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy"):
         if name in metrics:
             summary.add_row(name, f"{100 * metrics[name]:.2f}")
+    if "slot_ece" in metrics:
+        summary.add_row("slot_ece", f"{metrics['slot_ece']:.4f}")
     summary.add_row("sentences", str(metrics["sentences"]))
-    if "intents_scored" in metrics and metrics["intents_scored"] != metrics["sentences"]:
-        summary.add_row("sentences with a gold intent", str(metrics["intents_scored"]))
+    if "intents_scored" in metrics:
+        summary.add_row("intents_scored", str(metrics["intents_scored"]))
+    unseen = metrics.get("unseen_in_training")
+    if unseen is not None:
+        summary.add_row("unseen_in_training", f"{unseen['tags']} tags, {unseen['intents']} intents")
     per_slot = Table(title="Per slot")
     for column in ("slot", "precision", "recall", "f1", "support"):
         per_slot.add_column(column, justify="left" if column == "slot" else "right")
@@ -82,14 +87,24 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
     return [summary, per_slot]
 
 
-def slot_style(slot: str) -> str:
-    return f"bold {_PALETTE[zlib.crc32(slot.encode()) % len(_PALETTE)]}"
+class SlotStyles:
+    """One style per slot type of a model, distinct for the first 96 types (12 colours, then the
+    same colours underlined, in italics, reversed and their combinations), by the type's place in
+    the model's list; a type the model does not know (a label typed in `annotate`) takes the next."""
+
+    def __init__(self, slot_types: list[str]) -> None:
+        self.index = {slot: i for i, slot in enumerate(slot_types)}
+
+    def __call__(self, slot: str) -> str:
+        number = self.index.setdefault(slot, len(self.index))
+        colour, variant = _PALETTE[number % len(_PALETTE)], _VARIANTS[number // len(_PALETTE) % len(_VARIANTS)]
+        return f"bold {colour}{variant}"
 
 
 UNSURE = 0.5  # slots below this confidence are shown dimmed
 
 
-def _slot_table(slots: list[dict[str, Any]], with_values: bool) -> Table:
+def _slot_table(slots: list[dict[str, Any]], with_values: bool, style: SlotStyles) -> Table:
     """slot, text, confidence (and value) per slot; unsure ones dimmed."""
     from slotfill.values.kinds import value_text
 
@@ -100,7 +115,7 @@ def _slot_table(slots: list[dict[str, Any]], with_values: bool) -> Table:
         dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
         confidence = f"{100 * slot['confidence']:.1f}%" if "confidence" in slot else ""
         cells = [
-            Text(slot["slot"], style=slot_style(slot["slot"]) + dim),
+            Text(slot["slot"], style=style(slot["slot"]) + dim),
             Text(slot["text"], style=dim),
             Text(confidence, style=dim),
         ]
@@ -110,18 +125,18 @@ def _slot_table(slots: list[dict[str, Any]], with_values: bool) -> Table:
     return table
 
 
-def render_parse(parsed: dict[str, Any]) -> list[RenderableType]:
+def render_parse(parsed: dict[str, Any], style: SlotStyles) -> list[RenderableType]:
     """The sentence with each slot highlighted (unsure ones dimmed), then a slot -> text table with
     confidences, the slots under --min-confidence and the alternatives."""
     text = Text(parsed["text"])
     for slot in parsed["slots"]:
-        style = slot_style(slot["slot"]) + (" dim" if slot.get("confidence", 1.0) < UNSURE else "")
-        text.stylize(style, slot["start"], slot["end"])
+        dim = " dim" if slot.get("confidence", 1.0) < UNSURE else ""
+        text.stylize(style(slot["slot"]) + dim, slot["start"], slot["end"])
     shown: list[RenderableType] = [text]
     if parsed.get("intent") is not None:
         shown.append(Text(f"intent: {parsed['intent']} ({100 * parsed['intent_confidence']:.1f}%)", style="dim"))
     if parsed["slots"]:
-        shown.append(_slot_table(parsed["slots"], with_values="frame" in parsed))
+        shown.append(_slot_table(parsed["slots"], "frame" in parsed, style))
     else:
         shown.append(Text("no slots", style="dim"))
     if parsed.get("frame"):

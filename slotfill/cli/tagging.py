@@ -236,9 +236,9 @@ def tag(
         }
         call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
         return
-    from slotfill.cli.progress import render_parse
+    from slotfill.cli.progress import SlotStyles, render_parse
 
-    out = Console()
+    out, style = Console(), SlotStyles(predictor.slot_types)
     out.print("Type a sentence (empty line or Ctrl-D to quit).", style="dim")
     while True:
         try:
@@ -259,7 +259,7 @@ def tag(
             min_intent_confidence=min_intent_confidence,
             now=reference if now is not None else None,  # without --now: each sentence at the time it is typed
         )
-        for renderable in render_parse(parsed):
+        for renderable in render_parse(parsed, style):
             out.print(renderable)
 
 
@@ -310,6 +310,13 @@ def serve(
             "default: the texts are what your users typed (personal data).",
         ),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="One line on stderr per request: method, path, status, milliseconds (never the text).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the model over HTTP: POST /parse, POST /parse/batch, GET /health, docs at /docs, a page at /.
 
@@ -319,7 +326,7 @@ def serve(
 
       SLOTFILL_API_KEY=$(cat key.txt) slotfill serve runs/atis --host 0.0.0.0
 
-      curl -s localhost:8000/parse -H 'content-type: application/json' -d '{"text": "leave Taipei on November 2nd"}'
+      curl -s localhost:8000/parse -d '{"text": "leave Taipei on November 2nd"}'
     """
     import uvicorn
 
@@ -342,6 +349,7 @@ def serve(
         api_key,
         allowed_hosts=served_hosts(host, allowed_hosts=allowed_host or []),
         request_log=log_requests,
+        access_log=access_log,
     )
     uvicorn.run(
         served,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from slotfill.choices import VECTOR_SOURCES, one_of
-from slotfill.cli._util import RICH_MARKUP_MODE, call, stderr
+from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, stderr
 from slotfill.cli.streams import terminated_as_exit
 
 vectors_app = typer.Typer(
@@ -19,7 +19,7 @@ vectors_app = typer.Typer(
 DIR_HELP = "Where vectors live (default: $SLOTFILL_VECTORS, else the user cache)."
 
 
-@vectors_app.command()
+@vectors_app.command(cls=Command)
 def download(
     name: Annotated[str, typer.Argument(help=one_of(VECTOR_SOURCES) + ".")],
     directory: Annotated[Optional[Path], typer.Option("--dir", help=DIR_HELP)] = None,
@@ -50,7 +50,7 @@ def download(
     stderr.print(f"{name}: verified; in {where}", soft_wrap=True)
 
 
-@vectors_app.command()
+@vectors_app.command(cls=Command)
 def path(
     name: Annotated[str, typer.Argument(help=one_of(VECTOR_SOURCES) + ".")],
     directory: Annotated[Optional[Path], typer.Option("--dir", help=DIR_HELP)] = None,

@@ -19,6 +19,7 @@ from pathlib import Path
 from slotfill.choices import DATA_FORMATS
 from slotfill.data.spans import Misaligned, TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
 from slotfill.errors import DataError
+from slotfill.files import no_such_path
 from slotfill.text import bio
 from slotfill.text.tokenise import is_punctuation
 
@@ -103,7 +104,7 @@ def iter_split(
     """read_split's examples one at a time (the line formats are read a line at a time)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
+        raise DataError(no_such_path(path))
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt not in DATA_FORMATS:
         raise DataError(f"{path}: unknown data format {fmt!r} (expected one of auto, {', '.join(DATA_FORMATS)})")

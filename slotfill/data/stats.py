@@ -10,6 +10,7 @@ from typing import Any
 
 from slotfill.data.readers import Example, iter_split
 from slotfill.errors import DataError
+from slotfill.files import no_such_path
 from slotfill.text import bio
 
 SPLIT_NAMES = ("train", "dev", "test")
@@ -20,7 +21,7 @@ def find_splits(path: Path) -> dict[str, Path]:
     `train.jsonl`, ...), or {"data": path} for a single split."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
+        raise DataError(no_such_path(path))
     if path.is_dir() and not (path / "seq.in").exists():
         found = {}
         for name in SPLIT_NAMES:

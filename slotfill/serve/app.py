@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -37,7 +37,7 @@ from slotfill import __version__
 from slotfill.errors import ConfigError, OutputError
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
-from slotfill.serve.guard import Guard, Limits
+from slotfill.serve.guard import AccessLog, Guard, Limits
 from slotfill.serve.schemas import BatchRequest, BatchResponse, Options, Parse, ParseRequest
 from slotfill.text.tokenise import count_tokens
 
@@ -124,12 +124,16 @@ def create_app(
     api_key: str | None = None,
     allowed_hosts: Sequence[str] = ("*",),
     request_log: Path | None = None,
+    access_log: bool = True,
 ) -> Any:
-    """The ASGI app: the FastAPI routes behind the Guard, behind the check of the Host header."""
+    """The ASGI app: the FastAPI routes behind the Guard, behind the check of the Host header,
+    behind the access log (one line per request, never its text) unless `access_log` is False."""
     batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
     log = RequestLog(request_log) if request_log is not None else None
     app = _base_app(batcher)
-    page = resources.files("slotfill").joinpath("serve/static/index.html").read_text(encoding="utf-8")
+    static = resources.files("slotfill").joinpath("serve/static")
+    page = static.joinpath("index.html").read_text(encoding="utf-8")
+    icon = static.joinpath("favicon.svg").read_bytes()
     described = public_description(predictor.describe())
 
     async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
@@ -147,6 +151,10 @@ def create_app(
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
         return page
+
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+    def favicon() -> Response:
+        return Response(icon, media_type="image/svg+xml")
 
     @app.api_route("/health", methods=["GET", "HEAD"])
     def health() -> dict[str, Any]:
@@ -169,4 +177,5 @@ def create_app(
         _check_texts(predictor, limits, request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
         return {"results": await parse_all(request.texts, request)}
 
-    return TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))
+    served = TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))
+    return AccessLog(served) if access_log else served

@@ -1,12 +1,16 @@
 """What every request passes before the app: the Host header (DNS rebinding), the API key
 (`Authorization: Bearer KEY`, compared in constant time, every path but /health), a body limit
-enforced while the body is read, chunked or not, and a deadline for each piece of the body."""
+enforced while the body is read, chunked or not, and a deadline for each piece of the body; a
+POST body is read as JSON whatever its declared content type; and one access-log line per request
+(method, path, status, milliseconds: never the query or the body, which hold what users typed)."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +20,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 OPEN_PATHS = ("/health",)  # answered without the API key (load balancers' health checks)
+access_log = logging.getLogger("slotfill.serve.access")
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,41 @@ class Guard:
                 return
             if not message.get("more_body"):
                 break
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(_as_json(scope), _replay(bytes(body), receive), send)
+
+
+def _as_json(scope: Scope) -> Scope:
+    """A POST's body is JSON whatever its declared type (`curl -d` says form-urlencoded): the app
+    parses it as JSON, and a body that is not JSON gets 422 saying so."""
+    if scope["method"] != "POST":
+        return scope
+    headers = [(name, value) for name, value in scope.get("headers") or [] if name != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
+class AccessLog:
+    """Pure ASGI middleware, outermost: one line per request on the `slotfill.serve.access` logger."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), "-"  # "-": the client left before an answer
+
+        async def logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, logged)
+        finally:
+            elapsed = 1000 * (time.perf_counter() - started)
+            access_log.info("%s %s %s %.1f ms", scope["method"], scope["path"], status, elapsed)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -13,6 +13,7 @@ from slotfill.data.readers import Example, detect_format, read_split, without_pu
 from slotfill.data.validate import tokenisation_problems, tokenisation_warning
 from slotfill.errors import DataError
 from slotfill.features.gazetteer_sources import slot_type
+from slotfill.files import no_such_path
 from slotfill.training.augment import substitution_lists
 
 log = logging.getLogger("slotfill.training.loop")
@@ -39,7 +40,7 @@ def read_splits(config: Config) -> Splits:
             return None
         path = data.split_path(name)
         if not path.exists():
-            raise DataError(f"data.{key}: {path.absolute()}: no such file or directory")
+            raise DataError(no_such_path(path, f"data.{key}: "))
         return read_split(path, data.format, strict_bio=data.strict_bio, misaligned=data.misaligned)
 
     train = [example for name in data.train_splits for example in read("train", name) or []]

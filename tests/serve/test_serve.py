@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -44,7 +45,10 @@ def start_server(model: Path, *options: str, env: dict[str, str] | None = None) 
         "cpu",
         *options,
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # stderr goes to a file: the access log writes a line per request, which would fill a pipe nobody reads
+    log = tempfile.NamedTemporaryFile("w+", prefix="slotfill-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
+    process.log_path = Path(log.name)  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -52,7 +56,7 @@ def start_server(model: Path, *options: str, env: dict[str, str] | None = None) 
             urllib.request.urlopen(url + "/health", timeout=1).read()
             return process, url
         except OSError:
-            assert process.poll() is None, process.communicate()
+            assert process.poll() is None, Path(log.name).read_text()
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
 
@@ -241,7 +245,9 @@ def test_page_highlights_slots_in_headless_chromium(server: str) -> None:
     with chromium() as browser:
         browser.get(server + "/")
         box = browser.find_element(By.ID, "text")
-        box.clear()
+        assert box.get_attribute("value") == ""  # no example made up for a model it may not fit
+        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "knows").text)
+        assert "fromloc.city_name" in browser.find_element(By.ID, "knows").text  # from GET /info
         box.send_keys("leave Taipei on November 2nd")
         browser.find_element(By.ID, "submit").click()
         WebDriverWait(browser, 20).until(
@@ -254,8 +260,12 @@ def test_page_highlights_slots_in_headless_chromium(server: str) -> None:
         assert marks["fromloc.city_name"].startswith("Taipei")
         assert marks["depart_date.month_name"].startswith("November")
         assert marks["depart_date.day_number"].startswith("2nd")
-        rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#slots tr")]
-        assert "fromloc.city_name Taipei" in rows
+        rows = [r.text.split() for r in browser.find_elements(By.CSS_SELECTOR, "#slots tr")]
+        assert rows[0] == ["slot", "text", "confidence"]
+        city = next(row for row in rows if row[0] == "fromloc.city_name")
+        assert city[1] == "Taipei" and city[2].endswith("%") and 0 < float(city[2][:-1]) <= 100
+        severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert severe == []  # the favicon too
 
 
 def test_docs_render_their_operations_offline_in_headless_chromium(server: str) -> None:
@@ -293,6 +303,52 @@ def raw_exchange(url: str, request: bytes, wait: float = 30.0) -> bytes:
         while chunk := connection.recv(65536):
             answer += chunk
     return answer
+
+
+def test_a_json_body_is_read_whatever_its_declared_type(server: str, trained_run: Path) -> None:
+    """`curl -d` (docs/new-domain.md) declares a form; the body is JSON all the same."""
+    from slotfill.predict import Predictor
+
+    expected = Predictor.load(trained_run, "cpu").parse("fly to boston", values=False)
+    for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+        status, parsed = call(
+            server + "/parse", {"text": "fly to boston", "values": False}, headers={"Content-Type": content_type}
+        )
+        assert (status, parsed) == (200, expected)
+    body = b'{"texts": ["fly to boston"], "values": false}'
+    host = urlsplit(server).netloc
+    answer = raw_exchange(
+        server,
+        b"POST /parse/batch HTTP/1.1\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+    )  # no content type at all
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(payload) == {"results": [expected]}
+    status, answer = call(server + "/parse", b"text=fly+to+boston", headers={"Content-Type": "text/plain"})
+    assert status == 422 and answer["detail"][0]["msg"].startswith("JSON decode error")
+
+
+def test_each_request_is_one_access_log_line_without_its_text(trained_run: Path) -> None:
+    process, url = start_server(trained_run)
+    try:
+        call(url + "/parse", {"text": "fly to boston"})
+        call(url + "/parse", {"text": "x" * 6000})
+        urllib.request.urlopen(url + "/favicon.ico", timeout=10).read()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    lines = process.log_path.read_text().splitlines()  # type: ignore[attr-defined]
+    logged = [line.split()[1:4] for line in lines if line.startswith("INFO") and " ms" in line]
+    assert ["POST", "/parse", "200"] in logged and ["POST", "/parse", "413"] in logged
+    assert ["GET", "/health", "200"] in logged and ["GET", "/favicon.ico", "200"] in logged
+    assert not any("boston" in line or "xxx" in line for line in lines)
+    quiet, url = start_server(trained_run, "--no-access-log")
+    try:
+        call(url + "/parse", {"text": "fly to boston"})
+    finally:
+        quiet.terminate()
+        quiet.wait(timeout=30)
+    assert " ms" not in quiet.log_path.read_text()  # type: ignore[attr-defined]
 
 
 def test_every_endpoint_but_health_needs_the_key(secured: str) -> None:

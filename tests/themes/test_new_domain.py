@@ -84,6 +84,15 @@ def test_validate_reports_every_problem_with_its_place(flawed: Path) -> None:
     assert clean.exit_code == 0 and "no problems found" in clean.stderr
 
 
+def test_the_table_shows_every_place_whole_at_80_columns(flawed: Path) -> None:
+    result = CliRunner().invoke(app, ["data", "validate", str(flawed)], env={"COLUMNS": "80"})
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
+    places = [row[1] for row in rows if row[0]]  # a row's first line (a folded message goes on below)
+    assert places == ["train", "train/seq.in:1", "train/seq.in:4", "train/seq.in:5",
+                      "test/seq.in:1", "test/seq.in:2", "test/seq.in:2"]  # fmt: skip
+    assert "…" not in result.stdout
+
+
 def test_training_warns_once_with_a_count_and_three_examples(
     flawed: Path, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
