@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/slotfill train configs/demo.yaml --output $(DEMO_RUN) --overwrite
 	$(BIN)/slotfill evaluate $(DEMO_RUN) data/demo/test
+	@echo "the check set (data/checks/demo.jsonl: 16 queries as people type them, written by hand):"
+	$(BIN)/slotfill evaluate $(DEMO_RUN) data/checks/demo.jsonl
 	$(BIN)/slotfill predict $(DEMO_RUN) "arrive Taipei on November 2nd" "leave Taipei on November 2nd"
 
 # lint, then every test (about 6 minutes on 2 cores; torchrun tests included)

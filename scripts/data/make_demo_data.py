@@ -189,7 +189,7 @@ class Sampler:
         if r < 0.5:
             hour = self.rng.randint(1, 12)
             clock = self.rng.choice([f"{hour} am", f"{hour} pm", f"{hour} o'clock", f"{hour}:30 pm", f"{hour}:15 am"])
-            return outside(self.rng.choice(["at", "before", "after", "around", "by"])) + spans(clock, f"{role}.time")
+            return outside(self.rng.choice(["at", "before", "after", "around"])) + spans(clock, f"{role}.time")
         return outside(self.rng.choice(["in the", "in the", "early in the", "late in the"])) + spans(
             self.rng.choice(PERIODS), f"{role}.period_of_day"
         )

@@ -184,6 +184,7 @@ class Session:
         if isinstance(number, str):
             return number
         item.slots[number]["slot"] = args[1]
+        item.slots[number].pop("confidence", None)  # the model's was for its own label: now it is yours
         item.changed = True
         return None
 

@@ -138,7 +138,7 @@ def predict(
 
       slotfill predict runs/atis --now 2026-12-01T09:00 "flights to denver tomorrow morning"
 
-      slotfill predict runs/atis --gazetteer city=new_cities.txt "fly from Qaanaaq to Denver"
+      slotfill predict runs/demo --gazetteer city=data/gazetteers/new_cities.txt "leave Sunday River on friday"
 
       torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
     """

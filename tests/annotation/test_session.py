@@ -48,6 +48,7 @@ def test_commands_correct_the_parse_and_every_decision_is_a_line(tmp_path: Path)
     session = Session(PARSES, out, "m1", order="input")
     assert session.command("l 2 fromloc.city_name") is None  # now two fromloc: let us fix it back
     assert session.command("l 2 toloc.city_name") is None
+    assert "confidence" not in session.current.slots[1]  # the model's was for its own label: shown as yours
     assert session.command("a depart_date.today_relative 6") is None
     assert session.command("") is None  # accepted with the corrections: "corrected"
     assert session.command("d 1").startswith("removed toloc.city_name")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from slotfill.errors import ConfigError
+from slotfill.errors import ConfigError, DataError
 from slotfill.features.vocab import Index, Vocab
 from slotfill.predict import Predictor
 from slotfill.store.model_dir import load_model
@@ -103,3 +103,16 @@ def test_a_fine_tuning_run_resumes_exactly_and_overwrites_like_any_run(trained_r
     train(tiny_config(data={"train": "dev", "dev": "test", "test": None}, training={"epochs": 1}),
           tmp_path / "whole", overwrite=True, init_from=trained_run)  # fmt: skip
     assert len((tmp_path / "whole" / "train_log.jsonl").read_text().splitlines()) == 1
+
+
+def test_several_training_splits_may_be_in_several_formats(tmp_path: Path) -> None:
+    from slotfill.training.splits import read_splits
+
+    corrected = tmp_path / "corrected.jsonl"
+    corrected.write_text('{"text": "fly to Qaanaaq", "intent": "atis_flight", "slots": [{"start": 7, "end": 14, "slot": "toloc.city_name"}]}\n')  # fmt: skip
+    both = {"train": ["train", str(corrected)], "test": None}
+    splits = read_splits(tiny_config(data={**both, "format": "auto"}))
+    assert splits.train[-1].tokens == ("fly", "to", "Qaanaaq") and splits.train[-1].tags[-1] == "B-toloc.city_name"
+    assert len(splits.train) == len(read_splits(tiny_config(data={"test": None})).train) + 1
+    with pytest.raises(DataError, match=r"^data\.train: .*corrected\.jsonl is in the spans format and data\.format says atis: give data\.format: auto"):  # fmt: skip
+        read_splits(tiny_config(data=both))
