@@ -30,6 +30,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from ..conftest import ROOT
 
 BIN = Path(sys.executable).parent
