@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail
-from slotfill.cli.progress import SlotStyles
+
+if TYPE_CHECKING:
+    from slotfill.cli.progress import SlotStyles
 
 
 def annotate(
@@ -54,6 +56,7 @@ def annotate(
       slotfill train configs/smarthome.yaml --init-from runs/smarthome --output runs/smarthome-2 --set "data.train=[train.jsonl, $PWD/corrected.jsonl]"
     """
     from slotfill.annotation.session import ORDERS, Session, model_fingerprint, read_utterances
+    from slotfill.cli.progress import SlotStyles
     from slotfill.predict import Predictor
 
     if order not in ORDERS:

@@ -138,7 +138,7 @@ def predict(
 
       slotfill predict runs/atis --now 2026-12-01T09:00 "flights to denver tomorrow morning"
 
-      slotfill predict runs/demo --gazetteer city=data/gazetteers/new_cities.txt "leave Sunday River on friday"
+      slotfill predict runs/demo --gazetteer city=data/gazetteers/new_cities.txt "what ground transportation is there in Early"
 
       torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
     """
