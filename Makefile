@@ -37,12 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check slotfill tests scripts
 	$(BIN)/ruff format --check slotfill tests scripts
 
-# headless Chromium and its driver for the web page test (Debian packages; needs root once)
+# headless Chromium and its driver for the web page test, tmux for the terminal sessions
+# (Debian packages; needs root once)
 browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v tmux >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
-	else echo "install chromium and chromium-driver (Debian) for the browser test" >&2; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver tmux; \
+	else echo "install chromium, chromium-driver and tmux (Debian) for the browser and terminal tests" >&2; fi
 
 demo-data:
 	$(PYTHON) scripts/data/make_demo_data.py data/demo

@@ -198,3 +198,40 @@ def test_a_terminal_session_killed_midway_keeps_every_decision(trained_run: Path
     assert [line["text"] for line in lines] == ["fly from boston to denver", "show me fares to rome"]
     assert {"start": 8, "end": 13, "slot": "test.slot"} in lines[1]["slots"]
     assert lines[1]["annotation"]["decision"] == "corrected"
+
+
+def test_a_session_in_tmux_shows_the_parse_and_takes_commands(trained_run: Path, tmp_path: Path) -> None:
+    """Under tmux, as a person sees it: the pane shows the utterance, its numbered tokens, each slot
+    with its confidence and the intent; `d 1` answers in the pane; Enter and q end with the file."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("tmux"), "tmux is needed: `make test` installs it (Debian's tmux)"
+    utterances, out = tmp_path / "u.txt", tmp_path / "out.jsonl"
+    utterances.write_text("fly from boston to denver\n")
+    tmux = ["tmux", "-L", f"slotfill-test-{os.getpid()}", "-f", "/dev/null"]
+    program = Path(sys.executable).parent / "slotfill"
+    command = f"{program} annotate {trained_run} --input {utterances} --output {out} --device cpu; sleep 60"
+
+    def pane(until: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = subprocess.run([*tmux, "capture-pane", "-p", "-t", "s"], capture_output=True, text=True).stdout
+            if until in shown or time.monotonic() > deadline:
+                return shown
+            time.sleep(0.3)
+
+    subprocess.run([*tmux, "new-session", "-d", "-s", "s", "-x", "100", "-y", "40", command], check=True)
+    try:
+        first = pane("intent: ")  # tmux drops the prompt's trailing space: wait for the line above it
+        assert "fly from boston to denver" in first and "1:fly 2:from 3:boston 4:to 5:denver" in first
+        assert "  1. fromloc.city_name = 'boston'  " in first and "intent: atis_flight (" in first
+        subprocess.run([*tmux, "send-keys", "-t", "s", "d 1", "Enter"], check=True)
+        assert "removed fromloc.city_name ('boston')" in pane("removed")
+        subprocess.run([*tmux, "send-keys", "-t", "s", "Enter"], check=True)
+        assert "1 decisions in" in pane("decisions in")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    (line,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert line["annotation"]["decision"] == "corrected"
+    assert [s["slot"] for s in line["slots"]] == ["toloc.city_name"]
