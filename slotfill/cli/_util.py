@@ -31,8 +31,6 @@ PLACEHOLDERS = {
     "str": "TEXT",
     "int": "INTEGER",
     "float": "FLOAT",
-    "Path": "PATH",
-    "path": "PATH",
     "datetime": "DATETIME",
 }
 
@@ -44,9 +42,9 @@ def _placeholder(param: Any) -> str:
     described = param.type_descriptor
     if described.is_choice:
         return "[" + "|".join(str(choice) for choice in described.choices or ()) + "]"
-    name = described.ranged_type_name if described.is_ranged else param.bare_type()
     if described.is_path:
-        name = "path"
+        return "PATH"
+    name = described.ranged_type_name if described.is_ranged else param.bare_type()
     return PLACEHOLDERS.get(name.removeprefix("list[").removesuffix("]"), name.upper())
 
 

@@ -183,9 +183,10 @@ def validate(
 
 def _inside(where: str, root: Path) -> str:
     """A problem's place relative to the dataset it was found in (`dev/seq.in:9`)."""
-    for prefix in {str(root), str(root.absolute())}:
-        if root.is_dir() and where.startswith(prefix.rstrip("/") + "/"):
-            return where[len(prefix.rstrip("/")) + 1 :]
+    if root.is_dir():
+        for prefix in (str(root).rstrip("/") + "/", str(root.absolute()).rstrip("/") + "/"):
+            if where.startswith(prefix):
+                return where[len(prefix) :]
     return where
 
 

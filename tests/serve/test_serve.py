@@ -260,6 +260,8 @@ def test_page_highlights_slots_in_headless_chromium(server: str) -> None:
         assert marks["fromloc.city_name"].startswith("Taipei")
         assert marks["depart_date.month_name"].startswith("November")
         assert marks["depart_date.day_number"].startswith("2nd")
+        colours = [m.value_of_css_property("background-color") for m in browser.find_elements(By.CSS_SELECTOR, "#sentence mark")]  # fmt: skip
+        assert len(colours) == 3 and len(set(colours)) == 3  # a colour per slot type of the model
         rows = [r.text.split() for r in browser.find_elements(By.CSS_SELECTOR, "#slots tr")]
         assert rows[0] == ["slot", "text", "confidence"]
         city = next(row for row in rows if row[0] == "fromloc.city_name")
