@@ -5,11 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from slotfill.config import Config, config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
+
+# no per-example deadline in any property test: how long one example takes depends on the machine
+# and on what else it runs (a first example also pays for imports and compiled patterns), never on
+# the code under test; Hypothesis's default of 200 ms makes such a test fail by luck
+settings.register_profile("slotfill", deadline=None)
+settings.load_profile("slotfill")
 
 
 def tiny_config(tmp_dir: Path | None = None, **sections: dict) -> Config:
