@@ -80,5 +80,12 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert complete("slotfill eva") == ["evaluate"]
     assert complete("slotfill evaluate --for") == ["--format"]
     assert complete("slotfill data va") == ["validate"]
-    script = runner.invoke(app, ["--show-completion", "bash"], prog_name="slotfill")
-    assert script.exit_code == 0 and "_SLOTFILL_COMPLETE=complete_bash" in script.stdout
+    # the script a shell sources: asked for by name, not by --show-completion, which detects the
+    # shell it runs under from its parent processes (under make that is sh, which Typer does not know)
+    program = str(Path(sys.executable).parent / "slotfill")
+    env = {**os.environ, "_SLOTFILL_COMPLETE": "source_bash"}
+    script = subprocess.run([program], env=env, capture_output=True, text=True)
+    assert script.returncode == 0 and "_SLOTFILL_COMPLETE=complete_bash" in script.stdout
+    assert "complete -o default -F _slotfill_completion slotfill" in script.stdout
+    listed = runner.invoke(app, ["--help"], prog_name="slotfill").stdout
+    assert "--install-completion" in listed and "--show-completion" in listed
