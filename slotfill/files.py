@@ -28,16 +28,15 @@ from slotfill.errors import OutputError
 
 def no_such_path(path: Path, prefix: str = "") -> str:
     """`PATH: no such file or directory`, with the nearest name in its folder when one is close
-    (`data/demo/tset` -> `did you mean data/demo/test?`)."""
+    (`data/demo/tset` -> `did you mean data/demo/test?`); PATH as given."""
     path = Path(path)
-    shown = path.absolute() if prefix else path
-    message = f"{prefix}{shown}: no such file or directory"
+    message = f"{prefix}{path}: no such file or directory"
     try:
         names = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
     except OSError:
         names = []
     close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
-    return message + (f" (did you mean {shown.parent / close[0]}?)" if close else "")
+    return message + (f" (did you mean {path.parent / close[0]}?)" if close else "")
 
 
 _RENAME_EXCHANGE = 2

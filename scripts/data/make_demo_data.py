@@ -411,9 +411,9 @@ def airline_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
 
 def time_request(s: Sampler) -> tuple[list[tuple[str, str]], str]:
     rng = s.rng
-    destination, _ = s.city("toloc.city_name")
+    destination, destination_name = s.city("toloc.city_name")
     if s.pattern(3) == 1:
-        origin, _ = s.city("fromloc.city_name", avoid=" ".join(t for t, _ in destination))
+        origin, _ = s.city("fromloc.city_name", avoid=destination_name)
         words = (
             outside(
                 s.phrasing(

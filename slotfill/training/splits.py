@@ -40,14 +40,13 @@ def read_splits(config: Config) -> Splits:
             return None
         path = data.split_path(name)
         if not path.exists():
-            raise DataError(no_such_path(path, f"data.{key}: "))
-        if key == "train" and data.format != "auto" and len(data.train_splits) > 1:
-            found = detect_format(path)
-            if found != data.format:
-                raise DataError(
-                    f"data.train: {path.absolute()} is in the {found} format and data.format says {data.format}: "
-                    "give data.format: auto to read each split in its own format"
-                )
+            raise DataError(no_such_path(path.absolute(), f"data.{key}: "))  # a config's paths: absolute
+        structural_mismatch = data.format != "auto" and (data.format == "atis") != path.is_dir()
+        if key == "train" and len(data.train_splits) > 1 and structural_mismatch:
+            raise DataError(
+                f"data.train: {path.absolute()} is in the {detect_format(path)} format and data.format says "
+                f"{data.format}: give data.format: auto to read each split in its own format"
+            )
         return read_split(path, data.format, strict_bio=data.strict_bio, misaligned=data.misaligned)
 
     train = [example for name in data.train_splits for example in read("train", name) or []]

@@ -70,10 +70,11 @@ def test_version_has_a_short_flag() -> None:
 
 
 def test_shell_completion_completes_commands_and_options() -> None:
+    program = str(Path(sys.executable).parent / "slotfill")  # the installed command, as a shell calls it
+
     def complete(words: str) -> list[str]:
         env = {**os.environ, "_SLOTFILL_COMPLETE": "complete_bash", "COMP_WORDS": words,
                "COMP_CWORD": str(len(words.split()) - 1)}  # fmt: skip
-        program = str(Path(sys.executable).parent / "slotfill")  # the installed command, as a shell calls it
         done = subprocess.run([program], env=env, cwd=ROOT, capture_output=True, text=True)
         return done.stdout.split()
 
@@ -82,7 +83,6 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert complete("slotfill data va") == ["validate"]
     # the script a shell sources: asked for by name, not by --show-completion, which detects the
     # shell it runs under from its parent processes (under make that is sh, which Typer does not know)
-    program = str(Path(sys.executable).parent / "slotfill")
     env = {**os.environ, "_SLOTFILL_COMPLETE": "source_bash"}
     script = subprocess.run([program], env=env, capture_output=True, text=True)
     assert script.returncode == 0 and "_SLOTFILL_COMPLETE=complete_bash" in script.stdout

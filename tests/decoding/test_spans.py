@@ -15,7 +15,7 @@ TAGS = ["O", "B-x", "I-x", "B-y", "I-y", "B-z"]  # B-z has no I-z
 sentences = st.lists(st.lists(st.integers(0, len(TAGS) - 1), min_size=1, max_size=9), min_size=1, max_size=6)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(sentences, st.data())
 def test_batch_spans_are_bio_spans_of_each_sentence(rows: list[list[int]], data: st.DataObject) -> None:
     longest = max(map(len, rows))

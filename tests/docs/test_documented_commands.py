@@ -103,14 +103,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def with_option(command: str, option: str) -> str:
+    """`command` with `option` added after its last argument, before any `# comment`."""
+    code, _, comment = command.partition(" # ")
+    return code.rstrip() + f" {option}" + (f"  # {comment}" if comment else "")
+
+
 def rewritten(command: str, port: int) -> str:
     command = command.replace("8000", str(port))
     if command.startswith("slotfill serve ") and "--port" not in command:
-        code, _, comment = command.partition(" # ")
-        command = code.rstrip() + f" --port {port}" + (f"  # {comment}" if comment else "")
+        command = with_option(command, f"--port {port}")
     if re.match(r"^slotfill (train|cv) ", command) and "--resume" not in command:
-        code, _, comment = command.partition(" # ")
-        command = code.rstrip() + " --set training.epochs=1" + (f"  # {comment}" if comment else "")
+        command = with_option(command, "--set training.epochs=1")
     return command
 
 

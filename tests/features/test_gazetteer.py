@@ -199,7 +199,7 @@ def test_form_words_of_every_builtin_entry_are_the_tokenisers() -> None:
     assert {form: form_words(form) for form in forms} == {form: tokeniser_words(form) for form in forms}
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600)
 @given(st.text(alphabet="aZ09 .'-é\t", max_size=14) | st.text(alphabet="stmaZ09 .,:/%'-_()$+?", max_size=16))
 def test_the_fast_paths_of_form_words_are_the_tokeniser(form: str) -> None:
     assert form_words(form) == tokeniser_words(form)

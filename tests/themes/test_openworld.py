@@ -38,7 +38,7 @@ def predictor(trained_run: Path) -> Predictor:
     return Predictor.load(trained_run, "cpu")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     index=st.integers(0, len(SENTENCES) - 1),
     marks=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(PUNCTUATION)), max_size=6),

@@ -15,7 +15,7 @@ from slotfill.text import bio
 TAGS = ["O", "B-a", "I-a", "B-b", "I-b", "B-c.d", "I-c.d"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.integers(0, 2**31 - 1), st.lists(st.integers(1, 9), min_size=1, max_size=5), st.floats(0.1, 50))
 def test_crf_decoding_always_returns_valid_bio(seed: int, lengths: list[int], scale: float) -> None:
     rng = np.random.default_rng(seed)
@@ -27,7 +27,7 @@ def test_crf_decoding_always_returns_valid_bio(seed: int, lengths: list[int], sc
         assert bio.is_valid([TAGS[t] for t in row[:n]])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=200))
 def test_predict_never_raises_on_arbitrary_unicode(trained_run: Path, text: str) -> None:
     parsed = _predictor(trained_run).parse(text)
@@ -64,7 +64,7 @@ def test_predict_survives_hostile_text(trained_run: Path) -> None:
     assert len(predictor.parse(long_line)["tokens"]) == 5000
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=300), st.binary(max_size=300), st.sampled_from(["atis", "conll", "jsonl"]))
 def test_readers_raise_only_data_errors_on_arbitrary_bytes(
     tmp_path_factory, first: bytes, second: bytes, fmt: str

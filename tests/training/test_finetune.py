@@ -116,3 +116,14 @@ def test_several_training_splits_may_be_in_several_formats(tmp_path: Path) -> No
     assert len(splits.train) == len(read_splits(tiny_config(data={"test": None})).train) + 1
     with pytest.raises(DataError, match=r"^data\.train: .*corrected\.jsonl is in the spans format and data\.format says atis: give data\.format: auto"):  # fmt: skip
         read_splits(tiny_config(data=both))
+
+
+def test_a_fixed_format_reads_files_whatever_their_names(tmp_path: Path) -> None:
+    """The hint is for an ATIS directory against a file; a span file named .txt under `format:
+    spans` is read as spans, not refused for a name that reads as CoNLL."""
+    from slotfill.training.splits import read_splits
+
+    for name in ("old.txt", "new.txt"):
+        (tmp_path / name).write_text('{"text": "fly to rome", "intent": "atis_flight", "slots": [{"start": 7, "end": 11, "slot": "toloc.city_name"}]}\n')  # fmt: skip
+    config = tiny_config(data={"dir": str(tmp_path), "format": "spans", "train": ["old.txt", "new.txt"], "dev": None, "test": None})  # fmt: skip
+    assert [e.tags for e in read_splits(config).train] == [("O", "O", "B-toloc.city_name")] * 2

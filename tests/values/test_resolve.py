@@ -212,7 +212,7 @@ FUZZED = ValueResolver({}, LISTS)  # one set of indexes for every example
 TEXT = st.text(st.sampled_from("0123456789 :/-.,'$%°apmondecjulytwhrsfvbkgiz"), max_size=40) | st.text(max_size=30)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400)
 @given(text=TEXT, resolver=st.sampled_from([r for r in VALUE_RESOLVERS if r not in ("entry", "none")]))
 def test_no_text_makes_a_resolver_fail_or_invent_a_shape(text: str, resolver: str) -> None:
     found = FUZZED.value(resolver, text, NOW)
