@@ -322,8 +322,9 @@ def test_sigterm_during_a_download_leaves_no_staging_directory(
     command = [sys.executable, "-m", "slotfill.cli", "data", "download", "tiny", "--registry", str(registry)]
     command += ["--base-url", url, "--dir", str(tmp_path / "data")]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not any((tmp_path / "data").glob(".tiny.new.*")) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60  # the trickle lasts 40 s: the signal comes while it does, on any machine
+    while not any((tmp_path / "data").glob(".tiny.new.*")):
+        assert time.monotonic() < deadline and process.poll() is None, "the download never started"
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)

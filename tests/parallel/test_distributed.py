@@ -18,7 +18,7 @@ from slotfill.parallel.sharding import count_lines, line_shard, part_path, shard
 from slotfill.parallel.world import World
 
 from ..conftest import DEMO, ROOT, tiny_config
-from ..themes.test_interrupt import assert_same_run, wait_for
+from ..themes.test_interrupt import assert_same_run, expect_line
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same threads in every process: sums must repeat exactly
@@ -147,17 +147,14 @@ def _worker_pid(launcher: int, rank: int) -> int:
 @pytest.mark.slow
 def test_sigterm_to_one_rank_stops_all_and_resume_ends_as_uninterrupted(two_process_run: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    launcher = subprocess.Popen(
-        torchrun("train", str(small_config(tmp_path)), "--output", str(run_dir)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-    )
-    rank_one = _worker_pid(launcher.pid, 1)
-    wait_for(run_dir / "model" / "model.safetensors", launcher)  # the first epoch is done
-    os.kill(rank_one, signal.SIGTERM)  # one rank only: the other learns it at the next step
+    # rank 1 holds in the second epoch (38 steps an epoch) until its signal has arrived
+    # (tests.themes.held_training): the run cannot end before the signal, on any machine
+    launch = torchrun("train", str(small_config(tmp_path)), "--output", str(run_dir))
+    where = launch.index("--no-python")
+    launch[where : where + 2] = ["-m", "tests.themes.held_training", "50", "1", "1"]
+    launcher = subprocess.Popen(launch, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+    expect_line(launcher, "held")
+    os.kill(_worker_pid(launcher.pid, 1), signal.SIGTERM)  # one rank only: the other learns it at the next step
     _, stderr = launcher.communicate(timeout=120)
     assert launcher.returncode != 0
     assert "under torchrun with 2 processes" in " ".join(stderr.split())

@@ -113,15 +113,28 @@ def write_config(tmp_path: Path) -> Path:
     return path
 
 
-def start_training(args: list[str]) -> subprocess.Popen[str]:
+def start_training(args: list[str], held: tuple[int, int] | None = None) -> subprocess.Popen[str]:
+    """`slotfill train ARGS` in a subprocess; with `held=(step, signals)` its training waits after that
+    optimizer step until that many signals have arrived (tests.themes.held_training), so a test
+    interrupts the run where it means to, on a fast machine or a loaded one."""
+    program = ["-m", "slotfill.cli"] if held is None else ["-m", "tests.themes.held_training", *map(str, held), "any"]
     return subprocess.Popen(
-        [sys.executable, "-m", "slotfill.cli", "train", *args],
+        [sys.executable, *program, "train", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
+
+
+def expect_line(process: subprocess.Popen[str], line: str) -> None:
+    """Read the held run's stdout up to `line` (its stderr is read once it has ended)."""
+    assert process.stdout is not None
+    for printed in process.stdout:
+        if printed.strip().endswith(line):  # under torchrun a worker's line may carry its rank first
+            return
+    raise AssertionError(f"the run ended before printing {line!r}: {process.communicate()}")
 
 
 def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120.0) -> None:
@@ -149,10 +162,11 @@ def test_signal_saves_a_checkpoint_and_cli_resume_finishes_the_run(
     signum: int, uninterrupted_cli: Path, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    process = start_training([str(write_config(tmp_path)), "--output", str(run_dir)])
-    wait_for(run_dir / "model" / "model.safetensors", process)  # the first epoch is done
-    time.sleep(random.Random(signum).uniform(0.0, 0.5))  # in the second or third epoch
+    # held in the middle of the second epoch (10 steps an epoch) until the signal has arrived
+    process = start_training([str(write_config(tmp_path)), "--output", str(run_dir)], held=(15, 1))
+    expect_line(process, "held")
     process.send_signal(signum)
+    expect_line(process, f"signal {signum}")
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, stderr
     assert f"slotfill train --resume {run_dir}" in " ".join(stderr.split())
@@ -193,16 +207,18 @@ def test_sigkill_at_any_moment_leaves_the_best_model_loadable(tmp_path: Path) ->
 @pytest.mark.parametrize("signum", [signal.SIGINT])  # SIGTERM: the same handler, tested as the first signal above
 def test_a_second_signal_ends_at_once_with_its_own_number(signum: int, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    config = tmp_path / "slow_steps.yaml"  # steps of 600 sentences: the second signal comes within the step
-    config.write_text(tiny_config(training={"epochs": 50, "batch_size": 600}, data={"test": None}).to_yaml())
-    process = start_training([str(config), "--output", str(run_dir)])
-    wait_for(run_dir / "model" / "model.safetensors", process)
+    config = tmp_path / "steps.yaml"  # 2,400 sentences in steps of 600: four steps an epoch
+    config.write_text(tiny_config(training={"epochs": 3, "batch_size": 600}, data={"test": None}).to_yaml())
+    # held after the second epoch's first step until both signals have arrived, the second sent only
+    # once the first was handled (two sent together would be delivered as one)
+    process = start_training([str(config), "--output", str(run_dir)], held=(5, 2))
+    expect_line(process, "held")
     process.send_signal(signum)
-    time.sleep(0.05)  # the first one is handled (two at once would be delivered as one)
+    expect_line(process, f"signal {signum}")
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == -signum, stderr  # ended by the signal itself: a shell shows 128 + its number
     assert "Traceback" not in stderr
-    load_model(run_dir, torch.device("cpu"))
-    if (run_dir / CHECKPOINT_SUBDIR).exists():  # either the previous checkpoint or the new one, whole
-        load_checkpoint(run_dir)
+    assert load_model(run_dir, torch.device("cpu")).metrics["best_epoch"] == 1
+    progress = load_checkpoint(run_dir).progress  # the first epoch's checkpoint, whole: nothing was being saved
+    assert (progress.epoch, progress.batches_done) == (1, 0)
