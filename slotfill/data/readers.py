@@ -17,7 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slotfill.choices import DATA_FORMATS
-from slotfill.data.spans import Misaligned, TextData, json_lines, read_rasa, read_snips, read_spans, to_tokens
+from slotfill.data.spans import (
+    Misaligned,
+    TextData,
+    collected,
+    json_lines,
+    kept_or_raised,
+    read_rasa,
+    read_snips,
+    read_spans,
+    to_tokens,
+)
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 from slotfill.text import bio
@@ -87,21 +97,35 @@ def _head(path: Path, size: int = 1 << 16) -> str:
 
 
 def read_split(
-    path: str | Path, fmt: str = "auto", *, strict_bio: bool = False, misaligned: str = "expand"
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    strict_bio: bool = False,
+    misaligned: str = "expand",
+    errors: list[DataError] | None = None,
 ) -> list[Example]:
-    """Read one split (train, dev or test). Raises DataError on anything malformed. A raw-text span
-    that does not fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens)
-    and counted in one warning."""
-    examples = list(iter_split(path, fmt, strict_bio=strict_bio, misaligned=misaligned))
-    if not examples:
+    """Read one split (train, dev or test). Raises DataError on anything malformed; with `errors`, a
+    malformed sentence or record is appended to it and left out instead, so that every one is found
+    in one pass (`data validate`), and the split may come back empty. A raw-text span that does not
+    fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens) and counted
+    in one warning."""
+    examples = list(iter_split(path, fmt, strict_bio=strict_bio, misaligned=misaligned, errors=errors))
+    if not examples and errors is None:
         raise DataError(f"{path}: no sentences (empty split)")
     return examples
 
 
 def iter_split(
-    path: str | Path, fmt: str = "auto", *, strict_bio: bool = False, misaligned: str = "expand"
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    strict_bio: bool = False,
+    misaligned: str = "expand",
+    errors: list[DataError] | None = None,
+    found: list[Misaligned] | None = None,
 ) -> Iterator[Example]:
-    """read_split's examples one at a time (the line formats are read a line at a time)."""
+    """read_split's examples one at a time (the line formats are read a line at a time). With
+    `found`, the raw-text formats' misaligned spans are appended to it instead of warned about."""
     path = Path(path)
     if not path.exists():
         raise DataError(no_such_path(path))
@@ -115,19 +139,22 @@ def iter_split(
             else f"is a directory, expected a {fmt} file"
         )
         raise DataError(f"{path}: {expected}")
+    repairs = _RepairCount(path if fmt != "atis" else path / "seq.out", strict_bio, errors)
     if fmt in TEXT_FORMATS:
-        yield from _from_text(read_text_data(path, fmt), path, strict_bio, misaligned)
+        yield from _from_text(read_text_data(path, fmt, errors), repairs, misaligned, found)
     else:
-        yield from {"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, strict_bio)
+        yield from {"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, repairs)
+    repairs.report()
 
 
 TEXT_FORMATS = ("spans", "rasa", "snips")
 
 
-def read_text_data(path: Path, fmt: str) -> TextData:
-    """A span-annotated file (spans, rasa or snips) as written, before tokenising."""
+def read_text_data(path: Path, fmt: str, errors: list[DataError] | None = None) -> TextData:
+    """A span-annotated file (spans, rasa or snips) as written, before tokenising (`errors`: see
+    read_split; the JSON-lines spans format reads past a bad line, the others are one document)."""
     if fmt == "spans":
-        return read_spans(path, _lines(path))
+        return read_spans(path, _lines(path), errors)
     source = "\n".join(_lines(path))
     return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
 
@@ -139,33 +166,49 @@ def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[st
     return read_text_data(path, fmt).lookups if fmt in ("rasa", "snips") and path.is_file() else {}
 
 
-def _from_text(data: TextData, path: Path, strict_bio: bool, misaligned: str) -> Iterator[Example]:
-    repairs = _RepairCount(path, strict_bio)
-    found: list[Misaligned] = []
+def _from_text(
+    data: TextData, repairs: _RepairCount, misaligned: str, found: list[Misaligned] | None
+) -> Iterator[Example]:
+    """The examples of annotated texts; their misaligned spans appended to `found`, or (None) warned about."""
+    problems: list[Misaligned] = [] if found is None else found
     utterances = 0
     for item in data.utterances:
         utterances += 1
-        tokens, tags, problems = to_tokens(item, misaligned)
-        found += problems
+        aligned = collected(repairs.errors, to_tokens, item, misaligned)
+        if aligned is None:
+            continue
+        tokens, tags, misaligned_spans = aligned
+        problems += misaligned_spans
         if tokens:
-            yield repairs.example(tokens, tags, item.intent, item.where, item.text)
-    repairs.report()
-    if found:
-        log.warning("%s", misaligned_warning(found, utterances, misaligned))
+            yield from repairs.example(tokens, tags, item.intent, item.where, item.text)
+    if problems and found is None:
+        log.warning("%s", misaligned_warning(problems, utterances, misaligned))
 
 
 def misaligned_warning(found: Sequence[Misaligned], utterances: int, misaligned: str) -> str:
-    """The one warning about spans off token boundaries: how many, what was done, three examples."""
+    """The one warning about spans off token boundaries, and those that then share a token with an
+    earlier span: how many of each, what was done, three examples of each."""
     done = {
-        "expand": "expanded to the tokens they touch",
-        "contract": "contracted to the tokens inside them",
-        "skip_sentence": "their sentences left out",
+        "expand": ("expanded to the tokens they touch", "given the tokens left to them (dropped where none is)"),
+        "contract": ("contracted to the tokens inside them", "given the tokens left to them (dropped where none is)"),
+        "skip_sentence": ("their sentences left out", "their sentences left out"),
     }[misaligned]
-    shown = "; ".join(f"{p.where}: {p.text!r} in {p.tokens}" for p in found[:3])
-    return (
-        f"{len(found)} slot spans in {utterances} utterances do not fall on token boundaries, {done} "
-        f"(data.misaligned: {misaligned}): {shown}; `slotfill data validate` lists them all"
-    )
+    parts = []
+    for reason, what, outcome in zip(
+        ("boundaries", "overlap"), ("do not fall on token boundaries", "then share a token with an earlier slot"), done
+    ):
+        these = [p for p in found if p.reason == reason]
+        if these:
+            shown = "; ".join(f"{p.where}: {p.text!r} in {p.tokens}{_kept(p)}" for p in these[:3])
+            parts.append(
+                f"{len(these)} slot spans in {utterances} utterances {what}, {outcome} "
+                f"(data.misaligned: {misaligned}): {shown}"
+            )
+    return "; ".join(parts) + "; `slotfill data validate` lists them all"
+
+
+def _kept(problem: Misaligned) -> str:
+    return "" if problem.kept is None else f" (kept as {problem.kept!r})" if problem.kept else " (dropped)"
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -188,14 +231,21 @@ def _lines(path: Path) -> Iterator[str]:
 
 
 class _RepairCount:
-    """How many I- tags one file needed repaired; reported once, after the file is read."""
+    """How many I- tags one file needed repaired, reported once after the file is read; the
+    sentences' checks (`errors`: where a bad sentence goes instead of raised, see read_split)."""
 
-    def __init__(self, path: Path, strict_bio: bool) -> None:
-        self.path, self.strict_bio, self.count = path, strict_bio, 0
+    def __init__(self, path: Path, strict_bio: bool, errors: list[DataError] | None = None) -> None:
+        self.path, self.strict_bio, self.errors, self.count = path, strict_bio, errors, 0
 
     def example(
         self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None = None
-    ) -> Example:
+    ) -> Iterator[Example]:
+        """The checked example (none where it is bad and `errors` collects)."""
+        example = collected(self.errors, self._checked, tokens, tags, intent, where, text)
+        if example is not None:
+            yield example
+
+    def _checked(self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None) -> Example:
         if len(tokens) != len(tags):
             raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags")
         for tag in tags:
@@ -205,13 +255,17 @@ class _RepairCount:
             raise DataError(f"{where}: intent {intent!r} must be a non-empty string of printable characters")
         fixed, changed = bio.repair(tags)
         if changed and self.strict_bio:
-            raise DataError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
+            raise StrictBioError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
         self.count += changed
         return Example(tuple(tokens), tuple(fixed), intent, text)
 
     def report(self) -> None:
         if self.count:
             log.warning("%s: repaired %d I- tags that did not follow B- or I- of the same slot", self.path, self.count)
+
+
+class StrictBioError(DataError):
+    """An I- tag without its B- where data.strict_bio refuses it (validate reports it as "bio")."""
 
 
 def _line_count(path: Path) -> int:
@@ -227,14 +281,13 @@ def _same_line_counts(inputs: Path, outputs: Path, labels: Path | None) -> None:
             raise DataError(f"{other}: {_line_count(other)} lines but {inputs.name} has {count}")
 
 
-def _read_atis(directory: Path, strict_bio: bool) -> Iterator[Example]:
+def _read_atis(directory: Path, repairs: _RepairCount) -> Iterator[Example]:
     inputs, outputs, label_file = directory / "seq.in", directory / "seq.out", directory / "label"
     for required in (inputs, outputs):
         if not required.is_file():
             raise DataError(f"{required}: missing (an ATIS split needs seq.in and seq.out)")
     _same_line_counts(inputs, outputs, label_file if label_file.is_file() else None)
     lines = zip(_lines(inputs), _lines(outputs), _lines(label_file) if label_file.is_file() else itertools.repeat(None))
-    repairs = _RepairCount(outputs, strict_bio)
     for i, (token_line, tag_line, intent_line) in enumerate(lines):
         tokens, tags = token_line.split(), tag_line.split()
         if not tokens and not tags:
@@ -242,17 +295,16 @@ def _read_atis(directory: Path, strict_bio: bool) -> Iterator[Example]:
             continue
         intent = intent_line.strip() if intent_line is not None else None
         if intent_line is not None and not intent:
-            raise DataError(f"{label_file}:{i + 1}: empty intent")
-        yield repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
-    repairs.report()
+            kept_or_raised(repairs.errors, DataError(f"{label_file}:{i + 1}: empty intent"))
+            continue
+        yield from repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
 
 
-def _read_conll(path: Path, strict_bio: bool) -> Iterator[Example]:
-    repairs = _RepairCount(path, strict_bio)
+def _read_conll(path: Path, repairs: _RepairCount) -> Iterator[Example]:
     tokens: list[str] = []
     tags: list[str] = []
     intent: str | None = None
-    first_line = 0
+    first_line, bad = 0, False  # bad: a line of this sentence was (errors collected: the sentence is left out)
     for number, line in enumerate(_lines(path), 1):
         stripped = line.strip()
         if stripped.startswith("#") and " = " in stripped and not tokens:
@@ -261,40 +313,50 @@ def _read_conll(path: Path, strict_bio: bool) -> Iterator[Example]:
                 intent = value.strip() or None
             continue
         if not stripped:
-            if tokens:
-                yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
-            tokens, tags, intent = [], [], None
+            if tokens and not bad:
+                yield from repairs.example(tokens, tags, intent, f"{path}:{first_line}")
+            tokens, tags, intent, bad = [], [], None, False
             continue
         columns = stripped.split()
         if len(columns) < 2:
-            raise DataError(f"{path}:{number}: expected a token and a tag, got {stripped!r}")
-        if not bio.is_bio_tag(columns[-1]):
-            raise DataError(f"{path}:{number}: {columns[-1]!r} is not a BIO tag (O, B-x or I-x)")
+            kept_or_raised(repairs.errors, DataError(f"{path}:{number}: expected a token and a tag, got {stripped!r}"))
+            bad = True
+        elif not bio.is_bio_tag(columns[-1]):
+            kept_or_raised(
+                repairs.errors, DataError(f"{path}:{number}: {columns[-1]!r} is not a BIO tag (O, B-x or I-x)")
+            )
+            bad = True
         if not tokens:
             first_line = number
         tokens.append(columns[0])
         tags.append(columns[-1])
-    if tokens:
-        yield repairs.example(tokens, tags, intent, f"{path}:{first_line}")
-    repairs.report()
+    if tokens and not bad:
+        yield from repairs.example(tokens, tags, intent, f"{path}:{first_line}")
 
 
-def _read_jsonl(path: Path, strict_bio: bool) -> Iterator[Example]:
-    repairs = _RepairCount(path, strict_bio)
-    for where, record in json_lines(path, _lines(path)):
-        if not isinstance(record, dict):
-            raise DataError(f"{where}: expected a JSON object with tokens and tags")
-        tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")
-        for key, value in (("tokens", tokens), ("tags", tags)):
-            if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-                raise DataError(f"{where}: {key!r} must be a list of non-empty strings")
-        for position, token in enumerate(tokens, 1):
-            if any(character.isspace() for character in token):
-                raise DataError(f"{where}: token {position} ({token!r}) contains whitespace; split it into tokens")
-        if intent is not None and not (isinstance(intent, str) and intent.strip()):
-            raise DataError(f"{where}: 'intent' must be a non-empty string")
+def _read_jsonl(path: Path, repairs: _RepairCount) -> Iterator[Example]:
+    for where, record in json_lines(path, _lines(path), repairs.errors):
+        fields = collected(repairs.errors, _jsonl_record, where, record)
+        if fields is None:
+            continue
+        tokens, tags, intent = fields
         if not tokens and not tags:
             log.warning("%s: empty sentence skipped", where)
             continue
-        yield repairs.example(tokens, tags, intent, where)
-    repairs.report()
+        yield from repairs.example(tokens, tags, intent, where)
+
+
+def _jsonl_record(where: str, record: object) -> tuple[list[str], list[str], str | None]:
+    """The tokens, tags and intent of one {"tokens", "tags", "intent"} record, checked."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where}: expected a JSON object with tokens and tags")
+    tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")
+    for key, value in (("tokens", tokens), ("tags", tags)):
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise DataError(f"{where}: {key!r} must be a list of non-empty strings")
+    for position, token in enumerate(tokens, 1):
+        if any(character.isspace() for character in token):
+            raise DataError(f"{where}: token {position} ({token!r}) contains whitespace; split it into tokens")
+    if intent is not None and not (isinstance(intent, str) and intent.strip()):
+        raise DataError(f"{where}: 'intent' must be a non-empty string")
+    return tokens, tags, intent

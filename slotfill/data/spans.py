@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from slotfill.errors import DataError
 from slotfill.text import bio
-from slotfill.text.tokenise import tokenise
+from slotfill.text.tokenise import Token, tokenise
 
 Entry = tuple[str, ...]
 
@@ -51,7 +51,9 @@ class TextData:
 
 @dataclass(frozen=True)
 class Misaligned:
-    """An annotated span that does not fall on token boundaries, and what was made of it."""
+    """An annotated span that does not fall on token boundaries (`reason` "boundaries"), or one
+    that, once it and an earlier span were widened to whole tokens, shares a token with it
+    ("overlap"), and what was made of it."""
 
     where: str  # FILE:LINE
     label: str
@@ -59,49 +61,101 @@ class Misaligned:
     end: int
     text: str  # the annotated characters
     tokens: str  # the utterance's tokens, " | "-separated
+    reason: str = "boundaries"
+    kept: str | None = None  # an overlap's tokens left to it ("": dropped); None where nothing was kept
 
     def message(self) -> str:
-        return (
-            f"slot {self.label!r} at characters {self.start}-{self.end} ({self.text!r}) does not fall on token "
-            f"boundaries (tokens: {self.tokens})"
-        )
+        where = f"slot {self.label!r} at characters {self.start}-{self.end} ({self.text!r})"
+        if self.reason == "boundaries":
+            return f"{where} does not fall on token boundaries (tokens: {self.tokens})"
+        outcome = "" if self.kept is None else f"; kept as {self.kept!r}" if self.kept else "; dropped (no token left)"
+        return f"{where} shares a token with an earlier slot once both fall on tokens (tokens: {self.tokens}){outcome}"
+
+
+T = TypeVar("T")
+
+
+def collected(errors: list[DataError] | None, build: Callable[..., T], *args: Any) -> T | None:
+    """`build(*args)`, or where it raises DataError and `errors` is a list, None with the error
+    appended to it: how `data validate` reads past a bad record to list every one (errors None: raised)."""
+    try:
+        return build(*args)
+    except DataError as error:
+        kept_or_raised(errors, error)
+        return None
+
+
+def kept_or_raised(errors: list[DataError] | None, error: DataError) -> None:
+    """Append `error` to `errors`, or raise it where there is no list."""
+    if errors is None:
+        raise error
+    errors.append(error)
 
 
 def to_tokens(item: AnnotatedText, misaligned: str = "error") -> tuple[list[str], list[str], list[Misaligned]]:
     """Tokens (slotfill's tokeniser) and BIO tags of an annotated text, and the spans that did not
     fall on token boundaries. Such a span, by `misaligned`: `expand` covers every token it touches,
     `contract` only the tokens wholly inside it (none: the span is dropped), `skip_sentence` leaves
-    the sentence out (no tokens), `error` raises DataError. Overlapping spans raise DataError."""
+    the sentence out (no tokens), `error` raises DataError. A span that then shares a token with an
+    earlier one (two spans touching one token: "Mike" and "el 6 de Agosto" in "Mikeel 6 de Agosto")
+    is handled by the same policy: expand and contract keep the earlier span and give the later the
+    tokens left ("6 de Agosto"; none left: dropped). Spans that overlap in the annotation itself
+    raise DataError."""
     tokens = tokenise(item.text)
     starts = {token.start: i for i, token in enumerate(tokens)}
     ends = {token.end: i for i, token in enumerate(tokens)}
     tags = [bio.OUTSIDE] * len(tokens)
-    found = []
-    for start, end, label in sorted(item.spans):
-        value = item.text[start:end]
+    found: list[Misaligned] = []
+
+    def report(problem: Misaligned) -> bool:
+        """Count `problem`, or raise it; True when the sentence is left out."""
+        if misaligned == "error":
+            raise DataError(f"{item.where}: {problem.message()}")
+        found.append(problem)
+        return misaligned == "skip_sentence"
+
+    for start, end, label in _checked_spans(item):
+        touched = list(range(starts[start], ends[end] + 1)) if start in starts and end in ends else None
+        if touched is None:
+            if report(_misaligned(item, tokens, start, end, label)):
+                return [], [], found
+            touched = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+            if misaligned == "contract":
+                touched = [i for i in touched if tokens[i].start >= start and tokens[i].end <= end]
+        # the spans come sorted by start and do not overlap as characters, so an earlier span can
+        # hold only this one's first token (the one where it ends): what is left is contiguous
+        free = [i for i in touched if tags[i] == bio.OUTSIDE]
+        if len(free) < len(touched):
+            kept = " ".join(tokens[i].text for i in free)
+            if report(replace(_misaligned(item, tokens, start, end, label), reason="overlap", kept=kept)):
+                return [], [], found
+        if free:
+            tags[free[0] : free[-1] + 1] = bio.tags_from_spans([bio.Span(label, 0, len(free))], len(free))
+    return [t.text for t in tokens], tags, found
+
+
+def _misaligned(item: AnnotatedText, tokens: Sequence[Token], start: int, end: int, label: str) -> Misaligned:
+    return Misaligned(item.where, label, start, end, item.text[start:end], " | ".join(t.text for t in tokens))
+
+
+def _checked_spans(item: AnnotatedText) -> list[tuple[int, int, str]]:
+    """The spans of `item` without the spaces around their text, sorted; DataError for a span outside
+    the text or empty, and for spans that overlap as annotated."""
+    spans = []
+    for start, end, label in item.spans:
+        value = item.text[start:end] if 0 <= start <= end else ""
         start, end = start + len(value) - len(value.lstrip()), end - len(value) + len(value.rstrip())  # spaces around
         if not 0 <= start < end <= len(item.text):
             raise DataError(f"{item.where}: slot {label!r} at characters {start}-{end} is outside the text or empty")
-        if start in starts and end in ends:
-            first, last = starts[start], ends[end]
-        else:
-            words = " | ".join(t.text for t in tokens)
-            problem = Misaligned(item.where, label, start, end, item.text[start:end], words)
-            if misaligned == "error":
-                raise DataError(f"{item.where}: {problem.message()}")
-            found.append(problem)
-            if misaligned == "skip_sentence":
-                return [], [], found
-            inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]  # touched
-            if misaligned == "contract":
-                inside = [i for i in inside if tokens[i].start >= start and tokens[i].end <= end]
-            if not inside:
-                continue
-            first, last = inside[0], inside[-1]
-        if any(tag != bio.OUTSIDE for tag in tags[first : last + 1]):
-            raise DataError(f"{item.where}: slot {label!r} ({item.text[start:end]!r}) overlaps another slot")
-        tags[first : last + 1] = bio.tags_from_spans([bio.Span(label, 0, last + 1 - first)], last + 1 - first)
-    return [t.text for t in tokens], tags, found
+        spans.append((start, end, label))
+    spans.sort()
+    for (before_start, before_end, before), (start, end, label) in zip(spans, spans[1:]):
+        if start < before_end:
+            raise DataError(
+                f"{item.where}: slot {label!r} ({item.text[start:end]!r}) overlaps slot {before!r} "
+                f"({item.text[before_start:before_end]!r}) in the annotation itself"
+            )
+    return spans
 
 
 def _check_label(label: object, where: str) -> str:
@@ -113,44 +167,52 @@ def _check_label(label: object, where: str) -> str:
 # --- spans: JSON lines of raw text -----------------------------------------------------------------
 
 
-def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """(`FILE:LINE`, the parsed value) of each non-blank line; bad JSON raises DataError naming the line."""
+def json_lines(path: Path, lines: Iterable[str], errors: list[DataError] | None = None) -> Iterator[tuple[str, Any]]:
+    """(`FILE:LINE`, the parsed value) of each non-blank line; bad JSON raises DataError naming the
+    line (with `errors`, the error is appended to it and the line skipped)."""
     for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
-        except RecursionError:
-            raise DataError(f"{where}: JSON nested too deeply to be an annotated utterance") from None
-        yield where, value
+        if line.strip():
+            where = f"{path}:{number}"
+            value = collected(errors, _json_value, where, line)
+            if value is not None:
+                yield where, value
 
 
-def read_spans(path: Path, lines: Iterable[str]) -> TextData:
-    return TextData(_span_records(path, lines))
+def _json_value(where: str, line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{where}: bad JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply to be an annotated utterance") from None
 
 
-def _span_records(path: Path, lines: Iterable[str]) -> Iterator[AnnotatedText]:
-    for where, record in json_lines(path, lines):
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise DataError(f"{where}: expected a JSON object with a 'text' string")
-        annotation = record.get("annotation")
-        if isinstance(annotation, dict) and annotation.get("decision") == "skipped":
-            continue  # an annotation session's skipped utterance (slotfill.annotation.session): not data
-        intent = record.get("intent")
-        if intent is not None and not (isinstance(intent, str) and intent.strip()):
-            raise DataError(f"{where}: 'intent' must be a non-empty string")
-        slots = record.get("slots", [])
-        if not isinstance(slots, list):
-            raise DataError(f"{where}: 'slots' must be a list of {{start, end, slot}}")
-        spans = []
-        for index, slot in enumerate(slots):
-            if not isinstance(slot, dict) or not all(isinstance(slot.get(k), int) for k in ("start", "end")):
-                raise DataError(f"{where}: slots[{index}] must have integer 'start' and 'end' and a 'slot' label")
-            spans.append((slot["start"], slot["end"], _check_label(slot.get("slot"), f"{where}: slots[{index}]")))
-        yield AnnotatedText(record["text"], spans, intent, where)
+def read_spans(path: Path, lines: Iterable[str], errors: list[DataError] | None = None) -> TextData:
+    """The utterances of a JSON-lines file, read as they are iterated; with `errors`, a bad line is
+    appended to it and skipped (slotfill.data.validate lists them all)."""
+    records = json_lines(path, lines, errors)
+    return TextData(item for where, record in records if (item := collected(errors, _span_record, where, record)))
+
+
+def _span_record(where: str, record: Any) -> AnnotatedText | None:
+    """One JSON-lines record as an annotated text (None: an annotation session's skipped utterance)."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DataError(f"{where}: expected a JSON object with a 'text' string")
+    annotation = record.get("annotation")
+    if isinstance(annotation, dict) and annotation.get("decision") == "skipped":
+        return None  # an annotation session's skipped utterance (slotfill.annotation.session): not data
+    intent = record.get("intent")
+    if intent is not None and not (isinstance(intent, str) and intent.strip()):
+        raise DataError(f"{where}: 'intent' must be a non-empty string")
+    slots = record.get("slots", [])
+    if not isinstance(slots, list):
+        raise DataError(f"{where}: 'slots' must be a list of {{start, end, slot}}")
+    spans = []
+    for index, slot in enumerate(slots):
+        if not isinstance(slot, dict) or not all(isinstance(slot.get(k), int) for k in ("start", "end")):
+            raise DataError(f"{where}: slots[{index}] must have integer 'start' and 'end' and a 'slot' label")
+        spans.append((slot["start"], slot["end"], _check_label(slot.get("slot"), f"{where}: slots[{index}]")))
+    return AnnotatedText(record["text"], spans, intent, where)
 
 
 # --- Rasa NLU YAML -----------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""Problems in a dataset that training would not stop on: tokens the runtime tokeniser splits
-differently, annotated spans that do not fall on token boundaries, BIO tags that had to be repaired, slots of nothing but punctuation, intents on some
-sentences only, labels of dev/test that train never shows, and test sentences also in train.
+"""Every problem of a dataset, found in one pass: malformed sentences and records (each with its
+line, where training stops at the first), tokens the runtime tokeniser splits differently, annotated
+spans that do not fall on token boundaries or that then share a token with another, BIO tags that
+had to be repaired, slots of nothing but punctuation, intents on some sentences only, labels of
+dev/test that train never shows, and test sentences also in train.
 
-`slotfill data validate PATH` reports them all; training warns about the first kind itself.
+`slotfill data validate PATH` reports them all; training warns about tokenisation and misaligned
+spans itself.
 """
 
 from __future__ import annotations
@@ -12,8 +15,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.readers import TEXT_FORMATS, Example, detect_format, read_split, read_text_data, without_punctuation
-from slotfill.data.spans import to_tokens
+from slotfill.data.readers import (
+    TEXT_FORMATS,
+    Example,
+    StrictBioError,
+    detect_format,
+    iter_split,
+    without_punctuation,
+)
+from slotfill.data.spans import Misaligned
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
 from slotfill.text.tokenise import token_texts
@@ -23,7 +33,7 @@ EXAMPLES_SHOWN = 3
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # tokenisation | misaligned | bio | punctuation_slot | intent | unseen_label | leak
+    kind: str  # data | bio | tokenisation | misaligned | overlap | punctuation_slot | intent | unseen_label | leak
     where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
     message: str
 
@@ -71,16 +81,36 @@ def tokenisation_warning(problems: Sequence[Problem], path: Path) -> str | None:
 
 
 def misaligned_problems(path: Path, fmt: str) -> list[Problem]:
-    """Every annotated span of a raw-text split that does not fall on token boundaries (training
-    expands, contracts or skips them as `data.misaligned` says)."""
-    if fmt not in TEXT_FORMATS:
-        return []
-    found = [p for item in read_text_data(path, fmt).utterances for p in to_tokens(item, "expand")[2]]
-    return [Problem("misaligned", p.where, p.message()) for p in found]
+    """Every annotated span of a raw-text split that does not fall on token boundaries, or then
+    shares a token with another (training expands, contracts or skips them as `data.misaligned` says)."""
+    return _read(path, fmt, strict_bio=False)[1]
+
+
+def _read(path: Path, fmt: str, strict_bio: bool) -> tuple[list[Example], list[Problem]]:
+    """A split's examples, every sentence or record that could not be read (left out) and every
+    misaligned span (read with data.misaligned: expand), as problems."""
+    errors: list[DataError] = []
+    found: list[Misaligned] = []
+    examples = list(iter_split(path, fmt, strict_bio=strict_bio, errors=errors, found=found))
+    if not examples and not errors:
+        raise DataError(f"{path}: no sentences (empty split)")
+    problems = [_problem(error, path) for error in errors]
+    kinds = {"boundaries": "misaligned", "overlap": "overlap"}
+    return examples, problems + [Problem(kinds[p.reason], p.where, p.message()) for p in found]
+
+
+def _problem(error: DataError, path: Path) -> Problem:
+    """A read error as a problem: its place (the message's FILE:LINE) and what is wrong."""
+    message = str(error)
+    head, _, rest = message.removeprefix(str(path)).partition(": ")
+    where, message = (f"{path}{head}", rest) if message.startswith(str(path)) and rest else (str(path), message)
+    if isinstance(error, StrictBioError):
+        return Problem("bio", where, "I- tag without B- of the same slot (read as B-)")
+    return Problem("data", where, message + " (left out)")
 
 
 def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
-    problems = tokenisation_problems(examples, path, fmt) + misaligned_problems(path, fmt)
+    problems = tokenisation_problems(examples, path, fmt)
     with_intent = sum(e.intent is not None for e in examples)
     for index, example in enumerate(examples):
         where = locate(path, fmt, index)
@@ -93,17 +123,17 @@ def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[P
 
 
 def validate(path: Path, fmt: str = "auto") -> list[Problem]:
-    """Every problem of the split or dataset at `path` (read errors still raise DataError)."""
+    """Every problem of the split or dataset at `path`, in one pass: a malformed sentence or record is
+    one problem and is left out of the rest (an unreadable file still raises DataError)."""
     splits = find_splits(Path(path))
     formats = {name: detect_format(where) if fmt == "auto" else fmt for name, where in splits.items()}
     problems: list[Problem] = []
     read = {}
     for name, where in splits.items():
-        try:  # strictly first: a clean split is read once
-            read[name] = read_split(where, formats[name], strict_bio=True)
-        except DataError as error:  # names the first I- without its B- (data.strict_bio: true refuses it)
-            read[name] = read_split(where, formats[name])  # repaired: such an I- begins a slot
-            problems.append(Problem("bio", str(where), f"{error} (read as B-)"))
+        read[name], found = _read(where, formats[name], strict_bio=True)  # strictly: a clean split is read once
+        problems += found
+        if any(p.kind == "bio" for p in found):  # repaired: such an I- begins a slot
+            read[name] = _read(where, formats[name], strict_bio=False)[0]
         problems += _split_problems(read[name], where, formats[name])
     if "train" in read:
         for name in [n for n in read if n != "train"]:  # in split order

@@ -66,7 +66,7 @@ class Vocab:
     vectors: Index | None = None  # words of the pretrained vectors' rows (PAD, UNK, then row 2 on)
     vector_dim: int = 0
     # the tokenisation rules its words were made with, and its model tags with (slotfill.text.tokenise):
-    # 2 for every new vocabulary; a vocab.json without the key was written under rules 1
+    # 3 for every new vocabulary; a vocab.json without the key was written under rules 1
     tokenisation: int = TOKENISATION
 
     def with_vectors(self, words: Sequence[str], dim: int) -> Vocab:

@@ -3,7 +3,8 @@
 ATIS conventions: lowercase; contractions and "o'clock" stay one token ("i'd", "what's");
 the abbreviations "st." (saint), "mt.", "ft." ... keep their period; "?", ",", "!" and other
 punctuation are tokens of their own; dotted abbreviations such as "a.m." stay whole, and so do
-numbers, times, dates and percentages ("8:30", "1,000", "11/2", "25%").
+numbers, times, dates and percentages ("8:30", "1,000", "11/2", "25%"), but a comma joins digits
+only in thousands groups: "5:00,5:10" and "3,4" are lists, split at the comma (rules 3).
 Every CJK ideograph, kana or CJK punctuation mark is a token of its own; full-width letters and
 digits ("ｂｏｓｔｏｎ") make words like their ASCII forms. Invisible format characters (bidi marks,
 zero-width spaces, a BOM inside the text) are never tokens, and an emoji keeps its modifiers.
@@ -42,20 +43,28 @@ _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _SYMBOL_EXTENSION = "(?:[\U0001f3fb-\U0001f3ff\ufe00-\ufe0f\u20e3\U000e0020-\U000e007f]|\u200d[^\\s])"
 _APOSTROPHES = "'\u2019\u2018\u02bc"  # plain, right and left single quotation marks, modifier letter apostrophe
 
-_LEGACY_RE = (
-    re.compile(  # rules 1: models written before marks and grapheme clusters (vocab.json without "tokenisation")
-        rf"""
+# what joins digits into one number token. Rules 1 and 2: any of ":" "." "," "/" between digits
+# ("8:30" "3.5" "1,000" "11/2" "2.5%"), which kept lists whole ("5:00,5:10" "2,3,4" "3,4" one token).
+# Rules 3: a comma joins only thousands groups ("1,000" "12,500,000", with a decimal part "1,000.50");
+# times, list items and scores split at it ("5:00" "," "5:10").
+_NUMBER_RULES_1 = r"\d+(?:[:.,/]\d+)+%?"
+_NUMBER_RULES_3 = r"\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?%? | \d+(?:[:./]\d+)+%?"
+
+
+def _ascii_rules(numbers: str) -> str:
+    """Rules 1 (models written before marks and grapheme clusters: vocab.json without "tokenisation"),
+    and every later rules' ASCII fast path, with `numbers` as the number rule."""
+    return rf"""
     [{_CJK}]                                          # one CJK character
     | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
     | (?:[^\W\d_{_CJK}]\.){{2,}}                      # a.m. u.s. d.c.
-    | \d+(?:[:.,/]\d+)+%?                              # 8:30 3.5 1,000 11/2 2.5%
+    | {numbers}                                        # 8:30 3.5 1,000 11/2 2.5%
     | \d+%                                             # 25%
     | [^\W_{_CJK}]+(?:[{_APOSTROPHES}][^\W_{_CJK}]+)*  # words, i'd, o'clock, 2nd
     | [^\s{_INVISIBLE}]{_SYMBOL_EXTENSION}*            # any other visible character (an emoji with its modifiers)
-    """,
-        re.VERBOSE,
-    )
-)
+    """
+
+
 # rules 2: a letter and the combining marks after it (Unicode M*: accents typed as marks, Indic
 # vowel signs, Thai tones, harakat) are one unit of a word, and a word is one script (so
 # "bangkokกรุงเทพ" is two); Thai, Lao, Khmer and Myanmar, written without spaces, are one token per
@@ -79,33 +88,52 @@ def _script_word(letters: str) -> str:
 
 _SCRIPT_WORDS = "|".join(_script_word(rf"\p{{{script}}}") for script in _WORD_SCRIPTS)
 _OTHER_WORD = _script_word(rf"^\W_\p{{M}}{_CJK}{_NO_SPACE}")  # (regex's \w has the marks: not as letters)
-_TOKEN_RULES_2 = rf"""
+
+
+def _unicode_rules(numbers: str) -> str:
+    """Rules 2 and later (compiled with `regex`), with `numbers` as the number rule."""
+    return rf"""
     [{_CJK}]\p{{M}}*                                    # one CJK character (a kana's dakuten typed as a mark too)
     | (?=[{_NO_SPACE}])\X                              # one Thai, Lao, Khmer or Myanmar grapheme cluster
     | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
     | (?:[^\W\d_\p{{M}}{_CJK}{_NO_SPACE}]\p{{M}}*\.){{2,}}  # a.m. u.s. d.c.
-    | \d+(?:[:.,/]\d+)+%?                              # 8:30 3.5 1,000 11/2 2.5%
+    | {numbers}                                        # 8:30 3.5 1,000 11/2 2.5%
     | \d+%                                             # 25%
     | {_SCRIPT_WORDS}                                  # a word of one script
     | {_OTHER_WORD}                                    # a word of any other script
     | [^\s\x1c-\x1f{_INVISIBLE}]\p{{M}}*{_SYMBOL_EXTENSION}*  # any other visible character (an emoji with its modifiers);
-"""  # (\x1c-\x1f are spaces to `re` and str.isspace, not to `regex`)
-TOKENISATION = 2  # the rules new models are trained and tag with (vocab.json records them)
-KNOWN_TOKENISATIONS = (1, 2)
-_PATTERNS: dict[int, Any] = {1: _LEGACY_RE}
+    """  # (\x1c-\x1f are spaces to `re` and str.isspace, not to `regex`)
+
+
+TOKENISATION = 3  # the rules new models are trained and tag with (vocab.json records them)
+# every rules this slotfill knows: (the `re` rules for ASCII text, the `regex` rules for any other)
+_RULES = {
+    1: (_ascii_rules(_NUMBER_RULES_1), _ascii_rules(_NUMBER_RULES_1)),
+    2: (_ascii_rules(_NUMBER_RULES_1), _unicode_rules(_NUMBER_RULES_1)),
+    3: (_ascii_rules(_NUMBER_RULES_3), _unicode_rules(_NUMBER_RULES_3)),
+}
+KNOWN_TOKENISATIONS = tuple(_RULES)
+_PATTERNS: dict[tuple[int, bool], Any] = {}
 
 
 def _pattern(rules: int, text: str = "") -> Any:
-    """The compiled rules for `text` (the `regex` ones compiled on first use: importing `regex` costs
-    20 ms). ASCII text has no marks, no script but Latin and no cluster of more than one character,
-    so both rules split it alike and it takes `re`'s faster pattern (a test holds the equality)."""
-    found = _PATTERNS.get(1 if text.isascii() else rules)
+    """The compiled rules for `text`, each compiled on first use (importing `regex` costs 20 ms).
+    ASCII text has no marks, no script but Latin and no cluster of more than one character, so every
+    rules split it as their `re` pattern does, the faster one (a test holds the equality)."""
+    key = (rules, text.isascii())
+    found = _PATTERNS.get(key)
     if found is None:
-        if rules != 2:
-            raise ValueError(f"tokenisation rules {rules!r}: this slotfill knows 1 and 2")
-        import regex
+        if rules not in _RULES:
+            known = ", ".join(map(str, KNOWN_TOKENISATIONS))
+            raise ValueError(f"tokenisation rules {rules!r}: this slotfill knows {known}")
+        ascii_rules, unicode_rules = _RULES[rules]
+        if key[1] or rules == 1:
+            found = re.compile(ascii_rules, re.VERBOSE)
+        else:
+            import regex
 
-        found = _PATTERNS[2] = regex.compile(_TOKEN_RULES_2, regex.VERBOSE | regex.VERSION0)
+            found = regex.compile(unicode_rules, regex.VERBOSE | regex.VERSION0)
+        _PATTERNS[key] = found
     return found
 
 
@@ -180,8 +208,9 @@ def count_tokens(text: str, limit: int | None = None, rules: int = TOKENISATION)
 
 def tokenise(text: str, limit: int | None = None, rules: int = TOKENISATION) -> list[Token]:
     """Split raw text into tokens with character offsets into `text`; with `limit`, at most that
-    many (the rest of the text is not even scanned). `rules`: 2 (the current ones) or 1 (those of
-    models written before marks and grapheme clusters: vocab.json says which a model uses)."""
+    many (the rest of the text is not even scanned). `rules`: 3 (the current ones), 2 (those of models
+    whose commas joined any digits: "5:00,5:10" one token) or 1 (those of models written before marks
+    and grapheme clusters): vocab.json says which a model uses."""
     matches = itertools.islice(_pattern(rules, text).finditer(text), limit)
     # tuple.__new__ is what Token(...) calls, without the Python frame of its generated __new__
     return [_new_token(Token, (m.group(), m.start(), m.end(), normalise(m.group()))) for m in matches]

@@ -72,7 +72,7 @@ def test_raw_text_with_character_spans(tmp_path: Path) -> None:
         ),
         (
             {"text": "to boston", "slots": [{"start": 0, "end": 9, "slot": "a"}, {"start": 3, "end": 9, "slot": "b"}]},
-            "slot 'b' ('boston') overlaps another slot",
+            "slot 'b' ('boston') overlaps slot 'a' ('to boston') in the annotation itself",
         ),
         ({"text": "to boston", "slots": [{"start": 3, "end": 99, "slot": "city"}]}, "at characters 3-99"),
         (

@@ -88,9 +88,16 @@ def test_hostile_files_are_one_line_errors(name: str, tmp_path: Path) -> None:
     with pytest.raises(DataError) as error:
         read_split(path)
     assert message in str(error.value) and str(error.value).startswith(str(path)) and "\n" not in str(error.value)
-    for command in (["data", "validate", str(path)], ["data", "stats", str(path)]):
-        result = runner.invoke(app, command)
-        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, (command, result.output)
+    stats = runner.invoke(app, ["data", "stats", str(path)])
+    assert stats.exit_code == 2 and len(stats.stderr.strip().splitlines()) == 1, stats.output
+    # validate reads past a bad record and lists it (exit 1); a file it cannot read at all is exit 2
+    validate = runner.invoke(app, ["data", "validate", str(path), "--json"])
+    if validate.exit_code == 1:
+        listed = json.loads(validate.stdout)["list"]
+        assert [p["kind"] for p in listed] == ["data"] and message in listed[0]["message"], listed
+        assert str(error.value).startswith(listed[0]["where"] + ": ") and listed[0]["where"] != str(path)
+    else:
+        assert validate.exit_code == 2 and validate.stderr.strip() == f"error: {error.value}", validate.output
 
 
 @pytest.mark.parametrize("target", ["out.yml", "out.jsonl", "out.json"])

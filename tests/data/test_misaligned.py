@@ -99,3 +99,120 @@ def test_evaluate_scores_gold_spans_inside_a_token_as_the_tokens_they_touch(trai
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert metrics["gold_spans_expanded"] == 2 and metrics["sentences"] == 3
+
+
+# real-shaped cases of the multilingual task-oriented dialog data (Schuster et al. 2019), as a new user meets them
+ALARMS = AnnotatedText(  # English test: the times of a list, "at 5:00" and "5:10"
+    "please schedule the alarm to go off at 5:00,5:10, and 5:20 AM every day",
+    [(36, 43, "datetime"), (44, 48, "datetime"), (54, 71, "datetime")],
+    "create_alarm",
+    "test.jsonl:273",
+)
+MIKEEL = AnnotatedText(  # Spanish dev: a space lost between "Mike" and "el"; both slots cut the token
+    "recuérdame el cumpleaños de Mikeel 6 de Agosto",
+    [(14, 32, "todo"), (32, 46, "datetime")],
+    "create_reminder",
+    "dev.jsonl:509",
+)
+
+
+def test_a_list_of_times_falls_on_tokens() -> None:
+    tokens, tags, found = to_tokens(ALARMS, "error")
+    assert list(zip(tokens, tags))[7:] == [
+        ("at", "B-datetime"), ("5:00", "I-datetime"), (",", "O"), ("5:10", "B-datetime"), (",", "O"), ("and", "O"),
+        ("5:20", "B-datetime"), ("AM", "I-datetime"), ("every", "I-datetime"), ("day", "I-datetime"),
+    ]  # fmt: skip
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "policy,tags,reasons",
+    [
+        ("expand", ["O", "O", "B-todo", "I-todo", "I-todo", "B-datetime", "I-datetime", "I-datetime"],
+         ["boundaries", "boundaries", "overlap"]),
+        ("contract", ["O", "O", "B-todo", "I-todo", "O", "B-datetime", "I-datetime", "I-datetime"],
+         ["boundaries", "boundaries"]),
+        ("skip_sentence", [], ["boundaries"]),
+    ],
+)  # fmt: skip
+def test_spans_that_share_a_token_once_aligned_follow_the_policy(policy: str, tags: list, reasons: list) -> None:
+    tokens, got, found = to_tokens(MIKEEL, policy)
+    assert tokens == (["recuérdame", "el", "cumpleaños", "de", "Mikeel", "6", "de", "Agosto"] if tags else [])
+    assert got == tags and [p.reason for p in found] == reasons
+    if policy == "expand":
+        assert found[2].message() == (
+            "slot 'datetime' at characters 32-46 ('el 6 de Agosto') shares a token with an earlier slot once both "
+            "fall on tokens (tokens: recuérdame | el | cumpleaños | de | Mikeel | 6 | de | Agosto); kept as '6 de Agosto'"
+        )
+
+
+def test_a_span_left_no_token_is_dropped_and_counted() -> None:
+    item = AnnotatedText("call Mikeel now", [(5, 9, "name"), (9, 11, "surname")], None, "f.jsonl:3")
+    tokens, tags, found = to_tokens(item, "expand")
+    assert (tags, [(p.label, p.reason, p.kept) for p in found]) == (
+        ["O", "B-name", "O"],
+        [("name", "boundaries", None), ("surname", "boundaries", None), ("surname", "overlap", "")],
+    )
+    assert found[2].message().endswith("; dropped (no token left)")
+
+
+def test_spans_that_overlap_in_the_annotation_stay_an_error_under_every_policy() -> None:
+    item = AnnotatedText("to new york city", [(3, 11, "city"), (7, 16, "city")], None, "f.jsonl:4")
+    for policy in ("expand", "contract", "skip_sentence", "error"):
+        with pytest.raises(DataError, match=r"^f\.jsonl:4: slot 'city' \('york city'\) overlaps slot 'city' \('new york'\) in the annotation itself$"):  # fmt: skip
+            to_tokens(item, policy)
+
+
+def real_shaped_file(path: Path) -> Path:
+    """A spans file with one problem of each kind a real dataset has, and clean lines between."""
+
+    def record(item: AnnotatedText) -> str:
+        slots = [{"start": s, "end": e, "slot": label} for s, e, label in item.spans]
+        return json.dumps({"text": item.text, "intent": item.intent, "slots": slots}, ensure_ascii=False)
+
+    lines = [
+        record(ALARMS),  # 1: clean (the comma rule)
+        record(MIKEEL),  # 2: two spans inside a token, then sharing it
+        '{"text": "broken',  # 3: bad JSON
+        record(
+            AnnotatedText("to new york city", [(3, 11, "city"), (7, 16, "city")], "x", "")
+        ),  # 4: overlap as annotated
+        record(AnnotatedText("to boston", [(3, 99, "city")], "x", "")),  # 5: outside the text
+        record(FRIDAY),  # 6: inside a token
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_validate_lists_every_problem_of_every_kind_in_one_pass(tmp_path: Path) -> None:
+    path = real_shaped_file(tmp_path / "train.jsonl")
+    assert [(p.kind, p.where.removeprefix(str(path))) for p in validate(path)] == [
+        ("data", ":3"), ("data", ":4"), ("data", ":5"),
+        ("misaligned", ":2"), ("misaligned", ":2"), ("overlap", ":2"), ("misaligned", ":6"),
+    ]  # fmt: skip
+    messages = [p.message for p in validate(path) if p.kind == "data"]
+    assert (
+        messages[1] == "slot 'city' ('york city') overlaps slot 'city' ('new york') in the annotation itself (left out)"
+    )
+
+
+def test_training_takes_what_alignment_changed_with_the_default_policy_and_says_so(tmp_path: Path) -> None:
+    lines = real_shaped_file(tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:2] + lines[5:]) + "\n", encoding="utf-8")  # no bad records
+    data = {"format": "spans", "dir": str(tmp_path), "train": "train.jsonl", "dev": None, "test": None}
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps({"data": data, "training": {"epochs": 1}, "model": {"encoder": {"hidden_size": 8}}}))
+    result = CliRunner().invoke(app, ["train", str(config), "--output", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+
+    def unfolded(text: str) -> str:  # without the spaces and line breaks, wherever the console folded it
+        return "".join(text.split())
+
+    assert unfolded("3 slot spans in 3 utterances do not fall on token boundaries, expanded") in unfolded(result.stderr)
+    assert unfolded(
+        "1 slot spans in 3 utterances then share a token with an earlier slot, given the tokens left to them "
+        f"(dropped where none is) (data.misaligned: expand): {tmp_path / 'train.jsonl'}:2: 'el 6 de Agosto' in "
+        "recuérdame | el | cumpleaños | de | Mikeel | 6 | de | Agosto (kept as '6 de Agosto')"
+    ) in unfolded(result.stderr)
+    examples = read_split(tmp_path / "train.jsonl")
+    assert examples[1].tags == ("O", "O", "B-todo", "I-todo", "I-todo", "B-datetime", "I-datetime", "I-datetime")

@@ -70,14 +70,16 @@ ASCII = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=60)
 
 @settings(max_examples=300)
 @given(ASCII)
-def test_ascii_is_tokenised_alike_by_both_rules(text: str) -> None:
+def test_ascii_is_tokenised_by_re_as_by_the_unicode_rules(text: str) -> None:
     """What lets ASCII text take `re`'s pattern, and models written under rules 1 tag ASCII as before."""
     import regex
 
     from slotfill.text import tokenise as module
 
-    rules_2 = regex.compile(module._TOKEN_RULES_2, regex.VERBOSE | regex.VERSION0)
-    assert rules_2.findall(text) == token_texts(text, rules=1)
+    assert token_texts(text, rules=2) == token_texts(text, rules=1)
+    for rules in (2, 3):
+        unicode_rules = regex.compile(module._RULES[rules][1], regex.VERBOSE | regex.VERSION0)
+        assert unicode_rules.findall(text) == token_texts(text, rules=rules)
 
 
 WORDS = st.sampled_from(
@@ -127,8 +129,8 @@ def test_a_vocabulary_records_its_rules_and_one_without_them_is_rules_1(tmp_path
     fixture = json.loads((ROOT / "tests" / "fixtures" / "model_v2" / "vocab.json").read_text(encoding="utf-8"))
     assert "tokenisation" not in fixture and Vocab.from_json(fixture).tokenisation == 1
     assert Vocab.from_json({**fixture, "tokenisation": 2}).to_json()["tokenisation"] == 2
-    with pytest.raises(ModelError, match=r"^v\.json: tokenisation 3: written by a newer slotfill .* rules 1, 2\)"):
-        Vocab.from_json({**fixture, "tokenisation": 3}, "v.json")
+    with pytest.raises(ModelError, match=r"^v\.json: tokenisation 4: written by a newer slotfill .* rules 1, 2, 3\)"):
+        Vocab.from_json({**fixture, "tokenisation": 4}, "v.json")
 
 
 def test_a_model_written_before_keeps_its_rules_and_a_new_one_has_the_new(trained_run: Path) -> None:
@@ -140,6 +142,21 @@ def test_a_model_written_before_keeps_its_rules_and_a_new_one_has_the_new(traine
     new = Predictor.load(trained_run, "cpu").parse(text, values=False)
     assert nfd("Reykjavík") in new["tokens"]
     assert all(text[s["start"] : s["end"]] == s["text"] for s in new["slots"])
+
+
+def test_a_model_of_rules_2_keeps_its_commas_and_a_new_one_splits_lists(trained_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from slotfill.predict import Predictor
+
+    text = "wake me at 5:00,5:10 and 1,000 times"
+    old_model = shutil.copytree(trained_run / "model", tmp_path / "model")
+    vocab = json.loads((old_model / "vocab.json").read_text(encoding="utf-8"))
+    (old_model / "vocab.json").write_text(json.dumps({**vocab, "tokenisation": 2}), encoding="utf-8")
+    old = Predictor.load(old_model, "cpu").parse(text, values=False)
+    new = Predictor.load(trained_run, "cpu").parse(text, values=False)
+    assert old["tokens"] == ["wake", "me", "at", "5:00,5:10", "and", "1,000", "times"]
+    assert new["tokens"] == ["wake", "me", "at", "5:00", ",", "5:10", "and", "1,000", "times"]
 
 
 def test_nfd_and_nfc_input_give_the_same_slots(trained_run: Path) -> None:
@@ -169,4 +186,4 @@ def test_text_in_a_script_the_model_never_saw_tags_without_error(trained_run: Pa
 
 
 def test_a_new_model_records_the_rules_it_was_trained_with(trained_run: Path) -> None:
-    assert json.loads((trained_run / "model" / "vocab.json").read_text(encoding="utf-8"))["tokenisation"] == 2
+    assert json.loads((trained_run / "model" / "vocab.json").read_text(encoding="utf-8"))["tokenisation"] == 3

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slotfill.text.tokenise import is_punctuation, normalise, tokenise
+from slotfill.text.tokenise import KNOWN_TOKENISATIONS, is_punctuation, normalise, token_texts, tokenise
 
 
 def norms(text: str) -> list[str]:
@@ -90,6 +90,58 @@ def test_times_dates_and_percentages_stay_whole() -> None:
         "2.5%",
         "off",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("1,000", ["1,000"]),
+        ("12,500,000 people", ["12,500,000", "people"]),
+        ("$1,000.50 or 1,000%", ["$", "1,000.50", "or", "1,000%"]),
+        ("at 5:00,5:10, and 5:20", ["at", "5:00", ",", "5:10", ",", "and", "5:20"]),
+        ("rows 2,3,4", ["rows", "2", ",", "3", ",", "4"]),
+        ("it ended 3,4", ["it", "ended", "3", ",", "4"]),
+        ("1,0000 and 1234,567", ["1", ",", "0000", "and", "1234", ",", "567"]),
+        ("1,000,5", ["1,000", ",", "5"]),
+        ("3.5,4.5", ["3.5", ",", "4.5"]),
+        ("٣,٤ and ١,٠٠٠", ["٣", ",", "٤", "and", "١,٠٠٠"]),  # Arabic-Indic digits: the same rule
+    ],
+)
+def test_a_comma_joins_digits_only_in_thousands_groups(text: str, tokens: list[str]) -> None:
+    assert token_texts(text) == tokens == [t.text for t in tokenise(text)]
+
+
+def test_models_of_the_old_rules_keep_their_commas() -> None:
+    for rules in (1, 2):
+        assert token_texts("at 5:00,5:10 for 2,3,4 or 1,000", rules=rules) == [
+            "at",
+            "5:00,5:10",
+            "for",
+            "2,3,4",
+            "or",
+            "1,000",
+        ]
+
+
+NUMBERS = st.lists(
+    st.one_of(st.integers(0, 10**9).map(str), st.integers(0, 10**9).map("{:,}".format), st.sampled_from(",:./% ")),
+    max_size=12,
+)
+
+
+@given(NUMBERS, st.sampled_from(KNOWN_TOKENISATIONS))
+def test_numbers_and_commas_keep_exact_offsets_under_every_rules(pieces: list[str], rules: int) -> None:
+    text = "".join(pieces)
+    tokens = tokenise(text, rules=rules)
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    assert [t.text for t in tokens] == token_texts(text, rules=rules)
+    assert "".join(t.text for t in tokens) == text.replace(" ", "")  # nothing dropped, nothing doubled
+
+
+def test_thousands_groups_are_one_token_and_lists_split() -> None:
+    for number in (0, 7, 999, 1000, 12_500_000, 1_234_567_890):
+        assert token_texts(f"{number:,}") == [f"{number:,}"]
+    assert token_texts(",".join(["5:00", "5:10", "5:20"])) == ["5:00", ",", "5:10", ",", "5:20"]
 
 
 def test_punctuation_tokens_are_recognised() -> None:

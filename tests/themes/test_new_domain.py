@@ -69,7 +69,7 @@ def test_validate_reports_every_problem_with_its_place(flawed: Path) -> None:
     report = json.loads(result.stdout)
     train_in, test_in = flawed / "train" / "seq.in", flawed / "test" / "seq.in"
     assert [(p["kind"], p["where"]) for p in report["list"]] == [
-        ("bio", str(flawed / "train")),
+        ("bio", f"{flawed / 'train' / 'seq.out'}:6"),  # the line of the I- without its B-
         ("tokenisation", f"{train_in}:1"),
         ("tokenisation", f"{train_in}:4"),
         ("punctuation_slot", f"{train_in}:5"),
@@ -77,7 +77,7 @@ def test_validate_reports_every_problem_with_its_place(flawed: Path) -> None:
         ("unseen_label", f"{test_in}:2"),
         ("unseen_label", f"{test_in}:2"),
     ]
-    assert "seq.out:6" in report["list"][0]["message"]  # the line of the I- without its B-
+    assert report["list"][0]["message"] == "I- tag without B- of the same slot (read as B-)"
     assert report["list"][1]["message"] == "'lo-fi' (B-genre) becomes 'lo' '-' 'fi' when typed"
     assert report["by_kind"] == {"tokenisation": 2, "punctuation_slot": 1, "bio": 1, "leak": 1, "unseen_label": 2}
     clean = CliRunner().invoke(app, ["data", "validate", str(SMARTHOME)])
@@ -88,7 +88,7 @@ def test_the_table_shows_every_place_whole_at_80_columns(flawed: Path) -> None:
     result = CliRunner().invoke(app, ["data", "validate", str(flawed)], env={"COLUMNS": "80"})
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
     places = [row[1] for row in rows if row[0]]  # a row's first line (a folded message goes on below)
-    assert places == ["train", "train/seq.in:1", "train/seq.in:4", "train/seq.in:5",
+    assert places == ["train/seq.out:6", "train/seq.in:1", "train/seq.in:4", "train/seq.in:5",
                       "test/seq.in:1", "test/seq.in:2", "test/seq.in:2"]  # fmt: skip
     assert "…" not in result.stdout
 
