@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 from slotfill.config import config_from_dict
 from slotfill.data.readers import Example
 from slotfill.errors import ConfigError, DataError, ModelError
-from slotfill.features.gazetteer import Gazetteer, GazetteerSet, GazetteerUpdate, fold, form_words, read_gazetteer_file
+from slotfill.features import gazetteer
+from slotfill.features.gazetteer import (
+    Gazetteer,
+    GazetteerSet,
+    GazetteerUpdate,
+    fold,
+    form_words,
+    merge_entries,
+    read_gazetteer_file,
+)
 from slotfill.features.gazetteer_sources import (
     airport_forms,
     build_gazetteers,
@@ -199,10 +208,45 @@ def test_form_words_of_every_builtin_entry_are_the_tokenisers() -> None:
     assert {form: form_words(form) for form in forms} == {form: tokeniser_words(form) for form in forms}
 
 
+LATIN = "".join(chr(c) for c in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)] if chr(c).isalpha())
+FORMS = (
+    st.text(alphabet="aZ09 .'-é\t", max_size=14)
+    | st.text(alphabet="stmaZ09 .,:/%'-_()$+?", max_size=16)
+    | st.text(alphabet=LATIN + " -.'ª×\u0301กขа", max_size=12)  # Latin letters, a mark, Thai, a Cyrillic а
+)
+
+
 @settings(max_examples=600)
-@given(st.text(alphabet="aZ09 .'-é\t", max_size=14) | st.text(alphabet="stmaZ09 .,:/%'-_()$+?", max_size=16))
+@given(FORMS)
 def test_the_fast_paths_of_form_words_are_the_tokeniser(form: str) -> None:
     assert form_words(form) == tokeniser_words(form)
+    assert gazetteer.form_key(form) == " ".join(tokeniser_words(form))
+    assert gazetteer.has_words(form) == bool(tokeniser_words(form))
+    assert gazetteer._is_plain(form) == bool(re.fullmatch(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*", form))
+
+
+def test_latin_letters_fold_one_by_one_as_words_fold() -> None:
+    table = gazetteer._latin_folds()
+    assert {chr(code) for code in table} == set(LATIN) | set("abcdefghijklmnopqrstuvwxyz")
+    assert all(fold(letter) == folded for letter, folded in ((chr(c), f) for c, f in table.items()))
+    words = ["Zürich", "Ǆemal", "İstanbul", "Đà", "Nẵng", "Ørsted", "Straße", "ǅ", "Ǻlborg"]
+    assert [word.translate(table) for word in words] == [fold(word) for word in words]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.sampled_from(["New York", "new york", "NYC", "St. Louis", "st louis", "Zürich", "zurich", "Baie-Comeau", "Rome"]), min_size=1, max_size=3), max_size=6))  # fmt: skip
+def test_an_updated_set_is_the_set_built_from_the_merged_lists(added: list[list[str]]) -> None:
+    """`updated` grows the old set's matcher instead of building one: the same features as a set
+    built whole from the merged entries, and each form once per list."""
+    base = [Gazetteer("city", (("Boston",), ("New York", "NYC"))), Gazetteer("airport", (("JFK",),))]
+    entries = tuple(tuple(entry) for entry in added)
+    updated = GazetteerSet(base).updated([GazetteerUpdate("city", entries)])
+    built = GazetteerSet([Gazetteer("city", merge_entries(base[0].entries, entries)), base[1]])
+    assert updated["city"].entries == built["city"].entries
+    keys = [gazetteer.form_key(form) for entry in updated["city"].entries for form in entry]
+    assert len(keys) == len(set(keys))
+    for text in ["fly from new york to zurich via st. louis", "rome baie-comeau jfk boston nyc", "st louis"]:
+        assert matches(updated, text) == matches(built, text)
 
 
 def test_a_list_file_that_is_no_list_is_one_line_before_it_fills_memory(tmp_path: Path) -> None:
