@@ -20,6 +20,12 @@ EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
 VECTOR_SOURCES = ("glove-6b-50d",)
 VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
 VECTOR_JOINS = ("concat", "project", "init")
+# a pretrained transformer as one more input feature (model.encoder_features; README, "Pretrained
+# encoders"): the sources `slotfill encoders download` knows, how its word pieces become one
+# feature per token, and how it is trained (frozen: computed without gradient)
+ENCODER_SOURCES = ("all-minilm-l6-v2",)
+ENCODER_POOLINGS = ("mean", "first")
+ENCODER_MODES = ("frozen",)
 DECODERS = ("crf", "softmax")
 LR_SCHEDULES = ("constant", "linear")
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)

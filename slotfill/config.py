@@ -24,6 +24,9 @@ from slotfill.choices import (
     DEFAULT_VALUE_RULES,
     DEVICES,
     EMBEDDING_KINDS,
+    ENCODER_MODES,
+    ENCODER_POOLINGS,
+    ENCODER_SOURCES,
     LR_SCHEDULES,
     MAX_GAZETTEERS,
     MISALIGNED,
@@ -143,6 +146,23 @@ class IntentConfig(Section):
     loss_weight: float = Field(1.0, ge=0.0)
 
 
+class EncoderFeaturesConfig(Section):
+    """A pretrained transformer's features beside the others (README, "Pretrained encoders")."""
+
+    # a name `slotfill encoders download` knows (choices.ENCODER_SOURCES), or a Hugging Face model folder
+    source: str = Field(min_length=1)
+    pooling: Literal[ENCODER_POOLINGS] = "mean"  # type: ignore[valid-type]  # a token's pieces: their mean or the first
+    mode: Literal[ENCODER_MODES] = "frozen"  # type: ignore[valid-type]
+
+    def resolved_path(self) -> Path:
+        """Where the model folder is: the download's directory for a known name, else the path given."""
+        if self.source in ENCODER_SOURCES:
+            from slotfill.data.encoder_sources import encoder_dir
+
+            return encoder_dir(self.source)
+        return Path(self.source)
+
+
 class ModelConfig(Section):
     embedding: EmbeddingConfig = EmbeddingConfig()
     chars: CharConfig = CharConfig()
@@ -153,6 +173,7 @@ class ModelConfig(Section):
     gazetteer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
     decoder: Literal[DECODERS] = "crf"  # type: ignore[valid-type]
     intent: IntentConfig = IntentConfig()
+    encoder_features: EncoderFeaturesConfig | None = None
 
 
 class TrainingConfig(Section):
@@ -282,6 +303,10 @@ def _relative_to(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     vectors = pretrained.get("source") if isinstance(pretrained, dict) else None
     if isinstance(vectors, str) and vectors not in VECTOR_SOURCES and not Path(vectors).is_absolute():
         pretrained["source"] = str((base / vectors).resolve())
+    features = model.get("encoder_features") if isinstance(model, dict) else None
+    encoder = features.get("source") if isinstance(features, dict) else None
+    if isinstance(encoder, str) and encoder not in ENCODER_SOURCES and not Path(encoder).is_absolute():
+        features["source"] = str((base / encoder).resolve())
     gazetteers = raw.get("gazetteers")
     for source in gazetteers.values() if isinstance(gazetteers, dict) else ():
         if isinstance(source, dict) and isinstance(source.get("file"), str) and not Path(source["file"]).is_absolute():

@@ -20,6 +20,7 @@ from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import DEVICE_HELP, RICH_MARKUP_MODE, Command, ModelArgument, ThreadsOption, call, fail, stderr
 from slotfill.cli.annotate import annotate
 from slotfill.cli.data import data_app
+from slotfill.cli.encoders import encoders_app
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
 from slotfill.cli.vectors import vectors_app
@@ -334,6 +335,7 @@ for command in (predict, tag, annotate, serve, export, info):
     app.command(cls=Command)(command)
 app.add_typer(data_app, name="data")
 app.add_typer(vectors_app, name="vectors")
+app.add_typer(encoders_app, name="encoders")
 
 
 def run() -> None:

@@ -78,6 +78,13 @@ def info(
             f"{vectors['rows']:,} rows of {vectors['dim']} ({vectors['bytes'] / 1e6:.1f} MB), join {vectors['join']}, "
             f"from {vectors['source']}",
         )
+    encoder = described.get("encoder")
+    if encoder is not None:
+        table.add_row(
+            "pretrained encoder",
+            f"{encoder['type']}, {encoder['parameters'] / 1e6:.1f} M parameters of width {encoder['width']} "
+            f"({encoder['bytes'] / 1e6:.1f} MB), {encoder['mode']}, {encoder['pooling']} of pieces, from {encoder['source']}",
+        )
     metrics = described["metrics"]
     for split in ("dev", "test"):
         if isinstance(metrics.get(split), dict):

@@ -46,7 +46,8 @@ def tag_token_lists(
     shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
     results: list[Tagged | None] = [None] * len(token_lists)
     nonempty = [i for i, positions in enumerate(shown) if positions]
-    corpus = encode_sentences([[token_lists[i][p] for p in shown[i]] for i in nonempty], vocab, gazetteers)
+    shown_tokens = [[token_lists[i][p] for p in shown[i]] for i in nonempty]
+    corpus = encode_sentences(shown_tokens, vocab, gazetteers, word_features=decoder.word_features)
     table = _tag_table(tuple(vocab.tags.items))
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
         arrays = corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE)

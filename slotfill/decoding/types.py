@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from slotfill.config import Config
-    from slotfill.features.arrays import FeatureArrays
+    from slotfill.features.arrays import FeatureArrays, WordFeatures
     from slotfill.features.gazetteer import GazetteerSet
     from slotfill.features.vocab import Vocab
 
@@ -51,6 +51,11 @@ class SentenceDecoder(Protocol):
 
     @property
     def has_intent(self) -> bool: ...
+
+    @property
+    def word_features(self) -> WordFeatures | None:
+        """The model's pretrained encoder features of sentences (None: it has no encoder)."""
+        ...
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         """The network runs on every row of `arrays`; only the first `rows` (None: all) are decoded:

@@ -127,6 +127,11 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
             f"{source}: the {cell!r} cell cannot be exported: ONNX has no operator for it and a traced "
             f"loop would fix the sentence length (cells that export: {', '.join(FUSED_CELLS)})"
         )
+    if loaded.config.model.encoder_features is not None:
+        raise ModelError(
+            f"{source}: a model with a pretrained encoder (model.encoder_features) cannot be exported yet; "
+            "it tags with torch (predict, tag, serve)"
+        )
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ModelError(f"{out_dir}: not empty (pass --overwrite to replace it)")
     info = _export_info(loaded, quantize)

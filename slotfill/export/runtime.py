@@ -86,6 +86,10 @@ class OnnxDecoder:
     def has_intent(self) -> bool:
         return self._has_intent
 
+    @property
+    def word_features(self) -> None:
+        return None  # an exported model has no pretrained encoder (slotfill export refuses one)
+
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
         emissions = outputs[0][:rows]  # (B, L, T)

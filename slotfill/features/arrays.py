@@ -9,7 +9,7 @@ Sentences arrive as the model sees them: punctuation already left out (slotfill.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -38,6 +38,12 @@ class FeatureArrays(NamedTuple):
     vector_ids: np.ndarray  # (U,) int64: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
     intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
+    encoder_features: np.ndarray | None = None  # (B, L, H) float32: a pretrained encoder's, where the model has one
+
+
+# a pretrained encoder's features of sentences of model-view words: one (L, H) array each
+# (slotfill.nn.pretrained.PretrainedWords; computed once per sentence, as the model reads them)
+WordFeatures = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class EncodedSentence:
     gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
+    encoder_features: np.ndarray | None = None  # (L, H) float16, where the model has a pretrained encoder
 
 
 def padded(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
@@ -107,6 +114,11 @@ class EncodedSentences:
             tag_ids = padded([s.tag_ids or [] for s in sentences], longest)
         if sentences[0].intent_id is not None:
             intent_ids = np.array([s.intent_id for s in sentences], dtype=np.int64)
+        encoder_features = None
+        if sentences[0].encoder_features is not None:
+            encoder_features = np.zeros((len(sentences), longest, sentences[0].encoder_features.shape[1]), np.float32)
+            for row, sentence in enumerate(sentences):  # (B, L, H), zero past each length
+                encoder_features[row, : len(sentence.word_ids)] = sentence.encoder_features
         return FeatureArrays(
             word_ids,
             np.ascontiguousarray(char_ids),
@@ -117,6 +129,7 @@ class EncodedSentences:
             vector_ids,
             tag_ids,
             intent_ids,
+            encoder_features,
         )
 
 
@@ -125,13 +138,16 @@ def encode_sentences(
     vocab: Vocab,
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
+    word_features: WordFeatures | None = None,
 ) -> EncodedSentences:
     """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
-    and intents are encoded too; every one must be in the vocabulary (true of the training set)."""
+    and intents are encoded too; every one must be in the vocabulary (true of the training set).
+    With `word_features`, each sentence's pretrained encoder features, of its model-view words."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
     word_id, sentences = vocab.words.get, []
-    for i, tokens in enumerate(token_lists):
-        words = [normalise(token) for token in tokens]
+    all_words = [[normalise(token) for token in tokens] for tokens in token_lists]
+    features = word_features(all_words) if word_features is not None else [None] * len(all_words)
+    for i, words in enumerate(all_words):
         type_index = [type_of.setdefault(w, len(type_of)) for w in words]
         tag_ids, intent_id = None, None
         if examples is not None:
@@ -139,7 +155,9 @@ def encode_sentences(
             if len(vocab.intents) and examples[i].intent is not None:
                 intent_id = vocab.intents[examples[i].intent]
         bits = gazetteers.features(words)
-        sentences.append(EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id))
+        sentences.append(
+            EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id, features[i])
+        )
     clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
     char_table = padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
     trigram_table = padded(

@@ -16,6 +16,7 @@ from slotfill.features.arrays import (
     EncodedSentence,
     EncodedSentences,
     FeatureArrays,
+    WordFeatures,
     batches_by_length,
     encode_sentences,
 )
@@ -35,6 +36,7 @@ class Batch(NamedTuple):
     vector_ids: Tensor  # (U,) long: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
+    encoder_features: Tensor | None = None  # (B, L, H) float: a pretrained encoder's, where the model has one
 
     @classmethod
     def from_arrays(cls, arrays: FeatureArrays) -> Batch:
@@ -62,9 +64,10 @@ def encode(
     vocab: Vocab,
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
+    word_features: WordFeatures | None = None,
 ) -> EncodedCorpus:
     """slotfill.features.arrays.encode_sentences, as a torch Dataset."""
-    encoded = encode_sentences(token_lists, vocab, gazetteers, examples)
+    encoded = encode_sentences(token_lists, vocab, gazetteers, examples, word_features)
     return EncodedCorpus(
         encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table, gazetteers.num_features
     )

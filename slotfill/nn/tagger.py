@@ -16,7 +16,7 @@ from slotfill.config import ModelConfig
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
 from slotfill.decoding.decoder import decode_scores
 from slotfill.decoding.types import Decoded, Decoding
-from slotfill.features.arrays import FeatureArrays
+from slotfill.features.arrays import FeatureArrays, WordFeatures
 from slotfill.features.vocab import UNK_ID, Vocab
 from slotfill.nn.batching import Batch
 from slotfill.nn.crf import CRF
@@ -46,7 +46,9 @@ class Tagger(nn.Module):
         dropout: float,
         use_crf: bool,
         intent_loss_weight: float,
+        encoder_features_size: int = 0,
     ) -> None:
+        """`encoder_features_size`: the width of a pretrained encoder's features (0: none)."""
         super().__init__()
         num_tags, encoded_size = len(tags), encoder.output_size
         self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
@@ -64,6 +66,7 @@ class Tagger(nn.Module):
             )
             self.intent_head = RowInvariantLinear(2 * encoded_size, num_intents)
         self.intent_loss_weight = intent_loss_weight
+        self.encoder_features_size = encoder_features_size
 
     def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
         """Emissions (B, L, T) and intent logits (B, K) or None."""
@@ -89,6 +92,10 @@ class Tagger(nn.Module):
             inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
         if self.num_gazetteer_features:
             inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
+        if self.encoder_features_size:
+            if batch.encoder_features is None or batch.encoder_features.size(2) != self.encoder_features_size:
+                raise ValueError(f"this model reads {self.encoder_features_size} pretrained encoder features a token")
+            inputs = torch.cat([inputs, batch.encoder_features], dim=2)  # (B, L, E+F+G+H)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
@@ -155,13 +162,24 @@ class TorchDecoder:
     out. The network runs in torch; its scores are decoded by slotfill.decoding (numpy), with a CRF
     built from the tagger's current weights for every batch (they change during training)."""
 
-    def __init__(self, tagger: Tagger, device: torch.device, threads: int | None = None) -> None:
-        self.tagger, self.device, self.threads = tagger, device, threads
+    def __init__(
+        self,
+        tagger: Tagger,
+        device: torch.device,
+        threads: int | None = None,
+        word_features: WordFeatures | None = None,
+    ) -> None:
+        """`word_features`: the model's pretrained encoder (slotfill.nn.pretrained), where it has one."""
+        self.tagger, self.device, self.threads, self._word_features = tagger, device, threads, word_features
         self.constraints = BIOConstraints.for_tags(tagger.tags) if tagger.crf is not None else None
 
     @property
     def has_intent(self) -> bool:
         return self.tagger.intent_head is not None
+
+    @property
+    def word_features(self) -> WordFeatures | None:
+        return self._word_features
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         batch = Batch.from_arrays(arrays).to(self.device)
@@ -190,8 +208,11 @@ def _numpy(tensor: Tensor) -> np.ndarray:
     return tensor.detach().float().cpu().numpy()
 
 
-def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int) -> Tagger:
-    """A freshly initialised tagger for the sizes in `config`, `vocab` and the gazetteers."""
+def build_tagger(
+    config: ModelConfig, vocab: Vocab, num_gazetteer_features: int, encoder_features_size: int = 0
+) -> Tagger:
+    """A freshly initialised tagger for the sizes in `config`, `vocab`, the gazetteers and the
+    pretrained encoder (its features' width; 0: none)."""
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
     join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
     num_vectors = len(vocab.vectors) if vocab.vectors is not None else 0
@@ -201,7 +222,7 @@ def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int)
     )  # fmt: skip
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
     input_size = word_input.output_size + (char_encoder.output_size if char_encoder is not None else 0)
-    input_size += num_gazetteer_features
+    input_size += num_gazetteer_features + encoder_features_size
     return Tagger(
         word_input=word_input,
         char_encoder=char_encoder,
@@ -223,6 +244,7 @@ def build_tagger(config: ModelConfig, vocab: Vocab, num_gazetteer_features: int)
         dropout=config.dropout,
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,
+        encoder_features_size=encoder_features_size,
     )
 
 

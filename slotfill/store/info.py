@@ -35,8 +35,26 @@ def describe(model: Any) -> dict[str, Any]:
             {"name": g.name, "entries": len(g.entries), "source": g.source} for g in model.gazetteers.gazetteers
         ],
         "vectors": _vectors(model, exported is not None),
+        "encoder": _encoder(model),
         "metrics": {k: v for k, v in metrics.items() if k not in ("slotfill_version", "format_version")},
         "config": model.config.model_dump(mode="json"),
+    }
+
+
+def _encoder(model: Any) -> dict[str, Any] | None:
+    """The pretrained encoder a model reads: where it came from, how it is used, its size."""
+    features, encoder = model.config.model.encoder_features, getattr(model, "word_features", None)
+    if features is None or encoder is None:
+        return None
+    weights = encoder.directory / "model.safetensors"
+    return {
+        "source": features.source,
+        "mode": features.mode,
+        "pooling": features.pooling,
+        "type": encoder.model.config.model_type,
+        "width": encoder.size,
+        "parameters": encoder.parameters,
+        "bytes": weights.stat().st_size,
     }
 
 

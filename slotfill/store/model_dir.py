@@ -7,6 +7,8 @@
     metrics.json       dev (and test) metrics of these weights
     gazetteers/        the lists the model reads as features (format 2, when the config has any):
                        NAME.txt, one entry a line, and index.json with their order and checksums
+    encoder/           the pretrained encoder it reads, when the config has model.encoder_features:
+                       config.json, model.safetensors, tokenizer.json (a Hugging Face model folder)
 
 Format 1 (slotfill 0.1) had no gazetteers; it still loads.
 """
@@ -30,13 +32,16 @@ from slotfill.features.gazetteer_sources import save_gazetteers
 from slotfill.features.vocab import Vocab
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
+from slotfill.nn.pretrained import PretrainedWords, copy_encoder, load_pretrained_words
 from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state
 from slotfill.nn.uninitialised import uninitialised
 from slotfill.store.calibration import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
 FORMAT_VERSION = 2
-REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR)  # the files whose sha256 the weights' metadata records
+ENCODER_SUBDIR = "encoder"
+# the files whose sha256 the weights' metadata records
+REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, ENCODER_SUBDIR)
 READABLE_VERSIONS = ("1", "2")
 
 
@@ -50,6 +55,7 @@ class LoadedModel:
     gazetteers: GazetteerSet
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
     threads: int | None = None  # torch's CPU threads while tagging (None: torch's default)
+    word_features: PretrainedWords | None = None  # its pretrained encoder (encoder/), where it has one
 
     @property
     def parameters(self) -> int:
@@ -57,7 +63,7 @@ class LoadedModel:
 
     @property
     def decoder(self) -> TorchDecoder:
-        return TorchDecoder(self.tagger, self.device, self.threads)
+        return TorchDecoder(self.tagger, self.device, self.threads, self.word_features)
 
 
 def save_model(
@@ -67,12 +73,16 @@ def save_model(
     gazetteers: GazetteerSet,
     tagger: Tagger,
     metrics: dict[str, Any],
+    encoder: Path | None = None,
 ) -> None:
-    """Write the model directory in a staging directory beside it, then swap it in."""
+    """Write the model directory in a staging directory beside it, then swap it in; `encoder`:
+    the folder of the pretrained encoder it reads, copied in whole (a model loads offline)."""
     with writing_dir(directory) as staged:
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
+        if encoder is not None:
+            copy_encoder(encoder, staged / ENCODER_SUBDIR)
         state = compact_state({name: t.detach().cpu().contiguous() for name, t in tagger.state_dict().items()})
         meta = {
             "format_version": str(FORMAT_VERSION),
@@ -145,16 +155,20 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
         )
     check_digests(directory, meta.get("sha256"), directory / WEIGHTS_FILE)
     config, vocab, gazetteers = read_model_files(directory)
+    word_features = None
+    if config.model.encoder_features is not None:
+        word_features = load_pretrained_words(directory / ENCODER_SUBDIR, config.model.encoder_features.pooling, device)
+    encoder_size = word_features.size if word_features is not None else 0
     with torch.device("meta"), uninitialised():
-        planned = build_tagger(config.model, vocab, gazetteers.num_features)
+        planned = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)
     _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)
     try:
         state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
     with uninitialised():
-        tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+        tagger = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     tagger.to(device).eval()
     metrics, temperature = read_metrics(directory), read_temperature(directory)
-    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, temperature, threads)
+    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, temperature, threads, word_features)

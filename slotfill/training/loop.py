@@ -54,7 +54,7 @@ def _train_epoch(
     checkpoints and raises TrainingInterrupted."""
     epoch_generator = run.generator.get_state()  # the epoch's batch order is drawn from this
     examples = run.epoch_examples(epoch)
-    corpus = encode([e.tokens for e in examples], run.vocab, run.gazetteers, examples)
+    corpus = encode([e.tokens for e in examples], run.vocab, run.gazetteers, examples, run.word_features)
     batches = list(LengthBucketSampler(corpus.lengths(), run.config.training.batch_size, run.generator))
     progress, settings = run.progress, run.config.training
     observer.epoch_started(epoch, len(batches), progress.batches_done)
@@ -120,7 +120,7 @@ def _dev_loss(run: TrainingRun) -> float:
     ]
     if not known:
         raise DataError("training.monitor: loss: no dev sentence has only labels the training set has")
-    corpus = encode([e.tokens for e in known], run.vocab, run.gazetteers, known)
+    corpus = encode([e.tokens for e in known], run.vocab, run.gazetteers, known, run.word_features)
     tagger, total = run.kept, 0.0
     was_training = tagger.training
     tagger.eval()
@@ -140,8 +140,9 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     dev = None
     if run.dev is not None:
         metrics = evaluate_examples(
-            TorchDecoder(run.kept, run.device), run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers
-        )
+            TorchDecoder(run.kept, run.device, word_features=run.word_features),
+            run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers,
+        )  # fmt: skip
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
         if settings.monitor == "loss":
             dev["loss"] = _dev_loss(run)
@@ -152,9 +153,9 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     if improved:
         progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
         if run.world.is_main:  # every rank has the same weights and dev scores: one writes
-            save_model(
-                run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, {"best_epoch": epoch, "dev": dev}
-            )
+            encoder = run.word_features.directory if run.word_features is not None else None
+            metrics = {"best_epoch": epoch, "dev": dev}
+            save_model(run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, metrics, encoder)
     else:
         progress.stale += 1
     train_loss = progress.running_loss / max(1, num_batches)
@@ -181,7 +182,10 @@ def _finish(run: TrainingRun, history: list[EpochSummary], seconds: float) -> Tr
 def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     """What _finish does on rank 0; returns the test metrics."""
     progress, settings = run.progress, run.config.training
-    best = load_model(run.model_dir, run.device).decoder
+    loaded = load_model(run.model_dir, run.device)
+    if loaded.word_features is not None:  # the dev sentences are tagged once per temperature: encoded once
+        loaded.word_features.cache = {}
+    best = loaded.decoder
     calibration = {"temperature": 1.0}
     if run.dev is not None:
         calibration = fit_temperature(best, run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers)

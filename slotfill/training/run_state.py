@@ -12,9 +12,11 @@ from pathlib import Path
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from slotfill.choices import ENCODER_SOURCES
 from slotfill.config import Config, TrainingConfig
+from slotfill.data import encoder_sources
 from slotfill.data.readers import Example, read_lookups
-from slotfill.errors import ConfigError, DataError, OutputError
+from slotfill.errors import ConfigError, DataError, ModelError, OutputError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
 from slotfill.features.vectors import configured_vectors, vector_dim
@@ -22,6 +24,7 @@ from slotfill.features.vocab import Vocab
 from slotfill.layout import MODEL_SUBDIR
 from slotfill.nn.batching import Batch
 from slotfill.nn.device import resolve_device
+from slotfill.nn.pretrained import PretrainedWords, load_pretrained_words
 from slotfill.nn.tagger import Tagger, build_tagger, load_vectors
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
@@ -53,6 +56,7 @@ class TrainingRun:
     progress: Progress = field(default_factory=Progress)
     world: World = field(default_factory=World)
     trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
+    word_features: PretrainedWords | None = None  # the frozen pretrained encoder (model.encoder_features)
 
     @property
     def kept(self) -> Tagger:
@@ -129,7 +133,8 @@ def build_run(
             for key, entries in read_lookups(config.data.split_path(name), config.data.format).items():
                 lookups.setdefault(key, []).extend(entries)
         gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features)
+    word_features = _word_features(config, device)
+    tagger = build_tagger(config.model, vocab, gazetteers.num_features, word_features.size if word_features else 0)
     if vectors is not None:  # a resumed run's vectors come with its checkpoint's weights
         load_vectors(tagger, vocab, vectors.table)
     if start is not None:
@@ -148,6 +153,7 @@ def build_run(
     run = TrainingRun(
         config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
         tagger, averaged, optimizer, schedule, generator, augmentation, world=world, trainer=trainer,
+        word_features=word_features,
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
@@ -176,6 +182,25 @@ def _optimization(
     if settings.ema_decay > 0:
         averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
     return optimizer, schedule, averaged
+
+
+def _word_features(config: Config, device: torch.device) -> PretrainedWords | None:
+    """The configured pretrained encoder, frozen, with a cache: a training sentence is encoded once
+    however many epochs read it (an augmented one is new, and encoded when it first comes)."""
+    features = config.model.encoder_features
+    if features is None:
+        return None
+    if features.source in ENCODER_SOURCES and not encoder_sources.is_complete(features.source):
+        raise ConfigError(
+            f"model.encoder_features.source: {features.source} is not downloaded (or not whole) in "
+            f"{features.resolved_path()}: run `slotfill encoders download {features.source}`"
+        )
+    try:
+        encoder = load_pretrained_words(features.resolved_path(), features.pooling, device)
+    except ModelError as error:
+        raise ConfigError(f"model.encoder_features.source: {error}") from None
+    encoder.cache = {}
+    return encoder
 
 
 def _augmentation(config: Config, gazetteers: GazetteerSet, train: Sequence[Example]) -> Augmentation | None:

@@ -1,0 +1,174 @@
+"""A pretrained encoder as one more feature (model.encoder_features): word pieces that cover every
+token, windows instead of truncation, features that do not depend on the batch, a model that
+carries its encoder and loads offline, and every bad folder one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from slotfill.cli.app import app
+from slotfill.errors import ConfigError, ModelError
+from slotfill.nn.pretrained import ENCODER_FILES, load_pretrained_words
+
+from ..conftest import tiny_config
+from .encoder_folder import write_encoder_folder
+
+runner = CliRunner()
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_encoder_folder(tmp_path_factory.mktemp("encoder") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def encoder_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from slotfill.training.loop import train
+
+    run = tmp_path_factory.mktemp("run") / "encoder"
+    train(tiny_config(model={"encoder_features": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
+    return run
+
+
+def test_every_token_has_pieces_and_none_is_merged(encoder_folder: Path) -> None:
+    words = load_pretrained_words(encoder_folder, "mean", CPU)
+    tokens = ["flights", "to", "qaanaaq", "ꙮ", "😀", "2nd"]
+    pieces = words.pieces.token_ids(tokens)
+    assert len(pieces) == len(tokens) and all(pieces)
+    assert pieces[3] == [words.pieces.unknown]  # a letter the word pieces cannot cover: the unknown piece
+    (features,) = words([tokens])
+    assert features.shape == (len(tokens), 16)
+
+
+def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -> None:
+    folder = write_encoder_folder(tmp_path / "short", max_positions=16)
+    words = load_pretrained_words(folder, "first", CPU)
+    tokens = ["show", "me", "flights", "from", "boston", "to", "denver"] * 5  # 35 tokens, 14 pieces a window
+    windows = words.pieces.windows(tokens)
+    assert len(windows) > 2 and all(len(w.ids) <= 16 for w in windows)
+    assert [w.first_token for w in windows] == sorted({w.first_token for w in windows})
+    assert sum(len(w.token_pieces) for w in windows) == len(tokens)
+    (features,) = words([tokens])
+    assert features.shape == (35, 16) and np.isfinite(features).all()
+
+
+def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -> None:
+    from transformers import AutoModel
+
+    ours = load_pretrained_words(encoder_folder, "mean", CPU).model
+    theirs = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
+    ids = torch.tensor([[2, 40, 41, 42, 3]])
+    with torch.inference_mode():
+        assert torch.equal(ours(input_ids=ids).last_hidden_state, theirs(input_ids=ids).last_hidden_state)
+
+
+def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder: Path) -> None:
+    words = load_pretrained_words(encoder_folder, "mean", CPU)
+    sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
+    together = words(sentences)
+    for sentence, features in zip(sentences, together):
+        (alone,) = words([sentence])
+        assert np.array_equal(alone, features)
+
+
+def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
+    encoder_run: Path, encoder_folder: Path, tmp_path: Path
+) -> None:
+    from slotfill.predict import Predictor
+
+    model = encoder_run / "model"
+    assert sorted(p.name for p in (model / "encoder").iterdir()) == sorted(ENCODER_FILES)
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(model, moved)  # the source folder is not read again: the model has its copy
+    predictor = Predictor.load(moved, "cpu")
+    texts = ["arrive Taipei on November 2nd", "leave Taipei on November 2nd", "cheapest fare from boston to denver"]
+    alone = [predictor.parse(text, values=False) for text in texts]
+    assert list(predictor.parse_many(texts, values=False)) == alone
+    described = predictor.describe()["encoder"]
+    assert (described["type"], described["width"], described["mode"], described["pooling"]) == (
+        "bert",
+        16,
+        "frozen",
+        "mean",
+    )
+    info = runner.invoke(app, ["info", str(moved)])
+    assert info.exit_code == 0 and "pretrained encoder" in info.stdout
+
+
+def test_a_damaged_encoder_copy_is_refused(encoder_run: Path, tmp_path: Path) -> None:
+    from slotfill.store.model_dir import load_model
+
+    model = shutil.copytree(encoder_run / "model", tmp_path / "model")
+    (model / "encoder" / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"encoder/tokenizer.json: damaged or edited since it was saved"):
+        load_model(model, CPU)
+
+
+def test_exporting_a_model_with_an_encoder_is_one_line(encoder_run: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", str(encoder_run), str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "pretrained encoder (model.encoder_features) cannot be exported yet" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _broken(folder: Path, tmp_path: Path, change: str) -> Path:
+    broken = shutil.copytree(folder, tmp_path / change)
+    if change == "no_tokenizer":
+        (broken / "tokenizer.json").unlink()
+    elif change == "not_an_encoder":
+        config = json.loads((broken / "config.json").read_text())
+        (broken / "config.json").write_text(json.dumps({**config, "model_type": "gpt2"}))
+    elif change == "small_vocab":
+        config = json.loads((broken / "config.json").read_text())
+        (broken / "config.json").write_text(json.dumps({**config, "vocab_size": 20}))
+    elif change == "partial_weights":
+        from safetensors.torch import load_file, save_file
+
+        state = load_file(str(broken / "model.safetensors"))
+        save_file({k: v for k, v in state.items() if "layer.1." not in k}, str(broken / "model.safetensors"))
+    return broken
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ("no_tokenizer", r"tokenizer.json: missing \(an encoder folder holds config.json, model.safetensors, tokenizer.json\)"),
+        ("not_an_encoder", r"config.json: model type 'gpt2' is not an encoder \(slotfill reads bert, "),
+        ("small_vocab", r"tokenizer.json: \d+ word pieces for a model of 20: the tokenizer does not match the weights"),
+        ("partial_weights", r"model.safetensors: weights do not fit bert 16-wide \(encoder.layer.1.\S+ missing\)"),
+    ],
+)  # fmt: skip
+def test_a_bad_encoder_folder_is_one_line_naming_the_file(
+    encoder_folder: Path, tmp_path: Path, change: str, message: str
+) -> None:
+    broken = _broken(encoder_folder, tmp_path, change)
+    with pytest.raises(ModelError, match=message):
+        load_pretrained_words(broken, "mean", CPU)
+    config = tmp_path / f"{change}.yaml"
+    config.write_text(
+        json.dumps(tiny_config(model={"encoder_features": {"source": str(broken)}}).model_dump(mode="json"))
+    )
+    result = runner.invoke(app, ["train", str(config), "--output", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "model.encoder_features.source: " in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run" / "model").exists()
+
+
+def test_a_missing_folder_or_an_encoder_not_downloaded_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ModelError, match="no such encoder folder"):
+        load_pretrained_words(tmp_path / "nope", "mean", CPU)
+    from slotfill.training.run_state import _word_features
+
+    monkeypatch.setenv("SLOTFILL_ENCODERS", str(tmp_path / "cache"))
+    config = tiny_config(model={"encoder_features": {"source": "all-minilm-l6-v2"}})
+    with pytest.raises(ConfigError, match="is not downloaded .*: run `slotfill encoders download all-minilm-l6-v2`"):
+        _word_features(config, CPU)
