@@ -79,6 +79,7 @@ def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder:
         assert np.array_equal(alone, features)
 
 
+@pytest.mark.slow  # trains a model
 def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
     encoder_run: Path, encoder_folder: Path, tmp_path: Path
 ) -> None:
@@ -103,6 +104,7 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
     assert info.exit_code == 0 and "pretrained encoder" in info.stdout
 
 
+@pytest.mark.slow  # trains a model
 def test_a_damaged_encoder_copy_is_refused(encoder_run: Path, tmp_path: Path) -> None:
     from slotfill.store.model_dir import load_model
 
@@ -112,6 +114,7 @@ def test_a_damaged_encoder_copy_is_refused(encoder_run: Path, tmp_path: Path) ->
         load_model(model, CPU)
 
 
+@pytest.mark.slow  # trains a model
 def test_exporting_a_model_with_an_encoder_is_one_line(encoder_run: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(encoder_run), str(tmp_path / "out")])
     assert result.exit_code == 2
@@ -137,6 +140,7 @@ def _broken(folder: Path, tmp_path: Path, change: str) -> Path:
     return broken
 
 
+@pytest.mark.slow  # trains a model
 @pytest.mark.parametrize(
     "change,message",
     [
