@@ -144,19 +144,17 @@ def test_a_model_written_before_keeps_its_rules_and_a_new_one_has_the_new(traine
     assert all(text[s["start"] : s["end"]] == s["text"] for s in new["slots"])
 
 
-def test_a_model_of_rules_2_keeps_its_commas_and_a_new_one_splits_lists(trained_run: Path, tmp_path: Path) -> None:
-    import shutil
+def test_a_model_of_rules_2_keeps_its_commas_and_a_new_one_splits_lists(trained_run: Path) -> None:
+    from dataclasses import replace
 
     from slotfill.predict import Predictor
 
     text = "wake me at 5:00,5:10 and 1,000 times"
-    old_model = shutil.copytree(trained_run / "model", tmp_path / "model")
-    vocab = json.loads((old_model / "vocab.json").read_text(encoding="utf-8"))
-    (old_model / "vocab.json").write_text(json.dumps({**vocab, "tokenisation": 2}), encoding="utf-8")
-    old = Predictor.load(old_model, "cpu").parse(text, values=False)
-    new = Predictor.load(trained_run, "cpu").parse(text, values=False)
-    assert old["tokens"] == ["wake", "me", "at", "5:00,5:10", "and", "1,000", "times"]
-    assert new["tokens"] == ["wake", "me", "at", "5:00", ",", "5:10", "and", "1,000", "times"]
+    old = Predictor.load(trained_run, "cpu")
+    old.loaded.vocab = replace(old.loaded.vocab, tokenisation=2)  # as a vocab.json of rules 2 reads
+    new = Predictor.load(trained_run, "cpu")
+    assert old.parse(text, values=False)["tokens"] == ["wake", "me", "at", "5:00,5:10", "and", "1,000", "times"]
+    assert new.parse(text, values=False)["tokens"] == ["wake", "me", "at", "5:00", ",", "5:10", "and", "1,000", "times"]
 
 
 def test_nfd_and_nfc_input_give_the_same_slots(trained_run: Path) -> None:
