@@ -11,7 +11,7 @@ DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
 DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
 # what training does with an annotated span that does not fall on token boundaries ("friday" in "friday's")
 MISALIGNED = ("expand", "contract", "skip_sentence", "error")
-DATASETS = ("atis", "snips", "xsid")  # `slotfill data download NAME`
+DATASETS = ("atis", "snips", "xsid", "clinc150")  # `slotfill data download NAME` (slotfill.data.datasets.SOURCES)
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
@@ -22,10 +22,11 @@ VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "s
 VECTOR_JOINS = ("concat", "project", "init")
 # a pretrained transformer as one more input feature (model.encoder_features; README, "Pretrained
 # encoders"): the sources `slotfill encoders download` knows, how its word pieces become one
-# feature per token, and how it is trained (frozen: computed without gradient)
+# feature per token, and how it is trained (frozen: computed without gradient; fine_tuned: trained
+# with the tagger, at its own learning rate)
 ENCODER_SOURCES = ("all-minilm-l6-v2",)
 ENCODER_POOLINGS = ("mean", "first")
-ENCODER_MODES = ("frozen",)
+ENCODER_MODES = ("frozen", "fine_tuned")
 DECODERS = ("crf", "softmax")
 LR_SCHEDULES = ("constant", "linear")
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)

@@ -146,6 +146,10 @@ class IntentConfig(Section):
     loss_weight: float = Field(1.0, ge=0.0)
 
 
+DEFAULT_ENCODER_LR = 5e-5  # a fine-tuned encoder's learning rate (BERT's fine-tuning range is 2e-5 to 1e-4)
+DEFAULT_ENCODER_WARMUP = 0.1
+
+
 class EncoderFeaturesConfig(Section):
     """A pretrained transformer's features beside the others (README, "Pretrained encoders")."""
 
@@ -153,6 +157,38 @@ class EncoderFeaturesConfig(Section):
     source: str = Field(min_length=1)
     pooling: Literal[ENCODER_POOLINGS] = "mean"  # type: ignore[valid-type]  # a token's pieces: their mean or the first
     mode: Literal[ENCODER_MODES] = "frozen"  # type: ignore[valid-type]
+    # the hidden states averaged into a piece's state: 0 the embeddings, 1..N the layers, -1 the last;
+    # the layers above the highest one are not run (a sentence-embedding model's top layers know
+    # less of each word than its middle ones: README, "Pretrained encoders")
+    layers: list[int] = [-1]
+    # fine_tuned only (null otherwise): the encoder's own learning rate, reached by a linear warm-up
+    # over the `warmup` share of the run's steps, then decayed linearly to 0 at its last step (the
+    # rest of the tagger keeps training.lr and training.lr_schedule)
+    lr: float | None = Field(None, gt=0.0)
+    warmup: float | None = Field(None, ge=0.0, lt=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fine_tuning_defaults(cls, data: Any) -> Any:
+        """A fine_tuned encoder's lr and warmup, where not given (the saved config shows them)."""
+        if isinstance(data, dict) and data.get("mode") == "fine_tuned":
+            given = {key: value for key, value in data.items() if value is not None or key not in ("lr", "warmup")}
+            return {"lr": DEFAULT_ENCODER_LR, "warmup": DEFAULT_ENCODER_WARMUP, **given}
+        return data
+
+    @field_validator("layers")
+    @classmethod
+    def _some_distinct_layers(cls, value: list[int]) -> list[int]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("name at least one layer, each once")
+        return value
+
+    @model_validator(mode="after")
+    def _fine_tuning_keys(self) -> EncoderFeaturesConfig:
+        given = [key for key in ("lr", "warmup") if getattr(self, key) is not None]
+        if given and self.mode != "fine_tuned":
+            raise ValueError(f"{given[0]} is read only with mode: fine_tuned (a {self.mode} encoder is not trained)")
+        return self
 
     def resolved_path(self) -> Path:
         """Where the model folder is: the download's directory for a known name, else the path given."""

@@ -8,6 +8,7 @@ RUN_DIR/
 
 exported model directory (slotfill export; run by onnxruntime, no torch):
     model.onnx  export.json (format version, CRF scores)  config.yaml  vocab.json  gazetteers/  metrics.json
+    encoder/model.onnx  encoder/tokenizer.json   (a model with a pretrained encoder: its graph and word pieces)
 
 downloaded vectors (slotfill vectors download; slotfill's own vectors format):
     words.txt (one word a line)  vectors.npy (N, D) float32
@@ -31,6 +32,7 @@ GAZETTEER_SUBDIR = "gazetteers"
 CHECKPOINT_TENSORS = "state.safetensors"
 CHECKPOINT_STATE = "state.json"
 ONNX_FILE = "model.onnx"
+ENCODER_SUBDIR = "encoder"  # a model's pretrained encoder (model directory and exported model)
 EXPORT_FILE = "export.json"
 VECTOR_WORDS_FILE = "words.txt"
 VECTOR_TABLE_FILE = "vectors.npy"

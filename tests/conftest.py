@@ -70,7 +70,50 @@ def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-SLOW_FIXTURES = {"trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli"}
+@pytest.fixture(scope="session")
+def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny pretrained encoder (tests/nn/encoder_folder.py), as a Hugging Face model folder."""
+    from tests.nn.encoder_folder import write_encoder_folder
+
+    return write_encoder_folder(tmp_path_factory.mktemp("encoder") / "tiny")
+
+
+# a fine-tuned encoder's run: the 300 sentences of data/demo/dev, scored on test (short epochs); EMA
+# on, so that what is evaluated and saved is the average's encoder, not the one being trained
+FINE_TUNED_DATA = {"train": "dev", "dev": "test", "test": None}
+
+
+def fine_tuned_config(folder: Path, **encoder: object) -> Config:
+    return tiny_config(
+        model={"encoder_features": {"source": str(folder), "mode": "fine_tuned", "lr": 1e-3, **encoder}},
+        training={"epochs": 3, "ema_decay": 0.9},
+        data=FINE_TUNED_DATA,
+    )
+
+
+@pytest.fixture(scope="session")
+def frozen_encoder_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short demo run with the tiny encoder frozen beside the other features."""
+    from slotfill.training.loop import train
+
+    run = tmp_path_factory.mktemp("run") / "frozen_encoder"
+    train(tiny_config(model={"encoder_features": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
+    return run
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short run that fine-tunes the tiny encoder (fine_tuned_config)."""
+    from slotfill.training.loop import train
+
+    run = tmp_path_factory.mktemp("run") / "fine_tuned"
+    train(fine_tuned_config(encoder_folder), run)
+    return run
+
+
+SLOW_FIXTURES = {
+    "trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli", "frozen_encoder_run", "fine_tuned_run",
+}  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -41,6 +41,7 @@ EXTRA_OF_MODULE = {
     "urllib3": "train",
     "matplotlib": "train",
     "onnxruntime": "runtime",
+    "tokenizers": "runtime",  # the word pieces of an exported model with a pretrained encoder
     "pyarrow": "vectors",
 }
 

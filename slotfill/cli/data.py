@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from slotfill.choices import DATA_FORMATS, check_choice, one_of
+from slotfill.choices import DATA_FORMATS, DATASETS, check_choice, one_of
 from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, stderr
 from slotfill.cli.streams import terminated_as_exit
 
@@ -24,7 +24,7 @@ FORMAT_HELP = one_of(("auto", *DATA_FORMATS))
 
 @data_app.command(cls=Command)
 def download(
-    name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
+    name: Annotated[str, typer.Argument(help=f"{one_of(DATASETS)}.")],
     directory: Annotated[
         Optional[Path],
         typer.Option("--dir", help="Where datasets live (default: $SLOTFILL_DATA, else the user cache)."),
@@ -33,7 +33,7 @@ def download(
         Optional[Path],
         typer.Option(
             "--from",
-            help="Import a local copy (DIR/train/seq.in, ...; for xsid a checkout's data/xSID-0.7) instead of downloading.",
+            help="Import a local copy (DIR/train/seq.in, ...; for xsid a checkout's data/xSID-0.7, for clinc150 a checkout of clinc/oos-eval) instead of downloading.",
         ),
     ] = None,
     base_url: Annotated[
@@ -74,7 +74,7 @@ def download(
 
 @data_app.command(cls=Command)
 def path(
-    name: Annotated[str, typer.Argument(help="atis, snips or xsid.")],
+    name: Annotated[str, typer.Argument(help=f"{one_of(DATASETS)}.")],
     directory: Annotated[Optional[Path], typer.Option("--dir", help="Where datasets live (as for download).")] = None,
 ) -> None:
     """Print where a dataset is (or would be) downloaded, e.g. for `slotfill evaluate MODEL $(slotfill data path atis)/test`."""

@@ -83,7 +83,8 @@ def info(
         table.add_row(
             "pretrained encoder",
             f"{encoder['type']}, {encoder['parameters'] / 1e6:.1f} M parameters of width {encoder['width']} "
-            f"({encoder['bytes'] / 1e6:.1f} MB), {encoder['mode']}, {encoder['pooling']} of pieces, from {encoder['source']}",
+            f"({encoder['bytes'] / 1e6:.1f} MB), {encoder['mode']}, layers {encoder['layers']}, {encoder['pooling']} of pieces, "
+            f"from {encoder['source']}",
         )
     metrics = described["metrics"]
     for split in ("dev", "test"):

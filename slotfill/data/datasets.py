@@ -1,5 +1,7 @@
-"""Verified benchmark datasets: ATIS and SNIPS as the public JointBERT repository has them, and
-xSID 0.7 (German, Japanese, Chinese) as its authors publish it, converted to spans (slotfill.data.xsid).
+"""Verified benchmark datasets: ATIS and SNIPS as the public JointBERT repository has them, xSID 0.7
+(German, Japanese, Chinese) and CLINC150 (150 intents and out-of-scope utterances) as their authors
+publish them, converted to spans (slotfill.data.xsid, slotfill.data.clinc150). SOURCES says where
+each is published, which files it has and how they are converted: one entry a dataset.
 
     slotfill data download atis                    # from GitHub, into the user's cache directory
     slotfill data download atis --from DIR         # a local copy, through the same verification
@@ -19,12 +21,14 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
 from slotfill.choices import DATASETS
+from slotfill.data import clinc150, xsid
 from slotfill.errors import DataError, OutputError
 from slotfill.files import replace_dir, staging_dir
 
@@ -33,13 +37,37 @@ FILES = ("seq.in", "seq.out", "label")
 COMMIT = "00324f60dda4a491b2913bc3065ae93966caea3f"
 BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
 XSID_COMMIT = "761d926c3f2e9f6bea13192d2f39cec1d04d9777"
-# where each dataset's files are published ({path}: the file's path in the registry, after NAME/)
-PUBLISHED = {
-    "atis": f"{BASE_URL}/atis/{{path}}",
-    "snips": f"{BASE_URL}/snips/{{path}}",
-    "xsid": f"https://raw.githubusercontent.com/mainlp/xsid/{XSID_COMMIT}/data/xSID-0.7/{{path}}",
-}
+CLINC_COMMIT = "828f8093932c8fe6ca7936c3d2e52903b1c523de"
 TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """A published dataset: where its files are, which they are, and what slotfill makes of them."""
+
+    url: str  # {path}: a file's path below the dataset (its registry name after NAME/)
+    files: tuple[str, ...]
+    layout: str  # what a local copy (--from) holds, for the message of a missing file
+    convert: Callable[[Path, Path], None] | None = None  # the verified files -> the span format, beside them
+
+
+ATIS_LAYOUT = f"train/, dev/, test/ with {', '.join(FILES)}"
+SOURCES = {
+    "atis": DatasetSource(f"{BASE_URL}/atis/{{path}}", tuple(f"{s}/{f}" for s in SPLITS for f in FILES), ATIS_LAYOUT),
+    "snips": DatasetSource(f"{BASE_URL}/snips/{{path}}", tuple(f"{s}/{f}" for s in SPLITS for f in FILES), ATIS_LAYOUT),
+    "xsid": DatasetSource(
+        f"https://raw.githubusercontent.com/mainlp/xsid/{XSID_COMMIT}/data/xSID-0.7/{{path}}",
+        xsid.SOURCE_FILES,
+        "LANG.valid.conll and LANG.test.conll",
+        xsid.convert,
+    ),
+    "clinc150": DatasetSource(
+        f"https://raw.githubusercontent.com/clinc/oos-eval/{CLINC_COMMIT}/{{path}}",
+        clinc150.SOURCE_FILES,
+        "data/data_full.json (a checkout of github.com/clinc/oos-eval)",
+        clinc150.convert,
+    ),
+}
 
 
 def cache_dir(variable: str, kind: str) -> Path:
@@ -87,15 +115,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(name: str, checksums: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(path, sha256) of every file of dataset `name`: split/file, or xSID's LANG.SPLIT.conll."""
-    if name == "xsid":
-        from slotfill.data.xsid import SOURCE_FILES
+def _source(name: str, checksums: Mapping[str, str] | None) -> DatasetSource:
+    """SOURCES' entry; for another name with a registry of its own (`checksums`), the files that
+    registry lists, in ATIS's layout, from a given address or copy only."""
+    if name in SOURCES:
+        return SOURCES[name]
+    listed = tuple(path.removeprefix(f"{name}/") for path in checksums or {} if path.startswith(f"{name}/"))
+    if not listed:
+        raise DataError(f"{name!r}: no such dataset (slotfill knows {', '.join(DATASETS)})")
+    return DatasetSource("", listed, ATIS_LAYOUT)
 
-        paths = list(SOURCE_FILES)
-    else:
-        paths = [f"{split}/{file}" for split in SPLITS for file in FILES]
-    files = [(path, checksums.get(f"{name}/{path}", "")) for path in paths]
+
+def _files(name: str, checksums: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(path, sha256) of every file of dataset `name`."""
+    files = [(path, checksums.get(f"{name}/{path}", "")) for path in _source(name, checksums).files]
     missing = [path for path, digest in files if not digest]
     if missing:
         raise DataError(f"{name}: the registry has no checksum for {missing[0]}")
@@ -119,10 +152,9 @@ def download(
 ) -> Path:
     """Fetch dataset `name` (or import it from the local copy `source`), verify every file, and
     put it in place whole. Returns its directory. Raises DataError (one line) on any failure."""
-    if name not in DATASETS and checksums is None:
-        raise DataError(f"{name!r}: no such dataset (slotfill knows {', '.join(DATASETS)})")
+    published = _source(name, checksums)
     files = _files(name, checksums if checksums is not None else registry())
-    if source is None and not base_url and name not in PUBLISHED:
+    if source is None and not base_url and not published.url:
         raise DataError(f"{name}: no published address: give --base-url or --from")
     target = dataset_dir(name, directory)
     stage = staging_dir(target)
@@ -133,12 +165,10 @@ def download(
             if source is not None:
                 _import(Path(source) / path, destination, digest, name)
             else:
-                url = f"{base_url.rstrip('/')}/{name}/{path}" if base_url else PUBLISHED[name].format(path=path)
+                url = f"{base_url.rstrip('/')}/{name}/{path}" if base_url else published.url.format(path=path)
                 fetch(url, destination, digest, name)
-        if name == "xsid":  # verified: now in the span format slotfill trains from
-            from slotfill.data.xsid import convert
-
-            convert(stage, stage)
+        if published.convert is not None:  # verified: now in the span format slotfill trains from
+            published.convert(stage, stage)
         replace_dir(stage, target)
     except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
@@ -148,16 +178,14 @@ def download(
     return target
 
 
-MAX_FILE_BYTES = 16 << 20  # every registry file is under 1 MB: more is not the published file
+MAX_FILE_BYTES = 16 << 20  # every registry file is under 4 MB: more is not the published file
 DEADLINE_S = 120.0  # the longest one file may take to arrive, however it trickles
 CHUNK = 1 << 16
 
 
 def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if not origin.is_file():
-        layout = (
-            "LANG.valid.conll and LANG.test.conll" if name == "xsid" else f"train/, dev/, test/ with {', '.join(FILES)}"
-        )
+        layout = SOURCES[name].layout if name in SOURCES else ATIS_LAYOUT
         raise DataError(f"{origin}: missing (a copy of {name} has {layout})")
     if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")

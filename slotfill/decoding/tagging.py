@@ -14,8 +14,9 @@ import numpy as np
 
 from slotfill.decoding.spans import TagTable, batch_spans, span_confidences
 from slotfill.decoding.types import Decoded, Decoding, SentenceDecoder
-from slotfill.features.arrays import ROW_MULTIPLE, batches_by_length, encode_sentences
+from slotfill.features.arrays import batches_by_length, encode_sentences
 from slotfill.features.gazetteer import GazetteerSet
+from slotfill.features.rows import ROW_MULTIPLE
 from slotfill.features.vocab import Vocab
 from slotfill.text import bio
 from slotfill.text.tokenise import is_punctuation

@@ -59,7 +59,7 @@ class SentenceDecoder(Protocol):
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         """The network runs on every row of `arrays`; only the first `rows` (None: all) are decoded:
-        the rest are filler that pads the network's matrices (slotfill.features.arrays.ROW_MULTIPLE),
+        the rest are filler that pads the network's matrices (slotfill.features.rows.ROW_MULTIPLE),
         and a sentence decodes alike whatever the other rows are."""
         ...
 

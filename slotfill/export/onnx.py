@@ -7,6 +7,9 @@ direction (the backward one over each sentence reversed within its length, as th
 at inference: slotfill.nn.encoders), so padding never enters a state and no step's batch depends on the
 other sentences' lengths. The CRF is not in the graph: its scores go to
 export.json and slotfill.decoding decodes beside it (README, "Deploy without torch", says why).
+A model with a pretrained encoder gets a second graph, encoder/model.onnx: the encoder and its
+pooling of word pieces to tokens (slotfill.nn.pretrained.PieceEncoder), whose features are one
+more input of model.onnx; the runtime runs it in the same batch-invariant groups as torch does.
 Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
 recurrence over the example's length.
 """
@@ -20,7 +23,7 @@ import os
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +34,14 @@ from torch import Tensor, nn
 from slotfill import __version__
 from slotfill.choices import FUSED_CELLS
 from slotfill.errors import ModelError
-from slotfill.export.runtime import INPUTS, info_digest
+from slotfill.export.runtime import ENCODER_INPUT, ENCODER_INPUTS, INPUTS, info_digest
 from slotfill.features.arrays import encode_sentences
+from slotfill.features.wordpieces import TOKENIZER_FILE, PieceArrays, window_groups
 from slotfill.files import writing_dir
 from slotfill.layout import (
     CALIBRATION_FILE,
     CONFIG_FILE,
+    ENCODER_SUBDIR,
     EXPORT_FILE,
     GAZETTEER_SUBDIR,
     METRICS_FILE,
@@ -45,6 +50,7 @@ from slotfill.layout import (
 )
 from slotfill.nn.batching import Batch
 from slotfill.nn.embeddings import CharCNN, pool_characters
+from slotfill.nn.pretrained import PretrainedWords
 from slotfill.nn.tagger import Tagger
 from slotfill.store.model_dir import LoadedModel, load_model, resolve_model_dir
 from slotfill.store.model_files import file_digests
@@ -59,8 +65,16 @@ DYNAMIC_AXES = {
     "lengths": {0: "batch"},
     "gazetteer_features": {0: "batch", 1: "length"},
     "vector_ids": {0: "words"},
+    "encoder_features": {0: "batch", 1: "length"},
     "emissions": {0: "batch", 1: "length"},
     "intent_logits": {0: "batch"},
+}
+ENCODER_DYNAMIC_AXES = {
+    "piece_ids": {0: "windows", 1: "pieces"},
+    "piece_mask": {0: "windows", 1: "pieces"},
+    "piece_index": {0: "rows", 1: "tokens"},
+    "piece_weight": {0: "rows", 1: "tokens"},
+    "features": {0: "rows", 1: "tokens"},
 }
 QUANTIZATIONS = ("none", "int8")
 PARITY_TOLERANCE = 1e-3  # float32 emissions of onnxruntime vs torch, checked on every export
@@ -99,18 +113,18 @@ class _SummedTrigrams(nn.Module):
 
 
 class _Encoder(nn.Module):
-    """The tagger's emissions and intent logits from the feature arrays, in eval mode."""
+    """The tagger's emissions and intent logits from the feature arrays named `inputs`, in eval mode."""
 
-    def __init__(self, tagger: Tagger) -> None:
+    def __init__(self, tagger: Tagger, inputs: tuple[str, ...]) -> None:
         super().__init__()
-        self.tagger = copy.deepcopy(tagger).cpu().eval()
+        self.tagger, self.inputs = copy.deepcopy(tagger).cpu().eval(), inputs
         if self.tagger.char_encoder is not None:
             self.tagger.char_encoder = _ConvCharCNN(self.tagger.char_encoder)
         if self.tagger.word_input.kind == "letter_trigram":
             self.tagger.word_input.trigrams = _SummedTrigrams(self.tagger.word_input.trigrams)
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
-        emissions, intent_logits = self.tagger._encode(Batch(*inputs))
+        emissions, intent_logits = self.tagger._encode(Batch(**dict(zip(self.inputs, inputs))))
         return (emissions,) if intent_logits is None else (emissions, intent_logits)
 
 
@@ -127,33 +141,40 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
             f"{source}: the {cell!r} cell cannot be exported: ONNX has no operator for it and a traced "
             f"loop would fix the sentence length (cells that export: {', '.join(FUSED_CELLS)})"
         )
-    if loaded.config.model.encoder_features is not None:
-        raise ModelError(
-            f"{source}: a model with a pretrained encoder (model.encoder_features) cannot be exported yet; "
-            "it tags with torch (predict, tag, serve)"
-        )
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise ModelError(f"{out_dir}: not empty (pass --overwrite to replace it)")
     info = _export_info(loaded, quantize)
     with writing_dir(out_dir) as staged:
-        float_path = staged / ("float32.onnx" if quantize != "none" else ONNX_FILE)
-        _write_onnx(loaded, float_path)
-        _check_parity(loaded, float_path)
-        if quantize == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(str(float_path), str(staged / ONNX_FILE), weight_type=QuantType.QInt8)
-            float_path.unlink()
+        _written(staged / ONNX_FILE, quantize, lambda path: _write_onnx(loaded, path))
+        if loaded.word_features is not None:
+            words = loaded.word_features
+            (staged / ENCODER_SUBDIR).mkdir()
+            _written(staged / ENCODER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_encoder_onnx(words, path))
+            shutil.copyfile(words.directory / TOKENIZER_FILE, staged / ENCODER_SUBDIR / TOKENIZER_FILE)
+            info["encoder"]["bytes"] = (staged / ENCODER_SUBDIR / ONNX_FILE).stat().st_size
         for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE):
             if (source / name).is_file():
                 shutil.copyfile(source / name, staged / name)
         from slotfill.features.gazetteer_sources import save_gazetteers
 
         save_gazetteers(staged, loaded.gazetteers)
-        info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR))
+        info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, ENCODER_SUBDIR))
         info["info_sha256"] = info_digest(info)
         (staged / EXPORT_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return info
+
+
+def _written(path: Path, quantize: str, write: Callable[[Path], None]) -> None:
+    """A graph written (and checked) in float32, then quantised to `path` where asked."""
+    if quantize == "none":
+        write(path)
+        return
+    float_path = path.with_name("float32.onnx")
+    write(float_path)
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(float_path), str(path), weight_type=QuantType.QInt8)
+    float_path.unlink()
 
 
 def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
@@ -169,32 +190,78 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
     }
     if crf is not None:  # float32 values written exactly: a Python float holds every float32
         info["crf"] = {name: getattr(crf, name).detach().cpu().tolist() for name in ("start", "transitions", "end")}
+    words = loaded.word_features
+    if words is not None:  # what the runtime needs to read its word pieces, and what `info` shows
+        info["encoder"] = {
+            "type": words.model.config.model_type,
+            "width": words.size,
+            "parameters": words.parameters,
+            "max_pieces": words.reader.pieces.max_pieces,
+        }
     return info
 
 
+def _inputs(loaded: LoadedModel) -> tuple[str, ...]:
+    """The feature arrays model.onnx reads: the encoder's features too, where the model has one."""
+    return (*INPUTS, ENCODER_INPUT) if loaded.word_features is not None else INPUTS
+
+
 def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
-    corpus = encode_sentences(PROBE, loaded.vocab, loaded.gazetteers)
-    return tuple(Batch.from_arrays(corpus.arrays(corpus.sentences))[: len(INPUTS)])
+    corpus = encode_sentences(PROBE, loaded.vocab, loaded.gazetteers, word_features=loaded.word_features)
+    batch = Batch.from_arrays(corpus.arrays(corpus.sentences))
+    return tuple(getattr(batch, name) for name in _inputs(loaded))
 
 
-def _write_onnx(loaded: LoadedModel, path: Path) -> None:
-    encoder = _Encoder(loaded.tagger)
-    outputs = ["emissions", "intent_logits"] if loaded.tagger.intent_head is not None else ["emissions"]
+def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: list[str], outputs: list[str]) -> None:
+    """torch.onnx's TorchScript exporter, quietly, and the ONNX checker."""
+    axes = {**DYNAMIC_AXES, **ENCODER_DYNAMIC_AXES}
     with warnings.catch_warnings(), torch.inference_mode(), _native_stderr_silenced():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
         torch.onnx.export(
-            encoder,
-            _probe_inputs(loaded),
+            module,
+            inputs,
             str(path),
-            input_names=list(INPUTS),
+            input_names=names,
             output_names=outputs,
-            dynamic_axes={k: v for k, v in DYNAMIC_AXES.items() if k in INPUTS or k in outputs},
+            dynamic_axes={k: v for k, v in axes.items() if k in names or k in outputs},
             opset_version=OPSET,
             dynamo=False,
         )
     import onnx
 
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def _write_onnx(loaded: LoadedModel, path: Path) -> None:
+    outputs = ["emissions", "intent_logits"] if loaded.tagger.intent_head is not None else ["emissions"]
+    names = _inputs(loaded)
+    _export(_Encoder(loaded.tagger, names), _probe_inputs(loaded), path, list(names), outputs)
+    _check_parity(loaded, path)
+
+
+def _encoder_probe(words: PretrainedWords) -> PieceArrays:
+    """The probe sentences' word pieces as one run of the encoder (the exporter's example)."""
+    windows = [window for tokens in PROBE for window in words.reader.windows(tokens)]
+    ((_, arrays),) = window_groups(windows, words.reader.pooling, words.reader.pieces.pad_id)
+    return arrays
+
+
+def _write_encoder_onnx(words: PretrainedWords, path: Path) -> None:
+    """The pretrained encoder with its pooling (slotfill.nn.pretrained.PieceEncoder), on the CPU,
+    checked against torch on the probe."""
+    encoder = copy.deepcopy(words.encoder).cpu().eval()
+    probe = _encoder_probe(words)
+    inputs = tuple(torch.from_numpy(a) for a in probe)
+    _export(encoder, inputs, path, list(ENCODER_INPUTS), ["features"])
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, dict(zip(ENCODER_INPUTS, probe)))
+    with torch.inference_mode():
+        expected = encoder(*inputs).numpy()
+    worst = float(np.abs(got - expected).max())
+    if worst > PARITY_TOLERANCE:
+        raise ModelError(f"the exported encoder's features differ from the model's by {worst:.2g}: the export is wrong")
 
 
 @contextlib.contextmanager
@@ -217,11 +284,11 @@ def _check_parity(loaded: LoadedModel, path: Path) -> None:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    inputs = _probe_inputs(loaded)
-    feeds = dict(zip(INPUTS, (t.numpy() for t in inputs)))
+    inputs, names = _probe_inputs(loaded), _inputs(loaded)
+    feeds = dict(zip(names, (t.numpy() for t in inputs)))
     got = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
     with torch.inference_mode():
-        expected = _Encoder(loaded.tagger)(*inputs)
+        expected = _Encoder(loaded.tagger, names)(*inputs)
     mask = inputs[0].numpy() != 0
     for name, a, b in zip(("emissions", "intent logits"), got, expected):
         difference = np.abs(a - b.numpy())

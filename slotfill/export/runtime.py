@@ -25,7 +25,8 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.features.arrays import FeatureArrays
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
-from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.features.wordpieces import EncoderFeatures, PieceArrays, PieceReader, WordPieces
+from slotfill.layout import CONFIG_FILE, ENCODER_SUBDIR, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
 from slotfill.store.calibration import read_temperature
 from slotfill.store.model_files import check_digests, read_metrics, read_model_files
 
@@ -77,8 +78,11 @@ def _providers(device: str) -> list[str]:
 class OnnxDecoder:
     """An onnxruntime session and the numpy CRF as a slotfill.decoding.tagging.SentenceDecoder."""
 
-    def __init__(self, session: Any, crf: NumpyCRF | None, has_intent: bool) -> None:
-        self.session, self.crf, self._has_intent = session, crf, has_intent
+    def __init__(
+        self, session: Any, crf: NumpyCRF | None, has_intent: bool, word_features: EncoderFeatures | None = None
+    ) -> None:
+        """`word_features`: the exported pretrained encoder (encoder/model.onnx), where the model has one."""
+        self.session, self.crf, self._has_intent, self._word_features = session, crf, has_intent, word_features
         self.input_names = [i.name for i in session.get_inputs()]  # the exporter drops inputs a model ignores
         self._blas = ThreadpoolController()
 
@@ -87,8 +91,8 @@ class OnnxDecoder:
         return self._has_intent
 
     @property
-    def word_features(self) -> None:
-        return None  # an exported model has no pretrained encoder (slotfill export refuses one)
+    def word_features(self) -> EncoderFeatures | None:
+        return self._word_features
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
@@ -162,6 +166,8 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
 
 
 INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features", "vector_ids")
+ENCODER_INPUT = "encoder_features"  # model.onnx's input where the model has a pretrained encoder
+ENCODER_INPUTS = ("piece_ids", "piece_mask", "piece_index", "piece_weight")  # encoder/model.onnx's (PieceArrays)
 
 
 def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_features: int, where: Path) -> None:
@@ -171,8 +177,11 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
     outputs = [o.shape for o in session.get_outputs()]
     expected_outputs = 2 if info["intent"] else 1
     problems = []
-    if not set(inputs) <= set(INPUTS):
-        problems.append(f"inputs {sorted(set(inputs) - set(INPUTS))} are not slotfill's")
+    known = (*INPUTS, ENCODER_INPUT) if "encoder" in info else INPUTS
+    if not set(inputs) <= set(known):
+        problems.append(f"inputs {sorted(set(inputs) - set(known))} are not slotfill's")
+    if "encoder" in info and inputs.get(ENCODER_INPUT, [None])[-1] != info["encoder"].get("width"):
+        problems.append(f"no input of the encoder's {info['encoder'].get('width')} features")
     if "gazetteer_features" in inputs and inputs["gazetteer_features"][-1] not in (gazetteer_features, None):
         problems.append(
             f"{inputs['gazetteer_features'][-1]} gazetteer features, the model's lists give {gazetteer_features}"
@@ -190,8 +199,6 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
 def load_exported(path: Path, device: str = "auto", threads: int | None = None) -> ExportedModel:
     """Load an exported model directory. Raises ModelError (one line, naming the file) when it is
     incomplete, damaged or of another format version; ConfigError for a device it cannot use."""
-    import onnxruntime
-
     directory = Path(path)
     for name in (EXPORT_FILE, ONNX_FILE, CONFIG_FILE, VOCAB_FILE):
         if not (directory / name).is_file():
@@ -199,6 +206,16 @@ def load_exported(path: Path, device: str = "auto", threads: int | None = None) 
     info = _read_export_info(directory)
     config, vocab, gazetteers = read_model_files(directory)
     crf = _crf(info, vocab, directory / EXPORT_FILE)
+    session = _session(directory / ONNX_FILE, device, threads)
+    _check_graph(session, info, vocab, gazetteers.num_features, directory / ONNX_FILE)
+    word_features = _encoder_features(directory, config, info, device, threads)
+    decoder = OnnxDecoder(session, crf, bool(info.get("intent")), word_features)
+    return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))
+
+
+def _session(path: Path, device: str, threads: int | None) -> Any:
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its warnings are not the user's business
     # threads that spin after a run take the cores from the numpy decoding that follows it
@@ -206,10 +223,33 @@ def load_exported(path: Path, device: str = "auto", threads: int | None = None) 
     if threads is not None:
         options.intra_op_num_threads = threads
     try:
-        session = onnxruntime.InferenceSession(str(directory / ONNX_FILE), options, providers=_providers(device))
+        return onnxruntime.InferenceSession(str(path), options, providers=_providers(device))
     except _onnxruntime_errors() as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelError(f"{directory / ONNX_FILE}: damaged ONNX model ({reason})") from None
-    _check_graph(session, info, vocab, gazetteers.num_features, directory / ONNX_FILE)
-    decoder = OnnxDecoder(session, crf, bool(info.get("intent")))
-    return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))
+        raise ModelError(f"{path}: damaged ONNX model ({reason})") from None
+
+
+def _encoder_features(
+    directory: Path, config: Config, info: dict[str, Any], device: str, threads: int | None
+) -> EncoderFeatures | None:
+    """The exported pretrained encoder (encoder/model.onnx and its word pieces) as features of
+    sentences, run in the groups torch runs it in; None where the model has no encoder."""
+    features = config.model.encoder_features
+    if features is None:
+        return None
+    described = info.get("encoder")
+    if not isinstance(described, dict) or not isinstance(described.get("max_pieces"), int):
+        raise ModelError(
+            f"{directory / EXPORT_FILE}: the model reads a pretrained encoder, and no encoder is described"
+        )
+    folder = directory / ENCODER_SUBDIR
+    reader = PieceReader(WordPieces.from_dir(folder, described["max_pieces"]), features.pooling)
+    session = _session(folder / ONNX_FILE, device, threads)
+    names = [i.name for i in session.get_inputs()]
+    if names != list(ENCODER_INPUTS):
+        raise ModelError(f"{folder / ONNX_FILE}: not a slotfill encoder graph (inputs {names})")
+
+    def run(arrays: PieceArrays) -> np.ndarray:
+        return session.run(None, dict(zip(ENCODER_INPUTS, arrays)))[0]  # (N, T, H)
+
+    return EncoderFeatures(reader, run, int(described["width"]), half=features.mode == "frozen")

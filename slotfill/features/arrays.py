@@ -18,14 +18,10 @@ import numpy as np
 from slotfill.data.readers import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab, letter_trigrams
+from slotfill.features.wordpieces import PieceReader, PieceWindow
 from slotfill.text.tokenise import normalise
 
 MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
-# Inference batches hold a multiple of this many sentences (and of distinct words): every matrix
-# product of the model then has a multiple of 8 rows, where BLAS computes each row the same way
-# whatever the other rows are (measured for MKL and onnxruntime's MLAS; tests/.../test_batch_invariance
-# holds it), so a sentence's parse does not depend on the batch it is in.
-ROW_MULTIPLE = 8
 
 
 class FeatureArrays(NamedTuple):
@@ -39,6 +35,11 @@ class FeatureArrays(NamedTuple):
     tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
     intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
     encoder_features: np.ndarray | None = None  # (B, L, H) float32: a pretrained encoder's, where the model has one
+    # a fine-tuned encoder's inputs in training (slotfill.features.wordpieces.PieceArrays; None otherwise)
+    piece_ids: np.ndarray | None = None  # (R, P) int64: the batch's windows of word pieces
+    piece_mask: np.ndarray | None = None  # (R, P) int64
+    piece_index: np.ndarray | None = None  # (B, L, K) int64: the (R * P) piece states each token pools
+    piece_weight: np.ndarray | None = None  # (B, L, K) float32
 
 
 # a pretrained encoder's features of sentences of model-view words: one (L, H) array each
@@ -53,7 +54,8 @@ class EncodedSentence:
     gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
-    encoder_features: np.ndarray | None = None  # (L, H) float16, where the model has a pretrained encoder
+    encoder_features: np.ndarray | None = None  # (L, H), where the model has a pretrained encoder
+    windows: list[PieceWindow] | None = None  # its word pieces, where the model runs a fine-tuned encoder itself
 
 
 def padded(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
@@ -75,9 +77,12 @@ class EncodedSentences:
         trigram_table: np.ndarray,
         vector_table: np.ndarray,
         num_gazetteer_features: int,
+        piece_reader: PieceReader | None = None,
     ) -> None:
+        """`piece_reader`: how the sentences' `windows` become a batch's piece arrays (a model
+        that runs a fine-tuned encoder itself, in training)."""
         self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
-        self.vector_table = vector_table
+        self.vector_table, self.piece_reader = vector_table, piece_reader
         self.feature_bits = np.arange(num_gazetteer_features, dtype=np.int64)  # (G,)
 
     def __len__(self) -> int:
@@ -119,6 +124,9 @@ class EncodedSentences:
             encoder_features = np.zeros((len(sentences), longest, sentences[0].encoder_features.shape[1]), np.float32)
             for row, sentence in enumerate(sentences):  # (B, L, H), zero past each length
                 encoder_features[row, : len(sentence.word_ids)] = sentence.encoder_features
+        pieces = (None,) * 4
+        if self.piece_reader is not None and sentences[0].windows is not None:
+            pieces = tuple(self.piece_reader.batch([s.windows or [] for s in sentences]))
         return FeatureArrays(
             word_ids,
             np.ascontiguousarray(char_ids),
@@ -130,6 +138,7 @@ class EncodedSentences:
             tag_ids,
             intent_ids,
             encoder_features,
+            *pieces,
         )
 
 
@@ -139,14 +148,17 @@ def encode_sentences(
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
     word_features: WordFeatures | None = None,
+    piece_reader: PieceReader | None = None,
 ) -> EncodedSentences:
     """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
     and intents are encoded too; every one must be in the vocabulary (true of the training set).
-    With `word_features`, each sentence's pretrained encoder features, of its model-view words."""
+    With `word_features`, each sentence's pretrained encoder features, of its model-view words;
+    with `piece_reader`, its word pieces instead (a fine-tuned encoder computes the features)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
     word_id, sentences = vocab.words.get, []
     all_words = [[normalise(token) for token in tokens] for tokens in token_lists]
     features = word_features(all_words) if word_features is not None else [None] * len(all_words)
+    windows = [piece_reader.windows(w) for w in all_words] if piece_reader is not None else [None] * len(all_words)
     for i, words in enumerate(all_words):
         type_index = [type_of.setdefault(w, len(type_of)) for w in words]
         tag_ids, intent_id = None, None
@@ -156,7 +168,7 @@ def encode_sentences(
                 intent_id = vocab.intents[examples[i].intent]
         bits = gazetteers.features(words)
         sentences.append(
-            EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id, features[i])
+            EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id, features[i], windows[i])
         )
     clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
     char_table = padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
@@ -165,7 +177,7 @@ def encode_sentences(
     )
     vector_row = vocab.vectors.get if vocab.vectors is not None else (lambda word: UNK_ID)
     vector_table = np.array([vector_row(w) if w else PAD_ID for w in type_of], dtype=np.int64)  # (N,)
-    return EncodedSentences(sentences, char_table, trigram_table, vector_table, gazetteers.num_features)
+    return EncodedSentences(sentences, char_table, trigram_table, vector_table, gazetteers.num_features, piece_reader)
 
 
 def batches_by_length(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

@@ -22,6 +22,7 @@ from slotfill.features.arrays import (
 )
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import PAD_ID, Vocab
+from slotfill.features.wordpieces import PieceReader
 
 
 class Batch(NamedTuple):
@@ -37,6 +38,10 @@ class Batch(NamedTuple):
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
     encoder_features: Tensor | None = None  # (B, L, H) float: a pretrained encoder's, where the model has one
+    piece_ids: Tensor | None = None  # (R, P) long: a fine-tuned encoder's windows of word pieces (training)
+    piece_mask: Tensor | None = None  # (R, P) long
+    piece_index: Tensor | None = None  # (B, L, K) long: the (R * P) piece states each token pools
+    piece_weight: Tensor | None = None  # (B, L, K) float
 
     @classmethod
     def from_arrays(cls, arrays: FeatureArrays) -> Batch:
@@ -65,12 +70,14 @@ def encode(
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
     word_features: WordFeatures | None = None,
+    piece_reader: PieceReader | None = None,
 ) -> EncodedCorpus:
     """slotfill.features.arrays.encode_sentences, as a torch Dataset."""
-    encoded = encode_sentences(token_lists, vocab, gazetteers, examples, word_features)
+    encoded = encode_sentences(token_lists, vocab, gazetteers, examples, word_features, piece_reader)
     return EncodedCorpus(
-        encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table, gazetteers.num_features
-    )
+        encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table,
+        gazetteers.num_features, piece_reader,
+    )  # fmt: skip
 
 
 class LengthBucketSampler(Sampler[list[int]]):

@@ -194,7 +194,7 @@ class RecurrentEncoder(nn.Module):
         """Inference: each direction of each layer as its own unpacked run over the padded batch,
         the backward one over each sentence reversed within its length. Every step then multiplies
         all B rows (never a batch that shrinks as sentences end), so a sentence's states do not
-        depend on the lengths of the others (see slotfill.features.arrays.ROW_MULTIPLE)."""
+        depend on the lengths of the others (see slotfill.features.rows.ROW_MULTIPLE)."""
         fused = self.fused
         assert fused is not None
         function = {"lstm": torch.lstm, "gru": torch.gru, "rnn": torch.rnn_tanh}[self.cell]

@@ -4,7 +4,7 @@ A sentence's parse must be the same alone or in any batch. BLAS libraries choose
 by the shape of a matrix product, and on some CPUs the choice changes how a row's sums are
 rounded: MKL on an AVX-512 Xeon gives an 800 -> 6 layer's row one result with 8 rows beside it
 and another with 16 or more (the last bit, enough to move a confidence's last digit), which the
-8-row padding of slotfill.features.arrays.ROW_MULTIPLE cannot prevent. A product of a fixed
+8-row padding of slotfill.features.rows.ROW_MULTIPLE cannot prevent. A product of a fixed
 number of rows is computed by one kernel, whatever the rows are and wherever a row sits among
 them (tests/themes/test_batch_invariance.py holds it), so at inference this layer multiplies its
 input in blocks of exactly ROW_BLOCK rows, the last one padded with zeros. Training (and the ONNX

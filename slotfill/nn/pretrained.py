@@ -1,13 +1,17 @@
 """A pretrained transformer encoder (a Hugging Face model folder: config.json, model.safetensors,
-tokenizer.json) as one more input feature of the tagger, frozen: its last layer, pooled from word
-pieces to slotfill's tokens (the first piece or their mean), is computed without gradient and
-concatenated with the word, character, vector and gazetteer features (the way flair stacks
-transformer embeddings under its BiLSTM-CRF).
+tokenizer.json) as one more input feature of the tagger: its last layer, pooled from word pieces to
+slotfill's tokens (slotfill.features.wordpieces), concatenated with the word, character, vector and
+gazetteer features (the way flair stacks transformer embeddings under its BiLSTM-CRF).
 
-A sentence's features do not depend on the sentences it is computed with: windows are grouped by
-their piece count rounded up to PIECE_BUCKET, and each group is run as rows padded to a multiple
-of ROW_MULTIPLE, so a window has the same shapes (and BLAS the same order of sums) alone as in any
-batch.
+Two modes (model.encoder_features.mode):
+- frozen: the encoder is not trained; a training sentence's features are computed once, without
+  gradient, and rounded to float16 (as tagging then reads them);
+- fine_tuned: the encoder is a part of the tagger (Tagger.pretrained), trained with its own
+  learning rate and warm-up: in training it runs on each batch's word pieces with gradient, and
+  the model directory's encoder/ holds the trained weights.
+Tagging is the same for both: `PretrainedWords` runs the encoder in batch-invariant groups
+(slotfill.features.wordpieces.EncoderFeatures), through the same `PieceEncoder` graph training
+runs and `slotfill export` writes.
 """
 
 from __future__ import annotations
@@ -19,87 +23,78 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from slotfill.errors import ModelError
-from slotfill.features.arrays import ROW_MULTIPLE
-from slotfill.features.wordpieces import TOKENIZER_FILE, PieceWindow, WordPieces
+from slotfill.errors import ConfigError, ModelError
+from slotfill.features.wordpieces import TOKENIZER_FILE, EncoderFeatures, PieceArrays, PieceReader, WordPieces
 
-ENCODER_FILES = ("config.json", "model.safetensors", TOKENIZER_FILE)  # what a model directory keeps of its encoder
-PIECE_BUCKET = 16
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+ENCODER_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)  # what a model directory keeps of its encoder
 # model types read as encoders (AutoModel gives their last hidden states); a decoder-only or
 # sequence-to-sequence model is refused
 ENCODER_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2", "mpnet")
-WINDOWS_PER_RUN = 64  # windows of one piece count run through the encoder at once
 
 
-class PretrainedWords:
-    """Sentences of tokens in, one (L, H) float32 array of encoder features per sentence out."""
+class PieceEncoder(nn.Module):
+    """The encoder and the pooling of its piece states into token features, as one graph: what
+    training runs with gradient, tagging without, and `slotfill export` writes to encoder.onnx.
+    A piece's state is the mean of the hidden states of `layers` (0: the embeddings, N: the
+    model's top layer, which is the highest layer used: the ones above it are not built)."""
 
-    def __init__(self, model: torch.nn.Module, pieces: WordPieces, pooling: str, directory: Path) -> None:
-        self.model, self.pieces, self.pooling, self.directory = model.eval(), pieces, pooling, directory
-        self.size = int(model.config.hidden_size)
-        self.cache: dict[tuple[str, ...], np.ndarray] | None = None  # training sets one: a sentence is encoded once
+    def __init__(self, model: nn.Module, layers: tuple[int, ...]) -> None:
+        super().__init__()
+        self.model, self.layers = model, layers
+
+    @property
+    def size(self) -> int:
+        return int(self.model.config.hidden_size)  # type: ignore[union-attr]
+
+    def forward(self, ids: Tensor, mask: Tensor, index: Tensor, weight: Tensor) -> Tensor:
+        """(R, P) piece ids and mask, (N, T, K) pooling index and weight -> (N, T, H) token features."""
+        top = int(self.model.config.num_hidden_layers)  # type: ignore[union-attr]
+        if self.layers == (top,):
+            states = self.model(input_ids=ids, attention_mask=mask).last_hidden_state  # (R, P, H)
+        else:
+            hidden = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            states = torch.stack([hidden[layer] for layer in self.layers]).mean(dim=0)  # (R, P, H)
+        rows = states.reshape(-1, states.size(2))  # (R * P, H)
+        pooled = rows.index_select(0, index.reshape(-1)).view(*index.shape, rows.size(1))  # (N, T, K, H)
+        return (pooled * weight.unsqueeze(3)).sum(dim=2)  # (N, T, H)
+
+
+class PretrainedWords(EncoderFeatures):
+    """A model's encoder as features of sentences (torch): sentences of tokens in, one (L, H)
+    array per sentence out, computed without gradient in eval mode (the module's own mode is
+    restored after: in training it is the tagger's, being trained)."""
+
+    def __init__(self, encoder: PieceEncoder, reader: PieceReader, directory: Path, *, half: bool) -> None:
+        super().__init__(reader, self._run, encoder.size, half=half)
+        self.encoder, self.directory = encoder, Path(directory)
+
+    @property
+    def model(self) -> nn.Module:
+        return self.encoder.model
 
     @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
-
-    def __call__(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        keys = [tuple(tokens) for tokens in sentences]
-        wanted = [i for i, key in enumerate(keys) if self.cache is None or key not in self.cache]
-        windows = [(i, window) for i in wanted for window in self.pieces.windows(sentences[i])]
-        pooled = self._pooled([window for _, window in windows])
-        per_sentence: dict[int, list[np.ndarray]] = {}
-        for (sentence, _), features in zip(windows, pooled):
-            per_sentence.setdefault(sentence, []).append(features)
-        # (L, H) each, float16 as the model reads it: the same rounding in training and tagging
-        out = {i: np.concatenate(per_sentence[i]).astype(np.float16) for i in wanted}
-        if self.cache is not None:
-            self.cache.update((keys[i], features) for i, features in out.items())
-            return [self.cache[key] for key in keys]
-        return [out[i] for i in range(len(keys))]
-
-    def _pooled(self, windows: list[PieceWindow]) -> list[np.ndarray]:
-        """Each window's token features (T, H), in order; windows run in groups of one bucket."""
-        result: list[np.ndarray | None] = [None] * len(windows)
-        buckets: dict[int, list[int]] = {}
-        for index, window in enumerate(windows):
-            buckets.setdefault(-(-len(window.ids) // PIECE_BUCKET) * PIECE_BUCKET, []).append(index)
-        for width, members in sorted(buckets.items()):
-            for start in range(0, len(members), WINDOWS_PER_RUN):
-                group = members[start : start + WINDOWS_PER_RUN]
-                for index, features in zip(group, self._run([windows[i] for i in group], width)):
-                    result[index] = features
-        return [r for r in result if r is not None]
+        return sum(p.numel() for p in self.encoder.parameters())
 
     @torch.inference_mode()
-    def _run(self, windows: list[PieceWindow], width: int) -> list[np.ndarray]:
-        rows = len(windows) + (-len(windows) % ROW_MULTIPLE)  # filler rows: copies of the first window
-        ids = torch.zeros(rows, width, dtype=torch.long)  # (R, P), padded with the pad piece
-        ids.fill_(int(getattr(self.model.config, "pad_token_id", 0) or 0))
-        attention = torch.zeros(rows, width, dtype=torch.long)  # (R, P)
-        for row in range(rows):
-            window = windows[row] if row < len(windows) else windows[0]
-            ids[row, : len(window.ids)] = torch.tensor(window.ids)
-            attention[row, : len(window.ids)] = 1
-        device = next(self.model.parameters()).device
-        states = self.model(
-            input_ids=ids.to(device), attention_mask=attention.to(device)
-        ).last_hidden_state  # (R, P, H)
-        return [_pool(states[row], window.token_pieces, self.pooling) for row, window in enumerate(windows)]
+    def _run(self, arrays: PieceArrays) -> np.ndarray:
+        device = next(self.encoder.parameters()).device
+        was_training = self.encoder.training
+        self.encoder.eval()
+        try:
+            pooled = self.encoder(*(torch.from_numpy(a).to(device) for a in arrays))  # (N, T, H)
+        finally:
+            self.encoder.train(was_training)
+        return pooled.float().cpu().numpy()
 
 
-def _pool(states: Tensor, token_pieces: list[list[int]], pooling: str) -> np.ndarray:
-    """(P, H) piece states -> (T, H) token features: each token's first piece, or the mean of its pieces."""
-    if pooling == "first":
-        return states[[own[0] for own in token_pieces]].float().cpu().numpy()
-    return torch.stack([states[own].mean(dim=0) for own in token_pieces]).float().cpu().numpy()
-
-
-def load_pretrained_words(directory: Path, pooling: str, device: torch.device) -> PretrainedWords:
-    """The encoder of a Hugging Face model folder, checked: its files, that it is an encoder, and
-    that its word pieces fit its vocabulary. Raises ModelError naming the folder."""
+def load_encoder(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[PieceEncoder, WordPieces]:
+    """The encoder of a Hugging Face model folder and its word pieces, checked: its files, that it
+    is an encoder, and that its word pieces fit its vocabulary. Raises ModelError naming the folder
+    (ConfigError for `layers` it does not have). Only the layers up to the highest used are built."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(
@@ -117,10 +112,10 @@ def load_pretrained_words(directory: Path, pooling: str, device: torch.device) -
     try:
         config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
-        raise ModelError(f"{directory / 'config.json'}: not a model config ({str(error).splitlines()[0]})") from None
+        raise ModelError(f"{directory / CONFIG_FILE}: not a model config ({str(error).splitlines()[0]})") from None
     if config.model_type not in ENCODER_TYPES or getattr(config, "is_encoder_decoder", False):
         raise ModelError(
-            f"{directory / 'config.json'}: model type {config.model_type!r} is not an encoder "
+            f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not an encoder "
             f"(slotfill reads {', '.join(ENCODER_TYPES)})"
         )
     pieces = WordPieces.from_dir(directory, _max_pieces(config))
@@ -129,10 +124,32 @@ def load_pretrained_words(directory: Path, pooling: str, device: torch.device) -
             f"{directory / TOKENIZER_FILE}: {pieces.vocab_size} word pieces for a model of {config.vocab_size}: "
             "the tokenizer does not match the weights"
         )
-    model = _model_with_weights(AutoModel, config, directory / "model.safetensors")
-    for parameter in model.parameters():
+    chosen = chosen_layers(layers, int(config.num_hidden_layers), directory)
+    config.num_hidden_layers = max(chosen)
+    return PieceEncoder(_model_with_weights(AutoModel, config, directory / WEIGHTS_FILE), chosen), pieces
+
+
+def chosen_layers(layers: Sequence[int], count: int, directory: Path) -> tuple[int, ...]:
+    """`layers` as indices of the hidden states (0: the embeddings, 1 to `count`: the layers; a
+    negative one counts from the top, -1 the last). Raises ConfigError for one the encoder lacks."""
+    chosen = tuple(layer if layer >= 0 else count + 1 + layer for layer in layers)
+    wrong = [given for given, layer in zip(layers, chosen) if not 0 <= layer <= count]
+    if wrong:
+        raise ConfigError(
+            f"model.encoder_features.layers: {wrong[0]} is not a layer of the encoder in {directory} "
+            f"(0 is its embeddings, 1 to {count} its layers, -1 the last)"
+        )
+    return chosen
+
+
+def load_pretrained_words(
+    directory: Path, pooling: str, device: torch.device, *, half: bool, layers: Sequence[int] = (-1,)
+) -> PretrainedWords:
+    """A model folder's encoder as features (not trained: no gradient); `half` for a frozen one."""
+    encoder, pieces = load_encoder(directory, layers)
+    for parameter in encoder.parameters():
         parameter.requires_grad_(False)
-    return PretrainedWords(model.to(device), pieces, pooling, directory)
+    return PretrainedWords(encoder.to(device).eval(), PieceReader(pieces, pooling), directory, half=half)
 
 
 def _model_with_weights(auto_model: Any, config: Any, weights: Path) -> torch.nn.Module:
@@ -175,8 +192,20 @@ def _max_pieces(config: object) -> int:
     return positions - 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else positions
 
 
-def copy_encoder(source: Path, target: Path) -> None:
-    """The encoder's files into a model directory's `encoder/` (a staging directory: swapped in whole)."""
+def copy_encoder(source: Path, target: Path, encoder: PieceEncoder | None = None) -> None:
+    """The encoder's files into a model directory's `encoder/` (a staging directory: swapped in
+    whole); with `encoder` (a fine-tuned one), its trained weights in place of the source's (the
+    layers above the highest it uses kept as they were: the folder is the whole model)."""
+    from safetensors.torch import load_file, save_file
+
     target.mkdir()
     for name in ENCODER_FILES:
-        shutil.copyfile(Path(source) / name, target / name)
+        if encoder is None or name != WEIGHTS_FILE:
+            shutil.copyfile(Path(source) / name, target / name)
+    if encoder is not None:
+        prefix = f"{encoder.model.base_model_prefix}."  # type: ignore[union-attr]
+        state = {name.removeprefix(prefix): t for name, t in load_file(str(Path(source) / WEIGHTS_FILE)).items()}
+        state.update({name: t.detach().cpu() for name, t in encoder.model.state_dict().items()})
+        save_file(
+            {name: t.contiguous() for name, t in state.items()}, str(target / WEIGHTS_FILE), metadata={"format": "pt"}
+        )

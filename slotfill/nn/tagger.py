@@ -24,10 +24,12 @@ from slotfill.nn.device import cpu_threads
 from slotfill.nn.embeddings import CharCNN, WordInput
 from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.nn.linear import RowInvariantLinear
+from slotfill.nn.pretrained import PieceEncoder
 from slotfill.text import bio
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
 PRETRAINED_WEIGHTS = "word_input.pretrained"  # the frozen pretrained vectors' name in a state dict
+PRETRAINED_ENCODER = "pretrained."  # a fine-tuned encoder's prefix in a state dict
 
 
 class Tagger(nn.Module):
@@ -47,8 +49,12 @@ class Tagger(nn.Module):
         use_crf: bool,
         intent_loss_weight: float,
         encoder_features_size: int = 0,
+        pretrained: PieceEncoder | None = None,
     ) -> None:
-        """`encoder_features_size`: the width of a pretrained encoder's features (0: none)."""
+        """`encoder_features_size`: the width of a pretrained encoder's features (0: none);
+        `pretrained`: the encoder itself, where it is fine-tuned: a part of the model in training,
+        run on a batch's word pieces (at inference its features come with the batch, computed by
+        slotfill.nn.pretrained.PretrainedWords)."""
         super().__init__()
         num_tags, encoded_size = len(tags), encoder.output_size
         self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
@@ -67,6 +73,7 @@ class Tagger(nn.Module):
             self.intent_head = RowInvariantLinear(2 * encoded_size, num_intents)
         self.intent_loss_weight = intent_loss_weight
         self.encoder_features_size = encoder_features_size
+        self.pretrained = pretrained
 
     def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
         """Emissions (B, L, T) and intent logits (B, K) or None."""
@@ -93,9 +100,7 @@ class Tagger(nn.Module):
         if self.num_gazetteer_features:
             inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
         if self.encoder_features_size:
-            if batch.encoder_features is None or batch.encoder_features.size(2) != self.encoder_features_size:
-                raise ValueError(f"this model reads {self.encoder_features_size} pretrained encoder features a token")
-            inputs = torch.cat([inputs, batch.encoder_features], dim=2)  # (B, L, E+F+G+H)
+            inputs = torch.cat([inputs, self._encoder_features(batch)], dim=2)  # (B, L, E+F+G+H)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
@@ -107,6 +112,17 @@ class Tagger(nn.Module):
             attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
             intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
         return emissions, intent_logits
+
+    def _encoder_features(self, batch: Batch) -> Tensor:
+        """(B, L, H): computed here from the batch's word pieces where the model fine-tunes its
+        encoder (training), else the features the batch brings."""
+        features = batch.encoder_features
+        if self.pretrained is not None and batch.piece_ids is not None:
+            pieces = (batch.piece_ids, batch.piece_mask, batch.piece_index, batch.piece_weight)
+            features = self.pretrained(*pieces)  # (B, L, H)
+        if features is None or features.size(2) != self.encoder_features_size:
+            raise ValueError(f"this model reads {self.encoder_features_size} pretrained encoder features a token")
+        return features
 
     def _gazetteer_inputs(self, features: Tensor) -> Tensor:
         """(B, L, G) membership bits; in training, each token's match of each list (its B and I bit
@@ -209,10 +225,17 @@ def _numpy(tensor: Tensor) -> np.ndarray:
 
 
 def build_tagger(
-    config: ModelConfig, vocab: Vocab, num_gazetteer_features: int, encoder_features_size: int = 0
+    config: ModelConfig,
+    vocab: Vocab,
+    num_gazetteer_features: int,
+    encoder_features_size: int = 0,
+    pretrained: PieceEncoder | None = None,
 ) -> Tagger:
     """A freshly initialised tagger for the sizes in `config`, `vocab`, the gazetteers and the
-    pretrained encoder (its features' width; 0: none)."""
+    pretrained encoder (its features' width; 0: none). `pretrained`: a fine-tuned encoder, as a
+    part of the tagger (training; its width is the features')."""
+    if pretrained is not None:
+        encoder_features_size = pretrained.size
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
     join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
     num_vectors = len(vocab.vectors) if vocab.vectors is not None else 0
@@ -245,6 +268,7 @@ def build_tagger(
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,
         encoder_features_size=encoder_features_size,
+        pretrained=pretrained,
     )
 
 
@@ -264,6 +288,12 @@ def load_vectors(tagger: Tagger, vocab: Vocab, table: np.ndarray) -> None:
             if shared:
                 rows = torch.tensor(shared, device=pretrained.device)  # (S, 2): (word id, vector row)
                 word_input.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]
+
+
+def without_encoder(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A tagger's state without its fine-tuned encoder's weights (saved on their own, in the
+    model directory's encoder/, as a Hugging Face model folder)."""
+    return {name: tensor for name, tensor in state.items() if not name.startswith(PRETRAINED_ENCODER)}
 
 
 def compact_state(state: dict[str, Tensor]) -> dict[str, Tensor]:

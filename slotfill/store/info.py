@@ -42,19 +42,28 @@ def describe(model: Any) -> dict[str, Any]:
 
 
 def _encoder(model: Any) -> dict[str, Any] | None:
-    """The pretrained encoder a model reads: where it came from, how it is used, its size."""
-    features, encoder = model.config.model.encoder_features, getattr(model, "word_features", None)
-    if features is None or encoder is None:
+    """The pretrained encoder a model reads: where it came from, how it is used, its size (an
+    exported model's, as export.json records it)."""
+    features = model.config.model.encoder_features
+    if features is None:
         return None
-    weights = encoder.directory / "model.safetensors"
-    return {
+    described = {
         "source": features.source,
         "mode": features.mode,
         "pooling": features.pooling,
+        "layers": features.layers,
+    }
+    exported = getattr(model, "info", None)
+    if exported is not None:
+        recorded = exported.get("encoder") or {}
+        return {**described, **{key: recorded.get(key) for key in ("type", "width", "parameters", "bytes")}}
+    encoder = model.word_features
+    return {
+        **described,
         "type": encoder.model.config.model_type,
         "width": encoder.size,
         "parameters": encoder.parameters,
-        "bytes": weights.stat().st_size,
+        "bytes": (encoder.directory / "model.safetensors").stat().st_size,
     }
 
 

@@ -8,7 +8,8 @@
     gazetteers/        the lists the model reads as features (format 2, when the config has any):
                        NAME.txt, one entry a line, and index.json with their order and checksums
     encoder/           the pretrained encoder it reads, when the config has model.encoder_features:
-                       config.json, model.safetensors, tokenizer.json (a Hugging Face model folder)
+                       config.json, model.safetensors, tokenizer.json (a Hugging Face model folder;
+                       a fine-tuned encoder's trained weights, which model.safetensors leaves out)
 
 Format 1 (slotfill 0.1) had no gazetteers; it still loads.
 """
@@ -31,15 +32,22 @@ from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import save_gazetteers
 from slotfill.features.vocab import Vocab
 from slotfill.files import atomic_write_text, writing_dir
-from slotfill.layout import CONFIG_FILE, GAZETTEER_SUBDIR, METRICS_FILE, MODEL_SUBDIR, VOCAB_FILE, WEIGHTS_FILE
+from slotfill.layout import (
+    CONFIG_FILE,
+    ENCODER_SUBDIR,
+    GAZETTEER_SUBDIR,
+    METRICS_FILE,
+    MODEL_SUBDIR,
+    VOCAB_FILE,
+    WEIGHTS_FILE,
+)
 from slotfill.nn.pretrained import PretrainedWords, copy_encoder, load_pretrained_words
-from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state
+from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state, without_encoder
 from slotfill.nn.uninitialised import uninitialised
 from slotfill.store.calibration import read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
 FORMAT_VERSION = 2
-ENCODER_SUBDIR = "encoder"
 # the files whose sha256 the weights' metadata records
 REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, ENCODER_SUBDIR)
 READABLE_VERSIONS = ("1", "2")
@@ -76,14 +84,16 @@ def save_model(
     encoder: Path | None = None,
 ) -> None:
     """Write the model directory in a staging directory beside it, then swap it in; `encoder`:
-    the folder of the pretrained encoder it reads, copied in whole (a model loads offline)."""
+    the folder of the pretrained encoder it reads, copied in whole (a model loads offline) with,
+    for a fine-tuned one, the tagger's trained encoder weights in place of the folder's."""
     with writing_dir(directory) as staged:
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
         if encoder is not None:
-            copy_encoder(encoder, staged / ENCODER_SUBDIR)
-        state = compact_state({name: t.detach().cpu().contiguous() for name, t in tagger.state_dict().items()})
+            copy_encoder(encoder, staged / ENCODER_SUBDIR, tagger.pretrained)
+        state = {name: t.detach().cpu().contiguous() for name, t in without_encoder(tagger.state_dict()).items()}
+        state = compact_state(state)
         meta = {
             "format_version": str(FORMAT_VERSION),
             "slotfill_version": __version__,
@@ -156,8 +166,11 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
     check_digests(directory, meta.get("sha256"), directory / WEIGHTS_FILE)
     config, vocab, gazetteers = read_model_files(directory)
     word_features = None
-    if config.model.encoder_features is not None:
-        word_features = load_pretrained_words(directory / ENCODER_SUBDIR, config.model.encoder_features.pooling, device)
+    features = config.model.encoder_features
+    if features is not None:  # a fine-tuned encoder is read as a frozen one is: its trained weights are in encoder/
+        word_features = load_pretrained_words(
+            directory / ENCODER_SUBDIR, features.pooling, device, half=features.mode == "frozen", layers=features.layers
+        )
     encoder_size = word_features.size if word_features is not None else 0
     with torch.device("meta"), uninitialised():
         planned = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)

@@ -9,6 +9,8 @@ vocabulary and gazetteers are the start of a new run on the config's data.
   heads, CRF transitions to and from a new tag).
 - The gazetteers are the model's unless the config names its own lists (then the same names, in
   the same order, rebuilt from the config's sources).
+- A pretrained encoder is the model's (its encoder/ folder: a fine-tuned one's trained weights),
+  whatever source the config names; the config says how it trains now (frozen or fine_tuned).
 Everything else is an ordinary run: its run directory, checkpoints, resume and --overwrite.
 """
 
@@ -26,8 +28,12 @@ from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Index, Vocab
 from slotfill.text.tokenise import TOKENISATION
 
-# model keys that only regularise training: a fine-tuning config may change them
-TRAINING_ONLY = ("dropout", "gazetteer_dropout", "embedding.word_dropout", "embedding.word_dropout_chars", "intent.loss_weight", "encoder.dropout")  # fmt: skip
+# model keys that change how training goes, not a weight's shape: a fine-tuning config may change them
+# (and the encoder's source, which the model's own encoder replaces)
+TRAINING_ONLY = (
+    "dropout", "gazetteer_dropout", "embedding.word_dropout", "embedding.word_dropout_chars", "intent.loss_weight",
+    "encoder.dropout", "encoder_features.source", "encoder_features.mode", "encoder_features.lr", "encoder_features.warmup",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ def start_from(model_dir: Path, config: Config) -> tuple[Config, Start]:
         )
     else:
         gazetteers = None
+    if loaded.word_features is not None and config.model.encoder_features is not None:
+        features = config.model.encoder_features.model_copy(
+            update={"source": str(loaded.word_features.directory.resolve())}
+        )
+        config = config.model_copy(update={"model": config.model.model_copy(update={"encoder_features": features})})
     state = {name: tensor.detach().clone() for name, tensor in loaded.tagger.state_dict().items()}
     return config, Start(Path(model_dir), loaded.vocab, gazetteers, state)
 

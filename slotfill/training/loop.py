@@ -34,7 +34,7 @@ from slotfill.errors import ConfigError, DataError, SlotfillError
 from slotfill.evaluation.evaluate import evaluate_examples, fit_temperature
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.layout import RUN_LOCK, TRAIN_LOG
-from slotfill.nn.batching import EncodedCorpus, LengthBucketSampler, encode
+from slotfill.nn.batching import EncodedCorpus, LengthBucketSampler
 from slotfill.nn.tagger import TorchDecoder
 from slotfill.parallel.world import ProcessGroup, World, any_rank, broadcast_from_main
 from slotfill.store.checkpoint import checkpoint_config, load_checkpoint, remove_checkpoint
@@ -54,7 +54,7 @@ def _train_epoch(
     checkpoints and raises TrainingInterrupted."""
     epoch_generator = run.generator.get_state()  # the epoch's batch order is drawn from this
     examples = run.epoch_examples(epoch)
-    corpus = encode([e.tokens for e in examples], run.vocab, run.gazetteers, examples, run.word_features)
+    corpus = run.encode(examples, training=True)
     batches = list(LengthBucketSampler(corpus.lengths(), run.config.training.batch_size, run.generator))
     progress, settings = run.progress, run.config.training
     observer.epoch_started(epoch, len(batches), progress.batches_done)
@@ -120,7 +120,7 @@ def _dev_loss(run: TrainingRun) -> float:
     ]
     if not known:
         raise DataError("training.monitor: loss: no dev sentence has only labels the training set has")
-    corpus = encode([e.tokens for e in known], run.vocab, run.gazetteers, known, run.word_features)
+    corpus = run.encode(known)
     tagger, total = run.kept, 0.0
     was_training = tagger.training
     tagger.eval()

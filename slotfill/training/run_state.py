@@ -5,15 +5,16 @@ start of a run (`build_run`), restored from a checkpoint (`restore_run`) or save
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from slotfill.choices import ENCODER_SOURCES
-from slotfill.config import Config, TrainingConfig
+from slotfill.config import Config
 from slotfill.data import encoder_sources
 from slotfill.data.readers import Example, read_lookups
 from slotfill.errors import ConfigError, DataError, ModelError, OutputError
@@ -21,10 +22,11 @@ from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
 from slotfill.features.vectors import configured_vectors, vector_dim
 from slotfill.features.vocab import Vocab
+from slotfill.features.wordpieces import PieceReader
 from slotfill.layout import MODEL_SUBDIR
-from slotfill.nn.batching import Batch
+from slotfill.nn.batching import Batch, EncodedCorpus, encode
 from slotfill.nn.device import resolve_device
-from slotfill.nn.pretrained import PretrainedWords, load_pretrained_words
+from slotfill.nn.pretrained import PieceEncoder, PretrainedWords, load_encoder, load_pretrained_words
 from slotfill.nn.tagger import Tagger, build_tagger, load_vectors
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
@@ -56,7 +58,11 @@ class TrainingRun:
     progress: Progress = field(default_factory=Progress)
     world: World = field(default_factory=World)
     trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
-    word_features: PretrainedWords | None = None  # the frozen pretrained encoder (model.encoder_features)
+    # the pretrained encoder (model.encoder_features): its features for evaluation (a frozen one's
+    # cached; a fine-tuned one's from the kept weights), and for a fine-tuned one, how a training
+    # batch's word pieces are read (the tagger runs the encoder on them with gradient)
+    word_features: PretrainedWords | None = None
+    piece_reader: PieceReader | None = None
 
     @property
     def kept(self) -> Tagger:
@@ -74,6 +80,14 @@ class TrainingRun:
         if self.augmentation is None:
             return self.train
         return self.augmentation.examples_for_epoch(self.train, epoch)
+
+    def encode(self, examples: Sequence[Example], *, training: bool = False) -> EncodedCorpus:
+        """Labelled examples as the model reads them: for training a fine-tuned encoder, with their
+        word pieces (the tagger computes the features); else with the encoder's features."""
+        tokens = [e.tokens for e in examples]
+        if training and self.piece_reader is not None:
+            return encode(tokens, self.vocab, self.gazetteers, examples, piece_reader=self.piece_reader)
+        return encode(tokens, self.vocab, self.gazetteers, examples, self.word_features)
 
 
 class _Loss(torch.nn.Module):
@@ -133,14 +147,20 @@ def build_run(
             for key, entries in read_lookups(config.data.split_path(name), config.data.format).items():
                 lookups.setdefault(key, []).extend(entries)
         gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
-    word_features = _word_features(config, device)
-    tagger = build_tagger(config.model, vocab, gazetteers.num_features, word_features.size if word_features else 0)
+    word_features, pretrained, piece_reader = _pretrained_encoder(config, device)
+    tagger = build_tagger(
+        config.model, vocab, gazetteers.num_features, word_features.size if word_features else 0, pretrained
+    )
     if vectors is not None:  # a resumed run's vectors come with its checkpoint's weights
         load_vectors(tagger, vocab, vectors.table)
     if start is not None:
         load_grown(tagger, start.state)
     tagger = tagger.to(device)
-    optimizer, schedule, averaged = _optimization(tagger, config.training, len(train_examples))
+    optimizer, schedule, averaged = _optimization(tagger, config, len(train_examples))
+    if piece_reader is not None:  # a fine-tuned encoder is evaluated as kept (the average, with ema_decay)
+        kept = averaged.module if averaged is not None else tagger
+        directory = config.model.encoder_features.resolved_path()  # type: ignore[union-attr]
+        word_features = PretrainedWords(kept.pretrained, piece_reader, directory, half=False)  # type: ignore[arg-type]
     augmentation = _augmentation(config, gazetteers, train_examples)
     generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
     trainer = None
@@ -153,7 +173,7 @@ def build_run(
     run = TrainingRun(
         config, Path(output_dir), device, train_examples, splits.dev, splits.test, vocab, gazetteers,
         tagger, averaged, optimizer, schedule, generator, augmentation, world=world, trainer=trainer,
-        word_features=word_features,
+        word_features=word_features, piece_reader=piece_reader,
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
@@ -169,38 +189,66 @@ def _check_vector_dim(config: Config, dim: int) -> None:
 
 
 def _optimization(
-    tagger: Tagger, settings: TrainingConfig, num_train: int
+    tagger: Tagger, config: Config, num_train: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, AveragedModel | None]:
-    """Adam, the learning-rate schedule over the whole run, and the moving average of the weights (if any)."""
-    optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    """Adam, the learning-rate schedule over the whole run, and the moving average of the weights
+    (if any). A fine-tuned encoder is a group of its own: its learning rate, warmed up linearly
+    over the first steps and decayed linearly to 0 at the last."""
+    settings = config.training
     total_steps = settings.epochs * -(-num_train // settings.batch_size)
+    encoder = {id(p) for p in tagger.pretrained.parameters()} if tagger.pretrained is not None else set()
+    groups: list[dict[str, Any]] = [{"params": [p for p in tagger.parameters() if id(p) not in encoder]}]
     linear = settings.lr_schedule == "linear"
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, (lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0)
-    )
+    schedules = [(lambda step: 1.0 - step / total_steps) if linear else (lambda step: 1.0)]
+    features = config.model.encoder_features
+    if tagger.pretrained is not None and features is not None and features.lr is not None:
+        groups.append({"params": list(tagger.pretrained.parameters()), "lr": features.lr})
+        schedules.append(warmup_then_decay(round((features.warmup or 0.0) * total_steps), total_steps))
+    optimizer = torch.optim.Adam(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, schedules)
     averaged = None
     if settings.ema_decay > 0:
         averaged = AveragedModel(tagger, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
     return optimizer, schedule, averaged
 
 
-def _word_features(config: Config, device: torch.device) -> PretrainedWords | None:
-    """The configured pretrained encoder, frozen, with a cache: a training sentence is encoded once
-    however many epochs read it (an augmented one is new, and encoded when it first comes)."""
+def warmup_then_decay(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """The factor of a learning rate at a step: up linearly over `warmup_steps` (the first step
+    already moves), then down linearly to 0 at `total_steps`."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return factor
+
+
+def _pretrained_encoder(
+    config: Config, device: torch.device
+) -> tuple[PretrainedWords | None, PieceEncoder | None, PieceReader | None]:
+    """The configured pretrained encoder. Frozen: its features, with a cache (a training sentence
+    is encoded once however many epochs read it; an augmented one is new, and encoded when it
+    first comes). Fine-tuned: the module the tagger trains, and how its word pieces are read."""
     features = config.model.encoder_features
     if features is None:
-        return None
+        return None, None, None
     if features.source in ENCODER_SOURCES and not encoder_sources.is_complete(features.source):
         raise ConfigError(
             f"model.encoder_features.source: {features.source} is not downloaded (or not whole) in "
             f"{features.resolved_path()}: run `slotfill encoders download {features.source}`"
         )
     try:
-        encoder = load_pretrained_words(features.resolved_path(), features.pooling, device)
+        if features.mode == "fine_tuned":
+            encoder, pieces = load_encoder(features.resolved_path(), features.layers)
+            return None, encoder.to(device), PieceReader(pieces, features.pooling)
+        words = load_pretrained_words(
+            features.resolved_path(), features.pooling, device, half=True, layers=features.layers
+        )
     except ModelError as error:
         raise ConfigError(f"model.encoder_features.source: {error}") from None
-    encoder.cache = {}
-    return encoder
+    words.cache = {}
+    return words, None, None
 
 
 def _augmentation(config: Config, gazetteers: GazetteerSet, train: Sequence[Example]) -> Augmentation | None:

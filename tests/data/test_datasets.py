@@ -194,17 +194,21 @@ def test_the_cli_downloads_from_a_mirror_and_refuses_unknown_names(
     result = runner.invoke(app, args)
     assert result.exit_code == 0 and "already here" in result.stderr
     result = runner.invoke(app, ["data", "download", "imdb", "--dir", str(tmp_path / "d")])
-    assert result.exit_code == 2 and "'imdb': no such dataset (slotfill knows atis, snips, xsid)" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "'imdb': no such dataset (slotfill knows atis, snips, xsid, clinc150)" in result.stderr
+    )
 
 
 def test_the_shipped_registry_covers_every_benchmark() -> None:
     from slotfill.data.xsid import SOURCE_FILES
 
     checksums = datasets.registry()
-    assert len(checksums) == 24 and all(len(d) == 64 for d in checksums.values())
+    assert len(checksums) == 25 and all(len(d) == 64 for d in checksums.values())
     jointbert = {f"{n}/{s}/{f}" for n in ("atis", "snips") for s in datasets.SPLITS for f in datasets.FILES}
-    assert jointbert | {f"xsid/{path}" for path in SOURCE_FILES} == set(checksums)
-    assert set(datasets.PUBLISHED) == set(datasets.DATASETS)
+    xsid = {f"xsid/{path}" for path in SOURCE_FILES}
+    assert jointbert | xsid | {"clinc150/data/data_full.json"} == set(checksums)
+    assert tuple(datasets.SOURCES) == datasets.DATASETS  # the table is what the CLI and the config offer
 
 
 XSID_SENTENCES = {
@@ -253,6 +257,42 @@ def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"expected 4 tab-separated columns"):
         datasets.download("xsid", tmp_path / "e", source=source, checksums=checksums)
     assert not (tmp_path / "e" / "xsid").exists()  # nothing half-written
+
+
+def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utterances(tmp_path: Path) -> None:
+    """CLINC150's data_full.json (here a tiny one of the same shape, with its own checksum) from a
+    checkout of clinc/oos-eval: in-scope and out-of-scope utterances of a split in one span file."""
+    from slotfill.data.readers import read_split
+
+    checkout = tmp_path / "oos-eval"
+    (checkout / "data").mkdir(parents=True)
+    full = {
+        "train": [["what is my balance", "balance"], ["translate hello to french", "translate"]],
+        "oos_train": [["how much is an overdraft fee for bank", "oos"]],
+        "val": [["balance please", "balance"]],
+        "oos_val": [["what size wipers does this car take", "oos"]],
+        "test": [["say hi in german", "translate"]],
+        "oos_test": [["who won the game", "oos"], ["play a song", "oos"]],
+    }
+    (checkout / "data" / "data_full.json").write_text(json.dumps(full), encoding="utf-8")
+    checksums = {
+        "clinc150/data/data_full.json": hashlib.sha256((checkout / "data" / "data_full.json").read_bytes()).hexdigest()
+    }
+    where = datasets.download("clinc150", tmp_path / "d", source=checkout, checksums=checksums)
+    test = read_split(where / "test.jsonl")
+    assert [(list(e.tokens), e.intent, list(e.tags)) for e in test] == [
+        (["say", "hi", "in", "german"], "translate", ["O"] * 4),
+        (["who", "won", "the", "game"], "oos", ["O"] * 4),
+        (["play", "a", "song"], "oos", ["O"] * 3),
+    ]
+    assert [e.intent for e in read_split(where / "train.jsonl")] == ["balance", "translate", "oos"]
+    (checkout / "data" / "data_full.json").write_text(json.dumps({**full, "test": [["no intent"]]}), encoding="utf-8")
+    checksums["clinc150/data/data_full.json"] = hashlib.sha256(
+        (checkout / "data" / "data_full.json").read_bytes()
+    ).hexdigest()
+    with pytest.raises(DataError, match=r"data_full.json: test\[1\]: expected \[text, intent\]"):
+        datasets.download("clinc150", tmp_path / "e", source=checkout, checksums=checksums)
+    assert not (tmp_path / "e" / "clinc150").exists()  # nothing half-written
 
 
 def test_a_config_names_a_dataset(

@@ -24,35 +24,21 @@ runner = CliRunner()
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module")
-def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_encoder_folder(tmp_path_factory.mktemp("encoder") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def encoder_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from slotfill.training.loop import train
-
-    run = tmp_path_factory.mktemp("run") / "encoder"
-    train(tiny_config(model={"encoder_features": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
-    return run
-
-
 def test_every_token_has_pieces_and_none_is_merged(encoder_folder: Path) -> None:
-    words = load_pretrained_words(encoder_folder, "mean", CPU)
+    words = load_pretrained_words(encoder_folder, "mean", CPU, half=True)
     tokens = ["flights", "to", "qaanaaq", "ꙮ", "😀", "2nd"]
-    pieces = words.pieces.token_ids(tokens)
+    pieces = words.reader.pieces.token_ids(tokens)
     assert len(pieces) == len(tokens) and all(pieces)
-    assert pieces[3] == [words.pieces.unknown]  # a letter the word pieces cannot cover: the unknown piece
+    assert pieces[3] == [words.reader.pieces.unknown]  # a letter the word pieces cannot cover: the unknown piece
     (features,) = words([tokens])
     assert features.shape == (len(tokens), 16)
 
 
 def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -> None:
     folder = write_encoder_folder(tmp_path / "short", max_positions=16)
-    words = load_pretrained_words(folder, "first", CPU)
+    words = load_pretrained_words(folder, "first", CPU, half=True)
     tokens = ["show", "me", "flights", "from", "boston", "to", "denver"] * 5  # 35 tokens, 14 pieces a window
-    windows = words.pieces.windows(tokens)
+    windows = words.reader.pieces.windows(tokens)
     assert len(windows) > 2 and all(len(w.ids) <= 16 for w in windows)
     assert [w.first_token for w in windows] == sorted({w.first_token for w in windows})
     assert sum(len(w.token_pieces) for w in windows) == len(tokens)
@@ -63,7 +49,7 @@ def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -
 def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -> None:
     from transformers import AutoModel
 
-    ours = load_pretrained_words(encoder_folder, "mean", CPU).model
+    ours = load_pretrained_words(encoder_folder, "mean", CPU, half=True).model
     theirs = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
     ids = torch.tensor([[2, 40, 41, 42, 3]])
     with torch.inference_mode():
@@ -71,7 +57,7 @@ def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -
 
 
 def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder: Path) -> None:
-    words = load_pretrained_words(encoder_folder, "mean", CPU)
+    words = load_pretrained_words(encoder_folder, "mean", CPU, half=True)
     sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
     together = words(sentences)
     for sentence, features in zip(sentences, together):
@@ -81,11 +67,11 @@ def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder:
 
 @pytest.mark.slow  # trains a model
 def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
-    encoder_run: Path, encoder_folder: Path, tmp_path: Path
+    frozen_encoder_run: Path, encoder_folder: Path, tmp_path: Path
 ) -> None:
     from slotfill.predict import Predictor
 
-    model = encoder_run / "model"
+    model = frozen_encoder_run / "model"
     assert sorted(p.name for p in (model / "encoder").iterdir()) == sorted(ENCODER_FILES)
     moved = tmp_path / "elsewhere"
     shutil.copytree(model, moved)  # the source folder is not read again: the model has its copy
@@ -105,21 +91,13 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
 
 
 @pytest.mark.slow  # trains a model
-def test_a_damaged_encoder_copy_is_refused(encoder_run: Path, tmp_path: Path) -> None:
+def test_a_damaged_encoder_copy_is_refused(frozen_encoder_run: Path, tmp_path: Path) -> None:
     from slotfill.store.model_dir import load_model
 
-    model = shutil.copytree(encoder_run / "model", tmp_path / "model")
+    model = shutil.copytree(frozen_encoder_run / "model", tmp_path / "model")
     (model / "encoder" / "tokenizer.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelError, match=r"encoder/tokenizer.json: damaged or edited since it was saved"):
         load_model(model, CPU)
-
-
-@pytest.mark.slow  # trains a model
-def test_exporting_a_model_with_an_encoder_is_one_line(encoder_run: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["export", str(encoder_run), str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert "pretrained encoder (model.encoder_features) cannot be exported yet" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def _broken(folder: Path, tmp_path: Path, change: str) -> Path:
@@ -155,7 +133,7 @@ def test_a_bad_encoder_folder_is_one_line_naming_the_file(
 ) -> None:
     broken = _broken(encoder_folder, tmp_path, change)
     with pytest.raises(ModelError, match=message):
-        load_pretrained_words(broken, "mean", CPU)
+        load_pretrained_words(broken, "mean", CPU, half=True)
     config = tmp_path / f"{change}.yaml"
     config.write_text(
         json.dumps(tiny_config(model={"encoder_features": {"source": str(broken)}}).model_dump(mode="json"))
@@ -169,10 +147,32 @@ def test_a_missing_folder_or_an_encoder_not_downloaded_says_how(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(ModelError, match="no such encoder folder"):
-        load_pretrained_words(tmp_path / "nope", "mean", CPU)
-    from slotfill.training.run_state import _word_features
+        load_pretrained_words(tmp_path / "nope", "mean", CPU, half=True)
+    from slotfill.training.run_state import _pretrained_encoder
 
     monkeypatch.setenv("SLOTFILL_ENCODERS", str(tmp_path / "cache"))
     config = tiny_config(model={"encoder_features": {"source": "all-minilm-l6-v2"}})
     with pytest.raises(ConfigError, match="is not downloaded .*: run `slotfill encoders download all-minilm-l6-v2`"):
-        _word_features(config, CPU)
+        _pretrained_encoder(config, CPU)
+
+
+def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encoder_folder: Path) -> None:
+    from transformers import AutoModel
+
+    from slotfill.nn.pretrained import load_encoder
+
+    full = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
+    ids, mask = torch.tensor([[2, 40, 41, 42, 3]]), torch.ones(1, 5, dtype=torch.long)
+    with torch.inference_mode():
+        hidden = full(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+    index, weight = torch.tensor([[[1], [2], [3]]]), torch.ones(1, 3, 1)  # three tokens of one piece each
+    for layers, expected in (([1], hidden[1]), ([-1], hidden[2]), ([0, 1], (hidden[0] + hidden[1]) / 2)):
+        encoder, _ = load_encoder(encoder_folder, layers)
+        assert encoder.model.config.num_hidden_layers == max(encoder.layers)
+        with torch.inference_mode():
+            features = encoder.eval()(ids, mask, index, weight)
+        torch.testing.assert_close(features[0], expected[0, 1:4], rtol=1e-5, atol=1e-6)
+    with pytest.raises(
+        ConfigError, match=r"model.encoder_features.layers: 3 is not a layer of the encoder in .* 1 to 2"
+    ):
+        load_encoder(encoder_folder, [3])

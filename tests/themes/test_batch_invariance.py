@@ -56,7 +56,7 @@ def test_the_assumption_the_recurrent_products_have_rows_in_multiples_of_eight()
     4 x 200 gates) compute a row the same whatever the other rows and however many there are. If a
     BLAS ever breaks this, this test names it before the parses above differ. (Other shapes do
     not hold it on every CPU: the model's linear layers multiply in fixed blocks, see below.)"""
-    from slotfill.features.arrays import ROW_MULTIPLE
+    from slotfill.features.rows import ROW_MULTIPLE
 
     generator = torch.Generator().manual_seed(0)
     for inner, outer in ((150, 800), (200, 800)):
