@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis snips snips-encoder vectors-glove bench-vectors bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis snips snips-encoder vectors-glove bench-vectors bench-encoders bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
 
 install: $(STAMP)
 
@@ -77,6 +77,11 @@ snips-encoder: $(STAMP) data-snips vectors-glove
 # with and without the vectors, same run, 3 seeds: SNIPS, ATIS (standard and open-world), smart-home unseen spans
 bench-vectors: $(STAMP) data-snips data-atis vectors-glove
 	scripts/bench/vectors.sh
+
+# the pretrained encoder against none, same run, 3 seeds: SNIPS (frozen, fine-tuned), ATIS, smart-home spans, export
+bench-encoders: $(STAMP) data-snips data-atis vectors-glove
+	$(BIN)/slotfill encoders download all-minilm-l6-v2
+	scripts/bench/encoders.sh
 
 bench-snips: $(STAMP)
 	$(BIN)/python scripts/bench/benchmark.py --dataset snips --config configs/snips.yaml --out bench/snips
