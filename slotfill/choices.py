@@ -16,12 +16,12 @@ CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
 # pretrained word vectors (model.embedding.pretrained): sources `slotfill vectors download` knows,
-# the file formats read, and how the vectors join the learned table (README, "Pretrained word vectors")
+# the file formats read, and how the vectors join the learned table (docs/vectors.md)
 VECTOR_SOURCES = ("glove-6b-50d",)
 VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
 VECTOR_JOINS = ("concat", "project", "init")
-# a pretrained transformer as one more input feature (model.encoder_features; README, "Pretrained
-# encoders"): the sources `slotfill encoders download` knows, how its word pieces become one
+# a pretrained transformer as one more input feature (model.encoder_features; docs/encoders.md):
+# the sources `slotfill encoders download` knows, how its word pieces become one
 # feature per token, and how it is trained (frozen: computed without gradient; fine_tuned: trained
 # with the tagger, at its own learning rate)
 ENCODER_SOURCES = ("all-minilm-l6-v2",)
@@ -29,10 +29,13 @@ ENCODER_POOLINGS = ("mean", "first")
 ENCODER_MODES = ("frozen", "fine_tuned")
 DECODERS = ("crf", "softmax")
 LR_SCHEDULES = ("constant", "linear")
+# how a model rejects an utterance outside its intents (out_of_scope.method; docs/out-of-scope.md)
+REJECTIONS = ("confidence", "class")
+REJECTION_REASONS = ("out_of_scope", "ambiguous")  # a rejected parse's `rejected`
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)
 MONITORS = ("slot_f1", "intent_accuracy", "sentence_accuracy", "loss")
 BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
-# slot values (README, "Slot values"): the resolvers a `values:` rule can name (also "entry:LIST"),
+# slot values (docs/values.md): the resolvers a `values:` rule can name (also "entry:LIST"),
 # and the rules a config without a `values:` section gets; first matching pattern wins
 VALUE_RESOLVERS = (
     "date", "time", "datetime", "number", "money", "percent", "level", "temperature", "duration",

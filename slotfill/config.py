@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,12 +33,28 @@ from slotfill.choices import (
     MAX_GAZETTEERS,
     MISALIGNED,
     MONITORS,
+    REJECTIONS,
+    VALUE_RESOLVERS,
     VECTOR_FORMATS,
     VECTOR_JOINS,
     VECTOR_SOURCES,
 )
 from slotfill.errors import ConfigError
-from slotfill.values.rules import rule_error
+from slotfill.files import cache_dir
+
+
+def rule_error(rules: Mapping[str, str], lists: Sequence[str]) -> str | None:
+    """What is wrong with the first bad rule of a `values:` section (naming its pattern), or None:
+    a resolver must be one of VALUE_RESOLVERS or `entry:LIST` with LIST one of the config's gazetteers."""
+    for pattern, resolver in rules.items():
+        name, _, target = resolver.partition(":")
+        if name == "entry" and target:
+            if target not in lists:
+                known = ", ".join(lists) or "none"
+                return f"{pattern}: {resolver!r} names no gazetteer of the config (it has: {known})"
+        elif resolver not in VALUE_RESOLVERS:
+            return f"{pattern}: {resolver!r} is not a resolver (one of: {', '.join(VALUE_RESOLVERS)}, entry:LIST)"
+    return None
 
 
 class Section(BaseModel):
@@ -51,16 +69,14 @@ class DataConfig(Section):
     dev: str | None = "dev"
     test: str | None = "test"
     strict_bio: bool = False
-    misaligned: Literal[MISALIGNED] = "expand"  # a span inside a token: see README, Data formats  # type: ignore[valid-type]
+    misaligned: Literal[MISALIGNED] = "expand"  # a span inside a token: see docs/data.md  # type: ignore[valid-type]
 
     def resolved_dir(self) -> Path:
         """Where the splits are: `dir` when given, else the downloaded `dataset`, else data/demo."""
         if self.dir is not None:
             return self.dir
         if self.dataset is not None:
-            from slotfill.data.datasets import dataset_dir
-
-            return dataset_dir(self.dataset)
+            return cache_dir("datasets") / self.dataset  # where `slotfill data download` puts it
         return Path("data/demo")
 
     def split_path(self, split: str) -> Path:
@@ -84,7 +100,7 @@ class VocabConfig(Section):
 
 
 class PretrainedConfig(Section):
-    """Pretrained word vectors beside the learned table (README, "Pretrained word vectors")."""
+    """Pretrained word vectors beside the learned table (docs/vectors.md)."""
 
     # a name `slotfill vectors download` knows (choices.VECTOR_SOURCES), or a vectors file or directory
     source: str = Field(min_length=1)
@@ -97,9 +113,7 @@ class PretrainedConfig(Section):
     def resolved_path(self) -> Path:
         """Where the vectors are: the download's directory for a known name, else the path given."""
         if self.source in VECTOR_SOURCES:
-            from slotfill.data.vector_sources import vectors_dir
-
-            return vectors_dir(self.source)
+            return cache_dir("vectors") / self.source  # where `slotfill vectors download` puts it
         return Path(self.source)
 
 
@@ -151,7 +165,7 @@ DEFAULT_ENCODER_WARMUP = 0.1
 
 
 class EncoderFeaturesConfig(Section):
-    """A pretrained transformer's features beside the others (README, "Pretrained encoders")."""
+    """A pretrained transformer's features beside the others (docs/encoders.md)."""
 
     # a name `slotfill encoders download` knows (choices.ENCODER_SOURCES), or a Hugging Face model folder
     source: str = Field(min_length=1)
@@ -159,7 +173,7 @@ class EncoderFeaturesConfig(Section):
     mode: Literal[ENCODER_MODES] = "frozen"  # type: ignore[valid-type]
     # the hidden states averaged into a piece's state: 0 the embeddings, 1..N the layers, -1 the last;
     # the layers above the highest one are not run (a sentence-embedding model's top layers know
-    # less of each word than its middle ones: README, "Pretrained encoders")
+    # less of each word than its middle ones: docs/encoders.md)
     layers: list[int] = [-1]
     # fine_tuned only (null otherwise): the encoder's own learning rate, reached by a linear warm-up
     # over the `warmup` share of the run's steps, then decayed linearly to 0 at its last step (the
@@ -193,9 +207,7 @@ class EncoderFeaturesConfig(Section):
     def resolved_path(self) -> Path:
         """Where the model folder is: the download's directory for a known name, else the path given."""
         if self.source in ENCODER_SOURCES:
-            from slotfill.data.encoder_sources import encoder_dir
-
-            return encoder_dir(self.source)
+            return cache_dir("encoders") / self.source  # where `slotfill encoders download` puts it
         return Path(self.source)
 
 
@@ -229,6 +241,29 @@ class TrainingConfig(Section):
     courtesy: float = Field(0.0, ge=0.0, le=1.0)
 
 
+class OutOfScopeConfig(Section):
+    """Utterances outside the model's intents (docs/out-of-scope.md): what marks them in
+    the data, what trains the model to know them, and how it rejects one."""
+
+    # the intent label of out-of-scope examples, in every data format (training, dev, test); never a
+    # real intent's name nor the start of one
+    intent: str = Field("oos", min_length=1)
+    # generated noise utterances trained as out of scope (words of the model's language, lengths of
+    # its training utterances): this many times the mean number of examples an intent has; 0: none
+    noise: float = Field(1.0, ge=0.0, le=20.0)
+    # confidence: an utterance whose intent confidence is below a threshold fitted on dev is rejected
+    # (the threshold that keeps `keep` of the in-scope dev utterances), and so is one whose best intent
+    # is the out-of-scope class; class: that class alone rejects (trained from examples and noise)
+    method: Literal[REJECTIONS] = "confidence"  # type: ignore[valid-type]
+    keep: float = Field(0.995, gt=0.5, lt=1.0)
+    # an utterance whose two best intents are closer than this in confidence is rejected as ambiguous
+    ambiguity: float = Field(0.0, ge=0.0, lt=1.0)
+
+    def dev_needed(self) -> int:
+        """The in-scope dev utterances a threshold that keeps `keep` of them needs (one may fall under it)."""
+        return math.ceil(round(1.0 / (1.0 - self.keep), 6))
+
+
 class GazetteerSource(Section):
     """Where one gazetteer's entries come from (merged when several are given)."""
 
@@ -252,7 +287,8 @@ class Config(Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     gazetteers: dict[str, GazetteerSource] = {}
-    # slot values: slot-label pattern -> resolver, first match wins (README, "Slot values"); {}: none
+    out_of_scope: OutOfScopeConfig = OutOfScopeConfig()
+    # slot values: slot-label pattern -> resolver, first match wins (docs/values.md); {}: none
     values: dict[str, str] = dict(DEFAULT_VALUE_RULES)
 
     @field_validator("gazetteers")

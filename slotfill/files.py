@@ -222,3 +222,16 @@ def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def cache_dir(kind: str) -> Path:
+    """Where downloads of one kind (layout.CACHES: datasets, vectors, encoders) are kept: the
+    kind's environment variable, else the user's cache directory's folder of that name (platformdirs)."""
+    from slotfill.layout import CACHES
+
+    variable = CACHES[kind]
+    if os.environ.get(variable):
+        return Path(os.environ[variable])
+    import platformdirs
+
+    return platformdirs.user_cache_path("slotfill") / kind

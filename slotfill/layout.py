@@ -36,3 +36,5 @@ ENCODER_SUBDIR = "encoder"  # a model's pretrained encoder (model directory and 
 EXPORT_FILE = "export.json"
 VECTOR_WORDS_FILE = "words.txt"
 VECTOR_TABLE_FILE = "vectors.npy"
+# downloads, by kind: the environment variable that says where they are kept (else the user's cache)
+CACHES = {"datasets": "SLOTFILL_DATA", "vectors": "SLOTFILL_VECTORS", "encoders": "SLOTFILL_ENCODERS"}

@@ -4,17 +4,17 @@ the intent, and on request the k best alternatives. The model runs in slotfill.d
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from slotfill.choices import MAX_ALTERNATIVES
 from slotfill.decoding.tagging import Tagged, tag_token_lists
-from slotfill.decoding.types import Decoding, Model
+from slotfill.decoding.types import Decoding, Model, Rejection
 from slotfill.errors import ConfigError
 from slotfill.export.loading import load_any_model
 from slotfill.features.gazetteer import GazetteerUpdate
+from slotfill.options import Limits, ParseOptions, PredictorOptions
 from slotfill.store.info import describe, slot_types
 from slotfill.text import bio
 from slotfill.text.tokenise import Token, tokenise
@@ -22,40 +22,14 @@ from slotfill.values.clock import reference_time, zone
 from slotfill.values.places import Places
 from slotfill.values.resolve import ValueResolver
 
-
-@dataclass(frozen=True)
-class Limits:
-    """The most one utterance may hold; a longer one gets `{"error": ...}` instead of a parse."""
-
-    max_chars: int = 100_000
-    max_tokens: int = 5_000
-
-
-@dataclass(frozen=True)
-class ParseOptions:
-    """What a parse includes: the k best alternatives, and the confidences below which a slot
-    goes to `low_confidence` and the intent becomes null."""
-
-    alternatives: int = 0
-    min_confidence: float = 0.0
-    min_intent_confidence: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.alternatives, int) and 0 <= self.alternatives <= MAX_ALTERNATIVES):
-            raise ConfigError(f"alternatives: {self.alternatives!r} is not a whole number from 0 to {MAX_ALTERNATIVES}")
-        for name in ("min_confidence", "min_intent_confidence"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0.0 <= value <= 1.0):  # NaN fails both comparisons
-                raise ConfigError(f"{name}: {value!r} is not a number from 0 to 1")
-
-
 CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, little memory
 
 
 class Predictor:
     """Raw text in, slots out: `{"text", "tokens", "tags", "slots": [{"slot", "text", "start", "end",
     "confidence", "value"}], "frame", "intent", "intent_confidence"}` (and `intents`, `alternatives`,
-    `low_confidence` on request; `value` where a slot's text resolves, README "Slot values")."""
+    `low_confidence` on request; `value` where a slot's text resolves, docs/values.md;
+    `rejected` where the utterance is out of the model's scope, docs/out-of-scope.md)."""
 
     def __init__(
         self,
@@ -73,6 +47,8 @@ class Predictor:
         zone(timezone)  # a ConfigError for a zone that does not exist, before any parse
         self.timezone = timezone  # the zone `now` is read (or moved) into; None: the machine's, offsets kept
         self.values = self._value_resolver(None) if values else None
+        # the model's rejection of out-of-scope utterances (none without an intent head)
+        self.rejection = loaded.rejection if self.has_intent else Rejection()
 
     @classmethod
     def load(
@@ -92,6 +68,22 @@ class Predictor:
         runtime's default, one per core); parses are the same on any number. `values`: resolve
         slot values (the model's `values:` rules); `timezone`: an IANA name (None: the machine's)."""
         return cls(load_any_model(model_dir, device, threads), batch_size, gazetteers, limits, values, timezone)
+
+    @classmethod
+    def from_options(cls, model_dir: Path, options: PredictorOptions) -> Predictor:
+        """The predictor `options` describe; a bad time zone or gazetteer spec raises before the model loads."""
+        zone(options.timezone)
+        updates = [GazetteerUpdate.from_spec(spec) for spec in options.gazetteers]
+        return cls.load(
+            model_dir, options.device, options.batch_size, updates, options.limits, options.threads,
+            options.values, options.timezone,
+        )  # fmt: skip
+
+    def _rejection(self, options: ParseOptions) -> Rejection:
+        """The model's rejection, its threshold replaced by `min_intent_confidence` where given."""
+        if options.min_intent_confidence is None:
+            return self.rejection
+        return replace(self.rejection, threshold=options.min_intent_confidence)
 
     def _value_resolver(self, places: Places | None) -> ValueResolver:
         """The model's `values:` rules over the current lists; `places`: indexes already built, kept."""
@@ -160,7 +152,7 @@ class Predictor:
         return reference_time(now, self.timezone, where)
 
     def add_values(self, parsed: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """`parsed` with each resolvable slot's `value` and the parse's `frame` (README, "Slot values")."""
+        """`parsed` with each resolvable slot's `value` and the parse's `frame` (docs/values.md)."""
         if self.values is None or "slots" not in parsed:
             return parsed
         resolver = self.values
@@ -192,7 +184,7 @@ class Predictor:
         *,
         alternatives: int = 0,
         min_confidence: float = 0.0,
-        min_intent_confidence: float = 0.0,
+        min_intent_confidence: float | None = None,
         now: str | datetime | None = None,
         values: bool = True,
     ) -> dict[str, Any]:
@@ -210,7 +202,7 @@ class Predictor:
         *,
         alternatives: int = 0,
         min_confidence: float = 0.0,
-        min_intent_confidence: float = 0.0,
+        min_intent_confidence: float | None = None,
         now: str | datetime | None = None,
         values: bool = True,
     ) -> Iterator[dict[str, Any]]:
@@ -221,8 +213,10 @@ class Predictor:
         stream; `values=False` leaves them out (as does a predictor made with `values=False`).
 
         `alternatives` k > 0 adds the k best intents and tag sequences; slots below
-        `min_confidence` move from `slots` to `low_confidence`; an intent below
-        `min_intent_confidence` becomes null (its confidence stays: "not sure, or not mine").
+        `min_confidence` move from `slots` to `low_confidence`. An utterance outside the model's
+        intents is rejected: `intent` null and `rejected` its reason ("out_of_scope",
+        "ambiguous"), its slots kept; `min_intent_confidence` replaces the model's threshold
+        (None: the model's, fitted on dev; 0: none, only the out-of-scope class rejects).
         A line ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
         `slotfill predict --input path` prints."""
         options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
@@ -241,7 +235,7 @@ class Predictor:
         self, texts: list[str], options: ParseOptions, now: datetime | None = None
     ) -> Iterator[dict[str, Any]]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
-        decoding = Decoding(self.loaded.temperature, options.alternatives)
+        decoding = Decoding(self.loaded.temperature, options.alternatives, rejection=self._rejection(options))
         checked = [self._tokens_within_limits(text) for text in texts]
         token_lists = [[t.norm for t in tokens] for tokens, error in checked if error is None]
         loaded = self.loaded
@@ -273,10 +267,12 @@ class Predictor:
         if min_confidence > 0:
             parsed["low_confidence"] = [slot for slot in slots if slot["confidence"] < min_confidence]
         if self.has_intent:
-            confidence = None if result.intent_confidence is None else round(result.intent_confidence, 4)
-            sure = confidence is not None and confidence >= options.min_intent_confidence
-            parsed["intent"] = result.intent if sure else None
-            parsed["intent_confidence"] = confidence
+            parsed["intent"] = None if result.rejected else result.intent
+            parsed["intent_confidence"] = (
+                None if result.intent_confidence is None else round(result.intent_confidence, 4)
+            )
+            if result.rejected:  # its slots stay: a caller may still want them
+                parsed["rejected"] = result.rejected
         if result.intents is not None:
             parsed["intents"] = [{"intent": intent, "confidence": round(p, 4)} for intent, p in result.intents]
         if result.alternatives is not None:

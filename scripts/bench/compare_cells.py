@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 from slotfill.config import Config, load_config
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
+from slotfill.data.splits import read_splits
 from slotfill.features.vocab import Vocab
 from slotfill.nn.encoders import CELLS
 from slotfill.nn.tagger import build_tagger
 from slotfill.predict import Predictor
 from slotfill.training.loop import train
-from slotfill.training.splits import read_splits
 
 
 def encoder_parameters(config: Config, vocab: Vocab) -> int:
@@ -67,7 +67,7 @@ def main() -> None:
     config = load_config(
         args.config, [f"training.epochs={args.epochs}", f"training.patience={args.epochs}", "device=cpu"]
     )
-    vocab = Vocab.build(read_splits(config).train, min_freq=config.vocab.min_freq)
+    vocab = Vocab.build(read_splits(config.data).train, min_freq=config.vocab.min_freq)
     budget = encoder_parameters(with_cell(config, "lstm", args.hidden), vocab)
     test = read_split(config.data.split_path(config.data.test or "test"), config.data.format)
     texts = [" ".join(example.tokens) for example in test]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from slotfill.data.readers import read_split  # noqa: E402
+from slotfill.data.formats import read_split  # noqa: E402
 from slotfill.decoding.types import Decoding  # noqa: E402
 from slotfill.evaluation.evaluate import evaluate  # noqa: E402
 from slotfill.predict import Predictor  # noqa: E402

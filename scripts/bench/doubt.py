@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Which doubt finds more wrong parses per question (README, "Improving a model with real utterances"):
+"""Which doubt finds more wrong parses per question (docs/annotation.md):
 
     python scripts/bench/doubt.py runs/atis $(slotfill data path atis)/test --questions 100
 
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from slotfill.annotation.doubt import DOUBTS, most_doubtful_first
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.predict import Predictor
 
 

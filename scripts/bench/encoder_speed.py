@@ -1,7 +1,7 @@
 """Tagging speed of one model with torch: cold load, batch sentences/s (Predictor.parse_many over a
 split's sentences, median of 3 passes) and one-sentence latency (parse, p50 and p90 of 200).
 
-    python scripts/bench/encoder_speed.py runs/snips_encoder $(slotfill data path snips)/test
+    python scripts/bench/encoder_speed.py runs/snips $(slotfill data path snips)/test
 """
 
 import statistics

@@ -1,4 +1,4 @@
-"""The exported model against the torch model, measured in one run (README, "Deploy without torch").
+"""The exported model against the torch model, measured in one run (docs/deploying.md).
 
     python scripts/bench/export.py runs/atis/model $(slotfill data path atis)/test --out bench/export
 
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.decoding.tagging import tag_token_lists
 from slotfill.evaluation.evaluate import evaluate
 from slotfill.export.onnx import export_model

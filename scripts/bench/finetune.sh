@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tuning from a model against training from scratch (README, "Improving a model with real
+# Fine-tuning from a model against training from scratch (docs/annotation.md, "Improving a model with real
 # utterances"), on a real split: ATIS train cut in two halves (the first 2,239 sentences and the
 # other 2,239). `part` is trained on the first half alone; `finetuned` starts from it
 # (--init-from) and trains 10 epochs on both halves; `scratch` trains on both halves from nothing,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NFC against NFD input, the same model under the old and the new tokenisation rules (README, "Languages"):
+"""NFC against NFD input, the same model under the old and the new tokenisation rules (docs/tokenisation.md):
 
     python scripts/bench/nfd.py runs/atis $(slotfill data path atis)/test runs/openworld/test
 
@@ -20,7 +20,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.predict import Predictor
 from slotfill.text.tokenise import tokenise
 

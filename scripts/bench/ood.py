@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.predict import Predictor
 
 THRESHOLDS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tagging speed against the hardware's ceiling, in one run (README, "Speed"):
+"""Tagging speed against the hardware's ceiling, in one run (docs/speed.md):
 
     python scripts/bench/speed.py runs/atis $(slotfill data path atis)/test --out bench/speed
 
@@ -30,7 +30,7 @@ import torch
 from cli import timed  # scripts/bench/cli.py: the CLI's wall times, fresh processes
 from export import SENTENCE, latency_ms  # scripts/bench/export.py: one-sentence latency, median
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.decoding.tagging import tag_token_lists
 from slotfill.decoding.types import Decoding
 from slotfill.export.onnx import export_model

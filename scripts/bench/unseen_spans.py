@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from slotfill.config import load_config  # noqa: E402
-from slotfill.data.readers import read_split  # noqa: E402
+from slotfill.data.formats import read_split  # noqa: E402
 from slotfill.predict import Predictor  # noqa: E402
 from slotfill.text.tokenise import normalise, tokenise  # noqa: E402
 from slotfill.training.loop import train  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Slot values, measured (README, "Slot values"):
+"""Slot values, measured (docs/values.md):
 
     python scripts/bench/values.py runs/atis $(slotfill data path atis)/test --out bench/values
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "values"))
 
 from test_expressions import NOW, rows  # noqa: E402  (the table and its reference time)
 
-from slotfill.data.readers import read_split  # noqa: E402
+from slotfill.data.formats import read_split  # noqa: E402
 from slotfill.predict import Predictor  # noqa: E402
 from slotfill.values import temporal  # noqa: E402
 from slotfill.values.resolve import ValueResolver  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Non-English slot filling (README, "Languages"): xSID 0.7 (van der Goot et al., NAACL 2021; CC BY-SA
+# Non-English slot filling (docs/tokenisation.md): xSID 0.7 (van der Goot et al., NAACL 2021; CC BY-SA
 # 4.0) in German (spaces), Japanese and Chinese (no spaces), each trained in-language on its
 # validation sentences and evaluated on its test sentences. With no internet, give a checkout of
 # https://github.com/mainlp/xsid (the data stays outside this repository):

@@ -3,8 +3,7 @@
 Two measures, both from what a parse already carries (with `alternatives=1`):
 - `sequence`: 1 - P(best tag sequence) x P(intent): how likely the whole reading is wrong;
 - `slot`: 1 - the lowest of its slot confidences and its intent confidence: its weakest part.
-`scripts/bench/doubt.py` measures which finds more wrong parses in the first questions (README,
-"Improving a model with real utterances"); DOUBT_DEFAULT is the one it chose.
+`scripts/bench/doubt.py` measures which finds more wrong parses in the first questions (docs/annotation.md); DOUBT_DEFAULT is the one it chose.
 """
 
 from __future__ import annotations

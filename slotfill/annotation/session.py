@@ -32,7 +32,9 @@ from slotfill.errors import DataError
 from slotfill.files import atomic_write_text
 from slotfill.text.tokenise import tokenise
 
-ORDERS = ("uncertain", "input")
+# uncertain: the parses the model doubts most first; rejected: those it rejects as out of its scope
+# first (then the most doubtful); input: the file's order
+ORDERS = ("uncertain", "rejected", "input")
 DECISIONS = ("accepted", "corrected", "skipped")
 
 
@@ -108,13 +110,18 @@ class Session:
         model: str,
         order: str = "uncertain",
         min_confidence: float | None = None,
+        out_of_scope: str = "oos",
     ) -> None:
+        """`out_of_scope`: the model's label of out-of-scope utterances (out_of_scope.intent): an
+        utterance it rejects as out of scope is written with it when accepted as it is."""
         if order not in ORDERS:
             raise DataError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
-        self.output, self.model = Path(output), model
+        self.output, self.model, self.out_of_scope = Path(output), model, out_of_scope
         self.decided = read_decisions(self.output, model)
         asked = {record["text"] for record in self.decided}  # decided, or already in the queue
-        indices = most_doubtful_first(parses, DOUBT_DEFAULT) if order == "uncertain" else list(range(len(parses)))
+        indices = most_doubtful_first(parses, DOUBT_DEFAULT) if order != "input" else list(range(len(parses)))
+        if order == "rejected":  # stable: the rejected in order of doubt, then the others
+            indices.sort(key=lambda i: "rejected" not in parses[i])
         sure = (lambda p: 1.0 - doubt(p) >= min_confidence) if min_confidence is not None else (lambda p: False)
         self.queue = []
         for parsed in (parses[i] for i in indices):
@@ -129,7 +136,8 @@ class Session:
             return None
         parsed = self.queue[self.position]
         slots = [dict(s) for s in parsed.get("slots", [])] + [dict(s) for s in parsed.get("low_confidence", [])]
-        return Item(parsed["text"], sorted(slots, key=lambda s: s["start"]), parsed.get("intent"), parsed)
+        intent = self.out_of_scope if parsed.get("rejected") == "out_of_scope" else parsed.get("intent")
+        return Item(parsed["text"], sorted(slots, key=lambda s: s["start"]), intent, parsed)
 
     @property
     def remaining(self) -> int:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, fail
+from slotfill.options import PredictorOptions
 
 if TYPE_CHECKING:
     from slotfill.cli.progress import SlotStyles
@@ -33,7 +34,11 @@ def annotate(
         ),
     ],
     order: Annotated[
-        str, typer.Option(help="uncertain: the parses the model doubts most first; input: the file's order.")
+        str,
+        typer.Option(
+            help="uncertain: the parses the model doubts most first; rejected: those it rejects as out of scope "
+            "first; input: the file's order."
+        ),
     ] = "uncertain",
     min_confidence: Annotated[
         Optional[float],
@@ -41,7 +46,7 @@ def annotate(
             "--min-confidence", min=0.0, max=1.0, help="Skip parses the model is this sure of (their whole reading)."
         ),
     ] = None,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
 ) -> None:
     """Correct the model's parses of real utterances, one at a time; every decision is saved at once.
 
@@ -61,12 +66,12 @@ def annotate(
 
     if order not in ORDERS:
         raise fail(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
-    predictor = call(Predictor.load, model_dir, device, values=False)
+    predictor = call(Predictor.from_options, model_dir, PredictorOptions(device=device, values=False))
     texts = call(lambda: list(read_utterances(input_file)))
     loaded = predictor.loaded
     model = model_fingerprint(loaded.config.to_yaml(), loaded.vocab.to_json())
     parses = call(lambda: list(predictor.parse_many(texts, alternatives=1, values=False)))
-    session = call(Session, parses, output, model, order, min_confidence)
+    session = call(Session, parses, output, model, order, min_confidence, loaded.config.out_of_scope.intent)
     out = Console()
     style = SlotStyles(predictor.slot_types)
     out.print(f"{session.remaining} to annotate ({len(session.decided)} already in {output}); q quits", style="dim")
@@ -102,4 +107,8 @@ def _show(out: Console, item: Any, remaining: int, style: SlotStyles) -> None:
         )
     intent_confidence = item.parsed.get("intent_confidence")
     sure = f" ({100 * intent_confidence:.1f}%)" if intent_confidence is not None and not item.changed else ""
-    out.print(f"  intent: {item.intent}{sure}")
+    rejected = item.parsed.get("rejected")
+    if rejected and not item.changed:  # `i INTENT` gives it one; accepting it as is keeps it out of scope
+        out.print(f"  intent: none, rejected as {rejected.replace('_', ' ')}{sure}")
+    else:
+        out.print(f"  intent: {item.intent}{sure}")

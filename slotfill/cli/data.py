@@ -106,8 +106,7 @@ def convert(
 
 
 def _convert(source: Path, target: Path, to: str, source_format: str) -> int:
-    from slotfill.data.readers import detect_format, format_of_name, read_lookups, read_split
-    from slotfill.data.writers import write_split
+    from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
 
     check_choice(source_format, ("auto", *DATA_FORMATS), "--format")
     fmt = check_choice(to, ("auto", *DATA_FORMATS), "--to")
@@ -149,12 +148,17 @@ def validate(
     path: Annotated[Path, typer.Argument(help="A split, or a dataset directory holding train, dev and test.")],
     data_format: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    out_of_scope: Annotated[
+        str,
+        typer.Option("--out-of-scope", help="The intent of out-of-scope examples (a config's out_of_scope.intent)."),
+    ] = "oos",
 ) -> None:
     """Report every problem of a dataset without training; exit 1 when there is any.
 
     Tokens the runtime tokeniser would split differently ("lo-fi" typed becomes lo - fi), BIO tags
     that need repair, slots of nothing but punctuation, intents on some sentences only, dev/test
-    labels train never shows, and dev/test sentences that are also in train.
+    labels train never shows, dev/test sentences that are also in train, and intents with too few
+    examples for the out-of-scope threshold.
 
     Example:
 
@@ -164,7 +168,9 @@ def validate(
     from slotfill.data.validate import validate as validate_data
 
     call(check_choice, data_format, ("auto", *DATA_FORMATS), "--format")
-    problems = call(validate_data, path, data_format)
+    from slotfill.data.validate import OutOfScope
+
+    problems = call(validate_data, path, data_format, OutOfScope(out_of_scope))
     if as_json:
         typer.echo(json.dumps(summary(problems), ensure_ascii=False))
     elif problems:

@@ -79,12 +79,33 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
     unseen = metrics.get("unseen_in_training")
     if unseen is not None:
         summary.add_row("unseen_in_training", f"{unseen['tags']} tags, {unseen['intents']} intents")
+    if "rejected" in metrics:
+        summary.add_row("rejected", f"{metrics['rejected']} (intent null: out of scope or ambiguous)")
     per_slot = Table(title="Per slot")
     for column in ("slot", "precision", "recall", "f1", "support"):
         per_slot.add_column(column, justify="left" if column == "slot" else "right")
     for slot, row in metrics["per_slot"].items():
         per_slot.add_row(slot, *(f"{100 * row[k]:.2f}" for k in ("precision", "recall", "f1")), str(row["support"]))
-    return [summary, per_slot]
+    tables = [summary, per_slot]
+    if "out_of_scope" in metrics:
+        tables.append(_out_of_scope_table(metrics["out_of_scope"]))
+    return tables
+
+
+def _out_of_scope_table(measured: dict[str, Any]) -> Table:
+    table = Table(title="Out of scope", show_header=False)
+    table.add_row("utterances", f"{measured['in_scope']} in scope, {measured['out_of_scope']} out of scope")
+    for name in (
+        "in_scope_accuracy",
+        "in_scope_rejected",
+        "out_of_scope_precision",
+        "out_of_scope_recall",
+        "out_of_scope_f1",
+    ):
+        table.add_row(name, f"{100 * measured[name]:.2f}")
+    if measured["auroc"] is not None:
+        table.add_row("auroc", f"{100 * measured['auroc']:.2f}")
+    return table
 
 
 class SlotStyles:
@@ -135,6 +156,9 @@ def render_parse(parsed: dict[str, Any], style: SlotStyles) -> list[RenderableTy
     shown: list[RenderableType] = [text]
     if parsed.get("intent") is not None:
         shown.append(Text(f"intent: {parsed['intent']} ({100 * parsed['intent_confidence']:.1f}%)", style="dim"))
+    elif parsed.get("rejected"):
+        reason = parsed["rejected"].replace("_", " ")
+        shown.append(Text(f"intent: none, rejected as {reason} (its slots are shown as tagged)", style="yellow"))
     if parsed["slots"]:
         shown.append(_slot_table(parsed["slots"], "frame" in parsed, style))
     else:

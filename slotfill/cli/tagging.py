@@ -14,6 +14,7 @@ from rich.console import Console
 
 from slotfill.choices import MAX_ALTERNATIVES
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, fail, stderr
+from slotfill.options import Limits, ParseOptions, PredictorOptions
 
 
 def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
@@ -61,12 +62,13 @@ MinConfidenceOption = Annotated[
     ),
 ]
 MinIntentConfidenceOption = Annotated[
-    float,
+    Optional[float],
     typer.Option(
         "--min-intent-confidence",
         min=0.0,
         max=1.0,
-        help="An intent below this confidence is null (not sure, or out of the model's domain).",
+        help="Reject an utterance whose intent confidence is below this (intent null, rejected: out_of_scope). "
+        "Default: the model's threshold, fitted on dev; 0: none (only its out-of-scope class rejects).",
     ),
 ]
 NowOption = Annotated[
@@ -103,15 +105,15 @@ def predict(
     input_file: Annotated[
         Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
     ] = None,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = PredictorOptions.batch_size,
     threads: ThreadsOption = None,
     gazetteer: GazetteerOption = None,
-    max_chars: MaxCharsOption = 100_000,
-    max_tokens: MaxTokensOption = 5_000,
-    alternatives: AlternativesOption = 0,
-    min_confidence: MinConfidenceOption = 0.0,
-    min_intent_confidence: MinIntentConfidenceOption = 0.0,
+    max_chars: MaxCharsOption = Limits.max_chars,
+    max_tokens: MaxTokensOption = Limits.max_tokens,
+    alternatives: AlternativesOption = ParseOptions.alternatives,
+    min_confidence: MinConfidenceOption = ParseOptions.min_confidence,
+    min_intent_confidence: MinIntentConfidenceOption = None,
     now: NowOption = None,
     timezone: TimezoneOption = None,
     no_values: NoValuesOption = False,
@@ -154,9 +156,11 @@ def predict(
     if world.distributed and (input_file is None or str(input_file) == "-" or output is None):
         raise fail("under torchrun, predict shards a file: give --input FILE (not stdin) and --output OUT")
     arguments = call(check_arguments, texts or [])
-    predictor = call(
-        _predictor, model_dir, device, batch_size, gazetteer, max_chars, max_tokens, threads, not no_values, timezone
-    )
+    options = _options(
+        device=device, batch_size=batch_size, threads=threads, gazetteers=gazetteer, max_chars=max_chars,
+        max_tokens=max_tokens, values=not no_values, timezone=timezone,
+    )  # fmt: skip
+    predictor = call(_predictor, model_dir, options)
     reference = None if no_values else call(predictor.reference_time, now, "--now")
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
@@ -177,37 +181,27 @@ def predict(
     call(_print_json_lines, parses, show_progress)
 
 
-def _predictor(
-    model_dir: Path,
-    device: str,
-    batch_size: int,
-    gazetteer_specs: list[str] | None,
-    max_chars: int,
-    max_tokens: int,
-    threads: int | None,
-    values: bool = True,
-    timezone: str | None = None,
-) -> Any:
-    from slotfill.features.gazetteer import GazetteerUpdate
-    from slotfill.predict import Limits, Predictor
-    from slotfill.values.clock import zone
+def _predictor(model_dir: Path, options: PredictorOptions) -> Any:
+    from slotfill.predict import Predictor
 
-    zone(timezone)  # a bad --timezone stops before the model loads
-    updates = [GazetteerUpdate.from_spec(spec) for spec in gazetteer_specs or []]
-    limits = Limits(max_chars, max_tokens)
-    return Predictor.load(model_dir, device, batch_size, updates, limits, threads, values, timezone)
+    return Predictor.from_options(model_dir, options)
+
+
+def _options(gazetteers: list[str] | None, max_chars: int, max_tokens: int, **given: Any) -> PredictorOptions:
+    """A command's arguments as PredictorOptions (whose defaults are the command's)."""
+    return PredictorOptions(**given, gazetteers=tuple(gazetteers or ()), limits=Limits(max_chars, max_tokens))
 
 
 def tag(
     model_dir: ModelArgument,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
     threads: ThreadsOption = None,
     gazetteer: GazetteerOption = None,
-    max_chars: MaxCharsOption = 100_000,
-    max_tokens: MaxTokensOption = 5_000,
-    alternatives: AlternativesOption = 0,
-    min_confidence: MinConfidenceOption = 0.0,
-    min_intent_confidence: MinIntentConfidenceOption = 0.0,
+    max_chars: MaxCharsOption = Limits.max_chars,
+    max_tokens: MaxTokensOption = Limits.max_tokens,
+    alternatives: AlternativesOption = ParseOptions.alternatives,
+    min_confidence: MinConfidenceOption = ParseOptions.min_confidence,
+    min_intent_confidence: MinIntentConfidenceOption = None,
     now: NowOption = None,
     timezone: TimezoneOption = None,
     no_values: NoValuesOption = False,
@@ -223,9 +217,11 @@ def tag(
     """
     from slotfill.cli.streams import read_lines
 
-    predictor = call(
-        _predictor, model_dir, device, 1, gazetteer, max_chars, max_tokens, threads, not no_values, timezone
-    )
+    options = _options(
+        device=device, batch_size=1, threads=threads, gazetteers=gazetteer, max_chars=max_chars, max_tokens=max_tokens,
+        values=not no_values, timezone=timezone,
+    )  # fmt: skip
+    predictor = call(_predictor, model_dir, options)
     reference = None if no_values else call(predictor.reference_time, now, "--now")
     if not sys.stdin.isatty():
         options = {
@@ -273,7 +269,7 @@ def serve(
         ),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
-    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
     threads: ThreadsOption = None,
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
     max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens in one text (413 beyond).")] = 1_000,
@@ -331,13 +327,15 @@ def serve(
     import uvicorn
 
     from slotfill.serve.app import create_app
-    from slotfill.serve.guard import Limits, served_hosts
+    from slotfill.serve.guard import RequestLimits, served_hosts
 
     api_key = call(_api_key, api_key_file)
-    predictor = call(
-        _predictor, model_dir, device, 256, gazetteer, max_text_chars, max_tokens, threads, not no_values, timezone
-    )
-    limits = Limits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
+    options = _options(
+        device=device, threads=threads, gazetteers=gazetteer, max_chars=max_text_chars, max_tokens=max_tokens,
+        values=not no_values, timezone=timezone,
+    )  # fmt: skip
+    predictor = call(_predictor, model_dir, options)
+    limits = RequestLimits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
     guarded = "with an API key" if api_key else "without an API key"
     stderr.print(
         f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True

@@ -18,7 +18,6 @@ DIR/NAME/{train,dev,test}/{seq.in,seq.out,label}.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,7 +29,7 @@ from typing import BinaryIO
 from slotfill.choices import DATASETS
 from slotfill.data import clinc150, xsid
 from slotfill.errors import DataError, OutputError
-from slotfill.files import replace_dir, staging_dir
+from slotfill.files import cache_dir, replace_dir, staging_dir
 
 SPLITS = ("train", "dev", "test")
 FILES = ("seq.in", "seq.out", "label")
@@ -70,19 +69,9 @@ SOURCES = {
 }
 
 
-def cache_dir(variable: str, kind: str) -> Path:
-    """Where downloads of one kind are kept: the environment `variable`, else the user's cache
-    directory's `kind` folder (platformdirs)."""
-    if os.environ.get(variable):
-        return Path(os.environ[variable])
-    import platformdirs
-
-    return platformdirs.user_cache_path("slotfill") / kind
-
-
 def default_dir() -> Path:
     """Where datasets are kept: SLOTFILL_DATA, else the user's cache directory."""
-    return cache_dir("SLOTFILL_DATA", "datasets")
+    return cache_dir("datasets")
 
 
 def dataset_dir(name: str, directory: Path | None = None) -> Path:

@@ -19,9 +19,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.datasets import cache_dir, copy_stream, fetch, sha256
+from slotfill.data.datasets import copy_stream, fetch, sha256
 from slotfill.errors import DataError, OutputError
-from slotfill.files import replace_dir, staging_dir
+from slotfill.files import cache_dir, replace_dir, staging_dir
 
 DEADLINE_S = 1800.0
 MAX_MEMBER_BYTES = 1 << 31
@@ -65,7 +65,7 @@ SOURCES = {
 
 
 def default_dir() -> Path:
-    return cache_dir("SLOTFILL_ENCODERS", "encoders")
+    return cache_dir("encoders")
 
 
 def encoder_dir(name: str, directory: Path | None = None) -> Path:

@@ -1,22 +1,23 @@
-"""Readers for labelled utterances in three formats, with errors that name file and line.
+"""The readers of labelled utterances, one per format, with errors that name file and line
+(slotfill.data.formats says which reads which format, and reads a split):
 
 - ``atis``: a split directory with line-aligned ``seq.in`` (tokens), ``seq.out`` (BIO tags)
   and, optionally, ``label`` (intent);
 - ``conll``: one ``token tag`` per line (first and last whitespace-separated columns), a blank
   line between sentences, an optional ``# intent = X`` line before a sentence;
-- ``jsonl``: one ``{"tokens": [...], "tags": [...], "intent": "..."}`` object per line.
+- ``jsonl``: one ``{"tokens": [...], "tags": [...], "intent": "..."}`` object per line;
+- ``spans``, ``rasa``, ``snips``: raw text with character spans (slotfill.data.spans), tokenised here.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.choices import DATA_FORMATS
+from slotfill.data.example import Example, without_punctuation  # noqa: F401 (the readers' examples)
 from slotfill.data.spans import (
     Misaligned,
     TextData,
@@ -29,125 +30,20 @@ from slotfill.data.spans import (
     to_tokens,
 )
 from slotfill.errors import DataError
-from slotfill.files import no_such_path
 from slotfill.text import bio
-from slotfill.text.tokenise import is_punctuation
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Example:
-    tokens: tuple[str, ...]
-    tags: tuple[str, ...]
-    intent: str | None = None
-    # the raw text the tokens were cut from (the raw-text formats): written back as it was, so a
-    # conversion between them is exact ("close-by" stays "close-by"); not part of equality
-    text: str | None = field(default=None, compare=False, repr=False)
+@dataclass
+class Reading:
+    """How one split is being read: its repairs and checks, what to do with a misaligned span, and
+    where a bad sentence (`errors`) and a misaligned span (`found`) go instead of raised or warned."""
 
-
-def without_punctuation(example: Example) -> tuple[Example, int]:
-    """The example as the model sees it, punctuation tokens left out (slotfill.text.tokenise), and how many
-    slots were lost because they were nothing but punctuation."""
-    keep = [i for i, token in enumerate(example.tokens) if not is_punctuation(token)]
-    if len(keep) == len(example.tokens):
-        return example, 0
-    tags, _ = bio.repair([example.tags[i] for i in keep])  # a dropped B-x before I-x: the I-x begins it
-    lost = len(bio.spans(example.tags)) - len(bio.spans(tags))
-    return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
-
-
-# the format of a file by its name; detect_format reads the JSON ones to tell snips, spans and jsonl apart
-SUFFIX_FORMATS = {".yml": "rasa", ".yaml": "rasa", ".json": "snips", ".jsonl": "spans", ".ndjson": "spans"}
-
-
-def format_of_name(path: Path) -> str:
-    """The format a new split named `path` is written in: no suffix, an ATIS directory; then by
-    suffix (SUFFIX_FORMATS); CoNLL columns for any other."""
-    return SUFFIX_FORMATS.get(path.suffix.lower(), "conll") if path.suffix else "atis"
-
-
-def detect_format(path: Path) -> str:
-    """The format a path is in: a directory is an ATIS split; *.yml / *.yaml Rasa NLU; *.json a
-    Snips dataset when it is one JSON object with "intents", else JSON lines; *.jsonl JSON lines,
-    `spans` when its first record has a "text", `jsonl` (tokens and tags) otherwise; anything
-    else CoNLL columns."""
-    if path.is_dir():
-        return "atis"
-    named = SUFFIX_FORMATS.get(path.suffix.lower(), "conll")
-    if named not in ("snips", "spans"):
-        return named
-    head = _head(path)
-    if named == "snips" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
-        return "snips"
-    first = next((line for line in head.splitlines() if line.strip()), "")
-    try:
-        record = json.loads(first)
-    except (json.JSONDecodeError, RecursionError):
-        return "jsonl"  # the reader names the bad line
-    return "spans" if isinstance(record, dict) and "text" in record and "tokens" not in record else "jsonl"
-
-
-def _head(path: Path, size: int = 1 << 16) -> str:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(size).decode("utf-8", errors="replace").removeprefix("\ufeff")
-    except OSError:
-        return ""
-
-
-def read_split(
-    path: str | Path,
-    fmt: str = "auto",
-    *,
-    strict_bio: bool = False,
-    misaligned: str = "expand",
-    errors: list[DataError] | None = None,
-) -> list[Example]:
-    """Read one split (train, dev or test). Raises DataError on anything malformed; with `errors`, a
-    malformed sentence or record is appended to it and left out instead, so that every one is found
-    in one pass (`data validate`), and the split may come back empty. A raw-text span that does not
-    fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens) and counted
-    in one warning."""
-    examples = list(iter_split(path, fmt, strict_bio=strict_bio, misaligned=misaligned, errors=errors))
-    if not examples and errors is None:
-        raise DataError(f"{path}: no sentences (empty split)")
-    return examples
-
-
-def iter_split(
-    path: str | Path,
-    fmt: str = "auto",
-    *,
-    strict_bio: bool = False,
-    misaligned: str = "expand",
-    errors: list[DataError] | None = None,
-    found: list[Misaligned] | None = None,
-) -> Iterator[Example]:
-    """read_split's examples one at a time (the line formats are read a line at a time). With
-    `found`, the raw-text formats' misaligned spans are appended to it instead of warned about."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(no_such_path(path))
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    if fmt not in DATA_FORMATS:
-        raise DataError(f"{path}: unknown data format {fmt!r} (expected one of auto, {', '.join(DATA_FORMATS)})")
-    if (fmt == "atis") != path.is_dir():
-        expected = (
-            "an ATIS split is a directory with seq.in and seq.out"
-            if fmt == "atis"
-            else f"is a directory, expected a {fmt} file"
-        )
-        raise DataError(f"{path}: {expected}")
-    repairs = _RepairCount(path if fmt != "atis" else path / "seq.out", strict_bio, errors)
-    if fmt in TEXT_FORMATS:
-        yield from _from_text(read_text_data(path, fmt, errors), repairs, misaligned, found)
-    else:
-        yield from {"atis": _read_atis, "conll": _read_conll, "jsonl": _read_jsonl}[fmt](path, repairs)
-    repairs.report()
-
-
-TEXT_FORMATS = ("spans", "rasa", "snips")
+    repairs: RepairCount
+    misaligned: str = "expand"
+    errors: list[DataError] | None = None
+    found: list[Misaligned] | None = None
 
 
 def read_text_data(path: Path, fmt: str, errors: list[DataError] | None = None) -> TextData:
@@ -159,17 +55,18 @@ def read_text_data(path: Path, fmt: str, errors: list[DataError] | None = None) 
     return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
 
 
-def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[tuple[str, ...]]]:
-    """The lookup lists a data file carries (Rasa lookups and synonyms, Snips entities), by name."""
-    path = Path(path)
-    fmt = detect_format(path) if fmt == "auto" else fmt
-    return read_text_data(path, fmt).lookups if fmt in ("rasa", "snips") and path.is_file() else {}
+def text_reader(fmt: str) -> Callable[[Path, Reading], Iterator[Example]]:
+    """The reader of a raw-text format (spans, rasa, snips): its annotated texts, tokenised."""
+
+    def read(path: Path, reading: Reading) -> Iterator[Example]:
+        yield from _from_text(read_text_data(path, fmt, reading.errors), reading)
+
+    return read
 
 
-def _from_text(
-    data: TextData, repairs: _RepairCount, misaligned: str, found: list[Misaligned] | None
-) -> Iterator[Example]:
+def _from_text(data: TextData, reading: Reading) -> Iterator[Example]:
     """The examples of annotated texts; their misaligned spans appended to `found`, or (None) warned about."""
+    repairs, misaligned, found = reading.repairs, reading.misaligned, reading.found
     problems: list[Misaligned] = [] if found is None else found
     utterances = 0
     for item in data.utterances:
@@ -230,7 +127,7 @@ def _lines(path: Path) -> Iterator[str]:
                 ) from None
 
 
-class _RepairCount:
+class RepairCount:
     """How many I- tags one file needed repaired, reported once after the file is read; the
     sentences' checks (`errors`: where a bad sentence goes instead of raised, see read_split)."""
 
@@ -281,7 +178,9 @@ def _same_line_counts(inputs: Path, outputs: Path, labels: Path | None) -> None:
             raise DataError(f"{other}: {_line_count(other)} lines but {inputs.name} has {count}")
 
 
-def _read_atis(directory: Path, repairs: _RepairCount) -> Iterator[Example]:
+def read_atis(directory: Path, reading: Reading) -> Iterator[Example]:
+    """An ATIS split: seq.in, seq.out and (optionally) label, line-aligned."""
+    repairs = reading.repairs
     inputs, outputs, label_file = directory / "seq.in", directory / "seq.out", directory / "label"
     for required in (inputs, outputs):
         if not required.is_file():
@@ -300,7 +199,9 @@ def _read_atis(directory: Path, repairs: _RepairCount) -> Iterator[Example]:
         yield from repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
 
 
-def _read_conll(path: Path, repairs: _RepairCount) -> Iterator[Example]:
+def read_conll(path: Path, reading: Reading) -> Iterator[Example]:
+    """CoNLL columns: a token and a tag a line, sentences between blank lines, `# intent = X` before one."""
+    repairs = reading.repairs
     tokens: list[str] = []
     tags: list[str] = []
     intent: str | None = None
@@ -334,7 +235,9 @@ def _read_conll(path: Path, repairs: _RepairCount) -> Iterator[Example]:
         yield from repairs.example(tokens, tags, intent, f"{path}:{first_line}")
 
 
-def _read_jsonl(path: Path, repairs: _RepairCount) -> Iterator[Example]:
+def read_jsonl(path: Path, reading: Reading) -> Iterator[Example]:
+    """JSON lines of {"tokens", "tags", "intent"}."""
+    repairs = reading.repairs
     for where, record in json_lines(path, _lines(path), repairs.errors):
         fields = collected(repairs.errors, _jsonl_record, where, record)
         if fields is None:

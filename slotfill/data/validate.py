@@ -2,7 +2,8 @@
 line, where training stops at the first), tokens the runtime tokeniser splits differently, annotated
 spans that do not fall on token boundaries or that then share a token with another, BIO tags that
 had to be repaired, slots of nothing but punctuation, intents on some sentences only, labels of
-dev/test that train never shows, and test sentences also in train.
+dev/test that train never shows, test sentences also in train, and intents or a dev split too
+for the out-of-scope threshold (docs/out-of-scope.md).
 
 `slotfill data validate PATH` reports them all; training warns about tokenisation and misaligned
 spans itself.
@@ -15,14 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.readers import (
-    TEXT_FORMATS,
-    Example,
-    StrictBioError,
-    detect_format,
-    iter_split,
-    without_punctuation,
-)
+from slotfill.data.formats import TEXT_FORMATS, detect_format, iter_split, locate
+from slotfill.data.readers import Example, StrictBioError, without_punctuation
 from slotfill.data.spans import Misaligned
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
@@ -33,18 +28,9 @@ EXAMPLES_SHOWN = 3
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # data | bio | tokenisation | misaligned | overlap | punctuation_slot | intent | unseen_label | leak
+    kind: str  # data | bio | tokenisation | misaligned | overlap | punctuation_slot | intent | unseen_label | leak | few_examples
     where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
     message: str
-
-
-def locate(path: Path, fmt: str, index: int) -> str:
-    """Where the `index`-th sentence (0-based) of a split is, for people."""
-    if fmt == "atis":
-        return f"{Path(path) / 'seq.in'}:{index + 1}"
-    if fmt in ("jsonl", "spans"):  # one record a line (blank lines would shift it)
-        return f"{path}:{index + 1}"
-    return f"{path}: sentence {index + 1}"
 
 
 def split_differently(token: str) -> list[str] | None:
@@ -122,9 +108,17 @@ def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[P
     return problems
 
 
-def validate(path: Path, fmt: str = "auto") -> list[Problem]:
+@dataclass(frozen=True)
+class OutOfScope:
+    """What validate needs of a config's out_of_scope section (slotfill.config.OutOfScopeConfig)."""
+
+    intent: str = "oos"  # the label of out-of-scope examples: not an intent of the data
+
+
+def validate(path: Path, fmt: str = "auto", out_of_scope: OutOfScope = OutOfScope()) -> list[Problem]:
     """Every problem of the split or dataset at `path`, in one pass: a malformed sentence or record is
-    one problem and is left out of the rest (an unreadable file still raises DataError)."""
+    one problem and is left out of the rest (an unreadable file still raises DataError).
+    `out_of_scope`: the label of out-of-scope examples and what fitting a threshold needs."""
     splits = find_splits(Path(path))
     formats = {name: detect_format(where) if fmt == "auto" else fmt for name, where in splits.items()}
     problems: list[Problem] = []
@@ -137,12 +131,42 @@ def validate(path: Path, fmt: str = "auto") -> list[Problem]:
         problems += _split_problems(read[name], where, formats[name])
     if "train" in read:
         for name in [n for n in read if n != "train"]:  # in split order
-            problems += _against_train(read["train"], read[name], splits[name], formats[name])
+            problems += _against_train(read["train"], read[name], splits[name], formats[name], out_of_scope)
+    return problems + _calibration_problems(read, splits, out_of_scope)
+
+
+# fewer training examples, and a model's confidence in an intent is too unsure for one threshold
+# fitted on dev to serve it: its utterances are rejected more often than others
+MIN_INTENT_EXAMPLES = 10
+
+
+def _calibration_problems(
+    read: dict[str, list[Example]], splits: dict[str, Path], out_of_scope: OutOfScope
+) -> list[Problem]:
+    """Intents with too few training examples for one fitted threshold to serve them (a dev split
+    too small to fit it is training's one-line error: it depends on the config's keep)."""
+    problems = []
+    counts: dict[str, int] = {}
+    for example in read.get("train", []):
+        if example.intent is not None and example.intent != out_of_scope.intent:
+            counts[example.intent] = counts.get(example.intent, 0) + 1
+    for intent, count in sorted(counts.items()):
+        if count < MIN_INTENT_EXAMPLES:
+            problems.append(
+                Problem(
+                    "few_examples", str(splits["train"]),
+                    f"intent {intent!r} has {count} examples: too few for its confidence to meet the out-of-scope "
+                    f"threshold reliably (at least {MIN_INTENT_EXAMPLES})",
+                )
+            )  # fmt: skip
     return problems
 
 
-def _against_train(train: Sequence[Example], examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
-    """Labels of a dev or test split that train never shows, and its sentences that train has."""
+def _against_train(
+    train: Sequence[Example], examples: Sequence[Example], path: Path, fmt: str, out_of_scope: OutOfScope
+) -> list[Problem]:
+    """Labels of a dev or test split that train never shows (out-of-scope examples are none),
+    and its sentences that train has."""
     tags = {tag for e in train for tag in e.tags}
     intents = {e.intent for e in train}
     seen = {e.tokens for e in train}
@@ -152,7 +176,7 @@ def _against_train(train: Sequence[Example], examples: Sequence[Example], path: 
         missing = sorted({t for t in example.tags if t not in tags})
         if missing:
             problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))
-        if example.intent is not None and example.intent not in intents:
+        if example.intent is not None and example.intent not in intents and example.intent != out_of_scope.intent:
             problems.append(Problem("unseen_label", where, f"intent never in train: {example.intent}"))
         if example.tokens in seen:
             problems.append(Problem("leak", where, "the same sentence is in train"))

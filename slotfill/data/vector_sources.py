@@ -20,9 +20,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.datasets import cache_dir, copy_stream, fetch, sha256
+from slotfill.data.datasets import copy_stream, fetch, sha256
 from slotfill.errors import DataError, OutputError
-from slotfill.files import replace_dir, staging_dir
+from slotfill.files import cache_dir, replace_dir, staging_dir
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 
 DEADLINE_S = 1800.0  # one file of up to a few hundred MB, on a slow line
@@ -69,7 +69,7 @@ SOURCES = {
 
 def default_dir() -> Path:
     """Where downloaded vectors are kept: SLOTFILL_VECTORS, else the user's cache directory."""
-    return cache_dir("SLOTFILL_VECTORS", "vectors")
+    return cache_dir("vectors")
 
 
 def vectors_dir(name: str, directory: Path | None = None) -> Path:

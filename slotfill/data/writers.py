@@ -1,4 +1,5 @@
-"""Writers for every data format slotfill reads, so that `slotfill data convert` goes between any two.
+"""Writers for every data format slotfill reads, one per format, so that `slotfill data convert`
+goes between any two (slotfill.data.formats says which writes which format).
 
 Token formats (atis, conll, jsonl) write the tokens and tags as they are. Text formats (spans,
 rasa, snips) write the tokens joined by single spaces, with each slot's character span; reading
@@ -24,24 +25,31 @@ from slotfill.text.tokenise import tokenise
 Entry = tuple[str, ...]
 
 
-def write_split(
-    examples: Sequence[Example], path: Path, fmt: str, lookups: Mapping[str, Sequence[Entry]] | None = None
-) -> None:
-    """Write one split in `fmt`; `lookups` (named lists) go into formats that hold them (rasa, snips)."""
-    path = Path(path)
-    if fmt == "atis":
-        _write_atis(examples, path)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writers = {"conll": _conll, "jsonl": _jsonl, "spans": _spans}
-    if fmt in writers:
-        atomic_write_text(path, "".join(writers[fmt](example) for example in examples))
-    elif fmt == "rasa":
-        atomic_write_text(path, _rasa(examples, lookups or {}))
-    elif fmt == "snips":
-        atomic_write_text(path, _snips(examples, lookups or {}))
-    else:
-        raise DataError(f"{path}: cannot write format {fmt!r}")
+def write_atis(examples: Sequence[Example], directory: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    """seq.in, seq.out and (where the examples have intents) label, written whole or not at all."""
+    _write_atis(examples, directory)
+
+
+def write_conll(examples: Sequence[Example], path: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    atomic_write_text(path, "".join(_conll(example) for example in examples))
+
+
+def write_jsonl(examples: Sequence[Example], path: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    atomic_write_text(path, "".join(_jsonl(example) for example in examples))
+
+
+def write_spans(examples: Sequence[Example], path: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    atomic_write_text(path, "".join(_spans(example) for example in examples))
+
+
+def write_rasa(examples: Sequence[Example], path: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    """Rasa NLU YAML, with the lookups as lookup lists."""
+    atomic_write_text(path, _rasa(examples, lookups))
+
+
+def write_snips(examples: Sequence[Example], path: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:
+    """A Snips NLU dataset, with the lookups as entities."""
+    atomic_write_text(path, _snips(examples, lookups))
 
 
 def text_and_spans(example: Example) -> tuple[str, list[tuple[int, int, str]]]:

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from slotfill.decoding.crf import NumpyCRF
-from slotfill.decoding.types import Decoded, Decoding, SpanScores
+from slotfill.decoding.types import Decoded, Decoding, Rejection, SpanScores
 
 
 def decode_scores(
@@ -36,7 +36,32 @@ def decode_scores(
         k = min(decoding.alternatives, probabilities.shape[1])
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
-    return Decoded(best, lengths, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences)
+    rejections, in_scope = rejection_reasons(decoding.rejection, probabilities)
+    return Decoded(
+        best, lengths, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences, rejections, in_scope
+    )
+
+
+def rejection_reasons(rejection: Rejection, probabilities: np.ndarray) -> tuple[list[str | None], list[float]]:
+    """(B, K) intent probabilities -> each sentence's reason to be rejected (or None) and the
+    confidence of its best in-scope intent (the out-of-scope class left out)."""
+    in_scope = probabilities
+    if rejection.intent_id is not None:
+        in_scope = probabilities.copy()
+        in_scope[:, rejection.intent_id] = -1.0
+    ordered = np.sort(in_scope, axis=1)  # (B, K)
+    confidence = ordered[:, -1]  # (B,)
+    second = ordered[:, -2] if ordered.shape[1] > 1 else np.zeros_like(confidence)  # (B,)
+    best = probabilities.argmax(axis=1)  # (B,)
+    reasons: list[str | None] = []
+    for b in range(len(best)):
+        if best[b] == rejection.intent_id or confidence[b] < rejection.threshold:
+            reasons.append("out_of_scope")
+        elif confidence[b] - second[b] < rejection.ambiguity:
+            reasons.append("ambiguous")
+        else:
+            reasons.append(None)
+    return reasons, confidence.tolist()
 
 
 def _span_scores(

@@ -31,6 +31,10 @@ class Tagged:
     slot_confidences: list[float] = field(default_factory=list)  # one per slot (none without confidences)
     intents: list[tuple[str, float]] | None = None  # the k best intents, with `alternatives`
     alternatives: list[tuple[list[str], float]] | None = None  # the k best tag sequences, with `alternatives`
+    # why the intent is rejected ("out_of_scope", "ambiguous"; None: it is not), and the confidence of
+    # the best intent that is not the out-of-scope class (Decoding.rejection says when)
+    rejected: str | None = None
+    in_scope_confidence: float | None = None
 
 
 def tag_token_lists(
@@ -96,9 +100,11 @@ def _tagged(
 ) -> Tagged:
     """One sentence's labels: ids become tag and intent names here, punctuation tags are filled in."""
     names = vocab.tags.items
-    intent = confidence = ranking = sequences = None
+    intent = confidence = ranking = sequences = rejected = in_scope = None
     if decoded.intent_ids is not None and decoded.intent_confidences is not None:
         intent, confidence = vocab.intents.items[decoded.intent_ids[row]], decoded.intent_confidences[row]
+    if decoded.rejections is not None and decoded.in_scope_confidences is not None:
+        rejected, in_scope = decoded.rejections[row], decoded.in_scope_confidences[row]
     if decoded.intent_ranking is not None:
         ranking = [(vocab.intents.items[i], p) for i, p in decoded.intent_ranking[row]]
     if decoded.alternatives is not None:
@@ -106,4 +112,4 @@ def _tagged(
             (bio.fill_skipped([names[t] for t in ids], shown, length), p) for ids, p in decoded.alternatives[row]
         ]
     tags = bio.fill_skipped([names[t] for t in tag_ids], shown, length)  # the same slots, in the same order
-    return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences)
+    return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences, rejected, in_scope)

@@ -28,11 +28,27 @@ class Decoded(NamedTuple):
     span_scores: SpanScores | None  # each slot's confidence comes from these (None: confidences not asked for)
     intent_ranking: list[list[tuple[int, float]]] | None = None  # per sentence, the k best intents
     alternatives: list[list[tuple[list[int], float]]] | None = None  # per sentence, the k best tag sequences
+    # per sentence, why its intent is rejected (choices.REJECTION_REASONS) or None, and the
+    # confidence of its best in-scope intent (the out-of-scope class left out)
+    rejections: list[str | None] | None = None
+    in_scope_confidences: list[float] | None = None
 
     @property
     def tag_ids(self) -> list[list[int]]:
         """Each sentence's best tag ids, of its length (built from `paths` on each access: read it once a batch)."""
         return [row[:n] for row, n in zip(self.paths.tolist(), self.lengths)]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """When an utterance is outside the model's intents (docs/out-of-scope.md): its
+    best intent is the out-of-scope class (`intent_id`), or its best in-scope intent's confidence
+    is below `threshold`, or its two best intents are closer than `ambiguity`. The default rejects
+    nothing (a model trained without the rejection has no class and no threshold)."""
+
+    intent_id: int | None = None
+    threshold: float = 0.0
+    ambiguity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class Decoding:
     temperature: float = 1.0
     alternatives: int = 0
     confidences: bool = True  # False: no slot confidences (only for measuring what they cost)
+    rejection: Rejection = Rejection()  # when an utterance's intent is rejected (the model's calibration)
 
 
 class SentenceDecoder(Protocol):
@@ -73,6 +90,7 @@ class Model(Protocol):
     metrics: dict[str, Any]
     gazetteers: GazetteerSet
     temperature: float
+    rejection: Rejection
 
     @property
     def decoder(self) -> SentenceDecoder: ...

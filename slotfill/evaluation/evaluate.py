@@ -8,8 +8,9 @@ from typing import Any
 
 from slotfill.data.readers import Example
 from slotfill.decoding.tagging import Tagged, tag_token_lists
-from slotfill.decoding.types import Decoding, SentenceDecoder
+from slotfill.decoding.types import Decoding, Model, Rejection, SentenceDecoder
 from slotfill.evaluation import scoring
+from slotfill.evaluation.out_of_scope import out_of_scope_metrics, predicted_intent
 from slotfill.evaluation.scoring import expected_calibration_error, score
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
@@ -19,6 +20,11 @@ from slotfill.features.vocab import Vocab
 class Evaluation:
     metrics: dict[str, Any]
     tagged: list[Tagged]  # the predictions, one per example, in order
+    out_of_scope: str = "oos"  # the intent a rejected prediction answers (the model's out_of_scope.intent)
+
+    def intents(self) -> list[str | None]:
+        """The intent each prediction answers: the out-of-scope label where it is rejected."""
+        return [predicted_intent(t, self.out_of_scope) for t in self.tagged]
 
 
 def evaluate(
@@ -29,20 +35,44 @@ def evaluate(
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
+    rejection: Rejection = Rejection(),
+    out_of_scope: str = "oos",
 ) -> Evaluation:
     """Tag the examples' tokens and score against their gold tags and intents; `slot_ece` is the
     expected calibration error of the slot confidences (a slot counts as right when its span and
-    label are gold's exactly)."""
+    label are gold's exactly). A rejected utterance answers the `out_of_scope` label: right for
+    gold out-of-scope examples, wrong for the others; where gold has such examples, the
+    out-of-scope measures too (slotfill.evaluation.out_of_scope)."""
     tokens = [e.tokens for e in examples]
-    decoding = Decoding(temperature=temperature)
+    decoding = Decoding(temperature=temperature, rejection=rejection)
     tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
     gold_intents = [e.intent for e in examples] if decoder.has_intent else None
-    predicted_intents = [t.intent for t in tagged] if decoder.has_intent else None
+    predicted_intents = [predicted_intent(t, out_of_scope) for t in tagged] if decoder.has_intent else None
     metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
     confidences, correct = slot_calibration(examples, tagged)
     metrics["slot_ece"] = expected_calibration_error(confidences, correct)
-    metrics["unseen_in_training"] = unseen_labels(examples, vocab, check_intents=gold_intents is not None)
-    return Evaluation(metrics, tagged)
+    metrics["unseen_in_training"] = unseen_labels(
+        examples, vocab, check_intents=gold_intents is not None, out_of_scope=out_of_scope
+    )
+    if decoder.has_intent:
+        metrics["rejected"] = sum(1 for t in tagged if t.rejected)
+        if any(e.intent == out_of_scope for e in examples):
+            metrics["out_of_scope"] = out_of_scope_metrics(examples, tagged, out_of_scope)
+    return Evaluation(metrics, tagged, out_of_scope)
+
+
+def evaluate_model(model: Model, examples: Sequence[Example], batch_size: int = 256) -> Evaluation:
+    """`evaluate` with a loaded model's own lists, temperature and rejection."""
+    return evaluate(
+        model.decoder,
+        model.vocab,
+        examples,
+        batch_size,
+        gazetteers=model.gazetteers,
+        temperature=model.temperature,
+        rejection=model.rejection,
+        out_of_scope=model.config.out_of_scope.intent,
+    )
 
 
 def evaluate_examples(
@@ -53,9 +83,15 @@ def evaluate_examples(
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
+    rejection: Rejection = Rejection(),
+    out_of_scope: str = "oos",
 ) -> dict[str, Any]:
     """The metrics of `evaluate`."""
-    return evaluate(decoder, vocab, examples, batch_size, gazetteers=gazetteers, temperature=temperature).metrics
+    evaluated = evaluate(
+        decoder, vocab, examples, batch_size, gazetteers=gazetteers, temperature=temperature,
+        rejection=rejection, out_of_scope=out_of_scope,
+    )  # fmt: skip
+    return evaluated.metrics
 
 
 def slot_calibration(examples: Sequence[Example], tagged: Sequence[Tagged]) -> tuple[list[float], list[bool]]:
@@ -86,8 +122,14 @@ def fit_temperature(
     return {"temperature": best, "dev_ece_at_1": round(ece[1.0], 5), "dev_ece": round(ece[best], 5)}
 
 
-def unseen_labels(examples: Sequence[Example], vocab: Vocab, *, check_intents: bool) -> dict[str, int]:
-    """How many gold tags (tokens) and intents (sentences) the model cannot predict."""
+def unseen_labels(
+    examples: Sequence[Example], vocab: Vocab, *, check_intents: bool, out_of_scope: str = "oos"
+) -> dict[str, int]:
+    """How many gold tags (tokens) and intents (sentences) the model cannot predict (an
+    out-of-scope example it can: by rejecting it)."""
     tags = sum(tag not in vocab.tags for example in examples for tag in example.tags)
-    intents = sum(check_intents and e.intent is not None and e.intent not in vocab.intents for e in examples)
+    intents = sum(
+        check_intents and e.intent is not None and e.intent != out_of_scope and e.intent not in vocab.intents
+        for e in examples
+    )
     return {"tags": tags, "intents": intents}

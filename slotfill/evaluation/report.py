@@ -96,7 +96,7 @@ def write_report(
     rows, errors = _rows(examples, evaluation)
     confusion = slot_confusion(examples, [t.tags for t in evaluation.tagged])
     intents = Counter(
-        (e.intent or "", t.intent or "") for e, t in zip(examples, evaluation.tagged) if e.intent is not None
+        (e.intent or "", intent or "") for e, intent in zip(examples, evaluation.intents()) if e.intent is not None
     )
     with writing_dir(Path(directory)) as staged:
         (staged / "predictions.jsonl").write_text(
@@ -114,18 +114,21 @@ def write_report(
 
 def _rows(examples: Sequence[Example], evaluation: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rows, errors = [], []
-    for number, (example, result) in enumerate(zip(examples, evaluation.tagged), 1):
-        predicted = Example(example.tokens, tuple(result.tags), result.intent)
+    intents = evaluation.intents()
+    for number, (example, result, intent) in enumerate(zip(examples, evaluation.tagged, intents), 1):
+        predicted = Example(example.tokens, tuple(result.tags), intent)
         row = {
             "sentence": number,
             "text": " ".join(example.tokens),
             "gold": {"slots": _slots(example), "intent": example.intent},
-            "predicted": {"slots": _slots(predicted, result.slot_confidences), "intent": result.intent},
+            "predicted": {"slots": _slots(predicted, result.slot_confidences), "intent": intent},
         }
+        if result.rejected:
+            row["predicted"]["rejected"] = result.rejected
         rows.append(row)
         kinds = classify(bio.spans(example.tags), bio.spans(result.tags))
-        if example.intent is not None and example.intent != result.intent:
-            kinds.append({"kind": "intent", "gold": example.intent, "predicted": result.intent})
+        if example.intent is not None and example.intent != intent:
+            kinds.append({"kind": "intent", "gold": example.intent, "predicted": intent})
         if kinds:
             errors.append({**row, "errors": kinds})
     return rows, errors
@@ -199,6 +202,23 @@ def _plots(
     axes.legend(loc="upper left", fontsize=8)
     plots["reliability"] = _svg(figure)
 
+    measured = evaluation.metrics.get("out_of_scope")
+    if measured is not None:
+        histogram = measured["confidence_histogram"]
+        edges = histogram["bins"]
+        centres = [(low + high) / 2 for low, high in zip(edges, edges[1:])]
+        figure, axes = plt.subplots(figsize=(6, 3.2))
+        for key, colour in (("in_scope", "#4c72b0"), ("out_of_scope", "#c44e52")):
+            total = max(1, sum(histogram[key]))
+            shares = [100 * n / total for n in histogram[key]]
+            axes.bar(centres, shares, width=0.045, alpha=0.6, color=colour, label=key.replace("_", " "))
+        axes.set_xlabel("confidence of the best in-scope intent")
+        axes.set_ylabel("share of utterances (%)")
+        auroc = measured["auroc"]
+        axes.set_title(f"AUROC {100 * auroc:.2f}" if auroc is not None else "")
+        axes.legend(fontsize=8)
+        plots["out_of_scope"] = _svg(figure)
+
     if train_log is not None and train_log.is_file():
         epochs = [json.loads(line) for line in train_log.read_text(encoding="utf-8").splitlines() if line.strip()]
         figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -243,6 +263,18 @@ def _page(
         f"<tr><th>{n.replace('_', ' ')}</th><td>{100 * metrics[n]:.2f}</td></tr>" for n in names if n in metrics
     )
     summary += f"<tr><th>slot ECE</th><td>{metrics['slot_ece']:.4f}</td></tr><tr><th>sentences</th><td>{metrics['sentences']}</td></tr>"
+    measured = metrics.get("out_of_scope")
+    if measured is not None:
+        summary += "".join(
+            f"<tr><th>{n.replace('_', ' ')}</th><td>{100 * measured[n]:.2f}</td></tr>"
+            for n in (
+                "in_scope_accuracy",
+                "in_scope_rejected",
+                "out_of_scope_precision",
+                "out_of_scope_recall",
+                "out_of_scope_f1",
+            )
+        )
     per_slot = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{100 * v['precision']:.1f}</td><td>{100 * v['recall']:.1f}</td>"
         f"<td>{100 * v['f1']:.1f}</td><td>{v['support']}</td></tr>"
@@ -262,6 +294,7 @@ def _page(
             ("f1", "F1 per slot"),
             ("confusion", f"The most confused slots (top {TOP_CONFUSED} gold/predicted pairs off the diagonal)"),
             ("reliability", "Reliability of the slot confidences (10 bins)"),
+            ("out_of_scope", "Intent confidence, in-scope and out-of-scope utterances"),
         )
         if name in plots
     )

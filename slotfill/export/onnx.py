@@ -6,7 +6,7 @@ The fused recurrent cells become ONNX's own LSTM / GRU / RNN operators, one forw
 direction (the backward one over each sentence reversed within its length, as the torch model runs
 at inference: slotfill.nn.encoders), so padding never enters a state and no step's batch depends on the
 other sentences' lengths. The CRF is not in the graph: its scores go to
-export.json and slotfill.decoding decodes beside it (README, "Deploy without torch", says why).
+export.json and slotfill.decoding decodes beside it (docs/deploying.md, says why).
 A model with a pretrained encoder gets a second graph, encoder/model.onnx: the encoder and its
 pooling of word pieces to tokens (slotfill.nn.pretrained.PieceEncoder), whose features are one
 more input of model.onnx; the runtime runs it in the same batch-invariant groups as torch does.

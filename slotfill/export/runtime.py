@@ -20,14 +20,14 @@ from slotfill import __version__
 from slotfill.config import Config
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
 from slotfill.decoding.decoder import decode_scores
-from slotfill.decoding.types import Decoded, Decoding
+from slotfill.decoding.types import Decoded, Decoding, Rejection
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features.arrays import FeatureArrays
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
 from slotfill.features.wordpieces import EncoderFeatures, PieceArrays, PieceReader, WordPieces
 from slotfill.layout import CONFIG_FILE, ENCODER_SUBDIR, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
-from slotfill.store.calibration import read_temperature
+from slotfill.store.calibration import read_rejection, read_temperature
 from slotfill.store.model_files import check_digests, read_metrics, read_model_files
 
 READABLE_EXPORT_VERSIONS = (1, 2)
@@ -102,7 +102,7 @@ class OnnxDecoder:
         if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
             return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
         # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin
-        # after them slow down onnxruntime's next run (measured: README, "Deploy without torch")
+        # after them slow down onnxruntime's next run (measured: docs/deploying.md)
         with self._blas.limit(limits=1, user_api="blas"):
             return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
 
@@ -118,6 +118,7 @@ class ExportedModel:
     decoder: OnnxDecoder
     info: dict[str, Any] = field(default_factory=dict)  # export.json
     temperature: float = 1.0
+    rejection: Rejection = field(default_factory=Rejection)
 
     @property
     def parameters(self) -> int | None:
@@ -210,7 +211,9 @@ def load_exported(path: Path, device: str = "auto", threads: int | None = None) 
     _check_graph(session, info, vocab, gazetteers.num_features, directory / ONNX_FILE)
     word_features = _encoder_features(directory, config, info, device, threads)
     decoder = OnnxDecoder(session, crf, bool(info.get("intent")), word_features)
-    return ExportedModel(config, vocab, read_metrics(directory), gazetteers, decoder, info, read_temperature(directory))
+    rejection = read_rejection(directory, vocab, config.out_of_scope.intent)
+    metrics, temperature = read_metrics(directory), read_temperature(directory)
+    return ExportedModel(config, vocab, metrics, gazetteers, decoder, info, temperature, rejection)
 
 
 def _session(path: Path, device: str, threads: int | None) -> Any:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab, letter_trigrams
 from slotfill.features.wordpieces import PieceReader, PieceWindow

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from slotfill.choices import BUILTIN_GAZETTEERS
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features.gazetteer import (
     Entry,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text
 from slotfill.text.bio import is_bio_tag

@@ -37,12 +37,12 @@ from slotfill import __version__
 from slotfill.errors import ConfigError, OutputError
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
-from slotfill.serve.guard import AccessLog, Guard, Limits
+from slotfill.serve.guard import AccessLog, Guard, RequestLimits
 from slotfill.serve.schemas import BatchRequest, BatchResponse, Options, Parse, ParseRequest
 from slotfill.text.tokenise import count_tokens
 
 
-def _check_texts(predictor: Predictor, limits: Limits, texts: list[str], names: list[str]) -> None:
+def _check_texts(predictor: Predictor, limits: RequestLimits, texts: list[str], names: list[str]) -> None:
     """413 for a text over the request limits, named as the request names it (`text`, `texts[3]`)."""
     tokens = 0
     for text, name in zip(texts, names):
@@ -120,7 +120,7 @@ class RequestLog:
 
 def create_app(
     predictor: Predictor,
-    limits: Limits = Limits(),
+    limits: RequestLimits = RequestLimits(),
     api_key: str | None = None,
     allowed_hosts: Sequence[str] = ("*",),
     request_log: Path | None = None,

@@ -24,7 +24,7 @@ access_log = logging.getLogger("slotfill.serve.access")
 
 
 @dataclass(frozen=True)
-class Limits:
+class RequestLimits:
     max_text_chars: int = 5_000
     max_batch: int = 256
     max_body_bytes: int = 2_000_000
@@ -49,7 +49,7 @@ async def _send_json(
 class Guard:
     """Pure ASGI middleware in front of the app: API key, body size (read bounded), read deadline."""
 
-    def __init__(self, app: Any, limits: Limits, api_key: str | None) -> None:
+    def __init__(self, app: Any, limits: RequestLimits, api_key: str | None) -> None:
         self.app, self.limits = app, limits
         self.api_key = api_key.encode("utf-8") if api_key else None
 

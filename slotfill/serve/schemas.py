@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from slotfill.choices import MAX_ALTERNATIVES
+from slotfill.choices import MAX_ALTERNATIVES, REJECTION_REASONS
 
 
 def _utf8(text: str) -> str:
@@ -24,7 +24,12 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid")
     alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
-    min_intent_confidence: float = Field(0.0, ge=0.0, le=1.0, description="an intent below it is null")
+    min_intent_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="reject an utterance whose intent confidence is below it (default: the model's threshold; 0: none)",
+    )
     now: str | None = Field(
         None, description="ISO 8601 reference time for relative values (default: the time of the request)"
     )
@@ -76,6 +81,9 @@ class Parse(BaseModel):
     frame: dict[str, dict[str, Any]] | None = None
     intent: str | None = None
     intent_confidence: float | None = None
+    rejected: Literal[REJECTION_REASONS] | None = Field(  # type: ignore[valid-type]
+        None, description="why the intent is null: the utterance is out of the model's scope, or ambiguous"
+    )
     intents: list[RankedIntent] | None = None
     alternatives: list[Alternative] | None = None
 

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from slotfill import __version__
 from slotfill.config import Config
+from slotfill.decoding.types import Rejection
 from slotfill.errors import ModelError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import save_gazetteers
@@ -44,7 +45,7 @@ from slotfill.layout import (
 from slotfill.nn.pretrained import PretrainedWords, copy_encoder, load_pretrained_words
 from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state, without_encoder
 from slotfill.nn.uninitialised import uninitialised
-from slotfill.store.calibration import read_temperature, write_calibration  # noqa: F401 (re-exported)
+from slotfill.store.calibration import read_rejection, read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
 FORMAT_VERSION = 2
@@ -64,6 +65,7 @@ class LoadedModel:
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
     threads: int | None = None  # torch's CPU threads while tagging (None: torch's default)
     word_features: PretrainedWords | None = None  # its pretrained encoder (encoder/), where it has one
+    rejection: Rejection = Rejection()  # when an utterance is out of its scope (calibration.json, fitted on dev)
 
     @property
     def parameters(self) -> int:
@@ -184,4 +186,7 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     tagger.to(device).eval()
     metrics, temperature = read_metrics(directory), read_temperature(directory)
-    return LoadedModel(config, vocab, tagger, metrics, device, gazetteers, temperature, threads, word_features)
+    rejection = read_rejection(directory, vocab, config.out_of_scope.intent)
+    return LoadedModel(
+        config, vocab, tagger, metrics, device, gazetteers, temperature, threads, word_features, rejection
+    )

@@ -16,18 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from slotfill.config import Config
+from slotfill.data.formats import write_split
 from slotfill.data.readers import Example
-from slotfill.data.writers import write_split
+from slotfill.data.splits import read_splits
 from slotfill.decoding.tagging import Tagged
 from slotfill.errors import ConfigError
-from slotfill.evaluation.evaluate import Evaluation, evaluate
+from slotfill.evaluation.evaluate import Evaluation, evaluate_model
 from slotfill.evaluation.report import write_report
 from slotfill.evaluation.scoring import score
 from slotfill.nn.device import resolve_device
 from slotfill.store.model_dir import load_model
 from slotfill.training.events import TrainingObserver
 from slotfill.training.loop import train
-from slotfill.training.splits import read_splits
 
 METRICS = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy", "slot_ece")
 
@@ -62,7 +62,7 @@ def cross_validate(
 ) -> CrossValidation:
     if folds < 2:
         raise ConfigError(f"--folds {folds}: cross-validation needs at least 2 folds")
-    splits = read_splits(config)
+    splits = read_splits(config.data)
     if len(splits.train) < folds:
         raise ConfigError(f"--folds {folds}: the training split has only {len(splits.train)} sentences")
     output_dir = Path(output_dir)
@@ -108,11 +108,5 @@ def _run_fold(
     fold_config = config.model_copy(update={"data": data})
     result = train(fold_config, fold_dir / "run", observer, overwrite=True)
     loaded = load_model(result.model_dir, resolve_device(fold_config.device))
-    evaluation = evaluate(
-        loaded.decoder,
-        loaded.vocab,
-        testing,
-        gazetteers=loaded.gazetteers,
-        temperature=loaded.temperature,
-    )
+    evaluation = evaluate_model(loaded, testing)
     return evaluation, evaluation.metrics

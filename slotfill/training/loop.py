@@ -32,13 +32,14 @@ import torch
 from slotfill.config import Config
 from slotfill.errors import ConfigError, DataError, SlotfillError
 from slotfill.evaluation.evaluate import evaluate_examples, fit_temperature
+from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.layout import RUN_LOCK, TRAIN_LOG
 from slotfill.nn.batching import EncodedCorpus, LengthBucketSampler
 from slotfill.nn.tagger import TorchDecoder
 from slotfill.parallel.world import ProcessGroup, World, any_rank, broadcast_from_main
 from slotfill.store.checkpoint import checkpoint_config, load_checkpoint, remove_checkpoint
-from slotfill.store.model_dir import load_model, save_model, write_calibration, write_metrics
+from slotfill.store.model_dir import load_model, read_rejection, save_model, write_calibration, write_metrics
 from slotfill.training.events import EpochSummary, Silent, TrainingInterrupted, TrainingObserver, TrainResult
 from slotfill.training.run_dir import earlier_run, is_interrupted_run_of, prepare_output
 from slotfill.training.run_state import TrainingRun, build_run, restore_run, run_device, save_run_checkpoint
@@ -186,15 +187,21 @@ def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     if loaded.word_features is not None:  # the dev sentences are tagged once per temperature: encoded once
         loaded.word_features.cache = {}
     best = loaded.decoder
-    calibration = {"temperature": 1.0}
+    calibration: dict[str, Any] = {"temperature": 1.0}
     if run.dev is not None:
         calibration = fit_temperature(best, run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers)
+        if best.has_intent:  # the out-of-scope threshold (docs/out-of-scope.md)
+            calibration["out_of_scope"] = fit_rejection(
+                best, run.vocab, run.dev, run.config.out_of_scope, settings.eval_batch_size, gazetteers=run.gazetteers
+            )
         write_calibration(run.model_dir, calibration)
     test = None
     if run.test is not None:
+        label = run.config.out_of_scope.intent
         test = evaluate_examples(
-            best, run.vocab, run.test, settings.eval_batch_size,
-            gazetteers=run.gazetteers, temperature=calibration["temperature"],
+            best, run.vocab, run.test, settings.eval_batch_size, gazetteers=run.gazetteers,
+            temperature=calibration["temperature"], rejection=read_rejection(run.model_dir, run.vocab, label),
+            out_of_scope=label,
         )  # fmt: skip
     metrics = {
         "best_epoch": progress.best_epoch,
@@ -262,7 +269,7 @@ def train(
     with ProcessGroup(world, run_device(config, world).type):
         # data, lists and model first: a bad config or data file is reported before any directory is touched
         resumable = is_interrupted_run_of(output_dir, config) and not overwrite
-        run = None if resumable else build_run(config, output_dir, None, None, world, start)
+        run = None if resumable else build_run(config, output_dir, world=world, start=start)
         with locked_dir(output_dir, RUN_LOCK) if world.is_main else contextlib.nullcontext():
             decision: str | SlotfillError | None = None
             if world.is_main:
@@ -276,7 +283,7 @@ def train(
             if decision == "resume":
                 log.info("%s holds an interrupted run of this config: resuming it", output_dir)
                 return _run_epochs(restore_run(load_checkpoint(output_dir), output_dir, world), observer, stop)
-            run = run or build_run(config, output_dir, None, None, world, start)
+            run = run or build_run(config, output_dir, world=world, start=start)
             if world.is_main:
                 for path in earlier_run(output_dir):  # only what slotfill wrote: prepare_output checked
                     shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -16,8 +16,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from slotfill.choices import ENCODER_SOURCES
 from slotfill.config import Config
 from slotfill.data import encoder_sources
-from slotfill.data.readers import Example, read_lookups
+from slotfill.data.readers import Example
+from slotfill.data.splits import read_splits
+from slotfill.data.validate import tokenisation_warning
 from slotfill.errors import ConfigError, DataError, ModelError, OutputError
+from slotfill.evaluation.out_of_scope import check_calibration
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
 from slotfill.features.vectors import configured_vectors, vector_dim
@@ -32,7 +35,8 @@ from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
 from slotfill.training.augment import Augmentation, speaks_courtesies, substitution_lists
 from slotfill.training.finetune import Start, grown_vocab, load_grown
-from slotfill.training.splits import model_view, read_splits, substituted_tags, train_where, warn_about_tokenisation
+from slotfill.training.noise import noise_examples, training_language
+from slotfill.training.splits import model_view, substituted_tags
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +115,9 @@ def run_device(config: Config, world: World) -> torch.device:
 def build_run(
     config: Config,
     output_dir: Path,
-    vocab: Vocab | None,
-    gazetteers: GazetteerSet | None,
+    *,
+    vocab: Vocab | None = None,
+    gazetteers: GazetteerSet | None = None,
     world: World = World(),
     start: Start | None = None,
 ) -> TrainingRun:
@@ -121,12 +126,16 @@ def build_run(
     device = run_device(config, world)
     if config.training.monitor == "intent_accuracy" and not config.model.intent.enabled:
         raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
-    splits = read_splits(config)
-    if world.is_main:
-        warn_about_tokenisation(config, splits.train)
-    train_examples = model_view(splits.train, str(train_where(config)))
+    splits = read_splits(config.data)
+    warning = tokenisation_warning(splits.tokenisation, splits.train_where)
+    if world.is_main and warning is not None:
+        log.warning("%s", warning)
+    train_examples = model_view(splits.train, str(splits.train_where))
     if not train_examples:
-        raise DataError(f"data.train: {train_where(config)}: no sentence has a word to learn from")
+        raise DataError(f"data.train: {splits.train_where}: no sentence has a word to learn from")
+    if config.model.intent.enabled:
+        check_calibration(config.out_of_scope, splits.dev)
+        train_examples += _out_of_scope_noise(config, train_examples, splits.train_where, world.is_main)
     torch.manual_seed(config.seed)
     vectors = None
     if vocab is None:
@@ -142,11 +151,7 @@ def build_run(
     if gazetteers is None and start is not None:
         gazetteers = start.gazetteers
     if gazetteers is None:
-        lookups: dict = {}
-        for name in config.data.train_splits:  # the lookup lists of every training file, merged
-            for key, entries in read_lookups(config.data.split_path(name), config.data.format).items():
-                lookups.setdefault(key, []).extend(entries)
-        gazetteers = build_gazetteers(config.gazetteers, train_examples, lookups)
+        gazetteers = build_gazetteers(config.gazetteers, train_examples, splits.lookups)
     word_features, pretrained, piece_reader = _pretrained_encoder(config, device)
     tagger = build_tagger(
         config.model, vocab, gazetteers.num_features, word_features.size if word_features else 0, pretrained
@@ -177,6 +182,32 @@ def build_run(
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
+
+
+def _out_of_scope_noise(config: Config, train: list[Example], where: Path, report: bool) -> list[Example]:
+    """The generated out-of-scope utterances to train with (slotfill.training.noise), after the
+    out-of-scope label is checked against the intents: never the start of one, never all of them."""
+    settings = config.out_of_scope
+    label = settings.intent
+    intents = sorted({e.intent for e in train if e.intent is not None})
+    clash = [intent for intent in intents if intent != label and intent.startswith(label)]
+    if clash:
+        raise ConfigError(
+            f"out_of_scope.intent: {label!r} is the start of the intent {clash[0]!r}: "
+            "give out-of-scope examples a label no intent starts with"
+        )
+    in_scope = [e for e in train if e.intent is not None and e.intent != label]
+    if intents and not in_scope:
+        raise DataError(f"data.train: {where}: every example is out of scope (intent {label!r}): no intent to learn")
+    if settings.noise <= 0 or not in_scope:
+        return []
+    language = training_language(in_scope)
+    if language is None:
+        if report:
+            log.warning("out_of_scope.noise: the training data is in no language wordfreq knows: no noise is made")
+        return []
+    count = round(settings.noise * len(in_scope) / len(set(intents) - {label}))
+    return noise_examples(in_scope, label, count, language, config.seed)
 
 
 def _check_vector_dim(config: Config, dim: int) -> None:
@@ -277,7 +308,9 @@ def restore_run(checkpoint: Checkpoint, output_dir: Path, world: World = World()
             f"(this is {world.size})"
         )
     _check_resumed_vectors(checkpoint)
-    run = build_run(checkpoint.config, output_dir, checkpoint.vocab, checkpoint.gazetteers, world)
+    run = build_run(
+        checkpoint.config, output_dir, vocab=checkpoint.vocab, gazetteers=checkpoint.gazetteers, world=world
+    )
     run.progress = checkpoint.progress
     run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
     if run.averaged is not None:

@@ -1,7 +1,7 @@
 """Dates in slot text (canonical words, slotfill.values.words): month names, day numbers and
 ordinals, weekdays, relative days, weeks, months and years, offsets ("in 43 days").
 
-The rules (README, "Slot values"): a date without a year, a bare day number ("the 2nd") and a
+The rules (docs/values.md): a date without a year, a bare day number ("the 2nd") and a
 month name resolve to the first such day (or month) on or after today, as bookings point forward;
 February 29 is the next February 29; a weekday alone or with this/next/coming is the first such
 day after today ("next monday" is the coming Monday); a week runs Monday to Sunday.

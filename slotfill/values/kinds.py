@@ -1,4 +1,4 @@
-"""The JSON shapes of slot values, one per kind, `kind` first (README, "Slot values").
+"""The JSON shapes of slot values, one per kind, `kind` first (docs/values.md).
 
 A value is a plain dict so that it goes into a parse as it is; the keys of each kind are listed
 here once, and tests check every value a resolver returns against them.

@@ -23,12 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from slotfill.config import rule_error
 from slotfill.errors import ConfigError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.values import numbers, temporal, times
 from slotfill.values.kinds import Value
 from slotfill.values.places import Places, list_entry, narrowed_city
-from slotfill.values.rules import rule_error
 
 TEMPORAL = {"date": temporal.resolve_date, "time": temporal.resolve_time, "datetime": temporal.resolve_datetime}
 QUANTITIES: dict[str, Callable[[str], Value | None]] = {

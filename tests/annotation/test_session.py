@@ -14,7 +14,7 @@ import pytest
 
 from slotfill.annotation.doubt import doubt, most_doubtful_first
 from slotfill.annotation.session import Session, read_decisions, read_utterances
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import DataError
 
 TEXT = "fly from boston to denver tomorrow"

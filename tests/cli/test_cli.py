@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.evaluation.evaluate import evaluate_examples
 from slotfill.store.model_dir import load_model
 

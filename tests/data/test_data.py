@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from slotfill.data.readers import Example, read_split
+from slotfill.data.formats import read_split
+from slotfill.data.readers import Example
 from slotfill.errors import DataError
 
 from ..conftest import DEMO

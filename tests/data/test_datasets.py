@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from slotfill.cli.app import app
 from slotfill.config import config_from_dict, load_config
 from slotfill.data import datasets
+from slotfill.data.splits import read_splits
 from slotfill.errors import DataError
-from slotfill.training.splits import read_splits
 
 from ..conftest import DEMO, ROOT
 
@@ -262,7 +262,7 @@ def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
 def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utterances(tmp_path: Path) -> None:
     """CLINC150's data_full.json (here a tiny one of the same shape, with its own checksum) from a
     checkout of clinc/oos-eval: in-scope and out-of-scope utterances of a split in one span file."""
-    from slotfill.data.readers import read_split
+    from slotfill.data.formats import read_split
 
     checkout = tmp_path / "oos-eval"
     (checkout / "data").mkdir(parents=True)
@@ -304,9 +304,9 @@ def test_a_config_names_a_dataset(
         DataError,
         match=r"data.dataset: atis is not downloaded \(looked in .*cache/atis\): run `slotfill data download atis`",
     ):
-        read_splits(config)
+        read_splits(config.data)
     shutil.copytree(DEMO, tmp_path / "cache" / "atis")  # stands in for the download
-    assert len(read_splits(config).train) == 2400
+    assert len(read_splits(config.data).train) == 2400
     overridden = load_config(ROOT / "configs" / "atis.yaml", ["data.dir=data/demo"])  # --set data.dir still works,
     assert overridden.data.dataset == "atis" and overridden.data.resolved_dir() == Path("data/demo")  # from the cwd
 

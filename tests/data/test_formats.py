@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from slotfill.choices import DATA_FORMATS
 from slotfill.cli.app import app
-from slotfill.data.readers import Example, detect_format, format_of_name, read_lookups, read_split
+from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
+from slotfill.data.readers import Example
 from slotfill.data.stats import dataset_stats
-from slotfill.data.writers import write_split
 from slotfill.errors import DataError
 
 from ..conftest import DEMO
@@ -243,3 +243,12 @@ def test_a_gazetteer_takes_a_lookup_list_of_the_training_data(tmp_path: Path) ->
         match=r"gazetteers.town.lookup: 'town' is not a lookup list of the training data \(it has: New York City, city\)",
     ):
         build_gazetteers(missing.gazetteers, read_split(path), read_lookups(path))
+
+
+def test_every_format_is_one_entry_of_the_table_the_config_offers() -> None:
+    """choices.DATA_FORMATS (what the config's data.format and the CLI's --format accept) is the
+    formats table's keys: a format added to the table is offered, and one offered is readable."""
+    from slotfill.data.formats import FORMATS, TEXT_FORMATS
+
+    assert tuple(FORMATS) == DATA_FORMATS
+    assert TEXT_FORMATS == ("spans", "rasa", "snips")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import DataError
 
 runner = CliRunner()
@@ -113,7 +113,7 @@ def test_conversions_between_raw_text_formats_keep_the_text_exactly(target: str,
 def test_splits_are_read_as_they_are_iterated(tmp_path: Path) -> None:
     """`data stats` holds one sentence at a time (200 MB of spans: 37 MB resident, measured): the
     first sentence comes before the reader has seen the broken second line."""
-    from slotfill.data.readers import iter_split
+    from slotfill.data.formats import iter_split
 
     path = tmp_path / "big.jsonl"
     path.write_text(json.dumps({"text": "to boston", "slots": []}) + "\n{broken\n", encoding="utf-8")

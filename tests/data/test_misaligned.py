@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.data.spans import AnnotatedText, to_tokens
 from slotfill.data.validate import validate
 from slotfill.errors import DataError

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 

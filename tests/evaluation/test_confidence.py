@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.decoding.decoder import decode_scores
 from slotfill.decoding.spans import BatchSpans, span_confidences
 from slotfill.decoding.types import Decoding

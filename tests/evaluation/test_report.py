@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import Example, read_split
+from slotfill.data.formats import read_split
+from slotfill.data.readers import Example
 from slotfill.evaluation.report import MISSED, SPURIOUS, classify, slot_confusion
 from slotfill.text import bio
 

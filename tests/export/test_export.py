@@ -15,7 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import ModelError
 from slotfill.export.onnx import export_model
 from slotfill.export.runtime import load_exported

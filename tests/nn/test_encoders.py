@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from slotfill.nn.encoders import CELLS, LSTMVariantCell, RecurrentEncoder, identity, reverse_within_lengths
+from slotfill.choices import CELLS
+from slotfill.nn.encoders import LSTMVariantCell, RecurrentEncoder, identity, reverse_within_lengths
 
 
 def elman(nonlinearity: str = "relu") -> tuple[RecurrentEncoder, nn.Linear]:
@@ -98,3 +99,13 @@ def test_jordan_feeds_back_its_output_not_its_hidden_state() -> None:
     encoder = RecurrentEncoder("jordan", 2, 3, bidirectional=False, jordan_output_size=4)
     cell = encoder.layers[0][0]
     assert cell.recurrent_weights.in_features == 4  # the output distribution, not the 3 hidden units
+
+
+def test_every_cell_the_config_offers_is_one_entry_of_the_tables() -> None:
+    """choices.CELLS (the config's model.encoder.cell) is torch's fused modules and slotfill's own
+    cells, each named once: a cell added to a table is offered, one offered is built."""
+    from slotfill.choices import CELLS, FUSED_CELLS
+    from slotfill.nn.encoders import FUSED, OWN_CELLS
+
+    assert tuple(FUSED) == FUSED_CELLS
+    assert sorted(CELLS) == sorted([*FUSED, *OWN_CELLS]) and not set(FUSED) & set(OWN_CELLS)

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from slotfill.config import config_from_dict
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import ConfigError
 from slotfill.evaluation.evaluate import evaluate_examples
 from slotfill.features.wordpieces import POOLED_PIECES, PieceWindow, sentence_pieces, window_groups
@@ -45,16 +45,17 @@ def test_a_fine_tuned_encoder_has_its_learning_rate_and_warm_up_and_a_frozen_one
 def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path) -> None:
     from slotfill.training.run_state import build_run
 
-    run = build_run(fine_tuned_config(encoder_folder, lr=2e-4, warmup=0.5), Path("unused"), None, None)
+    run = build_run(fine_tuned_config(encoder_folder, lr=2e-4, warmup=0.5), Path("unused"))
     tagger_group, encoder_group = run.optimizer.param_groups
     encoder = {id(p) for p in run.tagger.pretrained.parameters()}
     assert {id(p) for p in encoder_group["params"]} == encoder and encoder
     assert not encoder & {id(p) for p in tagger_group["params"]}
     assert len(tagger_group["params"]) + len(encoder_group["params"]) == len(list(run.tagger.parameters()))
-    steps = 3 * 10  # 3 epochs of 300 sentences in batches of 32
-    assert encoder_group["lr"] == pytest.approx(2e-4 * 1 / 16)  # step 0 of a 15-step warm-up
+    steps = 3 * run.batches_per_epoch()  # 3 epochs of the 300 sentences and their out-of-scope noise
+    warmup = round(0.5 * steps)
+    assert encoder_group["lr"] == pytest.approx(2e-4 / (warmup + 1))  # the first step of the warm-up
     assert tagger_group["lr"] == pytest.approx(0.003)
-    assert [run.schedule.lr_lambdas[1](step) for step in (0, 15, steps)] == [1 / 16, 1.0, 0.0]
+    assert [run.schedule.lr_lambdas[1](step) for step in (0, warmup, steps)] == [1 / (warmup + 1), 1.0, 0.0]
 
 
 def test_training_and_tagging_compute_the_same_features(encoder_folder: Path) -> None:
@@ -146,7 +147,7 @@ def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
     )  # a source the model's encoder replaces: not even downloaded here
     config, start = start_from(fine_tuned_run, config)
     assert config.model.encoder_features.source == str((fine_tuned_run / "model" / "encoder").resolve())
-    run = build_run(config, tmp_path / "run", None, None, start=start)
+    run = build_run(config, tmp_path / "run", start=start)
     encoder = run.tagger.pretrained if mode == "fine_tuned" else run.word_features.encoder
     trained = load_file(str(fine_tuned_run / "model" / "encoder" / "model.safetensors"))
     assert all(torch.equal(tensor, trained[name]) for name, tensor in encoder.model.state_dict().items())
@@ -168,3 +169,35 @@ def test_a_fine_tuned_encoder_of_fewer_layers_keeps_the_ones_above_as_they_were(
     predictor = Predictor.load(tmp_path / "run", "cpu")
     assert predictor.describe()["encoder"]["layers"] == [1]
     assert predictor.parse("cheapest fare from boston to denver", values=False)["tokens"][-1] == "denver"
+
+
+@pytest.mark.slow  # trains a model
+def test_a_model_with_an_encoder_grows_its_lists_resolves_values_and_is_annotated(
+    encoder_folder: Path, tmp_path: Path
+) -> None:
+    """What works for any model works for one with a (fine-tuned) encoder: a list grown without
+    retraining, slot values and frames, an annotation session on its parses, and their rejection."""
+    from slotfill.annotation.session import Session
+    from slotfill.features.gazetteer import GazetteerUpdate
+    from slotfill.training.loop import train
+
+    from ..conftest import gazetteer_config
+
+    features = {"source": str(encoder_folder), "mode": "fine_tuned", "lr": 1e-3}
+    config = gazetteer_config(model={"encoder_features": features}, training={"epochs": 1}, data=FINE_TUNED_DATA)
+    train(config, tmp_path / "run")
+    grown = [GazetteerUpdate.from_spec(f"city={DEMO.parent / 'gazetteers' / 'new_cities.txt'}")]
+    predictor = Predictor.load(tmp_path / "run", "cpu", gazetteers=grown)
+    city = next(g for g in predictor.gazetteers.gazetteers if g.name == "city")
+    assert ("early", "early texas") in {tuple(form.lower() for form in entry) for entry in city.entries}
+    parsed = predictor.parse("fly from boston to denver on november 2nd", now="2026-12-01T09:00")
+    assert "frame" in parsed and parsed["tokens"][-2:] == ["november", "2nd"]
+    texts = ["fly from boston to denver", "thanks", "what is the meaning of life"]
+    parses = list(predictor.parse_many(texts, alternatives=1, values=False))
+    session = Session(parses, tmp_path / "corrected.jsonl", "m", order="rejected")
+    rejected = [p["text"] for p in parses if "rejected" in p]
+    assert [item["text"] for item in session.queue[: len(rejected)]] == rejected  # the rejected first
+    while session.current is not None:
+        session.command("")  # accepted as it is
+    written = [json.loads(line) for line in (tmp_path / "corrected.jsonl").read_text().splitlines()]
+    assert {r["text"]: r["intent"] for r in written if r["text"] in rejected} == {text: "oos" for text in rejected}

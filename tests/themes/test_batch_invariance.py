@@ -134,7 +134,7 @@ def test_an_atis_sized_network_tags_alike_in_any_batch(cell: str) -> None:
     of the weights); unrounded confidences, so that nothing is hidden by rounding. Without
     ROW_MULTIPLE's padding (slotfill.features.arrays) this test fails."""
     from slotfill.config import ModelConfig
-    from slotfill.data.readers import read_split
+    from slotfill.data.formats import read_split
     from slotfill.decoding.tagging import tag_token_lists
     from slotfill.decoding.types import Decoding
     from slotfill.features.gazetteer import GazetteerSet

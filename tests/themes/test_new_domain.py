@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import load_config
-from slotfill.data.readers import Example, read_split
+from slotfill.data.formats import read_split
+from slotfill.data.readers import Example
 from slotfill.data.validate import tokenisation_problems, validate
 from slotfill.errors import ConfigError
 from slotfill.predict import Predictor
 from slotfill.training.loop import _monitored, train
-from slotfill.training.splits import warn_about_tokenisation
+from slotfill.training.run_state import build_run
 
 from ..conftest import ROOT, tiny_config
 
@@ -76,10 +77,17 @@ def test_validate_reports_every_problem_with_its_place(flawed: Path) -> None:
         ("leak", f"{test_in}:1"),
         ("unseen_label", f"{test_in}:2"),
         ("unseen_label", f"{test_in}:2"),
+        *[("few_examples", str(flawed / "train"))] * 4,  # heat, play, set, turn_on: under 10 examples each
     ]
     assert report["list"][0]["message"] == "I- tag without B- of the same slot (read as B-)"
     assert report["list"][1]["message"] == "'lo-fi' (B-genre) becomes 'lo' '-' 'fi' when typed"
-    assert report["by_kind"] == {"tokenisation": 2, "punctuation_slot": 1, "bio": 1, "leak": 1, "unseen_label": 2}
+    assert report["list"][-3]["message"] == (
+        "intent 'play' has 3 examples: too few for its confidence to meet the out-of-scope threshold reliably "
+        "(at least 10)"
+    )
+    assert report["by_kind"] == {
+        "tokenisation": 2, "punctuation_slot": 1, "bio": 1, "leak": 1, "unseen_label": 2, "few_examples": 4,
+    }  # fmt: skip
     clean = CliRunner().invoke(app, ["data", "validate", str(SMARTHOME)])
     assert clean.exit_code == 0 and "no problems found" in clean.stderr
 
@@ -89,7 +97,7 @@ def test_the_table_shows_every_place_whole_at_80_columns(flawed: Path) -> None:
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
     places = [row[1] for row in rows if row[0]]  # a row's first line (a folded message goes on below)
     assert places == ["train/seq.out:6", "train/seq.in:1", "train/seq.in:4", "train/seq.in:5",
-                      "test/seq.in:1", "test/seq.in:2", "test/seq.in:2"]  # fmt: skip
+                      "test/seq.in:1", "test/seq.in:2", "test/seq.in:2", *["train"] * 4]  # fmt: skip
     assert "…" not in result.stdout
 
 
@@ -103,9 +111,10 @@ def test_training_warns_once_with_a_count_and_three_examples(
     assert len(tokenisation_problems(examples, tmp_path / "many" / "train", "atis")) == 5
     assert tokenisation_problems([Example(("lo-fi",), ("B-genre",))], tmp_path, "spans") == []  # slotfill tokenised it
     with caplog.at_level(logging.WARNING, logger="slotfill"):
-        warn_about_tokenisation(config, examples)
-    assert len(caplog.records) == 1
-    message = caplog.records[0].getMessage()
+        build_run(config, tmp_path / "run")  # what training does first: read the data, build the model
+    tokenisation = [r for r in caplog.records if "split differently" in r.getMessage()]
+    assert len(tokenisation) == 1
+    message = tokenisation[0].getMessage()
     assert "5 training tokens would be split differently" in message
     assert message.count("'lo-fi' (B-genre) becomes") == 3 and f"{tmp_path / 'many' / 'train' / 'seq.in'}:3" in message
 

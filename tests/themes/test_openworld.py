@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import ModelError
 from slotfill.features.gazetteer import GazetteerUpdate
 from slotfill.predict import Predictor

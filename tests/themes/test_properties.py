@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
 from slotfill.errors import DataError
 from slotfill.predict import Predictor

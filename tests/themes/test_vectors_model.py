@@ -15,7 +15,7 @@ from safetensors import safe_open
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import ConfigError
 from slotfill.export.onnx import export_model
 from slotfill.features.arrays import encode_sentences

@@ -107,24 +107,24 @@ def test_a_fine_tuning_run_resumes_exactly_and_overwrites_like_any_run(trained_r
 
 
 def test_several_training_splits_may_be_in_several_formats(tmp_path: Path) -> None:
-    from slotfill.training.splits import read_splits
+    from slotfill.data.splits import read_splits
 
     corrected = tmp_path / "corrected.jsonl"
     corrected.write_text('{"text": "fly to Qaanaaq", "intent": "atis_flight", "slots": [{"start": 7, "end": 14, "slot": "toloc.city_name"}]}\n')  # fmt: skip
     both = {"train": ["train", str(corrected)], "test": None}
-    splits = read_splits(tiny_config(data={**both, "format": "auto"}))
+    splits = read_splits(tiny_config(data={**both, "format": "auto"}).data)
     assert splits.train[-1].tokens == ("fly", "to", "Qaanaaq") and splits.train[-1].tags[-1] == "B-toloc.city_name"
-    assert len(splits.train) == len(read_splits(tiny_config(data={"test": None})).train) + 1
+    assert len(splits.train) == len(read_splits(tiny_config(data={"test": None}).data).train) + 1
     with pytest.raises(DataError, match=r"^data\.train: .*corrected\.jsonl is in the spans format and data\.format says atis: give data\.format: auto"):  # fmt: skip
-        read_splits(tiny_config(data=both))
+        read_splits(tiny_config(data=both).data)
 
 
 def test_a_fixed_format_reads_files_whatever_their_names(tmp_path: Path) -> None:
     """The hint is for an ATIS directory against a file; a span file named .txt under `format:
     spans` is read as spans, not refused for a name that reads as CoNLL."""
-    from slotfill.training.splits import read_splits
+    from slotfill.data.splits import read_splits
 
     for name in ("old.txt", "new.txt"):
         (tmp_path / name).write_text('{"text": "fly to rome", "intent": "atis_flight", "slots": [{"start": 7, "end": 11, "slot": "toloc.city_name"}]}\n')  # fmt: skip
     config = tiny_config(data={"dir": str(tmp_path), "format": "spans", "train": ["old.txt", "new.txt"], "dev": None, "test": None})  # fmt: skip
-    assert [e.tags for e in read_splits(config).train] == [("O", "O", "B-toloc.city_name")] * 2
+    assert [e.tags for e in read_splits(config.data).train] == [("O", "O", "B-toloc.city_name")] * 2

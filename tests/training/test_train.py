@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from slotfill.data.readers import read_split
+from slotfill.data.formats import read_split
 from slotfill.errors import ModelError
 from slotfill.evaluation.evaluate import evaluate_examples
 from slotfill.evaluation.scoring import score
