@@ -145,7 +145,6 @@ def predict(
       torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
     """
     from slotfill.cli.streams import check_arguments, read_lines
-    from slotfill.parallel.sharding import count_lines, line_shard, shard_of, write_output
     from slotfill.parallel.world import World
 
     if not texts and input_file is None:
@@ -164,6 +163,8 @@ def predict(
     reference = None if no_values else call(predictor.reference_time, now, "--now")
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
+        from slotfill.parallel.sharding import count_lines, line_shard, shard_of
+
         lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
     parses = predictor.parse_many(
         lines,
@@ -173,6 +174,8 @@ def predict(
         now=reference,
     )
     if output is not None:
+        from slotfill.parallel.sharding import write_output  # a file (filelock, atomic writes) only
+
         written = call(write_output, output, parses, world)
         if world.is_main and input_file is not None:
             stderr.print(f"{output}: written ({written:,} lines from rank 0 of {world.size})", soft_wrap=True)

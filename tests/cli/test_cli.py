@@ -65,6 +65,8 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
         read_split(DEMO / "test"),
         gazetteers=loaded.gazetteers,
         temperature=loaded.temperature,  # the calibration fitted on dev at the end of training
+        rejection=loaded.rejection,  # and the out-of-scope threshold
+        out_of_scope=loaded.config.out_of_scope.intent,
     )
     assert metrics == json.loads(json.dumps(expected))  # the whole result, as the library computes it
     assert metrics["slot_f1"] > 0.3 and metrics["intents_scored"] == metrics["sentences"] == 300

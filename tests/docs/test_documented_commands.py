@@ -224,4 +224,5 @@ def test_every_documented_command_runs_as_written(tmp_path: Path) -> None:
     slowest = sorted(sandbox.ran, key=lambda ran: -ran[1])[:8]
     print("\n".join(f"{seconds:6.1f} s  {command}" for command, seconds in slowest))  # shown with -s
     assert len(sandbox.ran) >= 40 and snippets >= 1  # the docs hold more than this: none was lost by the reader
-    assert 0 < len(skipped) <= 16 and all(skip_reason(command) for command in skipped)
+    # the skipped commands (downloads and benchmark trainings, repeated on the pages that need them)
+    assert 0 < len(skipped) <= 24 and all(skip_reason(command) for command in skipped)

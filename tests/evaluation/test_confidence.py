@@ -19,6 +19,7 @@ from slotfill.decoding.spans import BatchSpans, span_confidences
 from slotfill.decoding.types import Decoding
 from slotfill.errors import ModelError
 from slotfill.evaluation.evaluate import evaluate, fit_temperature, slot_calibration
+from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.evaluation.scoring import expected_calibration_error, reliability
 from slotfill.predict import Predictor
 from slotfill.store.model_dir import load_model
@@ -113,7 +114,9 @@ def test_training_fits_and_saves_the_temperature_with_the_lowest_dev_ece(trained
     saved = json.loads((trained_run / "model" / "calibration.json").read_text())
     loaded = load_model(trained_run, torch.device("cpu"))
     dev = read_split(DEMO / "dev")
-    assert fit_temperature(loaded.decoder, loaded.vocab, dev) == saved
+    fitted = fit_temperature(loaded.decoder, loaded.vocab, dev)
+    fitted["out_of_scope"] = fit_rejection(loaded.decoder, loaded.vocab, dev, loaded.config.out_of_scope)
+    assert fitted == saved  # the temperature and the out-of-scope threshold, as training fitted them
     assert saved["dev_ece"] <= saved["dev_ece_at_1"] and loaded.temperature == saved["temperature"]
     at = evaluate(loaded.decoder, loaded.vocab, dev, temperature=saved["temperature"])
     assert at.metrics["slot_ece"] == pytest.approx(saved["dev_ece"], abs=1e-5)

@@ -207,8 +207,9 @@ def test_sigkill_at_any_moment_leaves_the_best_model_loadable(tmp_path: Path) ->
 @pytest.mark.parametrize("signum", [signal.SIGINT])  # SIGTERM: the same handler, tested as the first signal above
 def test_a_second_signal_ends_at_once_with_its_own_number(signum: int, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    config = tmp_path / "steps.yaml"  # 2,400 sentences in steps of 600: four steps an epoch
-    config.write_text(tiny_config(training={"epochs": 3, "batch_size": 600}, data={"test": None}).to_yaml())
+    config = tmp_path / "steps.yaml"  # 2,400 sentences (no out-of-scope noise) in steps of 600: four steps an epoch
+    steps = tiny_config(training={"epochs": 3, "batch_size": 600}, data={"test": None}, out_of_scope={"noise": 0})
+    config.write_text(steps.to_yaml())
     # held after the second epoch's first step until both signals have arrived, the second sent only
     # once the first was handled (two sent together would be delivered as one)
     process = start_training([str(config), "--output", str(run_dir)], held=(5, 2))

@@ -163,7 +163,7 @@ def test_min_intent_confidence_answers_null_below_it(trained_run: Path) -> None:
     sure = predictor.parse(text)
     unsure = predictor.parse(text, min_intent_confidence=1.0)
     assert sure["intent"] in predictor.intents and sure["intent_confidence"] < 1.0
-    assert unsure == {**sure, "intent": None}  # the confidence stays: it says why
+    assert unsure == {**sure, "intent": None, "rejected": "out_of_scope"}  # the confidence stays: it says why
     assert predictor.parse(text, min_intent_confidence=sure["intent_confidence"])["intent"] == sure["intent"]
     result = CliRunner().invoke(app, ["predict", str(trained_run), text, "--min-intent-confidence", "1"])
     assert result.exit_code == 0 and json.loads(result.stdout)["intent"] is None
