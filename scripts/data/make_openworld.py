@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from slotfill.data.example import Example  # noqa: E402
 from slotfill.data.formats import read_split  # noqa: E402
-from slotfill.data.readers import Example  # noqa: E402
 from slotfill.features.gazetteer import form_words  # noqa: E402
 from slotfill.features.gazetteer_sources import airport_forms, slot_type  # noqa: E402
 from slotfill.text import bio  # noqa: E402

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
@@ -125,3 +126,13 @@ ThreadsOption = Annotated[
         "sharing the cores.",
     ),
 ]
+
+
+def print_result(result: Any, as_json: bool, tables: Callable[[Any], Iterable[Any]]) -> None:
+    """A command's result on stdout: one JSON line with --json, else the rich tables `tables` makes of it."""
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    out = Console()
+    for table in tables(result):
+        out.print(table)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from slotfill.choices import DATA_FORMATS, DATASETS, check_choice, one_of
-from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, stderr
+from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, print_result, stderr
 from slotfill.cli.streams import terminated_as_exit
 
 data_app = typer.Typer(
@@ -135,12 +135,7 @@ def stats(
 
     call(check_choice, data_format, ("auto", *DATA_FORMATS), "--format")
     result = call(dataset_stats, path, data_format)
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
-        return
-    out = Console()
-    for table in _stats_tables(result):
-        out.print(table)
+    print_result(result, as_json, _stats_tables)
 
 
 @data_app.command(cls=Command)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
-from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, stderr
+from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, print_result, stderr
 
 
 def evaluate(
@@ -50,14 +48,9 @@ def evaluate(
         )
     if report is not None:
         stderr.print(f"report written to {report} (open {report / 'report.html'})", soft_wrap=True)
-    if as_json:
-        typer.echo(json.dumps(metrics, ensure_ascii=False))
-        return
     from slotfill.cli.progress import metrics_tables
 
-    out = Console()
-    for table in metrics_tables(metrics):
-        out.print(table)
+    print_result(metrics, as_json, metrics_tables)
 
 
 def _evaluate(

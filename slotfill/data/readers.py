@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.example import Example, without_punctuation  # noqa: F401 (the readers' examples)
+from slotfill.data.example import Example
 from slotfill.data.spans import (
     Misaligned,
     TextData,

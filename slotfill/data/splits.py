@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slotfill.config import DataConfig
+from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, read_lookups, read_split
-from slotfill.data.readers import Example
 from slotfill.data.validate import Problem, tokenisation_problems
 from slotfill.errors import DataError
 from slotfill.files import no_such_path

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from slotfill.data.example import Example
 from slotfill.data.formats import iter_split
-from slotfill.data.readers import Example
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 from slotfill.text import bio

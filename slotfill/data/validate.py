@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from slotfill.data.example import Example, without_punctuation
 from slotfill.data.formats import TEXT_FORMATS, detect_format, iter_split, locate
-from slotfill.data.readers import Example, StrictBioError, without_punctuation
+from slotfill.data.readers import StrictBioError
 from slotfill.data.spans import Misaligned
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.text import bio

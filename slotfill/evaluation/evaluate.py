@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Model, Rejection, SentenceDecoder
 from slotfill.evaluation import scoring

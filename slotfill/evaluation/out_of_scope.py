@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from slotfill.config import OutOfScopeConfig
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Rejection, SentenceDecoder
 from slotfill.errors import ConfigError

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.data.writers import text_and_spans
 from slotfill.evaluation.evaluate import Evaluation, slot_calibration
 from slotfill.evaluation.scoring import reliability

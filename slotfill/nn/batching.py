@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.features.arrays import (
     EncodedSentence,
     EncodedSentences,

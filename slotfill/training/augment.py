@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import slot_type
 from slotfill.text import bio

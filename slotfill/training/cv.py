@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from slotfill.config import Config
+from slotfill.data.example import Example
 from slotfill.data.formats import write_split
-from slotfill.data.readers import Example
 from slotfill.data.splits import read_splits
 from slotfill.decoding.tagging import Tagged
 from slotfill.errors import ConfigError

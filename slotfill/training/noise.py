@@ -15,7 +15,7 @@ import random
 from collections.abc import Sequence
 from functools import lru_cache
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import ConfigError
 from slotfill.text.tokenise import is_punctuation, normalise, tokenise
 

@@ -16,7 +16,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from slotfill.choices import ENCODER_SOURCES
 from slotfill.config import Config
 from slotfill.data import encoder_sources
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.data.splits import read_splits
 from slotfill.data.validate import tokenisation_warning
 from slotfill.errors import ConfigError, DataError, ModelError, OutputError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from slotfill.config import Config
-from slotfill.data.readers import Example, without_punctuation
+from slotfill.data.example import Example, without_punctuation
 from slotfill.features.gazetteer_sources import slot_type
 from slotfill.training.augment import substitution_lists
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from slotfill.data.example import Example
 from slotfill.data.formats import read_split
-from slotfill.data.readers import Example
 from slotfill.errors import DataError
 
 from ..conftest import DEMO
@@ -151,7 +151,7 @@ def test_repairs_are_counted_in_one_warning_per_file(tmp_path: Path, caplog: pyt
 
 
 def test_the_model_view_of_an_example_leaves_punctuation_out() -> None:
-    from slotfill.data.readers import Example, without_punctuation
+    from slotfill.data.example import Example, without_punctuation
 
     example = Example(("to", "washington", ",", "d.c.", "?"), ("O", "B-city", "I-city", "I-city", "O"), "x")
     assert without_punctuation(example) == (Example(("to", "washington", "d.c."), ("O", "B-city", "I-city"), "x"), 0)

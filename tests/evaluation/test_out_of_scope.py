@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import OutOfScopeConfig, config_from_dict
+from slotfill.data.example import Example
 from slotfill.data.formats import read_split
-from slotfill.data.readers import Example
 from slotfill.decoding.decoder import rejection_reasons
 from slotfill.decoding.tagging import Tagged
 from slotfill.decoding.types import Rejection

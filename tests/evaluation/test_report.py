@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
+from slotfill.data.example import Example
 from slotfill.data.formats import read_split
-from slotfill.data.readers import Example
 from slotfill.evaluation.report import MISSED, SPURIOUS, classify, slot_confusion
 from slotfill.text import bio
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slotfill.config import config_from_dict
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import ConfigError, DataError, ModelError
 from slotfill.features import gazetteer
 from slotfill.features.gazetteer import (

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.errors import ModelError
 from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab
 

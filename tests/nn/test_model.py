@@ -1,7 +1,7 @@
 import torch
 
 from slotfill.config import ModelConfig
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
 from slotfill.nn.batching import encode

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import load_config
+from slotfill.data.example import Example
 from slotfill.data.formats import read_split
-from slotfill.data.readers import Example
 from slotfill.data.validate import tokenisation_problems, validate
 from slotfill.errors import ConfigError
 from slotfill.predict import Predictor

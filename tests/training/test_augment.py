@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slotfill.data.readers import Example
+from slotfill.data.example import Example
 from slotfill.features.gazetteer import Gazetteer, GazetteerSet
 from slotfill.text import bio
 from slotfill.training.augment import COURTESY_END, COURTESY_START, Augmentation

@@ -123,7 +123,7 @@ def test_damaged_model_directories(trained_run: Path, tmp_path: Path) -> None:
 
 
 def test_labels_unseen_in_training_are_counted_and_reported(trained_run: Path) -> None:
-    from slotfill.data.readers import Example
+    from slotfill.data.example import Example
 
     loaded = load_model(trained_run, torch.device("cpu"))
     examples = [Example(("fly", "to", "boston"), ("O", "O", "B-never_seen"), "atis_never_seen")]
