@@ -3,14 +3,16 @@
 with N seeds under several `out_of_scope` settings, scored on its test split, and shown the other
 datasets' test utterances, which it should reject.
 
-    python scripts/bench/out_of_scope.py [--seeds 3] [--out bench/out_of_scope] [--datasets clinc150,atis,snips,smarthome]
+    python scripts/bench/out_of_scope.py [--seeds 3] [--out bench/out_of_scope] [--datasets clinc150,atis,snips,smarthome] [--resume]
 
 Settings: "off" is slotfill before the rejection (no noise, no threshold: every utterance gets an
 intent, as today); "threshold" fits the confidence threshold on dev without noise; "default" is
 the config as shipped (noise and threshold); "encoder" adds the frozen all-MiniLM-L6-v2 (third
 layer) to the default. Every training runs in a child process (`slotfill train`), every score is
 `slotfill evaluate --json` and `slotfill predict --input` of the saved model. Writes OUT/results.json
-and OUT/results.md; run alone (it times nothing, but it trains for hours on 2 cores).
+and OUT/results.md after each dataset; `--resume` keeps the runs OUT/results.json already holds
+(same dataset, setting and seed) and trains only the missing ones. Run alone (it times nothing,
+but it trains for hours on 2 cores).
 """
 
 from __future__ import annotations
@@ -143,17 +145,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out_of_scope"))
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--resume", action="store_true", help="keep the runs OUT/results.json holds")
     args = parser.parse_args()
     chosen = args.datasets.split(",")
     texts = {dataset: in_scope_texts(dataset) for dataset in DATASETS if dataset != "clinc150"}
     results: dict[str, dict[str, list]] = {}
+    if args.resume and (args.out / "results.json").exists():
+        results = json.loads((args.out / "results.json").read_text())
     with tempfile.TemporaryDirectory(prefix="slotfill-oos-") as scratch:
         for dataset in chosen:
             others = {name: lines for name, lines in texts.items() if name != dataset}
             for setting in DATASETS[dataset][3]:
+                runs = results.setdefault(dataset, {}).setdefault(setting, [])
                 for seed in range(1, args.seeds + 1):
-                    measured = run(dataset, setting, seed, Path(scratch), others)
-                    results.setdefault(dataset, {}).setdefault(setting, []).append(measured)
+                    if any(r["seed"] == seed for r in runs):
+                        continue
+                    runs.append(run(dataset, setting, seed, Path(scratch), others))
+                    runs.sort(key=lambda r: r["seed"])
                     shutil.rmtree(Path(scratch) / f"{dataset}-{setting}-{seed}")
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
