@@ -21,51 +21,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from slotfill.choices import EMBEDDING_KINDS, VECTOR_JOINS
 from slotfill.features.vocab import PAD_ID, UNK_ID
 from slotfill.nn.linear import RowInvariantLinear
 
 
 class WordInput(nn.Module):
-    """Token ids (B, L) (and, for trigrams, the batch's distinct words) -> (B, L, output_size)."""
+    """Token ids (B, L) (and, for trigrams, the batch's distinct words) -> (B, L, output_size).
 
-    def __init__(
-        self,
-        kind: str,
-        num_words: int,
-        num_trigrams: int,
-        dim: int,
-        *,
-        num_vectors: int = 0,
-        vector_dim: int = 0,
-        join: str = "concat",
-    ) -> None:
-        super().__init__()
-        if kind not in EMBEDDING_KINDS:
-            raise ValueError(f"unknown embedding kind {kind!r}")
-        if join not in VECTOR_JOINS:
-            raise ValueError(f"unknown join {join!r}")
-        self.kind, self.num_words, self.join = kind, num_words, join
-        if kind == "learned":
-            self.table = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
-            self.output_size = dim
-        elif kind == "one_hot":
-            self.output_size = num_words
-        else:
-            self.trigrams = nn.EmbeddingBag(num_trigrams, dim, mode="sum", padding_idx=PAD_ID)
-            self.output_size = dim
-        self.has_vectors = num_vectors > 0
-        if self.has_vectors:
-            if kind != "learned":
-                raise ValueError("pretrained vectors join a learned table")
-            if join == "init" and vector_dim != dim:
-                raise ValueError(f"join init: the learned table's dim ({dim}) must be the vectors' ({vector_dim})")
-            # (N, D), frozen: saved with the weights, never trained (slotfill.store saves it as float16)
-            self.register_buffer("pretrained", torch.zeros(num_vectors, vector_dim))
-            if join == "project":
-                self.projection = RowInvariantLinear(vector_dim, dim, bias=False)
-            if join == "concat":
-                self.output_size = dim + vector_dim
+    One subclass per kind of choices.EMBEDDING_KINDS, registered in WORD_INPUTS; `word_input`
+    builds the configured one. Their parameters keep the names earlier model directories saved
+    (`table`, `trigrams`, `pretrained`, `projection`)."""
+
+    kind = ""
+    has_vectors = False
+    output_size: int
 
     def forward(
         self,
@@ -79,38 +48,133 @@ class WordInput(nn.Module):
         """word_ids (B, L); trigram_ids (U, K) and vector_ids (U,) for the U distinct words;
         type_index (B, L) into U; dropped (B, L) bool: tokens replaced by the unknown word (word
         dropout) or None; blank (B, L) bool: dropped tokens that lose their pretrained vector too."""
-        if self.kind == "learned":
-            learned = self.table(word_ids)  # (B, L, E); word_ids already carry the dropout
-            if not self.has_vectors:
-                return learned
-            if vector_ids is None:
-                raise ValueError("a word input with pretrained vectors needs the words' vector_ids")
-            return self._joined(learned, word_ids, type_index, vector_ids, blank)
-        if self.kind == "one_hot":
-            return nn.functional.one_hot(word_ids, self.num_words).float()  # (B, L, V)
+        raise NotImplementedError
+
+
+class OneHotWords(WordInput):
+    kind = "one_hot"
+
+    def __init__(self, num_words: int, num_trigrams: int, dim: int) -> None:
+        super().__init__()
+        self.num_words = self.output_size = num_words
+
+    def forward(self, word_ids, trigram_ids, type_index, dropped, vector_ids=None, blank=None):  # type: ignore[override]
+        return nn.functional.one_hot(word_ids, self.num_words).float()  # (B, L, V)
+
+
+class TrigramWords(WordInput):
+    kind = "letter_trigram"
+
+    def __init__(self, num_words: int, num_trigrams: int, dim: int) -> None:
+        super().__init__()
+        self.trigrams = nn.EmbeddingBag(num_trigrams, dim, mode="sum", padding_idx=PAD_ID)
+        self.output_size = dim
+
+    def forward(self, word_ids, trigram_ids, type_index, dropped, vector_ids=None, blank=None):  # type: ignore[override]
         per_word = self.trigrams(trigram_ids)  # (U, E)
         vectors = per_word.index_select(0, type_index.flatten()).view(*type_index.shape, -1)  # (B, L, E)
         if dropped is not None:
             vectors = vectors.masked_fill(dropped.unsqueeze(2), 0.0)
         return vectors
 
-    def _joined(
-        self, learned: Tensor, word_ids: Tensor, type_index: Tensor, vector_ids: Tensor, blank: Tensor | None
-    ) -> Tensor:
-        """The learned vectors (B, L, E) joined with the pretrained ones."""
+
+class LearnedWords(WordInput):
+    """A learned table, and the frozen pretrained vectors (num_vectors > 0) joined to it by one of
+    VECTOR_JOINS."""
+
+    kind = "learned"
+
+    def __init__(
+        self,
+        num_words: int,
+        num_trigrams: int,
+        dim: int,
+        *,
+        num_vectors: int = 0,
+        vector_dim: int = 0,
+        join: str = "concat",
+    ) -> None:
+        super().__init__()
+        self.table = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
+        self.output_size, self.join = dim, join
+        self.has_vectors = num_vectors > 0
+        if not self.has_vectors:
+            return
+        if join == "init" and vector_dim != dim:
+            raise ValueError(f"join init: the learned table's dim ({dim}) must be the vectors' ({vector_dim})")
+        # (N, D), frozen: saved with the weights, never trained (slotfill.store saves it as float16)
+        self.register_buffer("pretrained", torch.zeros(num_vectors, vector_dim))
+        if join == "project":
+            self.projection = RowInvariantLinear(vector_dim, dim, bias=False)
+        if join == "concat":
+            self.output_size = dim + vector_dim
+
+    def forward(self, word_ids, trigram_ids, type_index, dropped, vector_ids=None, blank=None):  # type: ignore[override]
+        learned = self.table(word_ids)  # (B, L, E); word_ids already carry the dropout
+        if not self.has_vectors:
+            return learned
+        if vector_ids is None:
+            raise ValueError("a word input with pretrained vectors needs the words' vector_ids")
         per_word = self.pretrained.index_select(0, vector_ids)  # (U, D)
         pretrained = per_word.index_select(0, type_index.flatten()).view(*type_index.shape, -1)  # (B, L, D)
         if blank is not None:
             pretrained = pretrained.masked_fill(blank.unsqueeze(2), 0.0)
-        if self.join == "concat":
-            return torch.cat([learned, pretrained], dim=2)  # (B, L, E + D)
-        if self.join == "project":
-            return learned + self.projection(pretrained)  # (B, L, E)
-        known_to_vectors = (vector_ids > UNK_ID).index_select(0, type_index.flatten()).view_as(word_ids)  # (B, L)
-        use_vector = (word_ids == UNK_ID) & known_to_vectors
-        if blank is not None:
-            use_vector = use_vector & ~blank
-        return torch.where(use_vector.unsqueeze(2), pretrained, learned)  # (B, L, E)
+        return VECTOR_JOIN[self.join](self, learned, pretrained, word_ids, vector_ids, type_index, blank)
+
+
+def _concat(words: LearnedWords, learned: Tensor, pretrained: Tensor, *_: Tensor | None) -> Tensor:
+    return torch.cat([learned, pretrained], dim=2)  # (B, L, E + D)
+
+
+def _project(words: LearnedWords, learned: Tensor, pretrained: Tensor, *_: Tensor | None) -> Tensor:
+    return learned + words.projection(pretrained)  # (B, L, E)
+
+
+def _init(
+    words: LearnedWords,
+    learned: Tensor,
+    pretrained: Tensor,
+    word_ids: Tensor,
+    vector_ids: Tensor,
+    type_index: Tensor,
+    blank: Tensor | None,
+) -> Tensor:
+    """The learned vector, or the pretrained one where the table does not know the word (UNK)
+    and the vectors do."""
+    known_to_vectors = (vector_ids > UNK_ID).index_select(0, type_index.flatten()).view_as(word_ids)  # (B, L)
+    use_vector = (word_ids == UNK_ID) & known_to_vectors
+    if blank is not None:
+        use_vector = use_vector & ~blank
+    return torch.where(use_vector.unsqueeze(2), pretrained, learned)  # (B, L, E)
+
+
+# one entry per choice (tests/nn holds these tables equal to choices.EMBEDDING_KINDS and VECTOR_JOINS,
+# which the config's types are made of)
+WORD_INPUTS: dict[str, type[WordInput]] = {
+    "learned": LearnedWords,
+    "one_hot": OneHotWords,
+    "letter_trigram": TrigramWords,
+}
+VECTOR_JOIN = {"concat": _concat, "project": _project, "init": _init}
+
+
+def word_input(
+    kind: str,
+    num_words: int,
+    num_trigrams: int,
+    dim: int,
+    *,
+    num_vectors: int = 0,
+    vector_dim: int = 0,
+    join: str = "concat",
+) -> WordInput:
+    """The word input of `kind` (a validated config's choice) for these sizes; pretrained vectors
+    (num_vectors > 0) join a learned table only."""
+    if num_vectors > 0:
+        if kind != "learned":
+            raise ValueError("pretrained vectors join a learned table")
+        return LearnedWords(num_words, num_trigrams, dim, num_vectors=num_vectors, vector_dim=vector_dim, join=join)
+    return WORD_INPUTS[kind](num_words, num_trigrams, dim)
 
 
 class CharCNN(nn.Module):

@@ -21,7 +21,7 @@ from slotfill.features.vocab import UNK_ID, Vocab
 from slotfill.nn.batching import Batch
 from slotfill.nn.crf import CRF
 from slotfill.nn.device import cpu_threads
-from slotfill.nn.embeddings import CharCNN, WordInput
+from slotfill.nn.embeddings import CharCNN, LearnedWords, WordInput, word_input
 from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.nn.linear import RowInvariantLinear
 from slotfill.nn.pretrained import PieceEncoder
@@ -239,15 +239,15 @@ def build_tagger(
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
     join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
     num_vectors = len(vocab.vectors) if vocab.vectors is not None else 0
-    word_input = WordInput(
+    words = word_input(
         embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim,
         num_vectors=num_vectors, vector_dim=vocab.vector_dim, join=join,
     )  # fmt: skip
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
-    input_size = word_input.output_size + (char_encoder.output_size if char_encoder is not None else 0)
+    input_size = words.output_size + (char_encoder.output_size if char_encoder is not None else 0)
     input_size += num_gazetteer_features + encoder_features_size
     return Tagger(
-        word_input=word_input,
+        word_input=words,
         char_encoder=char_encoder,
         encoder=RecurrentEncoder(
             encoder.cell,
@@ -275,19 +275,19 @@ def build_tagger(
 def load_vectors(tagger: Tagger, vocab: Vocab, table: np.ndarray) -> None:
     """Put the pretrained vectors (N, D), row for row of `vocab.vectors` after its PAD and UNK, in
     a freshly built tagger; with join `init`, the learned rows of the words they share start from them."""
-    word_input = tagger.word_input
-    if vocab.vectors is None or not word_input.has_vectors:
+    words = tagger.word_input
+    if vocab.vectors is None or not isinstance(words, LearnedWords) or not words.has_vectors:
         raise ValueError("this tagger has no pretrained vectors")
     with torch.no_grad():
-        pretrained = word_input.pretrained
+        pretrained = words.pretrained
         pretrained.zero_()
         pretrained[2:] = torch.from_numpy(table).to(pretrained)
-        if word_input.join == "init":
+        if words.join == "init":
             shared = [(i, vocab.vectors.get(w)) for i, w in enumerate(vocab.words.items) if i > UNK_ID]
             shared = [(i, row) for i, row in shared if row > UNK_ID]
             if shared:
                 rows = torch.tensor(shared, device=pretrained.device)  # (S, 2): (word id, vector row)
-                word_input.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]
+                words.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]
 
 
 def without_encoder(state: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -59,6 +59,8 @@ def resolve_date(text: str, now: datetime) -> Value | None:
     span = date_span(words, now.date()) if words else None
     if span is not None:
         return _date_value(span)
+    if (day_and_time := _day_and_time(words, now)) is not None:
+        return _date_value((day_and_time[0],) * 2)  # "monday morning" in a date slot: the day
     return _dateparser(text, words, now, dates_only=True) if words else None
 
 
@@ -90,25 +92,35 @@ def resolve_datetime(text: str, now: datetime) -> Value | None:
     return _date_and_time(words, now) or _dateparser(text, words, now, dates_only=False)
 
 
-def _date_and_time(words: list[str], now: datetime) -> Value | None:
-    """ "tomorrow at 8 am", "8 am tomorrow", "tomorrow morning", "monday at noon"."""
+def _day_and_time(words: list[str], now: datetime) -> tuple[date, Value] | None:
+    """One day and a clock time or period, in either order: "tomorrow at 8 am", "8 am tomorrow",
+    "tomorrow morning", "monday at noon"; a time of digits alone is no time here ("february 29
+    2027" is a year, not 20:27)."""
     for cut in range(1, len(words)):
         for date_words, time_words in ((words[:cut], words[cut:]), (words[cut:], words[:cut])):
+            if not any(w.isalpha() for w in time_words):
+                continue
             span = date_span([w for w in date_words if w not in ("on", "at")], now.date())
             if span is None or span[0] != span[1]:
                 continue
             found = time_span([w for w in time_words if w not in ("at", "on", "in")])
-            if found is None:
-                continue
-            value = found[0]
-            day = span[0]
-            if value["kind"] == "time":
-                moment = datetime.combine(day, time.fromisoformat(value["time"]), now.tzinfo)
-                return {"kind": "datetime", "datetime": moment.isoformat()}
-            start = _at(day, value["start"], now) if value["start"] else None
-            end = _at(day, value["end"], now) if value["end"] else None
-            return {"kind": "datetime_range", "start": start, "end": end}
+            if found is not None:
+                return span[0], found[0]
     return None
+
+
+def _date_and_time(words: list[str], now: datetime) -> Value | None:
+    """A day and a time as one datetime (range): "tomorrow at 8 am" -> 2026-12-02T08:00."""
+    found = _day_and_time(words, now)
+    if found is None:
+        return None
+    day, value = found
+    if value["kind"] == "time":
+        moment = datetime.combine(day, time.fromisoformat(value["time"]), now.tzinfo)
+        return {"kind": "datetime", "datetime": moment.isoformat()}
+    start = _at(day, value["start"], now) if value["start"] else None
+    end = _at(day, value["end"], now) if value["end"] else None
+    return {"kind": "datetime_range", "start": start, "end": end}
 
 
 def _at(day: date, clock: str, now: datetime) -> str:

@@ -5,7 +5,7 @@ from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import UNK_ID, Vocab, letter_trigrams
 from slotfill.nn.batching import encode
-from slotfill.nn.embeddings import WordInput
+from slotfill.nn.embeddings import VECTOR_JOIN, WORD_INPUTS, word_input
 from slotfill.nn.tagger import build_tagger, load_vectors
 
 from ..helpers import decode
@@ -28,13 +28,13 @@ def test_unseen_words_get_a_trigram_vector_but_one_hot_gives_them_the_other_entr
     batch = batch_for(("fly", "to", "applet"), vocab)  # "applet" is unseen
     assert batch.word_ids[0, 2].item() == UNK_ID
     torch.manual_seed(0)
-    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    trigram = word_input("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
     vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, None)  # (1, 3, 8)
     unknown = batch_for(("zzzz",), vocab)
     assert not torch.allclose(
         vectors[0, 2], trigram(unknown.word_ids, unknown.trigram_ids, unknown.type_index, None)[0, 0]
     )
-    one_hot = WordInput("one_hot", len(vocab.words), len(vocab.trigrams), 8)
+    one_hot = word_input("one_hot", len(vocab.words), len(vocab.trigrams), 8)
     codes = one_hot(batch.word_ids, batch.trigram_ids, batch.type_index, None)
     assert codes.shape == (1, 3, len(vocab.words)) and codes[0, 2, UNK_ID] == 1 and codes[0, 2].sum() == 1
 
@@ -42,7 +42,7 @@ def test_unseen_words_get_a_trigram_vector_but_one_hot_gives_them_the_other_entr
 def test_word_dropout_blanks_trigram_bags() -> None:
     vocab = Vocab.build(EXAMPLES)
     batch = batch_for(("fly", "to", "apple"), vocab)
-    trigram = WordInput("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
+    trigram = word_input("letter_trigram", len(vocab.words), len(vocab.trigrams), 8)
     dropped = torch.tensor([[False, True, False]])
     vectors = trigram(batch.word_ids, batch.trigram_ids, batch.type_index, dropped)
     assert (vectors[0, 1] == 0).all() and (vectors[0, 0] != 0).any()
@@ -145,3 +145,23 @@ def test_vectors_are_frozen_and_join_init_needs_their_width() -> None:
         assert "the learned table's dim (3) must be the vectors' (2)" in str(error)
     else:
         raise AssertionError("join init accepted vectors of another width")
+
+
+def test_the_word_input_tables_hold_every_choice_the_config_offers() -> None:
+    from typing import get_args
+
+    from slotfill.choices import EMBEDDING_KINDS, VECTOR_JOINS
+    from slotfill.config import EmbeddingConfig, PretrainedConfig
+
+    assert (
+        sorted(WORD_INPUTS)
+        == sorted(EMBEDDING_KINDS)
+        == sorted(get_args(EmbeddingConfig.model_fields["kind"].annotation))
+    )
+    assert (
+        sorted(VECTOR_JOIN)
+        == sorted(VECTOR_JOINS)
+        == sorted(get_args(PretrainedConfig.model_fields["join"].annotation))
+    )
+    for kind, built in WORD_INPUTS.items():
+        assert built.kind == kind and word_input(kind, 5, 7, 4).kind == kind

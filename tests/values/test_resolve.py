@@ -247,3 +247,20 @@ def test_each_distinct_text_is_read_once(monkeypatch: pytest.MonkeyPatch) -> Non
     for _ in range(50):
         resolver.resolve(slots(("party_size_number", "three"), ("rating_value", "5")), NOW)
     assert calls == ["three", "5"]
+
+
+def test_a_day_with_a_time_of_day_in_a_date_slot_is_read_without_dateparser(monkeypatch) -> None:
+    """dateparser's first call loads its locale and time-zone tables (about 0.35 s of a one-shot
+    `slotfill predict`); a day the fast paths can read must never reach it."""
+    from slotfill.values import temporal
+
+    def no_dateparser(*args: object, **kwargs: object) -> None:
+        raise AssertionError("dateparser reached")
+
+    monkeypatch.setattr(temporal, "_dateparser", no_dateparser)
+    resolver = ValueResolver({})
+    assert [resolver.value("date", text, NOW) for text in ("monday morning", "tomorrow at 8 am", "8 pm friday")] == [
+        {"kind": "date", "date": "2026-12-07"},
+        {"kind": "date", "date": "2026-12-02"},
+        {"kind": "date", "date": "2026-12-04"},
+    ]
