@@ -18,11 +18,21 @@ situation of a word only the vectors know; where its characters are hidden too, 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor, nn
 
 from slotfill.features.vocab import PAD_ID, UNK_ID
 from slotfill.nn.linear import RowInvariantLinear
+
+
+class VectorTable(NamedTuple):
+    """The frozen pretrained vectors beside a learned table: (rows, dim) and how they join it."""
+
+    rows: int
+    dim: int
+    join: str
 
 
 class WordInput(nn.Module):
@@ -84,22 +94,14 @@ class LearnedWords(WordInput):
 
     kind = "learned"
 
-    def __init__(
-        self,
-        num_words: int,
-        num_trigrams: int,
-        dim: int,
-        *,
-        num_vectors: int = 0,
-        vector_dim: int = 0,
-        join: str = "concat",
-    ) -> None:
+    def __init__(self, num_words: int, num_trigrams: int, dim: int, vectors: VectorTable | None = None) -> None:
         super().__init__()
         self.table = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
-        self.output_size, self.join = dim, join
-        self.has_vectors = num_vectors > 0
-        if not self.has_vectors:
+        self.output_size, self.join = dim, vectors.join if vectors is not None else "concat"
+        self.has_vectors = vectors is not None and vectors.rows > 0
+        if vectors is None or not self.has_vectors:
             return
+        num_vectors, vector_dim, join = vectors
         if join == "init" and vector_dim != dim:
             raise ValueError(f"join init: the learned table's dim ({dim}) must be the vectors' ({vector_dim})")
         # (N, D), frozen: saved with the weights, never trained (slotfill.store saves it as float16)
@@ -158,22 +160,13 @@ WORD_INPUTS: dict[str, type[WordInput]] = {
 VECTOR_JOIN = {"concat": _concat, "project": _project, "init": _init}
 
 
-def word_input(
-    kind: str,
-    num_words: int,
-    num_trigrams: int,
-    dim: int,
-    *,
-    num_vectors: int = 0,
-    vector_dim: int = 0,
-    join: str = "concat",
-) -> WordInput:
+def word_input(kind: str, num_words: int, num_trigrams: int, dim: int, vectors: VectorTable | None = None) -> WordInput:
     """The word input of `kind` (a validated config's choice) for these sizes; pretrained vectors
-    (num_vectors > 0) join a learned table only."""
-    if num_vectors > 0:
+    join a learned table only."""
+    if vectors is not None and vectors.rows > 0:
         if kind != "learned":
             raise ValueError("pretrained vectors join a learned table")
-        return LearnedWords(num_words, num_trigrams, dim, num_vectors=num_vectors, vector_dim=vector_dim, join=join)
+        return LearnedWords(num_words, num_trigrams, dim, vectors)
     return WORD_INPUTS[kind](num_words, num_trigrams, dim)
 
 

@@ -21,7 +21,7 @@ from slotfill.features.vocab import UNK_ID, Vocab
 from slotfill.nn.batching import Batch
 from slotfill.nn.crf import CRF
 from slotfill.nn.device import cpu_threads
-from slotfill.nn.embeddings import CharCNN, LearnedWords, WordInput, word_input
+from slotfill.nn.embeddings import CharCNN, LearnedWords, VectorTable, WordInput, word_input
 from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.nn.linear import RowInvariantLinear
 from slotfill.nn.pretrained import PieceEncoder
@@ -238,11 +238,8 @@ def build_tagger(
         encoder_features_size = pretrained.size
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
     join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
-    num_vectors = len(vocab.vectors) if vocab.vectors is not None else 0
-    words = word_input(
-        embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim,
-        num_vectors=num_vectors, vector_dim=vocab.vector_dim, join=join,
-    )  # fmt: skip
+    vectors = VectorTable(len(vocab.vectors), vocab.vector_dim, join) if vocab.vectors is not None else None
+    words = word_input(embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim, vectors)
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
     input_size = words.output_size + (char_encoder.output_size if char_encoder is not None else 0)
     input_size += num_gazetteer_features + encoder_features_size
