@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from filelock import FileLock, Timeout
-
 from slotfill.errors import OutputError
 
 
@@ -206,6 +204,8 @@ def staging_dir(target: Path, kind: str = "new") -> Path:
 def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
     """Hold an exclusive lock on `directory` (the file `directory/lock_name`) while writing it;
     another process that asks gets OutputError at once."""
+    from filelock import FileLock, Timeout  # here: a tagging process never takes a lock (16 ms of its start)
+
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
