@@ -251,6 +251,10 @@ class OutOfScopeConfig(Section):
     # generated noise utterances trained as out of scope (words of the model's language, lengths of
     # its training utterances): this many times the mean number of examples an intent has; 0: none
     noise: float = Field(1.0, ge=0.0, le=20.0)
+    # the share of that noise made fluent: training utterances whose slot words and words outside the
+    # language's most frequent ones are replaced by frequent words the training data never uses
+    # ("show me flights from boston" -> "garage me works from user"); the rest is random words
+    fluent: float = Field(0.0, ge=0.0, le=1.0)
     # confidence: an utterance whose intent confidence is below a threshold fitted on dev is rejected
     # (the threshold that keeps `keep` of the in-scope dev utterances), and so is one whose best intent
     # is the out-of-scope class; class: that class alone rejects (trained from examples and noise)

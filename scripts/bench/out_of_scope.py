@@ -8,7 +8,7 @@ datasets' test utterances, which it should reject.
 Settings: "off" is slotfill before the rejection (no noise, no threshold: every utterance gets an
 intent, as today); "threshold" fits the confidence threshold on dev without noise; "default" is
 the config as shipped (noise and threshold); "encoder" adds the frozen all-MiniLM-L6-v2 (third
-layer) to the default. Every training runs in a child process (`slotfill train`), every score is
+layer) to the default; "fluent" makes half of the default's noise fluent (out_of_scope.fluent=0.5). Every training runs in a child process (`slotfill train`), every score is
 `slotfill evaluate --json` and `slotfill predict --input` of the saved model. Writes OUT/results.json
 and OUT/results.md after each dataset; `--resume` keeps the runs OUT/results.json already holds
 (same dataset, setting and seed) and trains only the missing ones. Run alone (it times nothing,
@@ -33,13 +33,14 @@ SETTINGS = {
     "threshold": ["out_of_scope.noise=0"],
     "default": [],
     "encoder": ["model.encoder_features={source: all-minilm-l6-v2, layers: [3]}"],
+    "fluent": ["out_of_scope.fluent=0.5"],
 }
 # dataset -> (config, the data.dir override, the test split, the settings measured)
 DATASETS = {
-    "clinc150": ("configs/clinc150.yaml", None, "test.jsonl", ("off", "threshold", "default", "encoder")),
-    "atis": ("configs/atis.yaml", SHARED / "atis", "test", ("off", "default")),
-    "snips": ("configs/snips.yaml", SHARED / "snips", "test", ("off", "default")),
-    "smarthome": ("configs/smarthome.yaml", None, "test.jsonl", ("off", "default")),
+    "clinc150": ("configs/clinc150.yaml", None, "test.jsonl", ("off", "threshold", "default", "encoder", "fluent")),
+    "atis": ("configs/atis.yaml", SHARED / "atis", "test", ("off", "default", "fluent")),
+    "snips": ("configs/snips.yaml", SHARED / "snips", "test", ("off", "default", "fluent")),
+    "smarthome": ("configs/smarthome.yaml", None, "test.jsonl", ("off", "default", "fluent")),
 }
 
 

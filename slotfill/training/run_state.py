@@ -207,7 +207,7 @@ def _out_of_scope_noise(config: Config, train: list[Example], where: Path, repor
             log.warning("out_of_scope.noise: the training data is in no language wordfreq knows: no noise is made")
         return []
     count = round(settings.noise * len(in_scope) / len(set(intents) - {label}))
-    return noise_examples(in_scope, label, count, language, config.seed)
+    return noise_examples(in_scope, label, count, language, config.seed, fluent=settings.fluent)
 
 
 def _check_vector_dim(config: Config, dim: int) -> None:

@@ -95,6 +95,30 @@ def test_noise_is_made_of_the_training_languages_words_and_repeats_with_its_seed
     assert all(e.intent == "oos" and set(e.tags) == {"O"} and len(e.tokens) <= max(lengths) for e in noise)
 
 
+def test_fluent_noise_keeps_an_utterances_function_words_and_replaces_every_other_word() -> None:
+    from slotfill.training.noise import FUNCTION_WORDS, _frequent
+
+    source = Example(
+        ("show", "me", "flights", "from", "boston", "to", "denver"),
+        ("O", "O", "O", "O", "B-fromloc.city_name", "O", "B-toloc.city_name"),
+        "atis_flight",
+    )
+    function = set(_frequent("en", FUNCTION_WORDS))
+    assert {"me", "from", "to"} <= function and not {"flights", "boston", "denver"} & function
+    noise = noise_examples([source], "oos", 8, "en", seed=3, fluent=0.5)
+    salad, fluent = noise[:4], noise[4:]
+    assert salad == noise_examples([source], "oos", 4, "en", seed=3)  # the word salad draws as before
+    for example in fluent:
+        assert example.intent == "oos" and example.tags == ("O",) * 7
+        for token, original in zip(example.tokens, source.tokens):
+            if original in function:
+                assert token == original
+            else:
+                assert token not in set(source.tokens) | function
+    assert len({e.tokens for e in fluent}) == 4
+    assert noise == noise_examples([source], "oos", 8, "en", seed=3, fluent=0.5)
+
+
 def _train(tmp_path: Path, **sections: dict) -> object:
     config = tiny_config(**sections)
     path = tmp_path / "config.yaml"
