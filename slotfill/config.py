@@ -254,7 +254,7 @@ class OutOfScopeConfig(Section):
     # the share of that noise made fluent: training utterances whose slot words and words outside the
     # language's most frequent ones are replaced by frequent words the training data never uses
     # ("show me flights from boston" -> "garage me works from user"); the rest is random words
-    fluent: float = Field(0.0, ge=0.0, le=1.0)
+    fluent: float = Field(0.5, ge=0.0, le=1.0)
     # confidence: an utterance whose intent confidence is below a threshold fitted on dev is rejected
     # (the threshold that keeps `keep` of the in-scope dev utterances), and so is one whose best intent
     # is the out-of-scope class; class: that class alone rejects (trained from examples and noise)

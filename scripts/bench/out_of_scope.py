@@ -6,10 +6,11 @@ datasets' test utterances, which it should reject.
     python scripts/bench/out_of_scope.py [--seeds 3] [--out bench/out_of_scope] [--datasets clinc150,atis,snips,smarthome] [--resume]
 
 Settings: "off" is slotfill before the rejection (no noise, no threshold: every utterance gets an
-intent, as today); "threshold" fits the confidence threshold on dev without noise; "default" is
-the config as shipped (noise and threshold); "encoder" adds the frozen all-MiniLM-L6-v2 (third
-layer) to the default; "fluent" makes half of the default's noise fluent (out_of_scope.fluent=0.5). Every training runs in a child process (`slotfill train`), every score is
-`slotfill evaluate --json` and `slotfill predict --input` of the saved model. Writes OUT/results.json
+intent, as in 0.3); "threshold" fits the confidence threshold on dev without noise; "words" is
+noise of random words and the threshold (the default before fluent noise); "default" is the config
+as shipped (half the noise fluent, the threshold); "words + encoder" adds the frozen
+all-MiniLM-L6-v2 (third layer) to "words". Every training runs in a child process (`slotfill
+train`), every score is `slotfill evaluate --json` and `slotfill predict --input` of the saved model. Writes OUT/results.json
 and OUT/results.md after each dataset; `--resume` keeps the runs OUT/results.json already holds
 (same dataset, setting and seed) and trains only the missing ones. Run alone (it times nothing,
 but it trains for hours on 2 cores).
@@ -31,16 +32,21 @@ SHARED = ROOT.parent / "shared" / "data"
 SETTINGS = {
     "off": ["out_of_scope.noise=0", "out_of_scope.method=class"],
     "threshold": ["out_of_scope.noise=0"],
+    "words": ["out_of_scope.fluent=0"],
     "default": [],
-    "encoder": ["model.encoder_features={source: all-minilm-l6-v2, layers: [3]}"],
-    "fluent": ["out_of_scope.fluent=0.5"],
+    "words + encoder": ["out_of_scope.fluent=0", "model.encoder_features={source: all-minilm-l6-v2, layers: [3]}"],
 }
 # dataset -> (config, the data.dir override, the test split, the settings measured)
 DATASETS = {
-    "clinc150": ("configs/clinc150.yaml", None, "test.jsonl", ("off", "threshold", "default", "encoder", "fluent")),
-    "atis": ("configs/atis.yaml", SHARED / "atis", "test", ("off", "default", "fluent")),
-    "snips": ("configs/snips.yaml", SHARED / "snips", "test", ("off", "default", "fluent")),
-    "smarthome": ("configs/smarthome.yaml", None, "test.jsonl", ("off", "default", "fluent")),
+    "clinc150": (
+        "configs/clinc150.yaml",
+        None,
+        "test.jsonl",
+        ("off", "threshold", "words", "default", "words + encoder"),
+    ),
+    "atis": ("configs/atis.yaml", SHARED / "atis", "test", ("off", "words", "default")),
+    "snips": ("configs/snips.yaml", SHARED / "snips", "test", ("off", "words", "default")),
+    "smarthome": ("configs/smarthome.yaml", None, "test.jsonl", ("off", "words", "default")),
 }
 
 
@@ -76,7 +82,7 @@ def run(dataset: str, setting: str, seed: int, scratch: Path, others: dict[str, 
     overrides = [*SETTINGS[setting], f"seed={seed}", "device=cpu"]
     if directory is not None:
         overrides.append(f"data.dir={directory}")
-    output = scratch / f"{dataset}-{setting}-{seed}"
+    output = scratch / f"{dataset}-{setting.replace(' + ', '-')}-{seed}"
     slotfill("train", str(ROOT / config), "--output", str(output), *[a for o in overrides for a in ("--set", o)])
     metrics = json.loads(slotfill("evaluate", str(output), str(data_dir(dataset) / test), "--json"))
     calibration = json.loads((output / "model" / "calibration.json").read_text()).get("out_of_scope", {})
@@ -163,7 +169,7 @@ def main() -> None:
                         continue
                     runs.append(run(dataset, setting, seed, Path(scratch), others))
                     runs.sort(key=lambda r: r["seed"])
-                    shutil.rmtree(Path(scratch) / f"{dataset}-{setting}-{seed}")
+                    shutil.rmtree(Path(scratch) / f"{dataset}-{setting.replace(' + ', '-')}-{seed}")
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
             (args.out / "results.md").write_text(table(results))
