@@ -82,7 +82,7 @@ def run(dataset: str, setting: str, seed: int, scratch: Path, others: dict[str, 
     overrides = [*SETTINGS[setting], f"seed={seed}", "device=cpu"]
     if directory is not None:
         overrides.append(f"data.dir={directory}")
-    output = scratch / f"{dataset}-{setting.replace(' + ', '-')}-{seed}"
+    output = scratch / f"{dataset}-{setting.replace(' + ', '-')}-{seed}"  # removed once measured
     slotfill("train", str(ROOT / config), "--output", str(output), *[a for o in overrides for a in ("--set", o)])
     metrics = json.loads(slotfill("evaluate", str(output), str(data_dir(dataset) / test), "--json"))
     calibration = json.loads((output / "model" / "calibration.json").read_text()).get("out_of_scope", {})
@@ -105,6 +105,7 @@ def run(dataset: str, setting: str, seed: int, scratch: Path, others: dict[str, 
         ]
         Path(handle.name).unlink()
         measured["other_domains"][other] = sum(1 for p in parses if p.get("rejected")) / len(parses)
+    shutil.rmtree(output)
     print(dataset, setting, json.dumps(measured), flush=True)
     return measured
 
@@ -169,7 +170,6 @@ def main() -> None:
                         continue
                     runs.append(run(dataset, setting, seed, Path(scratch), others))
                     runs.sort(key=lambda r: r["seed"])
-                    shutil.rmtree(Path(scratch) / f"{dataset}-{setting.replace(' + ', '-')}-{seed}")
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
             (args.out / "results.md").write_text(table(results))

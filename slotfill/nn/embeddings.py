@@ -89,8 +89,8 @@ class TrigramWords(WordInput):
 
 
 class LearnedWords(WordInput):
-    """A learned table, and the frozen pretrained vectors (num_vectors > 0) joined to it by one of
-    VECTOR_JOINS."""
+    """A learned table, and the frozen pretrained vectors (`vectors` with rows) joined to it by one
+    of VECTOR_JOIN."""
 
     kind = "learned"
 
@@ -99,7 +99,7 @@ class LearnedWords(WordInput):
         self.table = nn.Embedding(num_words, dim, padding_idx=PAD_ID)
         self.output_size, self.join = dim, vectors.join if vectors is not None else "concat"
         self.has_vectors = vectors is not None and vectors.rows > 0
-        if vectors is None or not self.has_vectors:
+        if vectors is None or not self.has_vectors:  # (vectors is None: for the type checker)
             return
         num_vectors, vector_dim, join = vectors
         if join == "init" and vector_dim != dim:

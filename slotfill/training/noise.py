@@ -77,16 +77,18 @@ def noise_examples(
     words = [w for w in _frequent(language, NOISE_WORDS) if not is_punctuation(w)]
     lengths = [len(example.tokens) for example in train]
     rng = random.Random(seed)
+    fluent_count = round(count * fluent)
     salad = [
-        _example(rng.choices(words, k=rng.choice(lengths)), label, rng, words)
-        for _ in range(count - round(count * fluent))
+        _example(rng.choices(words, k=rng.choice(lengths)), label, rng, words) for _ in range(count - fluent_count)
     ]
+    if fluent_count == 0:
+        return salad
     function = set(_frequent(language, FUNCTION_WORDS))
     seen = {normalise(token) for example in train for token in example.tokens}
     # one token each, so that a fluent utterance keeps its source's length and word order
     unseen = [w for w in words if w not in seen and len(tokenise(w)) == 1] or words
     shaped = []
-    for _ in range(round(count * fluent)):
+    for _ in range(fluent_count):
         example = rng.choice(train)
         kept = [normalise(token) in function and tag == "O" for token, tag in zip(example.tokens, example.tags)]
         shaped.append([token if keep else rng.choice(unseen) for token, keep in zip(example.tokens, kept)])
