@@ -11,6 +11,10 @@ DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
 DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
 # what training does with an annotated span that does not fall on token boundaries ("friday" in "friday's")
 MISALIGNED = ("expand", "contract", "skip_sentence", "error")
+# what reading does with two slots that overlap as annotated ("in an hour" inside "today in an hour")
+OVERLAPPING = ("longer", "skip_sentence", "error")
+# what reading does with punctuation tokens at a slot's edge ("5:30 pm ." as a time; never inside: "St. Louis")
+SPAN_PUNCTUATION = ("trim", "keep", "error")
 DATASETS = ("atis", "snips", "xsid", "clinc150")  # `slotfill data download NAME` (slotfill.data.datasets.SOURCES)
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells

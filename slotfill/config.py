@@ -33,7 +33,9 @@ from slotfill.choices import (
     MAX_GAZETTEERS,
     MISALIGNED,
     MONITORS,
+    OVERLAPPING,
     REJECTIONS,
+    SPAN_PUNCTUATION,
     VALUE_RESOLVERS,
     VECTOR_FORMATS,
     VECTOR_JOINS,
@@ -70,6 +72,8 @@ class DataConfig(Section):
     test: str | None = "test"
     strict_bio: bool = False
     misaligned: Literal[MISALIGNED] = "expand"  # a span inside a token: see docs/data.md  # type: ignore[valid-type]
+    overlapping: Literal[OVERLAPPING] = "longer"  # two slots overlapping as annotated  # type: ignore[valid-type]
+    span_punctuation: Literal[SPAN_PUNCTUATION] = "trim"  # punctuation at a slot's edge  # type: ignore[valid-type]
 
     def resolved_dir(self) -> Path:
         """Where the splits are: `dir` when given, else the downloaded `dataset`, else data/demo."""

@@ -203,10 +203,12 @@ def staging_dir(target: Path, kind: str = "new") -> Path:
 @contextlib.contextmanager
 def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
     """Hold an exclusive lock on `directory` (the file `directory/lock_name`) while writing it;
-    another process that asks gets OutputError at once."""
+    another process that asks gets OutputError at once. A directory this call created and nothing
+    was written into (the run failed first) is removed again."""
     from filelock import FileLock, Timeout  # here: a tagging process never takes a lock (16 ms of its start)
 
     directory = Path(directory)
+    created = not directory.exists()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -221,7 +223,13 @@ def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
     try:
         yield
     finally:
+        empty = created and [p.name for p in directory.iterdir()] == [lock_name]  # nothing written: leave nothing
+        if empty:
+            (directory / lock_name).unlink(missing_ok=True)  # while held: no other run can have taken it
         lock.release()
+        if empty:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 def cache_dir(kind: str) -> Path:

@@ -101,20 +101,33 @@ def convert(
 
       slotfill data convert nlu.yml train.jsonl
     """
-    count = call(_convert, source, target, to, source_format)
-    stderr.print(f"{count} sentences written to {target}", soft_wrap=True)
+    written, left_out, warning = call(_convert, source, target, to, source_format)
+    if warning:
+        stderr.print(f"warning: {warning}", soft_wrap=True, markup=False)
+    stderr.print(f"{written} sentences written to {target}", soft_wrap=True)
+    if left_out:
+        stderr.print(f"{len(left_out)} records not written:", soft_wrap=True)
+        for problem in left_out:
+            stderr.print(f"  {problem.where}: {problem.message()}", soft_wrap=True, markup=False)
 
 
-def _convert(source: Path, target: Path, to: str, source_format: str) -> int:
+def _convert(source: Path, target: Path, to: str, source_format: str) -> tuple[int, list[Any], str | None]:
+    """Write SOURCE as TARGET: the sentences written, the records left out (no token) and the one
+    warning about the span problems read (None: none)."""
     from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
+    from slotfill.data.readers import span_warning
+    from slotfill.data.spans import SpanPolicy, SpanProblem
 
     check_choice(source_format, ("auto", *DATA_FORMATS), "--format")
     fmt = check_choice(to, ("auto", *DATA_FORMATS), "--to")
     if fmt == "auto":
         fmt = detect_format(target) if target.suffix and target.exists() else format_of_name(target)
-    examples = read_split(source, source_format)
+    found: list[SpanProblem] = []
+    examples = read_split(source, source_format, found=found)
     write_split(examples, target, fmt, read_lookups(source, source_format))
-    return len(examples)
+    left_out = [problem for problem in found if problem.reason == "empty"]
+    spans = [problem for problem in found if problem.reason != "empty"]
+    return len(examples), left_out, span_warning(spans, len(examples), SpanPolicy()) if spans else None
 
 
 @data_app.command(cls=Command)
@@ -207,6 +220,12 @@ def _stats_tables(result: dict[str, Any]) -> list[Table]:
         )
     tables = [summary]
     for kind in ("slots", "intents"):
+        if kind == "intents" and not result["has_intents"]:
+            table = Table(title="Intents", show_header=False)
+            table.add_column("intents")
+            table.add_row("no intents (slots only)")
+            tables.append(table)
+            continue
         table = Table(title=kind.capitalize())
         table.add_column(kind[:-1])
         for name in splits:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, print_result, stderr
+
+if TYPE_CHECKING:
+    from slotfill.data.spans import SpanProblem
 
 
 def evaluate(
@@ -68,11 +71,10 @@ def _evaluate(
 
     check_choice(data_format, ("auto", *DATA_FORMATS), "--format")
     loaded = load_any_model(model_dir, device, threads)
-    examples = read_split(data, data_format)
+    found: list[SpanProblem] = []  # gold spans read as training reads them by default, counted here
+    examples = read_split(data, data_format, found=found)
     evaluation = evaluate_model(loaded, examples, batch_size)
-    expanded = _gold_spans_expanded(data, data_format)
-    if expanded:  # scored as the whole tokens they touch, as training reads them by default
-        evaluation.metrics["gold_spans_expanded"] = expanded
+    evaluation.metrics.update(_gold_span_counts(found))
     if report is not None:
         from slotfill.evaluation.report import write_report
         from slotfill.layout import TRAIN_LOG
@@ -83,9 +85,17 @@ def _evaluate(
     return evaluation.metrics
 
 
-def _gold_spans_expanded(data: Path, data_format: str) -> int:
-    """How many gold spans of a raw-text split fall inside a token (scored as the tokens they touch)."""
-    from slotfill.data.formats import detect_format
-    from slotfill.data.validate import misaligned_problems
-
-    return len(misaligned_problems(data, detect_format(data) if data_format == "auto" else data_format))
+def _gold_span_counts(found: list[SpanProblem]) -> dict[str, int]:
+    """How many gold spans were read otherwise than annotated: expanded to the tokens they touch
+    (inside a token), trimmed of punctuation at their edge, the shorter of two overlapping left out."""
+    names = {
+        "boundaries": "gold_spans_expanded",
+        "overlap": "gold_spans_expanded",
+        "punctuation": "gold_spans_trimmed",
+        "overlapping": "gold_spans_overlapping",
+    }
+    counts: dict[str, int] = {}
+    for problem in found:
+        if problem.reason in names:
+            counts[names[problem.reason]] = counts.get(names[problem.reason], 0) + 1
+    return counts

@@ -67,7 +67,10 @@ def info(
         value = described[key]
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     table.add_row("vocabulary", ", ".join(f"{k} {v:,}" for k, v in described["vocabulary"].items()))
-    table.add_row(f"intents ({len(described['intents'])})", ", ".join(described["intents"]) or "none")
+    if described["intents"]:
+        table.add_row(f"intents ({len(described['intents'])})", ", ".join(described["intents"]))
+    else:
+        table.add_row("intents", "no intents (trained on slots only)")
     table.add_row(f"slot types ({len(described['slot_types'])})", ", ".join(described["slot_types"]))
     for gazetteer in described["gazetteers"]:
         table.add_row(f"gazetteer {gazetteer['name']}", f"{gazetteer['entries']:,} entries ({gazetteer['source']})")

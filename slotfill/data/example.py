@@ -17,6 +17,8 @@ class Example:
     # the raw text the tokens were cut from (the raw-text formats): written back as it was, so a
     # conversion between them is exact ("close-by" stays "close-by"); not part of equality
     text: str | None = field(default=None, compare=False, repr=False)
+    # where it was read (FILE:LINE): what a problem found in it later names; not part of equality
+    where: str | None = field(default=None, compare=False, repr=False)
 
 
 def without_punctuation(example: Example) -> tuple[Example, int]:
@@ -28,3 +30,26 @@ def without_punctuation(example: Example) -> tuple[Example, int]:
     tags, _ = bio.repair([example.tags[i] for i in keep])  # a dropped B-x before I-x: the I-x begins it
     lost = len(bio.spans(example.tags)) - len(bio.spans(tags))
     return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
+
+
+def trim_span_punctuation(
+    tokens: tuple[str, ...] | list[str], tags: tuple[str, ...] | list[str]
+) -> tuple[list[str], list[tuple[bio.Span, bio.Span | None]]]:
+    """The tags with every slot's punctuation tokens at either edge made O ("5:30 pm ." -> "5:30 pm";
+    inside a slot they stay, and "St.", "U.S." or "5:30" are one token each, never punctuation),
+    and each slot so trimmed with what is left of it (None: it was nothing but punctuation)."""
+    trimmed = list(tags)
+    changed: list[tuple[bio.Span, bio.Span | None]] = []
+    for span in bio.spans(tags):
+        start, end = span.start, span.end
+        while start < end and is_punctuation(tokens[start]):
+            start += 1
+        while end > start and is_punctuation(tokens[end - 1]):
+            end -= 1
+        if (start, end) == (span.start, span.end):
+            continue
+        trimmed[span.start : span.end] = [bio.OUTSIDE] * (span.end - span.start)
+        if start < end:
+            trimmed[start:end] = bio.tags_from_spans([bio.Span(span.label, 0, end - start)], end - start)
+        changed.append((span, bio.Span(span.label, start, end) if start < end else None))
+    return trimmed, changed

@@ -11,6 +11,7 @@ for the JSON ones by their first record too (a Snips dataset is one object with 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from slotfill.choices import DATA_FORMATS
 from slotfill.data import readers, writers
 from slotfill.data.example import Example
 from slotfill.data.readers import Reading, RepairCount, read_text_data
-from slotfill.data.spans import Misaligned
+from slotfill.data.spans import SpanPolicy, SpanProblem
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 
@@ -70,12 +71,24 @@ def detect_format(path: Path) -> str:
     head = _head(path)
     if named == "snips" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
         return "snips"
-    first = next((line for line in head.splitlines() if line.strip()), "")
-    try:
-        record = json.loads(first)
-    except (json.JSONDecodeError, RecursionError):
-        return "jsonl"  # the reader names the bad line
+    record = _first_record(head)
+    if record is None:
+        return "jsonl"  # no line parses: the reader names each bad one
     return "spans" if isinstance(record, dict) and "text" in record and "tokens" not in record else "jsonl"
+
+
+def _first_record(head: str, tries: int = 20) -> object | None:
+    """The first JSON object among the first non-blank lines of `head` that parses (a broken first
+    line does not decide the format of every good line after it)."""
+    lines = (line for line in head.splitlines() if line.strip())
+    for line in itertools.islice(lines, tries):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            return record
+    return None
 
 
 def _head(path: Path, size: int = 1 << 16) -> str:
@@ -91,15 +104,16 @@ def read_split(
     fmt: str = "auto",
     *,
     strict_bio: bool = False,
-    misaligned: str = "expand",
+    policy: SpanPolicy = SpanPolicy(),
     errors: list[DataError] | None = None,
+    found: list[SpanProblem] | None = None,
 ) -> list[Example]:
     """Read one split (train, dev or test). Raises DataError on anything malformed; with `errors`, a
     malformed sentence or record is appended to it and left out instead, so that every one is found
-    in one pass (`data validate`), and the split may come back empty. A raw-text span that does not
-    fall on token boundaries is handled by `misaligned` (slotfill.data.spans.to_tokens) and counted
-    in one warning."""
-    examples = list(iter_split(path, fmt, strict_bio=strict_bio, misaligned=misaligned, errors=errors))
+    in one pass (`data validate`), and the split may come back empty. A span problem (off token
+    boundaries, overlapping another, punctuation at its edge) is handled by `policy`
+    (slotfill.data.spans.SpanPolicy) and counted in one warning, or appended to `found`."""
+    examples = list(iter_split(path, fmt, strict_bio=strict_bio, policy=policy, errors=errors, found=found))
     if not examples and errors is None:
         raise DataError(f"{path}: no sentences (empty split)")
     return examples
@@ -110,12 +124,12 @@ def iter_split(
     fmt: str = "auto",
     *,
     strict_bio: bool = False,
-    misaligned: str = "expand",
+    policy: SpanPolicy = SpanPolicy(),
     errors: list[DataError] | None = None,
-    found: list[Misaligned] | None = None,
+    found: list[SpanProblem] | None = None,
 ) -> Iterator[Example]:
     """read_split's examples one at a time (the line formats are read a line at a time). With
-    `found`, the raw-text formats' misaligned spans are appended to it instead of warned about."""
+    `found`, the span problems are appended to it instead of warned about."""
     path = Path(path)
     if not path.exists():
         raise DataError(no_such_path(path))
@@ -130,9 +144,11 @@ def iter_split(
             else f"is a directory, expected a {fmt} file"
         )
         raise DataError(f"{path}: {expected}")
-    repairs = RepairCount(path / "seq.out" if entry.directory else path, strict_bio, errors)
-    yield from entry.read(path, Reading(repairs, misaligned, errors, found))
-    repairs.report()
+    repairs = RepairCount(path / "seq.out" if entry.directory else path, strict_bio, errors, policy)
+    yield from entry.read(path, Reading(repairs, errors))
+    if found is not None:
+        found += repairs.found
+    repairs.report(warn=found is None)
 
 
 def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[Entry]]:

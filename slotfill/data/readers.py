@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.example import Example
+from slotfill.data.example import Example, trim_span_punctuation
 from slotfill.data.spans import (
-    Misaligned,
+    SpanPolicy,
+    SpanProblem,
     TextData,
     collected,
     json_lines,
@@ -37,21 +38,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Reading:
-    """How one split is being read: its repairs and checks, what to do with a misaligned span, and
-    where a bad sentence (`errors`) and a misaligned span (`found`) go instead of raised or warned."""
+    """How one split is being read: its checks and repairs (`repairs`), what is done with each kind
+    of span problem (`repairs.policy`), and where a bad sentence (`errors`) goes instead of raised."""
 
     repairs: RepairCount
-    misaligned: str = "expand"
     errors: list[DataError] | None = None
-    found: list[Misaligned] | None = None
 
 
 def read_text_data(path: Path, fmt: str, errors: list[DataError] | None = None) -> TextData:
     """A span-annotated file (spans, rasa or snips) as written, before tokenising (`errors`: see
     read_split; the JSON-lines spans format reads past a bad line, the others are one document)."""
     if fmt == "spans":
-        return read_spans(path, _lines(path), errors)
-    source = "\n".join(_lines(path))
+        return read_spans(path, _lines(path, errors), errors)
+    source = "\n".join(_lines(path, errors))
     return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
 
 
@@ -59,58 +58,70 @@ def text_reader(fmt: str) -> Callable[[Path, Reading], Iterator[Example]]:
     """The reader of a raw-text format (spans, rasa, snips): its annotated texts, tokenised."""
 
     def read(path: Path, reading: Reading) -> Iterator[Example]:
-        yield from _from_text(read_text_data(path, fmt, reading.errors), reading)
+        yield from _from_text(read_text_data(path, fmt, reading.errors), reading.repairs)
 
     return read
 
 
-def _from_text(data: TextData, reading: Reading) -> Iterator[Example]:
-    """The examples of annotated texts; their misaligned spans appended to `found`, or (None) warned about."""
-    repairs, misaligned, found = reading.repairs, reading.misaligned, reading.found
-    problems: list[Misaligned] = [] if found is None else found
-    utterances = 0
+def _from_text(data: TextData, repairs: RepairCount) -> Iterator[Example]:
+    """The examples of annotated texts; their span problems handled by the policy and counted."""
     for item in data.utterances:
-        utterances += 1
-        aligned = collected(repairs.errors, to_tokens, item, misaligned)
+        aligned = collected(repairs.errors, to_tokens, item, repairs.policy)
         if aligned is None:
             continue
-        tokens, tags, misaligned_spans = aligned
-        problems += misaligned_spans
+        tokens, tags, problems = aligned
+        repairs.found += problems
         if tokens:
             yield from repairs.example(tokens, tags, item.intent, item.where, item.text)
-    if problems and found is None:
-        log.warning("%s", misaligned_warning(problems, utterances, misaligned))
 
 
-def misaligned_warning(found: Sequence[Misaligned], utterances: int, misaligned: str) -> str:
-    """The one warning about spans off token boundaries, and those that then share a token with an
-    earlier span: how many of each, what was done, three examples of each."""
-    done = {
-        "expand": ("expanded to the tokens they touch", "given the tokens left to them (dropped where none is)"),
-        "contract": ("contracted to the tokens inside them", "given the tokens left to them (dropped where none is)"),
-        "skip_sentence": ("their sentences left out", "their sentences left out"),
-    }[misaligned]
+# what each policy does with a kind of span problem, as the warning says it
+_DONE = {
+    "boundaries": ("do not fall on token boundaries", {
+        "expand": "expanded to the tokens they touch", "contract": "contracted to the tokens inside them",
+    }),
+    "overlap": ("then share a token with an earlier slot", {
+        "expand": "given the tokens left to them (dropped where none is)",
+        "contract": "given the tokens left to them (dropped where none is)",
+    }),
+    "overlapping": ("overlap another slot in the annotation itself", {"longer": "the longer of the two kept"}),
+    "punctuation": ("have punctuation at their edge", {"trim": "trimmed"}),
+    "empty": ("", {}),
+}  # fmt: skip
+_POLICY_KEY = {
+    "boundaries": "misaligned",
+    "overlap": "misaligned",
+    "overlapping": "overlapping",
+    "punctuation": "span_punctuation",
+}
+
+
+def span_warning(found: Sequence[SpanProblem], sentences: int, policy: SpanPolicy) -> str:
+    """The one warning about a split's span problems: how many of each kind, what was done (as
+    `policy` says), three examples of each."""
     parts = []
-    for reason, what, outcome in zip(
-        ("boundaries", "overlap"), ("do not fall on token boundaries", "then share a token with an earlier slot"), done
-    ):
+    for reason, (what, done) in _DONE.items():
         these = [p for p in found if p.reason == reason]
-        if these:
-            shown = "; ".join(f"{p.where}: {p.text!r} in {p.tokens}{_kept(p)}" for p in these[:3])
-            parts.append(
-                f"{len(these)} slot spans in {utterances} utterances {what}, {outcome} "
-                f"(data.misaligned: {misaligned}): {shown}"
-            )
+        if not these:
+            continue
+        shown = "; ".join(f"{p.where}: {p.message()}" for p in these[:3])
+        if reason == "empty":
+            parts.append(f"{len(these)} records without any token left out ({shown})")
+            continue
+        key = _POLICY_KEY[reason]
+        choice = getattr(policy, key)
+        outcome = done.get(choice, "their sentences left out")
+        parts.append(
+            f"{len(these)} slot spans in {sentences} sentences {what}, {outcome} (data.{key}: {choice}): {shown}"
+        )
     return "; ".join(parts) + "; `slotfill data validate` lists them all"
 
 
-def _kept(problem: Misaligned) -> str:
-    return "" if problem.kept is None else f" (kept as {problem.kept!r})" if problem.kept else " (dropped)"
-
-
-def _lines(path: Path) -> Iterator[str]:
+def _lines(path: Path, errors: list[DataError] | None = None) -> Iterator[str]:
     """The lines of a UTF-8 text file (a BOM and CRLF endings accepted), read one at a time: a
-    large split is never held whole (`data stats` on 200 MB)."""
+    large split is never held whole (`data stats` on 200 MB). A line that is not UTF-8 raises
+    DataError; with `errors`, it is appended to it and the line read with U+FFFD in place of its
+    bad bytes (so that `data validate` goes on, and an ATIS split's files stay line-aligned)."""
     try:
         handle = path.open("rb")
     except OSError as error:
@@ -120,29 +131,51 @@ def _lines(path: Path) -> Iterator[str]:
             if number == 1:
                 line = line.removeprefix(b"\xef\xbb\xbf")
             try:
-                yield line.decode("utf-8").removesuffix("\n").removesuffix("\r")
+                text = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise DataError(
+                bad = DataError(
                     f"{path}:{number}: not UTF-8 (byte 0x{line[error.start]:02x} at column {error.start + 1})"
-                ) from None
+                )
+                kept_or_raised(errors, bad)
+                text = line.decode("utf-8", errors="replace")
+            yield text.removesuffix("\n").removesuffix("\r")
 
 
 class RepairCount:
-    """How many I- tags one file needed repaired, reported once after the file is read; the
-    sentences' checks (`errors`: where a bad sentence goes instead of raised, see read_split)."""
+    """The checks and repairs of one split's sentences, and what they found: how many I- tags were
+    repaired (reported once after the split is read), every span problem (`found`, handled by
+    `policy`), and (`errors`) where a bad sentence goes instead of raised (see read_split)."""
 
-    def __init__(self, path: Path, strict_bio: bool, errors: list[DataError] | None = None) -> None:
-        self.path, self.strict_bio, self.errors, self.count = path, strict_bio, errors, 0
+    def __init__(
+        self,
+        path: Path,
+        strict_bio: bool,
+        errors: list[DataError] | None = None,
+        policy: SpanPolicy = SpanPolicy(),
+    ) -> None:
+        self.path, self.strict_bio, self.errors, self.policy = path, strict_bio, errors, policy
+        self.count, self.sentences = 0, 0
+        self.found: list[SpanProblem] = []
 
     def example(
-        self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None = None
+        self,
+        tokens: list[str],
+        tags: list[str],
+        intent: str | None,
+        where: str,
+        text: str | None = None,
+        place: str | None = None,
     ) -> Iterator[Example]:
-        """The checked example (none where it is bad and `errors` collects)."""
-        example = collected(self.errors, self._checked, tokens, tags, intent, where, text)
+        """The checked example (none where it is bad and `errors` collects); `where` is what its
+        errors name, `place` the line it is on (default `where`; ATIS: its seq.in line)."""
+        example = collected(self.errors, self._checked, tokens, tags, intent, where, text, place or where)
         if example is not None:
+            self.sentences += 1
             yield example
 
-    def _checked(self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None) -> Example:
+    def _checked(
+        self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None, place: str
+    ) -> Example:
         if len(tokens) != len(tags):
             raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags")
         for tag in tags:
@@ -154,11 +187,24 @@ class RepairCount:
         if changed and self.strict_bio:
             raise StrictBioError(f"{where}: I- tag without B- of the same slot (data.strict_bio is set)")
         self.count += changed
-        return Example(tuple(tokens), tuple(fixed), intent, text)
+        trimmed, edges = trim_span_punctuation(tokens, fixed)
+        for span, left in edges:
+            problem = SpanProblem(
+                place, span.label, span.start, span.end, " ".join(tokens[span.start : span.end]), "", "punctuation",
+                kept=" ".join(tokens[left.start : left.end]) if left is not None else "",
+            )  # fmt: skip
+            self.policy.handle(problem)  # raised where the policy says error
+            self.found.append(problem)
+        if self.policy.span_punctuation == "trim":
+            fixed = trimmed
+        return Example(tuple(tokens), tuple(fixed), intent, text, place)
 
-    def report(self) -> None:
+    def report(self, warn: bool) -> None:
+        """Warn once about the split's repaired tags and (`warn`) its span problems."""
         if self.count:
             log.warning("%s: repaired %d I- tags that did not follow B- or I- of the same slot", self.path, self.count)
+        if warn and self.found:
+            log.warning("%s", span_warning(self.found, self.sentences, self.policy))
 
 
 class StrictBioError(DataError):
@@ -186,7 +232,9 @@ def read_atis(directory: Path, reading: Reading) -> Iterator[Example]:
         if not required.is_file():
             raise DataError(f"{required}: missing (an ATIS split needs seq.in and seq.out)")
     _same_line_counts(inputs, outputs, label_file if label_file.is_file() else None)
-    lines = zip(_lines(inputs), _lines(outputs), _lines(label_file) if label_file.is_file() else itertools.repeat(None))
+    errors = repairs.errors
+    labels = _lines(label_file, errors) if label_file.is_file() else itertools.repeat(None)
+    lines = zip(_lines(inputs, errors), _lines(outputs, errors), labels)
     for i, (token_line, tag_line, intent_line) in enumerate(lines):
         tokens, tags = token_line.split(), tag_line.split()
         if not tokens and not tags:
@@ -196,7 +244,7 @@ def read_atis(directory: Path, reading: Reading) -> Iterator[Example]:
         if intent_line is not None and not intent:
             kept_or_raised(repairs.errors, DataError(f"{label_file}:{i + 1}: empty intent"))
             continue
-        yield from repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}")
+        yield from repairs.example(tokens, tags, intent, f"{outputs}:{i + 1}", place=f"{inputs}:{i + 1}")
 
 
 def read_conll(path: Path, reading: Reading) -> Iterator[Example]:
@@ -206,7 +254,7 @@ def read_conll(path: Path, reading: Reading) -> Iterator[Example]:
     tags: list[str] = []
     intent: str | None = None
     first_line, bad = 0, False  # bad: a line of this sentence was (errors collected: the sentence is left out)
-    for number, line in enumerate(_lines(path), 1):
+    for number, line in enumerate(_lines(path, repairs.errors), 1):
         stripped = line.strip()
         if stripped.startswith("#") and " = " in stripped and not tokens:
             key, _, value = stripped[1:].partition(" = ")
@@ -238,13 +286,13 @@ def read_conll(path: Path, reading: Reading) -> Iterator[Example]:
 def read_jsonl(path: Path, reading: Reading) -> Iterator[Example]:
     """JSON lines of {"tokens", "tags", "intent"}."""
     repairs = reading.repairs
-    for where, record in json_lines(path, _lines(path), repairs.errors):
+    for where, record in json_lines(path, _lines(path, repairs.errors), repairs.errors):
         fields = collected(repairs.errors, _jsonl_record, where, record)
         if fields is None:
             continue
         tokens, tags, intent = fields
         if not tokens and not tags:
-            log.warning("%s: empty sentence skipped", where)
+            repairs.found.append(SpanProblem(where, "", 0, 0, "", "", "empty"))
             continue
         yield from repairs.example(tokens, tags, intent, where)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from slotfill.config import DataConfig
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, read_lookups, read_split
+from slotfill.data.spans import SpanPolicy
 from slotfill.data.validate import Problem, tokenisation_problems
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
@@ -41,7 +42,7 @@ def read_splits(data: DataConfig) -> Splits:
     tokenisation: list[Problem] = []
     for name in data.train_splits:
         path, fmt = _located(data, "train", name)
-        examples = read_split(path, fmt, strict_bio=data.strict_bio, misaligned=data.misaligned)
+        examples = read_split(path, fmt, strict_bio=data.strict_bio, policy=span_policy(data))
         train += examples
         tokenisation += tokenisation_problems(examples, path, fmt)
         for key, entries in read_lookups(path, fmt).items():
@@ -75,4 +76,9 @@ def _read(data: DataConfig, key: str, name: str | None) -> list[Example] | None:
     if name is None:
         return None
     path, fmt = _located(data, key, name)
-    return read_split(path, fmt, strict_bio=data.strict_bio, misaligned=data.misaligned)
+    return read_split(path, fmt, strict_bio=data.strict_bio, policy=span_policy(data))
+
+
+def span_policy(data: DataConfig) -> SpanPolicy:
+    """What the config's `data` section says reading does with each kind of span problem."""
+    return SpanPolicy(data.misaligned, data.overlapping, data.span_punctuation)

@@ -63,7 +63,7 @@ def dataset_stats(path: Path, fmt: str = "auto") -> dict[str, Any]:
     """Stats of every split under `path`; `unseen` lists, per split, the slot labels and intents
     train does not have, with their counts."""
     splits = {name: _stats_of(where, fmt) for name, where in find_splits(path).items()}
-    result: dict[str, Any] = {"splits": splits}
+    result: dict[str, Any] = {"splits": splits, "has_intents": any(s["intents"] for s in splits.values())}
     if "train" in splits:
         train = splits["train"]
         result["unseen"] = {

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from slotfill.data.example import Example, without_punctuation
-from slotfill.data.formats import TEXT_FORMATS, detect_format, iter_split, locate
+from slotfill.data.example import Example
+from slotfill.data.formats import TEXT_FORMATS, detect_format, locate, read_split
 from slotfill.data.readers import StrictBioError
-from slotfill.data.spans import Misaligned
+from slotfill.data.spans import SpanProblem
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
 from slotfill.text.tokenise import token_texts
@@ -29,7 +29,9 @@ EXAMPLES_SHOWN = 3
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # data | bio | tokenisation | misaligned | overlap | punctuation_slot | intent | unseen_label | leak | few_examples
+    # data | bio | tokenisation | misaligned | overlap | overlapping_spans | span_punctuation | empty |
+    # intent | unseen_label | leak | few_examples
+    kind: str
     where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
     message: str
 
@@ -50,7 +52,7 @@ def tokenisation_problems(examples: Sequence[Example], path: Path, fmt: str) -> 
         for token, tag in zip(example.tokens, example.tags):
             pieces = split_differently(token)
             if pieces is not None:
-                where = locate(path, fmt, index)
+                where = _place(example, path, fmt, index)
                 shown = " ".join(repr(p) for p in pieces)
                 problems.append(Problem("tokenisation", where, f"{token!r} ({tag}) becomes {shown} when typed"))
     return problems
@@ -67,23 +69,32 @@ def tokenisation_warning(problems: Sequence[Problem], path: Path) -> str | None:
     )
 
 
-def misaligned_problems(path: Path, fmt: str) -> list[Problem]:
-    """Every annotated span of a raw-text split that does not fall on token boundaries, or then
-    shares a token with another (training expands, contracts or skips them as `data.misaligned` says)."""
+def span_problems(path: Path, fmt: str) -> list[Problem]:
+    """Every span problem of a split (off token boundaries, sharing a token, overlapping another,
+    punctuation at its edge) and every record without tokens, as training reads them by default."""
     return _read(path, fmt, strict_bio=False)[1]
 
 
+# the kind of problem validate reports for each kind of span problem (slotfill.data.spans.SpanProblem)
+SPAN_KINDS = {
+    "boundaries": "misaligned",
+    "overlap": "overlap",
+    "overlapping": "overlapping_spans",
+    "punctuation": "span_punctuation",
+    "empty": "empty",
+}
+
+
 def _read(path: Path, fmt: str, strict_bio: bool) -> tuple[list[Example], list[Problem]]:
-    """A split's examples, every sentence or record that could not be read (left out) and every
-    misaligned span (read with data.misaligned: expand), as problems."""
+    """A split's examples, every sentence or record that could not be read (an error: training stops
+    at it) and every span problem, handled as training handles it by default (SpanPolicy())."""
     errors: list[DataError] = []
-    found: list[Misaligned] = []
-    examples = list(iter_split(path, fmt, strict_bio=strict_bio, errors=errors, found=found))
+    found: list[SpanProblem] = []
+    examples = read_split(path, fmt, strict_bio=strict_bio, errors=errors, found=found)
     if not examples and not errors:
         raise DataError(f"{path}: no sentences (empty split)")
     problems = [_problem(error, path) for error in errors]
-    kinds = {"boundaries": "misaligned", "overlap": "overlap"}
-    return examples, problems + [Problem(kinds[p.reason], p.where, p.message()) for p in found]
+    return examples, problems + [Problem(SPAN_KINDS[p.reason], p.where, p.message()) for p in found]
 
 
 def _problem(error: DataError, path: Path) -> Problem:
@@ -93,20 +104,22 @@ def _problem(error: DataError, path: Path) -> Problem:
     where, message = (f"{path}{head}", rest) if message.startswith(str(path)) and rest else (str(path), message)
     if isinstance(error, StrictBioError):
         return Problem("bio", where, "I- tag without B- of the same slot (read as B-)")
-    return Problem("data", where, message + " (left out)")
+    return Problem("data", where, message + " (an error: training stops at it)")
 
 
 def _split_problems(examples: Sequence[Example], path: Path, fmt: str) -> list[Problem]:
     problems = tokenisation_problems(examples, path, fmt)
     with_intent = sum(e.intent is not None for e in examples)
     for index, example in enumerate(examples):
-        where = locate(path, fmt, index)
-        _, lost = without_punctuation(example)
-        if lost:
-            problems.append(Problem("punctuation_slot", where, f"{lost} slot(s) of nothing but punctuation"))
+        where = _place(example, path, fmt, index)
         if 0 < with_intent < len(examples) and example.intent is None:
             problems.append(Problem("intent", where, "no intent, where other sentences have one"))
     return problems
+
+
+def _place(example: Example, path: Path, fmt: str, index: int) -> str:
+    """Where an example is: the line it was read from, else its place among the split's sentences."""
+    return example.where if example.where is not None else locate(path, fmt, index)
 
 
 @dataclass(frozen=True)
@@ -173,7 +186,7 @@ def _against_train(
     seen = {e.tokens for e in train}
     problems = []
     for index, example in enumerate(examples):
-        where = locate(path, fmt, index)
+        where = _place(example, path, fmt, index)
         missing = sorted({t for t in example.tags if t not in tags})
         if missing:
             problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))

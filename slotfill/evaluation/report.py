@@ -37,12 +37,14 @@ MISSED, SPURIOUS = "(missed)", "(spurious)"
 TOP_CONFUSED = 15
 
 
-def _slots(example: Example, confidences: Sequence[float] | None = None) -> list[dict[str, Any]]:
+def _slots(example: Example, confidences: Sequence[float] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The example's text (the original utterance where it was read from one) and its slots, each
+    with offsets into that text."""
     text, spans = text_and_spans(example)
     slots = [{"slot": label, "text": text[start:end], "start": start, "end": end} for start, end, label in spans]
     for slot, confidence in zip(slots, confidences or []):
         slot["confidence"] = round(confidence, 4)
-    return slots
+    return text, slots
 
 
 def classify(gold: Sequence[bio.Span], predicted: Sequence[bio.Span]) -> list[dict[str, Any]]:
@@ -116,12 +118,14 @@ def _rows(examples: Sequence[Example], evaluation: Evaluation) -> tuple[list[dic
     rows, errors = [], []
     intents = evaluation.intents()
     for number, (example, result, intent) in enumerate(zip(examples, evaluation.tagged, intents), 1):
-        predicted = Example(example.tokens, tuple(result.tags), intent)
+        predicted = Example(example.tokens, tuple(result.tags), intent, text=example.text)
+        text, gold_slots = _slots(example)
+        _, predicted_slots = _slots(predicted, result.slot_confidences)  # the same text: the same tokens
         row = {
             "sentence": number,
-            "text": " ".join(example.tokens),
-            "gold": {"slots": _slots(example), "intent": example.intent},
-            "predicted": {"slots": _slots(predicted, result.slot_confidences), "intent": intent},
+            "text": text,
+            "gold": {"slots": gold_slots, "intent": example.intent},
+            "predicted": {"slots": predicted_slots, "intent": intent},
         }
         if result.rejected:
             row["predicted"]["rejected"] = result.rejected

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from slotfill.errors import ConfigError, ModelError
 from slotfill.features.wordpieces import TOKENIZER_FILE, EncoderFeatures, PieceArrays, PieceReader, WordPieces
+from slotfill.files import atomic_write_bytes
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 ENCODER_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)  # what a model directory keeps of its encoder
@@ -196,7 +197,7 @@ def copy_encoder(source: Path, target: Path, encoder: PieceEncoder | None = None
     """The encoder's files into a model directory's `encoder/` (a staging directory: swapped in
     whole); with `encoder` (a fine-tuned one), its trained weights in place of the source's (the
     layers above the highest it uses kept as they were: the folder is the whole model)."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file, save
 
     target.mkdir()
     for name in ENCODER_FILES:
@@ -206,6 +207,5 @@ def copy_encoder(source: Path, target: Path, encoder: PieceEncoder | None = None
         prefix = f"{encoder.model.base_model_prefix}."  # type: ignore[union-attr]
         state = {name.removeprefix(prefix): t for name, t in load_file(str(Path(source) / WEIGHTS_FILE)).items()}
         state.update({name: t.detach().cpu() for name, t in encoder.model.state_dict().items()})
-        save_file(
-            {name: t.contiguous() for name, t in state.items()}, str(target / WEIGHTS_FILE), metadata={"format": "pt"}
-        )
+        tensors = {name: t.contiguous() for name, t in state.items()}
+        atomic_write_bytes(target / WEIGHTS_FILE, save(tensors, metadata={"format": "pt"}))  # the umask's permissions

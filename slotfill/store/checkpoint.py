@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from slotfill import __version__
 from slotfill.config import Config, load_config
@@ -32,7 +32,7 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import load_gazetteers, save_gazetteers
 from slotfill.features.vocab import Vocab
-from slotfill.files import writing_dir
+from slotfill.files import atomic_write_bytes, writing_dir
 from slotfill.layout import (
     CHECKPOINT_STATE,
     CHECKPOINT_SUBDIR,
@@ -119,7 +119,8 @@ def save_checkpoint(
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
-        save_file(tensors, str(staged / CHECKPOINT_TENSORS), metadata={"checkpoint_version": str(CHECKPOINT_VERSION)})
+        meta = {"checkpoint_version": str(CHECKPOINT_VERSION)}
+        atomic_write_bytes(staged / CHECKPOINT_TENSORS, save(tensors, metadata=meta))  # the umask's permissions
         payload = {
             "checkpoint_version": CHECKPOINT_VERSION,
             "slotfill_version": __version__,

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from slotfill import __version__
 from slotfill.config import Config
@@ -32,7 +32,7 @@ from slotfill.errors import ModelError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import save_gazetteers
 from slotfill.features.vocab import Vocab
-from slotfill.files import atomic_write_text, writing_dir
+from slotfill.files import atomic_write_bytes, atomic_write_text, writing_dir
 from slotfill.layout import (
     CONFIG_FILE,
     ENCODER_SUBDIR,
@@ -101,7 +101,8 @@ def save_model(
             "slotfill_version": __version__,
             "sha256": encode_digests(file_digests(staged, REBUILT_FROM)),
         }
-        save_file(state, str(staged / WEIGHTS_FILE), metadata=meta)
+        # written with the umask's permissions (safetensors' own save_file makes the file 0600)
+        atomic_write_bytes(staged / WEIGHTS_FILE, save(state, metadata=meta))
         write_metrics(staged, metrics)
 
 

@@ -124,8 +124,6 @@ def build_run(
     """A run at its start: data read, vocabulary and gazetteers built unless given, model and optimizer initialised.
     Under torchrun every rank builds the same model; DistributedDataParallel checks they agree."""
     device = run_device(config, world)
-    if config.training.monitor == "intent_accuracy" and not config.model.intent.enabled:
-        raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
     splits = read_splits(config.data)
     warning = tokenisation_warning(splits.tokenisation, splits.train_where)
     if world.is_main and warning is not None:
@@ -133,7 +131,7 @@ def build_run(
     train_examples = model_view(splits.train, str(splits.train_where))
     if not train_examples:
         raise DataError(f"data.train: {splits.train_where}: no sentence has a word to learn from")
-    if config.model.intent.enabled:
+    if _learns_intents(config, train_examples, splits.train_where, world.is_main):
         check_calibration(config.out_of_scope, splits.dev)
         train_examples += _out_of_scope_noise(config, train_examples, splits.train_where, world.is_main)
     torch.manual_seed(config.seed)
@@ -182,6 +180,31 @@ def build_run(
     )  # fmt: skip
     run.progress.world_size = world.size
     return run
+
+
+def _learns_intents(config: Config, train: Sequence[Example], where: Path, report: bool) -> bool:
+    """Whether the run learns intents (and so rejects out-of-scope utterances): the config asks for
+    them and the training data has them. Data without intents (slots only, as most span datasets are)
+    trains with them off and one warning; a monitor that needs them is a ConfigError, before any work."""
+    monitor = config.training.monitor
+    if not config.model.intent.enabled:
+        if monitor == "intent_accuracy":
+            raise ConfigError("training.monitor: intent_accuracy, but model.intent.enabled is false")
+        return False
+    if any(e.intent is not None for e in train):
+        return True
+    if monitor == "intent_accuracy":
+        raise ConfigError(
+            f"training.monitor: intent_accuracy, but data.train ({where}) has no intents: monitor slot_f1, "
+            "sentence_accuracy or loss"
+        )
+    if report:
+        log.warning(
+            "data.train: %s has no intents: intent classification and out-of-scope rejection are off "
+            "(model.intent.enabled and out_of_scope are not used)",
+            where,
+        )
+    return False
 
 
 def _out_of_scope_noise(config: Config, train: list[Example], where: Path, report: bool) -> list[Example]:

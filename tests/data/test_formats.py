@@ -14,6 +14,7 @@ from slotfill.cli.app import app
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
 from slotfill.data.stats import dataset_stats
+from slotfill.data.spans import SpanPolicy
 from slotfill.errors import DataError
 
 from ..conftest import DEMO
@@ -72,7 +73,7 @@ def test_raw_text_with_character_spans(tmp_path: Path) -> None:
         ),
         (
             {"text": "to boston", "slots": [{"start": 0, "end": 9, "slot": "a"}, {"start": 3, "end": 9, "slot": "b"}]},
-            "slot 'b' ('boston') overlaps slot 'a' ('to boston') in the annotation itself",
+            "slot 'b' at characters 3-9 ('boston') overlaps slot 'a' ('to boston') in the annotation itself",
         ),
         ({"text": "to boston", "slots": [{"start": 3, "end": 99, "slot": "city"}]}, "at characters 3-99"),
         (
@@ -90,7 +91,7 @@ def test_span_errors_name_the_line_and_the_text(tmp_path: Path, record: dict, me
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"text": "fine", "slots": []}) + "\n" + json.dumps(record) + "\n")
     with pytest.raises(DataError) as error:
-        read_split(path, "jsonl" if "tokens" in record else "spans", misaligned="error")
+        read_split(path, "jsonl" if "tokens" in record else "spans", policy=SpanPolicy("error", "error"))
     assert message in str(error.value) and (str(error.value).startswith(f"{path}:2: ") or "tokens" in record)
 
 
@@ -134,7 +135,7 @@ def test_rasa_annotations_off_token_boundaries_name_the_line(tmp_path: Path) -> 
         DataError,
         match=rf"{path}:5: slot 'city' at characters 0-7 \('phoenix'\) does not fall on token boundaries \(tokens: phoenixto \| denver\)",
     ):
-        read_split(path, misaligned="error")
+        read_split(path, policy=SpanPolicy("error", "error"))
     for bad in ("to [denver]{bad json}", "to [denver] now"):
         path.write_text(f"nlu:\n- intent: x\n  examples: |\n    - {bad}\n")
         with pytest.raises(DataError, match=rf"{path}:4: (bad|malformed) entity annotation"):
@@ -167,7 +168,7 @@ def test_snips_dataset(tmp_path: Path) -> None:
         DataError,
         match=r"intents.cancelFlight.utterances\[0\]: slot 'flight_time' at characters 7-15 \('tomorrow'\) does not fall on token boundaries",
     ):
-        read_split(path, misaligned="error")
+        read_split(path, policy=SpanPolicy("error", "error"))
     cancel = read_split(path)[1]  # by default the slot covers the token it cuts
     assert (cancel.tokens, cancel.tags) == (("cancel", "tomorrow's", "flight"), ("O", "B-flight_time", "O"))
 

@@ -71,22 +71,23 @@ def test_validate_reports_every_problem_with_its_place(flawed: Path) -> None:
     train_in, test_in = flawed / "train" / "seq.in", flawed / "test" / "seq.in"
     assert [(p["kind"], p["where"]) for p in report["list"]] == [
         ("bio", f"{flawed / 'train' / 'seq.out'}:6"),  # the line of the I- without its B-
+        ("span_punctuation", f"{train_in}:5"),  # a slot of nothing but punctuation: dropped
         ("tokenisation", f"{train_in}:1"),
         ("tokenisation", f"{train_in}:4"),
-        ("punctuation_slot", f"{train_in}:5"),
         ("leak", f"{test_in}:1"),
         ("unseen_label", f"{test_in}:2"),
         ("unseen_label", f"{test_in}:2"),
         *[("few_examples", str(flawed / "train"))] * 4,  # heat, play, set, turn_on: under 10 examples each
     ]
     assert report["list"][0]["message"] == "I- tag without B- of the same slot (read as B-)"
-    assert report["list"][1]["message"] == "'lo-fi' (B-genre) becomes 'lo' '-' 'fi' when typed"
+    assert report["list"][1]["message"] == "slot 'level' ('-') has punctuation at its edge; dropped"
+    assert report["list"][2]["message"] == "'lo-fi' (B-genre) becomes 'lo' '-' 'fi' when typed"
     assert report["list"][-3]["message"] == (
         "intent 'play' has 3 examples: too few for its confidence to meet the out-of-scope threshold reliably "
         "(at least 10)"
     )
     assert report["by_kind"] == {
-        "tokenisation": 2, "punctuation_slot": 1, "bio": 1, "leak": 1, "unseen_label": 2, "few_examples": 4,
+        "tokenisation": 2, "span_punctuation": 1, "bio": 1, "leak": 1, "unseen_label": 2, "few_examples": 4,
     }  # fmt: skip
     clean = CliRunner().invoke(app, ["data", "validate", str(SMARTHOME)])
     assert clean.exit_code == 0 and "no problems found" in clean.stderr
@@ -96,7 +97,7 @@ def test_the_table_shows_every_place_whole_at_80_columns(flawed: Path) -> None:
     result = CliRunner().invoke(app, ["data", "validate", str(flawed)], env={"COLUMNS": "80"})
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
     places = [row[1] for row in rows if row[0]]  # a row's first line (a folded message goes on below)
-    assert places == ["train/seq.out:6", "train/seq.in:1", "train/seq.in:4", "train/seq.in:5",
+    assert places == ["train/seq.out:6", "train/seq.in:5", "train/seq.in:1", "train/seq.in:4",
                       "test/seq.in:1", "test/seq.in:2", "test/seq.in:2", *["train"] * 4]  # fmt: skip
     assert "…" not in result.stdout
 
