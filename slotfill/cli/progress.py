@@ -95,16 +95,10 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
 def _out_of_scope_table(measured: dict[str, Any]) -> Table:
     table = Table(title="Out of scope", show_header=False)
     table.add_row("utterances", f"{measured['in_scope']} in scope, {measured['out_of_scope']} out of scope")
-    for name in (
-        "in_scope_accuracy",
-        "in_scope_rejected",
-        "out_of_scope_precision",
-        "out_of_scope_recall",
-        "out_of_scope_f1",
-    ):
-        table.add_row(name, f"{100 * measured[name]:.2f}")
-    if measured["auroc"] is not None:
-        table.add_row("auroc", f"{100 * measured['auroc']:.2f}")
+    from slotfill.evaluation.out_of_scope import OUT_OF_SCOPE_MEASURES, as_percent
+
+    for name in (*OUT_OF_SCOPE_MEASURES, "auroc"):
+        table.add_row(name, as_percent(measured[name]))
     return table
 
 

@@ -152,7 +152,7 @@ def download(
             destination = stage / path
             destination.parent.mkdir(parents=True, exist_ok=True)
             if source is not None:
-                _import(Path(source) / path, destination, digest, name)
+                _import(_origin(Path(source), path, name, len(files)), destination, digest, name)
             else:
                 url = f"{base_url.rstrip('/')}/{name}/{path}" if base_url else published.url.format(path=path)
                 fetch(url, destination, digest, name)
@@ -172,10 +172,23 @@ DEADLINE_S = 120.0  # the longest one file may take to arrive, however it trickl
 CHUNK = 1 << 16
 
 
+def _layout(name: str) -> str:
+    return SOURCES[name].layout if name in SOURCES else ATIS_LAYOUT
+
+
+def _origin(source: Path, path: str, name: str, count: int) -> Path:
+    """Where `--from SOURCE` holds the registry file `path`: under the copy SOURCE, or SOURCE itself
+    where it is that file (a dataset of one file: `--from .../data_full.json`)."""
+    if not source.is_file():
+        return source / path
+    if count == 1 and source.name == Path(path).name:
+        return source
+    raise DataError(f"{source}: a file; --from takes a copy of {name}: a directory with {_layout(name)}")
+
+
 def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
     if not origin.is_file():
-        layout = SOURCES[name].layout if name in SOURCES else ATIS_LAYOUT
-        raise DataError(f"{origin}: missing (a copy of {name} has {layout})")
+        raise DataError(f"{origin}: missing (a copy of {name} has {_layout(name)})")
     if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
         raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
     with origin.open("rb") as handle:

@@ -96,18 +96,18 @@ def out_of_scope_metrics(examples: Sequence[Example], tagged: Sequence[Tagged], 
     right = sum(1 for i in in_scope if not rejected[i] and tagged[i].intent == examples[i].intent)
     caught = sum(1 for i in out_of_scope if rejected[i])
     flagged = sum(1 for i in in_scope + out_of_scope if rejected[i])
-    precision = caught / flagged if flagged else 0.0
-    recall = caught / len(out_of_scope) if out_of_scope else 0.0
+    precision = _ratio(caught, flagged)
+    recall = _ratio(caught, len(out_of_scope))
     confidence = np.array([t.in_scope_confidence if t.in_scope_confidence is not None else 0.0 for t in tagged])
     bins = np.linspace(0.0, 1.0, 21)
     return {
         "in_scope": len(in_scope),
         "out_of_scope": len(out_of_scope),
-        "in_scope_accuracy": right / len(in_scope) if in_scope else 0.0,
-        "in_scope_rejected": sum(1 for i in in_scope if rejected[i]) / len(in_scope) if in_scope else 0.0,
+        "in_scope_accuracy": _ratio(right, len(in_scope)),
+        "in_scope_rejected": _ratio(sum(1 for i in in_scope if rejected[i]), len(in_scope)),
         "out_of_scope_precision": precision,
         "out_of_scope_recall": recall,
-        "out_of_scope_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "out_of_scope_f1": None if precision is None or recall is None else _f1(precision, recall),
         "auroc": auroc(confidence[in_scope], confidence[out_of_scope]),
         "confidence_histogram": {
             "bins": bins.round(2).tolist(),
@@ -115,6 +115,26 @@ def out_of_scope_metrics(examples: Sequence[Example], tagged: Sequence[Tagged], 
             "out_of_scope": np.histogram(confidence[out_of_scope], bins)[0].tolist(),
         },
     }
+
+
+# the measures evaluate shows (table, report page), in order; each None where undefined (no utterance
+# of the kind it is a share of): shown as n/a, null in --json
+OUT_OF_SCOPE_MEASURES = (
+    "in_scope_accuracy", "in_scope_rejected", "out_of_scope_precision", "out_of_scope_recall", "out_of_scope_f1",
+)  # fmt: skip
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def as_percent(value: float | None) -> str:
+    """A measure as people read it: a percentage with two decimals, n/a where it is undefined."""
+    return "n/a" if value is None else f"{100 * value:.2f}"
 
 
 def auroc(in_scope: np.ndarray, out_of_scope: np.ndarray) -> float | None:

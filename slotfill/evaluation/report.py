@@ -29,6 +29,7 @@ from typing import Any
 from slotfill.data.example import Example
 from slotfill.data.writers import text_and_spans
 from slotfill.evaluation.evaluate import Evaluation, slot_calibration
+from slotfill.evaluation.out_of_scope import OUT_OF_SCOPE_MEASURES, as_percent
 from slotfill.evaluation.scoring import reliability
 from slotfill.files import writing_dir
 from slotfill.text import bio
@@ -270,14 +271,7 @@ def _page(
     measured = metrics.get("out_of_scope")
     if measured is not None:
         summary += "".join(
-            f"<tr><th>{n.replace('_', ' ')}</th><td>{100 * measured[n]:.2f}</td></tr>"
-            for n in (
-                "in_scope_accuracy",
-                "in_scope_rejected",
-                "out_of_scope_precision",
-                "out_of_scope_recall",
-                "out_of_scope_f1",
-            )
+            f"<tr><th>{n.replace('_', ' ')}</th><td>{as_percent(measured[n])}</td></tr>" for n in OUT_OF_SCOPE_MEASURES
         )
     per_slot = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{100 * v['precision']:.1f}</td><td>{100 * v['recall']:.1f}</td>"

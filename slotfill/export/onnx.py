@@ -171,9 +171,9 @@ def _written(path: Path, quantize: str, write: Callable[[Path], None]) -> None:
         return
     float_path = path.with_name("float32.onnx")
     write(float_path)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from slotfill.export.quantize import quantize_weights
 
-    quantize_dynamic(str(float_path), str(path), weight_type=QuantType.QInt8)
+    quantize_weights(float_path, path)  # int8 weights computed in float32: batch-invariant (export/quantize.py)
     float_path.unlink()
 
 

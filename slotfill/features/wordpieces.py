@@ -125,6 +125,17 @@ def _split_specials(tokenizer: object) -> tuple[list[int], list[int]]:
 
 
 def _unknown_id(tokenizer: object, where: Path) -> int:
+    """The piece a token the vocabulary cannot cover becomes: the one the tokenizer's model declares
+    (WordPiece, WordLevel, BPE), which must be in its vocabulary, else one of the usual names."""
+    declared = getattr(tokenizer.model, "unk_token", None)  # type: ignore[attr-defined]
+    if declared is not None:
+        found = tokenizer.token_to_id(declared)  # type: ignore[attr-defined]
+        if found is None:
+            raise ModelError(
+                f"{where}: the tokenizer's unknown piece {declared!r} is not in its vocabulary: a word it "
+                "cannot cover would have no piece (refused: such an encoder reads most words as nothing)"
+            )
+        return int(found)
     for name in ("[UNK]", "<unk>", "<UNK>"):
         found = tokenizer.token_to_id(name)  # type: ignore[attr-defined]
         if found is not None:

@@ -92,7 +92,27 @@ class Guard:
                 return
             if not message.get("more_body"):
                 break
+        if _nested_too_deeply(bytes(body)):  # the framework would answer 400 for it: malformed is 422
+            await _send_json(send, 422, {"detail": "request body nested too deeply to be JSON of a request"})
+            return
         await self.app(_as_json(scope), _replay(bytes(body), receive), send)
+
+
+def _nested_too_deeply(body: bytes) -> bool:
+    """Whether parsing `body` as JSON would exceed Python's recursion limit (a hostile body of
+    100,000 brackets). Parsed here only when it has more brackets than a request ever nests."""
+    if body.count(b"[") + body.count(b"{") <= MAX_PLAIN_BRACKETS:
+        return False
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:  # malformed otherwise: the app's 422 names what is wrong
+        return False
+    return False
+
+
+MAX_PLAIN_BRACKETS = 512  # a batch of texts with their contexts has a few per text; more are checked
 
 
 def _as_json(scope: Scope) -> Scope:

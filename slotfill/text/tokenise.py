@@ -51,9 +51,11 @@ _NUMBER_RULES_1 = r"\d+(?:[:.,/]\d+)+%?"
 _NUMBER_RULES_3 = r"\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?%? | \d+(?:[:./]\d+)+%?"
 
 
-def _ascii_rules(numbers: str) -> str:
+def _ascii_rules(numbers: str, controls: bool = False) -> str:
     """Rules 1 (models written before marks and grapheme clusters: vocab.json without "tokenisation"),
-    and every later rules' ASCII fast path, with `numbers` as the number rule."""
+    and every later rules' ASCII fast path, with `numbers` as the number rule; with `controls` (rules
+    4), no token of an ASCII control character (U+0000 ...)."""
+    invisible = _INVISIBLE + ("\x00-\x1f\x7f" if controls else "")
     return rf"""
     [{_CJK}]                                          # one CJK character
     | (?:(?i:{"|".join(_ABBREVIATIONS)})\.)(?![^\W_])  # st. mt. (not 'st.louis')
@@ -61,7 +63,7 @@ def _ascii_rules(numbers: str) -> str:
     | {numbers}                                        # 8:30 3.5 1,000 11/2 2.5%
     | \d+%                                             # 25%
     | [^\W_{_CJK}]+(?:[{_APOSTROPHES}][^\W_{_CJK}]+)*  # words, i'd, o'clock, 2nd
-    | [^\s{_INVISIBLE}]{_SYMBOL_EXTENSION}*            # any other visible character (an emoji with its modifiers)
+    | [^\s{invisible}]{_SYMBOL_EXTENSION}*            # any other visible character (an emoji with its modifiers)
     """
 
 
@@ -78,20 +80,36 @@ _WORD_SCRIPTS = (
 NO_SPACE_SCRIPTS = ("Thai", "Lao", "Khmer", "Myanmar")
 _NO_SPACE = "".join(rf"\p{{{script}}}" for script in NO_SPACE_SCRIPTS)
 _JOIN = rf"(?:[{_APOSTROPHES}](?=\w))"  # i'd, o'clock: an apostrophe between two pieces of a word
+# rules 4: what else joins two pieces of one word: the zero-width non-joiner of ordinary Persian and
+# Indic words ("می‌خواهم"), the zero-width joiner, the word joiner and the soft hyphen ("kit\u200dchen")
+_JOINERS = "\u200c\u200d\u2060\u00ad\u180e"  # (U+180E: the Mongolian vowel separator)
+_JOIN_4 = rf"(?:[{_APOSTROPHES}](?=\w)|[{_JOINERS}]+(?=[^\W_]))"
+# rules 4: never the first character of a token, so that none is made of them alone: format characters
+# (\p{Cf}: joiners, bidi marks, tag characters, U+180E), controls (\p{Cc}: U+0000) and variation selectors
+_NEVER_FIRST_4 = "\\p{Cf}\\p{Cc}\ufe00-\ufe0f\U000e0100-\U000e01ef"
 
 
-def _script_word(letters: str) -> str:
-    """A run of `letters` (and digits), each with its combining marks, apostrophes between pieces."""
-    unit = rf"[{letters}\p{{N}}]\p{{M}}*"
-    return rf"(?:{unit})+(?:{_JOIN}(?:{unit})+)*"
+def _script_word(letters: str, join: str = _JOIN) -> str:
+    """A run of `letters` (and digits), each with its combining marks, `join` between pieces."""
+    no_format = r"(?!\p{Cf})" if join == _JOIN_4 else ""  # rules 4: U+180E is Mongolian, but no letter
+    unit = rf"{no_format}[{letters}\p{{N}}]\p{{M}}*"
+    return rf"(?:{unit})+(?:{join}(?:{unit})+)*"
 
 
-_SCRIPT_WORDS = "|".join(_script_word(rf"\p{{{script}}}") for script in _WORD_SCRIPTS)
-_OTHER_WORD = _script_word(rf"^\W_\p{{M}}{_CJK}{_NO_SPACE}")  # (regex's \w has the marks: not as letters)
+def _words(join: str) -> tuple[str, str]:
+    """A word of one script, and a word of any other script, with `join` between pieces."""
+    scripts = "|".join(_script_word(rf"\p{{{script}}}", join) for script in _WORD_SCRIPTS)
+    # (regex's \w has the marks, not letters, and from rules 4 the joiners and other format characters)
+    formats = r"\p{Cf}" if join == _JOIN_4 else ""
+    other = _script_word(rf"^\W_\p{{M}}{formats}{_CJK}{_NO_SPACE}", join)
+    return scripts, other
 
 
-def _unicode_rules(numbers: str) -> str:
-    """Rules 2 and later (compiled with `regex`), with `numbers` as the number rule."""
+def _unicode_rules(numbers: str, rules: int) -> str:
+    """Rules 2 and later (compiled with `regex`), with `numbers` as the number rule; from rules 4,
+    joiners inside a word and no token of format characters alone."""
+    script_words, other_word = _words(_JOIN_4 if rules >= 4 else _JOIN)
+    never_first = f"{_INVISIBLE}{_NEVER_FIRST_4}" if rules >= 4 else _INVISIBLE
     return rf"""
     [{_CJK}]\p{{M}}*                                    # one CJK character (a kana's dakuten typed as a mark too)
     | (?=[{_NO_SPACE}])\X                              # one Thai, Lao, Khmer or Myanmar grapheme cluster
@@ -99,18 +117,20 @@ def _unicode_rules(numbers: str) -> str:
     | (?:[^\W\d_\p{{M}}{_CJK}{_NO_SPACE}]\p{{M}}*\.){{2,}}  # a.m. u.s. d.c.
     | {numbers}                                        # 8:30 3.5 1,000 11/2 2.5%
     | \d+%                                             # 25%
-    | {_SCRIPT_WORDS}                                  # a word of one script
-    | {_OTHER_WORD}                                    # a word of any other script
-    | [^\s\x1c-\x1f{_INVISIBLE}]\p{{M}}*{_SYMBOL_EXTENSION}*  # any other visible character (an emoji with its modifiers);
+    | {script_words}                                   # a word of one script
+    | {other_word}                                     # a word of any other script
+    | [^\s\x1c-\x1f{never_first}]\p{{M}}*{_SYMBOL_EXTENSION}*  # any other visible character (an emoji with its modifiers);
     """  # (\x1c-\x1f are spaces to `re` and str.isspace, not to `regex`)
 
 
-TOKENISATION = 3  # the rules new models are trained and tag with (vocab.json records them)
+TOKENISATION = 4  # the rules new models are trained and tag with (vocab.json records them)
 # every rules this slotfill knows: (the `re` rules for ASCII text, the `regex` rules for any other)
 _RULES = {
     1: (_ascii_rules(_NUMBER_RULES_1), _ascii_rules(_NUMBER_RULES_1)),
-    2: (_ascii_rules(_NUMBER_RULES_1), _unicode_rules(_NUMBER_RULES_1)),
-    3: (_ascii_rules(_NUMBER_RULES_3), _unicode_rules(_NUMBER_RULES_3)),
+    2: (_ascii_rules(_NUMBER_RULES_1), _unicode_rules(_NUMBER_RULES_1, 2)),
+    3: (_ascii_rules(_NUMBER_RULES_3), _unicode_rules(_NUMBER_RULES_3, 3)),
+    # 4: joiners inside a word stay in it, and no token is made of format or control characters alone
+    4: (_ascii_rules(_NUMBER_RULES_3, controls=True), _unicode_rules(_NUMBER_RULES_3, 4)),
 }
 KNOWN_TOKENISATIONS = tuple(_RULES)
 _PATTERNS: dict[tuple[int, bool], Any] = {}

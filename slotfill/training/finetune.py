@@ -56,13 +56,30 @@ def _flat(section: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# the optional sections of `model`, as people name what they add: one set on one side only is the difference
+OPTIONAL_INPUTS = {"encoder_features": "a pretrained encoder", "embedding.pretrained": "pretrained word vectors"}
+
+
 def first_difference(model: Config, config: Config) -> str | None:
-    """The first architecture key (`model.encoder.hidden_size`) whose value differs, with both values."""
+    """The first architecture difference: an optional input (a pretrained encoder, word vectors) one
+    side has and the other not, else the first key (`model.encoder.hidden_size`) whose value differs."""
+    for section, what in OPTIONAL_INPUTS.items():
+        theirs_set, ours_set = (_section(c, section) is not None for c in (model, config))
+        if theirs_set != ours_set:
+            has, lacks = ("the model", "the config") if theirs_set else ("the config", "the model")
+            return f"model.{section}: {has} has {what} and {lacks} none: the two read different inputs"
     theirs, ours = _flat(model.model.model_dump(mode="json")), _flat(config.model.model_dump(mode="json"))
     for key in ours:
         if key not in TRAINING_ONLY and theirs.get(key) != ours[key]:
             return f"model.{key} is {theirs.get(key)!r} in the model and {ours[key]!r} in the config"
     return None
+
+
+def _section(config: Config, dotted: str) -> Any:
+    value: Any = config.model
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def start_from(model_dir: Path, config: Config) -> tuple[Config, Start]:

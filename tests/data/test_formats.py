@@ -13,8 +13,8 @@ from slotfill.choices import DATA_FORMATS
 from slotfill.cli.app import app
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
-from slotfill.data.stats import dataset_stats
 from slotfill.data.spans import SpanPolicy
+from slotfill.data.stats import dataset_stats
 from slotfill.errors import DataError
 
 from ..conftest import DEMO

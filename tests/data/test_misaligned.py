@@ -164,7 +164,9 @@ OVERLAPPING = AnnotatedText(  # a time inside a date phrase, as real booking dat
 def test_spans_that_overlap_in_the_annotation_keep_the_longer_by_default() -> None:
     tokens, tags, found = to_tokens(OVERLAPPING, SpanPolicy())
     assert tags == ["O", "O", "O", "B-date", "I-date", "I-date", "I-date"]
-    assert [(p.reason, p.label, p.text, p.kept) for p in found] == [("overlapping", "time", "an hour", "today in an hour")]
+    assert [(p.reason, p.label, p.text, p.kept) for p in found] == [
+        ("overlapping", "time", "an hour", "today in an hour")
+    ]
     assert found[0].message() == (
         "slot 'time' at characters 21-28 ('an hour') overlaps slot 'date' ('today in an hour') in the annotation "
         "itself; only 'today in an hour', the longer, is kept"

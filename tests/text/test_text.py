@@ -159,6 +159,17 @@ def test_punctuation_tokens_are_recognised() -> None:
         ("ｂｏｓｔｏｎ on the ２nd", ["ｂｏｓｔｏｎ", "on", "the", "２nd"]),  # full-width letters make one word
         ("hi 👍🏽 boston", ["hi", "👍🏽", "boston"]),  # a skin tone stays on its emoji
         ("👨\u200d👩\u200d👧 to rome", ["👨\u200d👩\u200d👧", "to", "rome"]),  # a ZWJ sequence is one symbol
+        # joiners inside a word stay inside its token (rules 4): ZWJ, ZWNJ in ordinary Persian, soft hyphen
+        ("kit\u200dchen lights", ["kit\u200dchen", "lights"]),
+        (
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 x",
+            ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "x"],
+        ),
+        ("soft\u00adware", ["soft\u00adware"]),
+        ("\u182e\u1823\u1829\u182d\u1823\u182f\u180e\u1820", ["\u182e\u1823\u1829\u182d\u1823\u182f\u180e\u1820"]),
+        # no token of format or control characters alone: a lone variation selector, U+180E, a tag, NUL
+        ("a \ufe0f b \u180e c \U000e0041 d \x00 e", ["a", "b", "c", "d", "e"]),
+        ("go\u200d \u200dhome a\x00b", ["go", "home", "a", "b"]),
     ],
 )
 def test_invisible_characters_full_width_letters_and_emoji(text: str, tokens: list[str]) -> None:
