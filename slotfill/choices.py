@@ -7,15 +7,22 @@ from __future__ import annotations
 
 DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" is accepted too
 # plus "auto": recognised from the path. Token formats: atis, conll, jsonl; raw text with character
-# spans, tokenised by slotfill: spans (JSON lines), rasa (Rasa NLU YAML), snips (Snips NLU JSON)
-DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips")
+# spans, tokenised by slotfill: spans (JSON lines), rasa (Rasa NLU YAML), snips (Snips NLU JSON),
+# polyai (PolyAI's span-extraction JSON: turns with the slots the system requested)
+DATA_FORMATS = ("atis", "conll", "jsonl", "spans", "rasa", "snips", "polyai")
 # what training does with an annotated span that does not fall on token boundaries ("friday" in "friday's")
 MISALIGNED = ("expand", "contract", "skip_sentence", "error")
 # what reading does with two slots that overlap as annotated ("in an hour" inside "today in an hour")
 OVERLAPPING = ("longer", "skip_sentence", "error")
 # what reading does with punctuation tokens at a slot's edge ("5:30 pm ." as a time; never inside: "St. Louis")
 SPAN_PUNCTUATION = ("trim", "keep", "error")
-DATASETS = ("atis", "snips", "xsid", "clinc150")  # `slotfill data download NAME` (slotfill.data.datasets.SOURCES)
+DATASETS = (
+    "atis",
+    "snips",
+    "xsid",
+    "clinc150",
+    "dstc8",
+)  # `slotfill data download NAME` (slotfill.data.datasets.SOURCES)
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
@@ -32,6 +39,10 @@ ENCODER_SOURCES = ("all-minilm-l6-v2",)
 ENCODER_POOLINGS = ("mean", "first")
 ENCODER_MODES = ("frozen", "fine_tuned")
 DECODERS = ("crf", "softmax")
+# how a model reads the dialogue context, the slots the system requested (model.context;
+# docs/dialogue-context.md): as an input of every token (input), as a learned bias of the tag and
+# intent scores (bias), or both
+CONTEXT_FEEDS = ("input", "bias", "both")
 LR_SCHEDULES = ("constant", "linear")
 # how a model rejects an utterance outside its intents (out_of_scope.method; docs/out-of-scope.md)
 REJECTIONS = ("confidence", "class")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from slotfill.choices import (
     BUILTIN_GAZETTEERS,
     CELLS,
+    CONTEXT_FEEDS,
     DATA_FORMATS,
     DATASETS,
     DECODERS,
@@ -215,6 +216,18 @@ class EncoderFeaturesConfig(Section):
         return Path(self.source)
 
 
+class ContextConfig(Section):
+    """The dialogue context a model reads: the slots the system requested before the turn
+    (docs/dialogue-context.md)."""
+
+    # whether the model reads it: true, false, or auto (when the training data has requested slots)
+    enabled: bool | Literal["auto"] = "auto"
+    feed: Literal[CONTEXT_FEEDS] = "both"  # type: ignore[valid-type]
+    dim: int = Field(16, gt=0)  # the width of the requested-slot embedding joined to every token (feed input, both)
+    # the share of training turns whose context is hidden: the model also parses a turn without one
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+
+
 class ModelConfig(Section):
     embedding: EmbeddingConfig = EmbeddingConfig()
     chars: CharConfig = CharConfig()
@@ -226,6 +239,7 @@ class ModelConfig(Section):
     decoder: Literal[DECODERS] = "crf"  # type: ignore[valid-type]
     intent: IntentConfig = IntentConfig()
     encoder_features: EncoderFeaturesConfig | None = None
+    context: ContextConfig = ContextConfig()
 
 
 class TrainingConfig(Section):

@@ -3,12 +3,15 @@ the intent, and on request the k best alternatives. The model runs in slotfill.d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Model, Rejection
 from slotfill.errors import ConfigError
@@ -23,6 +26,15 @@ from slotfill.values.places import Places
 from slotfill.values.resolve import ValueResolver
 
 CHUNK_BATCHES = 8  # batches per chunk of parse_many: enough to sort by length, little memory
+log = logging.getLogger(__name__)
+ContextLike = Context | Mapping[str, Any] | None  # a Context, its JSON ({"requested_slots": [...]}), or none
+
+
+def as_context(value: ContextLike) -> Context:
+    """A turn's context from what a caller gives; DataError (one line) for a malformed one."""
+    if value is None or isinstance(value, Context):
+        return value or NO_CONTEXT
+    return context_from_json(dict(value) if isinstance(value, Mapping) else value, "context")
 
 
 class Predictor:
@@ -49,6 +61,7 @@ class Predictor:
         self.values = self._value_resolver(None) if values else None
         # the model's rejection of out-of-scope utterances (none without an intent head)
         self.rejection = loaded.rejection if self.has_intent else Rejection()
+        self._warnings_given: set[str] = set()  # the context warnings logged already (once each)
 
     @classmethod
     def load(
@@ -182,15 +195,17 @@ class Predictor:
         self,
         text: str,
         *,
+        context: ContextLike = None,
         alternatives: int = 0,
         min_confidence: float = 0.0,
         min_intent_confidence: float | None = None,
         now: str | datetime | None = None,
         values: bool = True,
     ) -> dict[str, Any]:
-        """One text, exactly as given (`parse_many` also drops a line ending); `now` as in `parse_many`."""
+        """One text, exactly as given (`parse_many` also drops a line ending); `context` and `now`
+        as in `parse_many`."""
         options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
-        return next(self._parse_chunk([text], options, self._now_for(values, now)))
+        return next(self._parse_chunk([text], options, self._now_for(values, now), [as_context(context)]))
 
     def _now_for(self, values: bool, now: str | datetime | None) -> datetime | None:
         return self.reference_time(now) if values and self.values is not None else None
@@ -205,8 +220,15 @@ class Predictor:
         min_intent_confidence: float | None = None,
         now: str | datetime | None = None,
         values: bool = True,
+        contexts: Iterable[ContextLike] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Parse a stream of texts chunk by chunk (constant memory), yielding in input order.
+
+        `contexts`, one per text (None: none), is the dialogue state each text answers: a
+        slotfill.data.context.Context or its JSON, `{"requested_slots": ["people"]}` (the slots
+        the system just asked for; docs/dialogue-context.md). A model trained with context reads
+        them; a slot it does not know, or any context given to a model trained without, is left
+        out of the parse with a `warnings` entry (and one logged warning), never an error.
 
         Slot values resolve against `now` (ISO 8601 text or datetime, read in the predictor's
         time zone when it has no offset; None: the time of this call), the same for the whole
@@ -219,25 +241,46 @@ class Predictor:
         (None: the model's, fitted on dev; 0: none, only the out-of-scope class rejects).
         A line ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
         `slotfill predict --input path` prints."""
+        turns = zip(texts, contexts if contexts is not None else itertools.repeat(None))
+        yield from self.parse_turns(
+            turns, chunk_size, alternatives=alternatives, min_confidence=min_confidence,
+            min_intent_confidence=min_intent_confidence, now=now, values=values,
+        )  # fmt: skip
+
+    def parse_turns(
+        self,
+        turns: Iterable[tuple[str, ContextLike]],
+        chunk_size: int | None = None,
+        *,
+        alternatives: int = 0,
+        min_confidence: float = 0.0,
+        min_intent_confidence: float | None = None,
+        now: str | datetime | None = None,
+        values: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """`parse_many` of dialogue turns: (text, context) pairs, read as they come."""
         options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
         reference = self._now_for(values, now)
         chunk_size = chunk_size or self.chunk_size
         chunk: list[str] = []
-        for text in texts:
+        chunk_contexts: list[Context] = []
+        for text, context in turns:
             chunk.append(text[:-2] if text.endswith("\r\n") else text.removesuffix("\n"))
+            chunk_contexts.append(as_context(context))
             if len(chunk) == chunk_size:
-                yield from self._parse_chunk(chunk, options, reference)
-                chunk = []
+                yield from self._parse_chunk(chunk, options, reference, chunk_contexts)
+                chunk, chunk_contexts = [], []
         if chunk:
-            yield from self._parse_chunk(chunk, options, reference)
+            yield from self._parse_chunk(chunk, options, reference, chunk_contexts)
 
     def _parse_chunk(
-        self, texts: list[str], options: ParseOptions, now: datetime | None = None
+        self, texts: list[str], options: ParseOptions, now: datetime | None, contexts: list[Context]
     ) -> Iterator[dict[str, Any]]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
         decoding = Decoding(self.loaded.temperature, options.alternatives, rejection=self._rejection(options))
         checked = [self._tokens_within_limits(text) for text in texts]
         token_lists = [[t.norm for t in tokens] for tokens, error in checked if error is None]
+        read = [self._read_context(context) for context in contexts]
         loaded = self.loaded
         tagged = iter(
             tag_token_lists(
@@ -247,14 +290,44 @@ class Predictor:
                 self.batch_size,
                 gazetteers=self.gazetteers,
                 decoding=decoding,
+                contexts=[context for (context, _), (_, error) in zip(read, checked) if error is None],
             )
         )
-        for text, (tokens, error) in zip(texts, checked):
+        for text, (tokens, error), (_, warnings) in zip(texts, checked, read):
             if error is not None:
                 yield {"error": error}
                 continue
             parsed = self._parsed(text, tokens, next(tagged), options)
+            if warnings:
+                parsed["warnings"] = warnings
             yield parsed if now is None else self.add_values(parsed, now)
+
+    def _read_context(self, context: Context) -> tuple[Context, list[str]]:
+        """The part of `context` the model reads, and a warning for each part it cannot (logged
+        once per predictor and kind, returned with every parse it concerns)."""
+        if not context:
+            return context, []
+        known = self.loaded.vocab.requested
+        if not len(known):
+            return NO_CONTEXT, [
+                self._warned("this model was trained without dialogue context: the requested slots are not read")
+            ]
+        unknown = [name for name in context.requested_slots if name not in known]
+        if not unknown:
+            return context, []
+        kept = Context(tuple(name for name in context.requested_slots if name not in unknown))
+        slots = ", ".join(known.items)
+        return kept, [
+            self._warned(f"requested slot {name!r} is not a slot of this model (its slots: {slots}): parsed without it")
+            for name in unknown
+        ]
+
+    def _warned(self, warning: str) -> str:
+        """`warning`, logged the first time this predictor meets it."""
+        if warning not in self._warnings_given:
+            self._warnings_given.add(warning)
+            log.warning("%s", warning)
+        return warning
 
     def _parsed(self, text: str, tokens: list[Token], result: Tagged, options: ParseOptions) -> dict[str, Any]:
         min_confidence = options.min_confidence

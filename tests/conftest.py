@@ -114,6 +114,7 @@ def fine_tuned_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactor
 
 SLOW_FIXTURES = {
     "trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli", "frozen_encoder_run", "fine_tuned_run",
+    "dialogue_run",
 }  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from slotfill.annotation.doubt import DOUBT_DEFAULT, doubt, most_doubtful_first
+from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text
 from slotfill.text.tokenise import tokenise
@@ -53,6 +54,7 @@ class Item:
     intent: str | None
     parsed: dict[str, Any] = field(default_factory=dict)  # the model's parse, as it was shown
     changed: bool = False
+    context: dict[str, Any] | None = None  # the dialogue context it answers ({"requested_slots": [...]}), kept
 
     @property
     def tokens(self) -> list[Any]:
@@ -63,12 +65,10 @@ class Item:
             {"start": s["start"], "end": s["end"], "slot": s["slot"]}
             for s in sorted(self.slots, key=lambda s: s["start"])
         ]
-        return {
-            "text": self.text,
-            "intent": self.intent,
-            "slots": slots,
-            "annotation": {"model": model, "decision": decision},
-        }
+        record = {"text": self.text, "intent": self.intent, "slots": slots}
+        if self.context:
+            record["context"] = self.context
+        return {**record, "annotation": {"model": model, "decision": decision}}
 
 
 def read_decisions(path: Path, model: str) -> list[dict[str, Any]]:
@@ -118,16 +118,16 @@ class Session:
             raise DataError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
         self.output, self.model, self.out_of_scope = Path(output), model, out_of_scope
         self.decided = read_decisions(self.output, model)
-        asked = {record["text"] for record in self.decided}  # decided, or already in the queue
+        asked = {_turn_key(record) for record in self.decided}  # decided, or already in the queue
         indices = most_doubtful_first(parses, DOUBT_DEFAULT) if order != "input" else list(range(len(parses)))
         if order == "rejected":  # stable: the rejected in order of doubt, then the others
             indices.sort(key=lambda i: "rejected" not in parses[i])
         sure = (lambda p: 1.0 - doubt(p) >= min_confidence) if min_confidence is not None else (lambda p: False)
         self.queue = []
         for parsed in (parses[i] for i in indices):
-            if parsed["text"] not in asked and not sure(parsed):  # a text typed twice is asked once
+            if _turn_key(parsed) not in asked and not sure(parsed):  # a turn typed twice is asked once
                 self.queue.append(parsed)
-                asked.add(parsed["text"])
+                asked.add(_turn_key(parsed))
         self.position = 0
         self.current = self._item()
 
@@ -137,7 +137,9 @@ class Session:
         parsed = self.queue[self.position]
         slots = [dict(s) for s in parsed.get("slots", [])] + [dict(s) for s in parsed.get("low_confidence", [])]
         intent = self.out_of_scope if parsed.get("rejected") == "out_of_scope" else parsed.get("intent")
-        return Item(parsed["text"], sorted(slots, key=lambda s: s["start"]), intent, parsed)
+        return Item(
+            parsed["text"], sorted(slots, key=lambda s: s["start"]), intent, parsed, context=parsed.get("context")
+        )
 
     @property
     def remaining(self) -> int:
@@ -268,9 +270,15 @@ def _find_words(tokens: list[Any], words: list[str], text: str) -> tuple[int, in
     return None
 
 
-def read_utterances(path: Path) -> Iterable[str]:
-    """One utterance a line; a JSON-lines file (a `serve --log-requests` log, span data) gives each
-    line's "text"."""
+def _turn_key(record: dict[str, Any]) -> tuple[str, str]:
+    """What makes two utterances one question: the text and the context it answers ("13" after
+    "how many people?" is not "13" after "what time?")."""
+    return record["text"], json.dumps(record.get("context") or {}, sort_keys=True)
+
+
+def read_utterances(path: Path) -> Iterable[tuple[str, Context]]:
+    """(text, context) of each utterance: one a line; a JSON-lines file (a `serve --log-requests`
+    log, span data) gives each line's "text" and "context"."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -281,6 +289,6 @@ def read_utterances(path: Path) -> Iterable[str]:
                 raise DataError(f"{path}:{number}: a line that starts with '{{' is not JSON") from None
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise DataError(f"{path}:{number}: a JSON line needs a 'text' string")
-            yield record["text"]
+            yield record["text"], context_from_json(record.get("context"), f"{path}:{number}")
         else:
-            yield line
+            yield line, NO_CONTEXT

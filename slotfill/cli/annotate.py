@@ -67,10 +67,13 @@ def annotate(
     if order not in ORDERS:
         raise fail(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
     predictor = call(Predictor.from_options, model_dir, PredictorOptions(device=device, values=False))
-    texts = call(lambda: list(read_utterances(input_file)))
+    turns = call(lambda: list(read_utterances(input_file)))
     loaded = predictor.loaded
     model = model_fingerprint(loaded.config.to_yaml(), loaded.vocab.to_json())
-    parses = call(lambda: list(predictor.parse_many(texts, alternatives=1, values=False)))
+    parses = call(lambda: list(predictor.parse_turns(turns, alternatives=1, values=False)))
+    for parsed, (_, context) in zip(parses, turns):  # the context each was parsed in goes with it
+        if context:
+            parsed["context"] = context.to_json()
     session = call(Session, parses, output, model, order, min_confidence, loaded.config.out_of_scope.intent)
     out = Console()
     style = SlotStyles(predictor.slot_types)
@@ -94,6 +97,8 @@ def _show(out: Console, item: Any, remaining: int, style: SlotStyles) -> None:
     for slot in item.slots:
         text.stylize(style(slot["slot"]), slot["start"], slot["end"])
     out.rule(f"{remaining} left")
+    if item.context:
+        out.print(Text(f"  (the system asked for: {', '.join(item.context['requested_slots'])})", style="dim"))
     out.print(text)
     out.print(Text(" ".join(f"{i}:{t.text}" for i, t in enumerate(item.tokens, 1)), style="dim"))
     for number, slot in enumerate(item.slots, 1):

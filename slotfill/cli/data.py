@@ -234,6 +234,15 @@ def _stats_tables(result: dict[str, Any]) -> list[Table]:
         for label in labels:
             table.add_row(label, *(str(s[kind].get(label, "")) for s in splits.values()))
         tables.append(table)
+    if any(s["requested"]["turns"] for s in splits.values()):
+        table = Table(title="Requested slots (the dialogue context)")
+        table.add_column("requested")
+        for name in splits:
+            table.add_column(name, justify="right")
+        table.add_row("turns with one", *(str(s["requested"]["turns"]) for s in splits.values()))
+        for label in dict.fromkeys(label for s in splits.values() for label in s["requested"]["slots"]):
+            table.add_row(label, *(str(s["requested"]["slots"].get(label, "")) for s in splits.values()))
+        tables.append(table)
     for name, unseen in result.get("unseen", {}).items():
         if unseen["slots"] or unseen["intents"]:
             table = Table(title=f"In {name}, never in train")

@@ -15,10 +15,11 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from slotfill.data.context import NO_CONTEXT, Context, context_from_json, requested_context
 from slotfill.errors import DataError, OutputError
 
 
@@ -82,6 +83,35 @@ def _lines_of(stream: BinaryIO, name: str, max_chars: int) -> Iterator[str]:
                     f"{name}:{number}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
                 ) from None
         yield text[: max_chars + 1]
+
+
+def turns_of(
+    lines: Iterable[str], requested: Sequence[str] = (), where: str = "input"
+) -> Iterator[tuple[str, Context]]:
+    """Each line as a dialogue turn (text, context): a line that is a JSON object with a "text" is
+    read as one (`{"text": "13", "context": {"requested_slots": ["people"]}}`); any other line is the
+    text itself. A turn without a context of its own takes the slots `requested` (--requested-slot).
+    A malformed context is a DataError naming `where` and the line."""
+    default = requested_context(list(requested), "--requested-slot") if requested else NO_CONTEXT
+    for number, line in enumerate(lines, 1):
+        record = _json_turn(line)
+        if record is None:
+            yield line, default
+        elif "context" in record:
+            yield record["text"], context_from_json(record["context"], f"{where}:{number}")
+        else:
+            yield record["text"], default
+
+
+def _json_turn(line: str) -> dict[str, Any] | None:
+    """The JSON object with a "text" string that `line` is, or None (a line of plain text)."""
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("text"), str) else None
 
 
 def check_arguments(texts: Iterable[str]) -> list[str]:

@@ -91,6 +91,15 @@ TimezoneOption = Annotated[
 NoValuesOption = Annotated[
     bool, typer.Option("--no-values", help="Leave out slot values and frames (the parse as the model tags it).")
 ]
+RequestedSlotOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--requested-slot",
+        metavar="SLOT",
+        help="A slot the system just asked for (the dialogue context: after 'for how many people?', "
+        "--requested-slot people). Repeatable; applies to every utterance without a context of its own.",
+    ),
+]
 MaxCharsOption = Annotated[
     int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
 ]
@@ -103,7 +112,13 @@ def predict(
     model_dir: ModelArgument,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Utterances to tag.")] = None,
     input_file: Annotated[
-        Optional[Path], typer.Option("--input", "-i", help="Read one utterance per line from FILE, or - for stdin.")
+        Optional[Path],
+        typer.Option(
+            "--input",
+            "-i",
+            help='Read one utterance per line from FILE, or - for stdin: plain text, or JSON lines {"text": ..., '
+            '"context": {"requested_slots": [...]}}.',
+        ),
     ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = PredictorOptions.batch_size,
@@ -117,6 +132,7 @@ def predict(
     now: NowOption = None,
     timezone: TimezoneOption = None,
     no_values: NoValuesOption = False,
+    requested_slot: RequestedSlotOption = None,
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -140,11 +156,13 @@ def predict(
 
       slotfill predict runs/atis --now 2026-12-01T09:00 "flights to denver tomorrow morning"
 
+      slotfill predict runs/dstc8 "13" --requested-slot travelers
+
       slotfill predict runs/demo --gazetteer city=data/gazetteers/new_cities.txt "what ground transportation is there in Early"
 
       torchrun --nproc-per-node 4 --no-python slotfill predict runs/atis --input logs.txt --output parsed.jsonl
     """
-    from slotfill.cli.streams import check_arguments, read_lines
+    from slotfill.cli.streams import check_arguments, read_lines, turns_of
     from slotfill.parallel.world import World
 
     if not texts and input_file is None:
@@ -166,8 +184,8 @@ def predict(
         from slotfill.parallel.sharding import count_lines, line_shard, shard_of
 
         lines = shard_of(lines, line_shard(world, call(count_lines, input_file), predictor.chunk_size))
-    parses = predictor.parse_many(
-        lines,
+    parses = predictor.parse_turns(
+        turns_of(lines, requested_slot or (), str(input_file or "arguments")),
         alternatives=alternatives,
         min_confidence=min_confidence,
         min_intent_confidence=min_intent_confidence,
@@ -211,14 +229,16 @@ def tag(
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
-    Each slot shows its confidence and its value; unsure ones (below 50%) are dimmed. An empty
-    line or Ctrl-D quits. When stdin is not a terminal, prints JSON lines like predict.
+    Each slot shows its confidence and its value; unsure ones (below 50%) are dimmed. `:ask SLOT ...`
+    sets the slots the system just asked for (the dialogue context, shown in the prompt) for the
+    sentences after it; `:ask` alone clears them. An empty line or Ctrl-D quits. When stdin is not a
+    terminal, prints JSON lines like predict (its lines plain text or {"text", "context"} objects).
 
     Example:
 
       slotfill tag runs/demo
     """
-    from slotfill.cli.streams import read_lines
+    from slotfill.cli.streams import read_lines, turns_of
 
     options = _options(
         device=device, batch_size=1, threads=threads, gazetteers=gazetteer, max_chars=max_chars, max_tokens=max_tokens,
@@ -233,15 +253,18 @@ def tag(
             "min_intent_confidence": min_intent_confidence,
             "now": reference,
         }
-        call(_print_json_lines, predictor.parse_many(read_lines(Path("-"), max_chars), **options))
+        call(
+            _print_json_lines, predictor.parse_turns(turns_of(read_lines(Path("-"), max_chars), (), "stdin"), **options)
+        )
         return
     from slotfill.cli.progress import SlotStyles, render_parse
 
     out, style = Console(), SlotStyles(predictor.slot_types)
-    out.print("Type a sentence (empty line or Ctrl-D to quit).", style="dim")
+    out.print("Type a sentence (empty line or Ctrl-D to quit; :ask SLOT sets what the system just asked).", style="dim")
+    requested: list[str] = []
     while True:
         try:
-            text = out.input("[bold]> [/]")
+            text = out.input(_prompt(requested))
         except (EOFError, KeyboardInterrupt):
             out.print()
             break
@@ -250,9 +273,13 @@ def tag(
             continue
         if not text.strip():
             break
+        if text.split()[0] == ASK:
+            requested = text.split()[1:]
+            continue
         parsed = call(
             predictor.parse,
             text,
+            context={"requested_slots": requested} if requested else None,
             alternatives=alternatives,
             min_confidence=min_confidence,
             min_intent_confidence=min_intent_confidence,
@@ -260,6 +287,16 @@ def tag(
         )
         for renderable in render_parse(parsed, style):
             out.print(renderable)
+
+
+ASK = ":ask"  # `tag`'s command: the slots the system just asked for, until the next :ask
+
+
+def _prompt(requested: list[str]) -> str:
+    """`tag`'s prompt: the requested slots in it, where there are any."""
+    from rich.markup import escape
+
+    return f"[dim]\\[asked: {escape(' '.join(requested))}][/] [bold]> [/]" if requested else "[bold]> [/]"
 
 
 def serve(

@@ -37,7 +37,10 @@ COMMIT = "00324f60dda4a491b2913bc3065ae93966caea3f"
 BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
 XSID_COMMIT = "761d926c3f2e9f6bea13192d2f39cec1d04d9777"
 CLINC_COMMIT = "828f8093932c8fe6ca7936c3d2e52903b1c523de"
+POLYAI_COMMIT = "57ec275d8078af65b7731c2a98be812d844a6d6b"  # PolyAI-LDN/task-specific-datasets, 2022-04-29
 TIMEOUT_S = 60
+DSTC8_DOMAINS = ("Buses_1", "Events_1", "Homes_1", "RentalCars_1")
+DSTC8_SPLITS = ("train_0", "train_1", "train_2", "train_3", "train_4", "train_5", "test")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,27 @@ SOURCES = {
         "data/data_full.json (a checkout of github.com/clinc/oos-eval)",
         clinc150.convert,
     ),
+    # the DSTC8 span-extraction sets (Coope et al. 2020; CC BY 4.0) in PolyAI's format: four domains,
+    # train_0 (all) to train_5 (the smallest fraction) and test each (slotfill.data.polyai)
+    "dstc8": DatasetSource(
+        f"https://raw.githubusercontent.com/PolyAI-LDN/task-specific-datasets/{POLYAI_COMMIT}/{{path}}",
+        tuple(f"span_extraction/dstc8/{domain}/{split}.json" for domain in DSTC8_DOMAINS for split in DSTC8_SPLITS),
+        "span_extraction/dstc8/DOMAIN/{train_0..train_5,test}.json (a checkout of PolyAI-LDN/task-specific-datasets)",
+        lambda staged, target: _linked(staged / "span_extraction" / "dstc8", target),
+    ),
 }
+
+
+def _linked(source: Path, target: Path) -> None:
+    """Each domain folder of `source` also as target/DOMAIN (hard links to the verified files: the
+    configs name `dstc8/Buses_1/train_0.json`, the registry the published paths)."""
+    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
+        (target / folder.name).mkdir()
+        for file in sorted(folder.iterdir()):
+            try:
+                (target / folder.name / file.name).hardlink_to(file)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(file, target / folder.name / file.name)
 
 
 def default_dir() -> Path:

@@ -3,8 +3,9 @@ an utterance needs this, not the readers of every data format)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from slotfill.data.context import NO_CONTEXT, Context
 from slotfill.text import bio
 from slotfill.text.tokenise import is_punctuation
 
@@ -19,6 +20,7 @@ class Example:
     text: str | None = field(default=None, compare=False, repr=False)
     # where it was read (FILE:LINE): what a problem found in it later names; not part of equality
     where: str | None = field(default=None, compare=False, repr=False)
+    context: Context = NO_CONTEXT  # the dialogue state it answers (slotfill.data.context): part of the data
 
 
 def without_punctuation(example: Example) -> tuple[Example, int]:
@@ -29,7 +31,8 @@ def without_punctuation(example: Example) -> tuple[Example, int]:
         return example, 0
     tags, _ = bio.repair([example.tags[i] for i in keep])  # a dropped B-x before I-x: the I-x begins it
     lost = len(bio.spans(example.tags)) - len(bio.spans(tags))
-    return Example(tuple(example.tokens[i] for i in keep), tuple(tags), example.intent), lost
+    shown = replace(example, tokens=tuple(example.tokens[i] for i in keep), tags=tuple(tags), text=None)
+    return shown, lost
 
 
 def trim_span_punctuation(

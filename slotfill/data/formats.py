@@ -5,14 +5,16 @@ config and the CLI offer, names the same formats in the same order (tests/data/t
 holds it).
 
 A format is recognised from the path: a directory is ATIS; otherwise by the file's suffix, and
-for the JSON ones by their first record too (a Snips dataset is one object with "intents"; a
-`spans` line has a "text", a `jsonl` line has "tokens"); anything else is CoNLL columns.
+for the JSON ones by their first record too (a Snips dataset is one object with "intents", a PolyAI
+file a list of turns with "userInput"; a `spans` line has a "text", a `jsonl` line has "tokens");
+anything else is CoNLL columns.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +22,14 @@ from pathlib import Path
 from slotfill.choices import DATA_FORMATS
 from slotfill.data import readers, writers
 from slotfill.data.example import Example
+from slotfill.data.polyai import write_polyai
 from slotfill.data.readers import Reading, RepairCount, read_text_data
 from slotfill.data.spans import SpanPolicy, SpanProblem
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 
 Entry = tuple[str, ...]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,23 @@ class Format:
     text: bool = False  # raw text with character spans: slotfill tokenises it
     lookups: bool = False  # it carries named lists (Rasa lookups and synonyms, Snips entities)
     line_a_sentence: bool = False  # a sentence is one line of its file: its place is that line
+    context: bool = False  # it holds a turn's dialogue context (requested slots: slotfill.data.context)
+    intents: bool = True  # it holds intents
 
 
 FORMATS: dict[str, Format] = {
     "atis": Format(readers.read_atis, writers.write_atis, directory=True, line_a_sentence=True),
     "conll": Format(readers.read_conll, writers.write_conll),  # any file no other format names
-    "jsonl": Format(readers.read_jsonl, writers.write_jsonl, (".jsonl",), line_a_sentence=True),
+    "jsonl": Format(readers.read_jsonl, writers.write_jsonl, (".jsonl",), line_a_sentence=True, context=True),
     "spans": Format(
-        readers.text_reader("spans"), writers.write_spans, (".jsonl", ".ndjson"), text=True, line_a_sentence=True
+        readers.text_reader("spans"), writers.write_spans, (".jsonl", ".ndjson"), text=True, line_a_sentence=True,
+        context=True,
     ),
     "rasa": Format(readers.text_reader("rasa"), writers.write_rasa, (".yml", ".yaml"), text=True, lookups=True),
     "snips": Format(readers.text_reader("snips"), writers.write_snips, (".json",), text=True, lookups=True),
-}
+    # PolyAI's span-extraction JSON (slotfill.data.polyai): a list of turns with their requested slots
+    "polyai": Format(readers.text_reader("polyai"), write_polyai, (".json",), text=True, context=True, intents=False),
+}  # fmt: skip
 TEXT_FORMATS = tuple(name for name, entry in FORMATS.items() if entry.text)
 # the format a new file is written in, by its suffix (the first format to name it); CoNLL for any other
 _NAMED = {suffix: name for name in ("spans", "snips", "rasa") for suffix in FORMATS[name].suffixes}
@@ -69,6 +78,8 @@ def detect_format(path: Path) -> str:
     if named not in ("snips", "spans"):
         return named
     head = _head(path)
+    if named == "snips" and head.lstrip().startswith("[") and '"userInput"' in head:
+        return "polyai"
     if named == "snips" and head.lstrip().startswith("{") and '"intents"' in head and "\n{" not in head.strip():
         return "snips"
     record = _first_record(head)
@@ -166,9 +177,18 @@ def write_split(
     path = Path(path)
     if fmt not in FORMATS:
         raise DataError(f"{path}: cannot write format {fmt!r}")
-    if not FORMATS[fmt].directory:
+    entry = FORMATS[fmt]
+    for held, what, count in (
+        (entry.context, "a dialogue context (requested slots)", sum(1 for e in examples if e.context)),
+        (entry.intents, "an intent", sum(1 for e in examples if e.intent is not None)),
+    ):
+        if count and not held:
+            log.warning(
+                "%s: %d sentences carry %s, which the %s format cannot hold: not written", path, count, what, fmt
+            )
+    if not entry.directory:
         path.parent.mkdir(parents=True, exist_ok=True)
-    FORMATS[fmt].write(examples, path, lookups or {})
+    entry.write(examples, path, lookups or {})
 
 
 def locate(path: Path, fmt: str, index: int) -> str:

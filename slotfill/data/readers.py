@@ -14,10 +14,12 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.data.example import Example, trim_span_punctuation
+from slotfill.data.polyai import read_polyai
 from slotfill.data.spans import (
     SpanPolicy,
     SpanProblem,
@@ -51,7 +53,7 @@ def read_text_data(path: Path, fmt: str, errors: list[DataError] | None = None) 
     if fmt == "spans":
         return read_spans(path, _lines(path, errors), errors)
     source = "\n".join(_lines(path, errors))
-    return read_rasa(path, source) if fmt == "rasa" else read_snips(path, source)
+    return {"rasa": read_rasa, "snips": read_snips, "polyai": read_polyai}[fmt](path, source)
 
 
 def text_reader(fmt: str) -> Callable[[Path, Reading], Iterator[Example]]:
@@ -72,7 +74,7 @@ def _from_text(data: TextData, repairs: RepairCount) -> Iterator[Example]:
         tokens, tags, problems = aligned
         repairs.found += problems
         if tokens:
-            yield from repairs.example(tokens, tags, item.intent, item.where, item.text)
+            yield from repairs.example(tokens, tags, item.intent, item.where, item.text, context=item.context)
 
 
 # what each policy does with a kind of span problem, as the warning says it
@@ -165,13 +167,14 @@ class RepairCount:
         where: str,
         text: str | None = None,
         place: str | None = None,
+        context: Context = NO_CONTEXT,
     ) -> Iterator[Example]:
         """The checked example (none where it is bad and `errors` collects); `where` is what its
         errors name, `place` the line it is on (default `where`; ATIS: its seq.in line)."""
         example = collected(self.errors, self._checked, tokens, tags, intent, where, text, place or where)
         if example is not None:
             self.sentences += 1
-            yield example
+            yield example if not context else replace(example, context=context)
 
     def _checked(
         self, tokens: list[str], tags: list[str], intent: str | None, where: str, text: str | None, place: str
@@ -290,15 +293,15 @@ def read_jsonl(path: Path, reading: Reading) -> Iterator[Example]:
         fields = collected(repairs.errors, _jsonl_record, where, record)
         if fields is None:
             continue
-        tokens, tags, intent = fields
+        tokens, tags, intent, context = fields
         if not tokens and not tags:
             repairs.found.append(SpanProblem(where, "", 0, 0, "", "", "empty"))
             continue
-        yield from repairs.example(tokens, tags, intent, where)
+        yield from repairs.example(tokens, tags, intent, where, context=context)
 
 
-def _jsonl_record(where: str, record: object) -> tuple[list[str], list[str], str | None]:
-    """The tokens, tags and intent of one {"tokens", "tags", "intent"} record, checked."""
+def _jsonl_record(where: str, record: object) -> tuple[list[str], list[str], str | None, Context]:
+    """The tokens, tags, intent and context of one {"tokens", "tags", "intent", "context"} record, checked."""
     if not isinstance(record, dict):
         raise DataError(f"{where}: expected a JSON object with tokens and tags")
     tokens, tags, intent = record.get("tokens"), record.get("tags"), record.get("intent")
@@ -310,4 +313,4 @@ def _jsonl_record(where: str, record: object) -> tuple[list[str], list[str], str
             raise DataError(f"{where}: token {position} ({token!r}) contains whitespace; split it into tokens")
     if intent is not None and not (isinstance(intent, str) and intent.strip()):
         raise DataError(f"{where}: 'intent' must be a non-empty string")
-    return tokens, tags, intent
+    return tokens, tags, intent, context_from_json(record.get("context"), where)

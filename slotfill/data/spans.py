@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.errors import DataError
 from slotfill.text import bio
 from slotfill.text.tokenise import Token, tokenise
@@ -41,6 +42,7 @@ class AnnotatedText:
     spans: list[tuple[int, int, str]]  # (start, end, label), end exclusive
     intent: str | None
     where: str  # file:line (or file: JSON path), for errors
+    context: Context = NO_CONTEXT  # what the system asked for before this turn (slotfill.data.context)
 
 
 @dataclass
@@ -210,7 +212,7 @@ def _checked_spans(
     return kept
 
 
-def _check_label(label: object, where: str) -> str:
+def check_label(label: object, where: str) -> str:
     if not isinstance(label, str) or not label.strip() or any(c.isspace() for c in label):
         raise DataError(f"{where}: slot label {label!r} must be a non-empty string without spaces")
     return label
@@ -263,8 +265,8 @@ def _span_record(where: str, record: Any) -> AnnotatedText | None:
     for index, slot in enumerate(slots):
         if not isinstance(slot, dict) or not all(isinstance(slot.get(k), int) for k in ("start", "end")):
             raise DataError(f"{where}: slots[{index}] must have integer 'start' and 'end' and a 'slot' label")
-        spans.append((slot["start"], slot["end"], _check_label(slot.get("slot"), f"{where}: slots[{index}]")))
-    return AnnotatedText(record["text"], spans, intent, where)
+        spans.append((slot["start"], slot["end"], check_label(slot.get("slot"), f"{where}: slots[{index}]")))
+    return AnnotatedText(record["text"], spans, intent, where, context_from_json(record.get("context"), where))
 
 
 # --- Rasa NLU YAML -----------------------------------------------------------------------------------
@@ -275,16 +277,16 @@ _RASA_ENTITY = re.compile(r"\[(?P<text>[^\]]*)\](?:\((?P<short>[^)]*)\)|(?P<json
 def _rasa_label(match: re.Match[str], where: str) -> str:
     if match.group("short") is not None:
         entity = match.group("short").split(":", 1)[0]  # [gastro pub](cuisine:gastropub): entity cuisine
-        return _check_label(entity.strip(), where)
+        return check_label(entity.strip(), where)
     try:
         spec = json.loads(match.group("json"))
     except json.JSONDecodeError:
         raise DataError(f"{where}: bad entity annotation {match.group(0)!r}") from None
     if not isinstance(spec, dict) or "entity" not in spec:
         raise DataError(f"{where}: entity annotation {match.group(0)!r} has no 'entity'")
-    entity = _check_label(spec["entity"], where)
+    entity = check_label(spec["entity"], where)
     role = spec.get("role")
-    return f"{_check_label(role, where)}.{entity}" if role is not None else entity
+    return f"{check_label(role, where)}.{entity}" if role is not None else entity
 
 
 def parse_rasa_example(line: str, intent: str | None, where: str) -> AnnotatedText:
@@ -461,7 +463,7 @@ def _snips_utterance(utterance: _SnipsUtterance, intent: str, where: str) -> Ann
     text, spans = "", []
     for index, chunk in enumerate(utterance.data):
         if chunk.slot_name is not None:
-            label = _check_label(chunk.slot_name, f"{where}.data[{index}]")
+            label = check_label(chunk.slot_name, f"{where}.data[{index}]")
             spans.append((len(text), len(text) + len(chunk.text), label))
         text += chunk.text
     return AnnotatedText(text, spans, intent, where)

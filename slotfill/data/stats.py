@@ -38,17 +38,23 @@ def split_stats(examples: Iterable[Example]) -> dict[str, Any]:
     """Counts over a split, read as it is iterated (never held whole)."""
     slots: Counter[str] = Counter()
     intents: Counter[str] = Counter()
-    sentences = tokens = 0
+    requested: Counter[str] = Counter()
+    sentences = tokens = with_context = 0
     for example in examples:
         sentences, tokens = sentences + 1, tokens + len(example.tokens)
         slots.update(span.label for span in bio.spans(example.tags))
         if example.intent is not None:
             intents[example.intent] += 1
+        if example.context:
+            with_context += 1
+            requested.update(example.context.requested_slots)
     return {
         "sentences": sentences,
         "tokens": tokens,
         "slots": dict(slots.most_common()),
         "intents": dict(intents.most_common()),
+        # the dialogue context: the turns that answer a requested slot, and how often each is requested
+        "requested": {"turns": with_context, "slots": dict(requested.most_common())},
     }
 
 

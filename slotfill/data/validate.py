@@ -22,6 +22,7 @@ from slotfill.data.readers import StrictBioError
 from slotfill.data.spans import SpanProblem
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
+from slotfill.text import bio
 from slotfill.text.tokenise import token_texts
 
 EXAMPLES_SHOWN = 3
@@ -30,7 +31,7 @@ EXAMPLES_SHOWN = 3
 @dataclass(frozen=True)
 class Problem:
     # data | bio | tokenisation | misaligned | overlap | overlapping_spans | span_punctuation | empty |
-    # intent | unseen_label | leak | few_examples
+    # intent | unseen_label | leak | requested_slot | few_examples
     kind: str
     where: str  # FILE:LINE, or FILE: sentence N where the format has no one line per sentence
     message: str
@@ -146,7 +147,28 @@ def validate(path: Path, fmt: str = "auto", out_of_scope: OutOfScope = OutOfScop
     if "train" in read:
         for name in [n for n in read if n != "train"]:  # in split order
             problems += _against_train(read["train"], read[name], splits[name], formats[name], out_of_scope)
-    return problems + _calibration_problems(read, splits, out_of_scope)
+    return problems + _context_problems(read, splits) + _calibration_problems(read, splits, out_of_scope)
+
+
+def _context_problems(read: dict[str, list[Example]], splits: dict[str, Path]) -> list[Problem]:
+    """Requested slots (a turn's dialogue context) that name no slot of the data (of train, where
+    there is one): a model reads only its own slot types as requested."""
+    known_in = read.get("train") or [e for examples in read.values() for e in examples]
+    known = sorted({span.label for e in known_in for span in bio.spans(e.tags)})
+    problems = []
+    for name, examples in read.items():
+        requested = dict.fromkeys(slot for e in examples for slot in e.context.requested_slots)
+        for slot in (s for s in requested if s not in known):
+            first = next(e for e in examples if slot in e.context.requested_slots)
+            where = first.where or str(splits[name])
+            problems.append(
+                Problem(
+                    "requested_slot",
+                    where,
+                    f"requested slot {slot!r} is no slot of the data (its slots: {', '.join(known)})",
+                )
+            )
+    return problems
 
 
 # fewer training examples, and a model's confidence in an intent is too unsure for one threshold

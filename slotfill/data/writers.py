@@ -89,6 +89,8 @@ def _jsonl(example: Example) -> str:
     record: dict = {"tokens": list(example.tokens), "tags": list(example.tags)}
     if example.intent is not None:
         record["intent"] = example.intent
+    if example.context:
+        record["context"] = example.context.to_json()
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
@@ -98,6 +100,8 @@ def _spans(example: Example) -> str:
     if example.intent is not None:
         record["intent"] = example.intent
     record["slots"] = [{"start": start, "end": end, "slot": label} for start, end, label in spans]
+    if example.context:
+        record["context"] = example.context.to_json()
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from slotfill.data.context import Context
 from slotfill.decoding.spans import TagTable, batch_spans, span_confidences
 from slotfill.decoding.types import Decoded, Decoding, SentenceDecoder
 from slotfill.features.arrays import batches_by_length, encode_sentences
@@ -45,14 +46,19 @@ def tag_token_lists(
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     decoding: Decoding = Decoding(),
+    contexts: Sequence[Context] | None = None,
 ) -> list[Tagged]:
     """Tags (and intent) for each tokenised sentence, in input order; a sentence with no token
-    but punctuation gets `O` tags and no intent."""
+    but punctuation gets `O` tags and no intent. `contexts`: each sentence's dialogue context (the
+    slots the system requested), read by a model that reads them."""
     shown = [[i for i, token in enumerate(tokens) if not is_punctuation(token)] for tokens in token_lists]
     results: list[Tagged | None] = [None] * len(token_lists)
     nonempty = [i for i, positions in enumerate(shown) if positions]
     shown_tokens = [[token_lists[i][p] for p in shown[i]] for i in nonempty]
-    corpus = encode_sentences(shown_tokens, vocab, gazetteers, word_features=decoder.word_features)
+    shown_contexts = [contexts[i] for i in nonempty] if contexts is not None else None
+    corpus = encode_sentences(
+        shown_tokens, vocab, gazetteers, word_features=decoder.word_features, contexts=shown_contexts
+    )
     table = _tag_table(tuple(vocab.tags.items))
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):
         arrays = corpus.arrays([corpus[i] for i in batch_indices], ROW_MULTIPLE)

@@ -43,9 +43,11 @@ def evaluate(
     label are gold's exactly). A rejected utterance answers the `out_of_scope` label: right for
     gold out-of-scope examples, wrong for the others; where gold has such examples, the
     out-of-scope measures too (slotfill.evaluation.out_of_scope)."""
-    tokens = [e.tokens for e in examples]
+    tokens, contexts = [e.tokens for e in examples], [e.context for e in examples]
     decoding = Decoding(temperature=temperature, rejection=rejection)
-    tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding)
+    tagged = tag_token_lists(
+        decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=decoding, contexts=contexts
+    )
     gold_intents = [e.intent for e in examples] if decoder.has_intent else None
     predicted_intents = [predicted_intent(t, out_of_scope) for t in tagged] if decoder.has_intent else None
     metrics = score([e.tags for e in examples], [t.tags for t in tagged], gold_intents, predicted_intents)
@@ -54,6 +56,8 @@ def evaluate(
     metrics["unseen_in_training"] = unseen_labels(
         examples, vocab, check_intents=gold_intents is not None, out_of_scope=out_of_scope
     )
+    if any(contexts):  # dialogue turns: the turns answering a requested slot, and the others
+        metrics["by_context"] = context_split(examples, tagged)
     if decoder.has_intent:
         metrics["rejected"] = sum(1 for t in tagged if t.rejected)
         if any(e.intent == out_of_scope for e in examples):
@@ -92,6 +96,26 @@ def evaluate_examples(
         rejection=rejection, out_of_scope=out_of_scope,
     )  # fmt: skip
     return evaluated.metrics
+
+
+BARE_ANSWER_TOKENS = 3  # a turn of at most this many tokens with a requested slot: a bare answer ("13")
+
+
+def context_split(examples: Sequence[Example], tagged: Sequence[Tagged]) -> dict[str, dict[str, Any]]:
+    """Slot F1 (with precision, recall and the number of turns) of the turns with a requested slot,
+    of those without, and of the bare answers among the first (at most BARE_ANSWER_TOKENS tokens)."""
+    groups = {
+        "with_requested_slot": [i for i, e in enumerate(examples) if e.context],
+        "without_requested_slot": [i for i, e in enumerate(examples) if not e.context],
+        "bare_answers": [i for i, e in enumerate(examples) if e.context and len(e.tokens) <= BARE_ANSWER_TOKENS],
+    }
+    split = {}
+    for name, indices in groups.items():
+        if indices:
+            measured = score([examples[i].tags for i in indices], [tagged[i].tags for i in indices])
+            split[name] = {key: measured[key] for key in ("slot_f1", "slot_precision", "slot_recall")}
+            split[name]["turns"] = len(indices)
+    return split
 
 
 def slot_calibration(examples: Sequence[Example], tagged: Sequence[Tagged]) -> tuple[list[float], list[bool]]:

@@ -33,8 +33,9 @@ from torch import Tensor, nn
 
 from slotfill import __version__
 from slotfill.choices import FUSED_CELLS
+from slotfill.data.context import NO_CONTEXT, Context
 from slotfill.errors import ModelError
-from slotfill.export.runtime import ENCODER_INPUT, ENCODER_INPUTS, INPUTS, info_digest
+from slotfill.export.runtime import CONTEXT_INPUT, ENCODER_INPUT, ENCODER_INPUTS, INPUTS, info_digest
 from slotfill.features.arrays import encode_sentences
 from slotfill.features.wordpieces import TOKENIZER_FILE, PieceArrays, window_groups
 from slotfill.files import writing_dir
@@ -66,6 +67,7 @@ DYNAMIC_AXES = {
     "gazetteer_features": {0: "batch", 1: "length"},
     "vector_ids": {0: "words"},
     "encoder_features": {0: "batch", 1: "length"},
+    "requested": {0: "batch"},
     "emissions": {0: "batch", 1: "length"},
     "intent_logits": {0: "batch"},
 }
@@ -202,12 +204,18 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
 
 
 def _inputs(loaded: LoadedModel) -> tuple[str, ...]:
-    """The feature arrays model.onnx reads: the encoder's features too, where the model has one."""
-    return (*INPUTS, ENCODER_INPUT) if loaded.word_features is not None else INPUTS
+    """The feature arrays model.onnx reads: the encoder's features too, where the model has one, and
+    the requested slots, where it reads the dialogue context."""
+    names = (*INPUTS, ENCODER_INPUT) if loaded.word_features is not None else INPUTS
+    return (*names, CONTEXT_INPUT) if len(loaded.vocab.requested) else names
 
 
 def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
-    corpus = encode_sentences(PROBE, loaded.vocab, loaded.gazetteers, word_features=loaded.word_features)
+    """The probe batch; where the model reads context, its first sentence answers a requested slot."""
+    contexts = [Context(tuple(loaded.vocab.requested.items[:1])), NO_CONTEXT, NO_CONTEXT]
+    corpus = encode_sentences(
+        PROBE, loaded.vocab, loaded.gazetteers, word_features=loaded.word_features, contexts=contexts
+    )
     batch = Batch.from_arrays(corpus.arrays(corpus.sentences))
     return tuple(getattr(batch, name) for name in _inputs(loaded))
 

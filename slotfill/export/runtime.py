@@ -168,6 +168,7 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
 
 INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features", "vector_ids")
 ENCODER_INPUT = "encoder_features"  # model.onnx's input where the model has a pretrained encoder
+CONTEXT_INPUT = "requested"  # model.onnx's input where the model reads the dialogue context (B, R)
 ENCODER_INPUTS = ("piece_ids", "piece_mask", "piece_index", "piece_weight")  # encoder/model.onnx's (PieceArrays)
 
 
@@ -179,8 +180,12 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
     expected_outputs = 2 if info["intent"] else 1
     problems = []
     known = (*INPUTS, ENCODER_INPUT) if "encoder" in info else INPUTS
+    if len(vocab.requested):
+        known = (*known, CONTEXT_INPUT)
     if not set(inputs) <= set(known):
         problems.append(f"inputs {sorted(set(inputs) - set(known))} are not slotfill's")
+    if len(vocab.requested) and inputs.get(CONTEXT_INPUT, [None])[-1] != len(vocab.requested):
+        problems.append(f"no input of the {len(vocab.requested)} requested slots the vocabulary reads")
     if "encoder" in info and inputs.get(ENCODER_INPUT, [None])[-1] != info["encoder"].get("width"):
         problems.append(f"no input of the encoder's {info['encoder'].get('width')} features")
     if "gazetteer_features" in inputs and inputs["gazetteer_features"][-1] not in (gazetteer_features, None):

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from slotfill.data.context import Context
 from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab, letter_trigrams
@@ -40,6 +41,9 @@ class FeatureArrays(NamedTuple):
     piece_mask: np.ndarray | None = None  # (R, P) int64
     piece_index: np.ndarray | None = None  # (B, L, K) int64: the (R * P) piece states each token pools
     piece_weight: np.ndarray | None = None  # (B, L, K) float32
+    # the slots the system requested before each sentence, as the model reads them (R: vocab.requested;
+    # 0 for a model without dialogue context)
+    requested: np.ndarray | None = None  # (B, R) float32, 1 where the slot was requested
 
 
 # a pretrained encoder's features of sentences of model-view words: one (L, H) array each
@@ -56,6 +60,7 @@ class EncodedSentence:
     intent_id: int | None
     encoder_features: np.ndarray | None = None  # (L, H), where the model has a pretrained encoder
     windows: list[PieceWindow] | None = None  # its word pieces, where the model runs a fine-tuned encoder itself
+    requested: tuple[int, ...] = ()  # ids of vocab.requested: the slots the system asked for before it
 
 
 def padded(rows: Sequence[Sequence[int]], width: int) -> np.ndarray:
@@ -78,11 +83,13 @@ class EncodedSentences:
         vector_table: np.ndarray,
         num_gazetteer_features: int,
         piece_reader: PieceReader | None = None,
+        num_requested: int = 0,
     ) -> None:
         """`piece_reader`: how the sentences' `windows` become a batch's piece arrays (a model
-        that runs a fine-tuned encoder itself, in training)."""
+        that runs a fine-tuned encoder itself, in training); `num_requested`: the requested slots
+        the model reads (0: no dialogue context)."""
         self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
-        self.vector_table, self.piece_reader = vector_table, piece_reader
+        self.vector_table, self.piece_reader, self.num_requested = vector_table, piece_reader, num_requested
         self.feature_bits = np.arange(num_gazetteer_features, dtype=np.int64)  # (G,)
 
     def __len__(self) -> int:
@@ -127,6 +134,11 @@ class EncodedSentences:
         pieces = (None,) * 4
         if self.piece_reader is not None and sentences[0].windows is not None:
             pieces = tuple(self.piece_reader.batch([s.windows or [] for s in sentences]))
+        requested = None
+        if self.num_requested:
+            requested = np.zeros((len(sentences), self.num_requested), np.float32)  # (B, R)
+            for row, sentence in enumerate(sentences):
+                requested[row, list(sentence.requested)] = 1.0
         return FeatureArrays(
             word_ids,
             np.ascontiguousarray(char_ids),
@@ -139,6 +151,7 @@ class EncodedSentences:
             intent_ids,
             encoder_features,
             *pieces,
+            requested,
         )
 
 
@@ -149,11 +162,14 @@ def encode_sentences(
     examples: Sequence[Example] | None = None,
     word_features: WordFeatures | None = None,
     piece_reader: PieceReader | None = None,
+    contexts: Sequence[Context] | None = None,
 ) -> EncodedSentences:
     """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
     and intents are encoded too; every one must be in the vocabulary (true of the training set).
     With `word_features`, each sentence's pretrained encoder features, of its model-view words;
-    with `piece_reader`, its word pieces instead (a fine-tuned encoder computes the features)."""
+    with `piece_reader`, its word pieces instead (a fine-tuned encoder computes the features).
+    Each sentence's requested slots come from `contexts`, else from `examples` (a model with
+    dialogue context reads those it knows: see requested_ids)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
     word_id, sentences = vocab.words.get, []
     all_words = [[normalise(token) for token in tokens] for tokens in token_lists]
@@ -167,8 +183,12 @@ def encode_sentences(
             if len(vocab.intents) and examples[i].intent is not None:
                 intent_id = vocab.intents[examples[i].intent]
         bits = gazetteers.features(words)
+        context = contexts[i] if contexts is not None else examples[i].context if examples is not None else None
+        requested = requested_ids(vocab, context) if context else ()
         sentences.append(
-            EncodedSentence([word_id(w) for w in words], type_index, bits, tag_ids, intent_id, features[i], windows[i])
+            EncodedSentence(
+                [word_id(w) for w in words], type_index, bits, tag_ids, intent_id, features[i], windows[i], requested
+            )
         )
     clipped = [word[:MAX_WORD_CHARS] for word in type_of]  # in row order (dicts keep insertion order)
     char_table = padded([[vocab.chars.get(c) for c in word] for word in clipped], MAX_WORD_CHARS)
@@ -177,7 +197,15 @@ def encode_sentences(
     )
     vector_row = vocab.vectors.get if vocab.vectors is not None else (lambda word: UNK_ID)
     vector_table = np.array([vector_row(w) if w else PAD_ID for w in type_of], dtype=np.int64)  # (N,)
-    return EncodedSentences(sentences, char_table, trigram_table, vector_table, gazetteers.num_features, piece_reader)
+    return EncodedSentences(
+        sentences, char_table, trigram_table, vector_table, gazetteers.num_features, piece_reader, len(vocab.requested)
+    )
+
+
+def requested_ids(vocab: Vocab, context: Context) -> tuple[int, ...]:
+    """The ids of the requested slots of `context` that the model reads (others are left out: the
+    caller warns about them, slotfill.predict), sorted."""
+    return tuple(sorted(vocab.requested[name] for name in context.requested_slots if name in vocab.requested))
 
 
 def batches_by_length(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from slotfill.data.example import Example
@@ -21,6 +21,11 @@ from slotfill.errors import ModelError
 from slotfill.files import atomic_write_text
 from slotfill.text.bio import is_bio_tag
 from slotfill.text.tokenise import KNOWN_TOKENISATIONS, TOKENISATION, normalise
+
+
+def slot_names(tags: Sequence[str]) -> list[str]:
+    """The slot types of a tag list, in its order, once each ("B-time", "I-time" -> "time")."""
+    return list(dict.fromkeys(tag[2:] for tag in tags if tag != "O"))
 
 
 def letter_trigrams(word: str) -> list[str]:
@@ -66,8 +71,15 @@ class Vocab:
     vectors: Index | None = None  # words of the pretrained vectors' rows (PAD, UNK, then row 2 on)
     vector_dim: int = 0
     # the tokenisation rules its words were made with, and its model tags with (slotfill.text.tokenise):
-    # 3 for every new vocabulary; a vocab.json without the key was written under rules 1
+    # 4 for every new vocabulary; a vocab.json without the key was written under rules 1
     tokenisation: int = TOKENISATION
+    # the slot names the model reads as requested by the system (its dialogue context; empty: it reads
+    # none, as every model before 0.5): its slot types, in tag order
+    requested: Index = field(default_factory=lambda: Index([]))
+
+    def with_requested(self) -> Vocab:
+        """This vocabulary with its slot types as the requested slots the model reads."""
+        return replace(self, requested=Index(slot_names(self.tags.items)))
 
     def with_vectors(self, words: Sequence[str], dim: int) -> Vocab:
         """This vocabulary with the index of pretrained vectors for `words` (folded, distinct), `dim` wide."""
@@ -111,6 +123,8 @@ class Vocab:
         if self.vectors is not None:
             payload["vectors"] = {"dim": self.vector_dim, "words": self.vectors.items}
         payload["tokenisation"] = self.tokenisation
+        if len(self.requested):
+            payload["requested_slots"] = self.requested.items
         return payload
 
     @classmethod
@@ -131,8 +145,14 @@ class Vocab:
                 f"{source}: tokenisation {rules!r}: written by a newer slotfill (this one tokenises by rules "
                 f"{', '.join(map(str, KNOWN_TOKENISATIONS))}): upgrade slotfill to use this model"
             )
+        requested = payload.get("requested_slots", [])
+        if not isinstance(requested, list) or not all(isinstance(name, str) and name for name in requested):
+            raise ModelError(f"{source}: requested_slots: expected a list of slot names")
         try:
-            vocab = cls(*(Index(payload[k]) for k in _KEYS), vectors=vectors, vector_dim=dim, tokenisation=rules)
+            vocab = cls(
+                *(Index(payload[k]) for k in _KEYS),
+                vectors=vectors, vector_dim=dim, tokenisation=rules, requested=Index(requested),
+            )  # fmt: skip
         except ValueError as error:
             raise ModelError(f"{source}: {error}") from None
         for name in ("words", "chars", "trigrams", "vectors"):

@@ -55,8 +55,8 @@ class WordPieces:
         self.tokenizer, self.where, self.max_pieces = tokenizer, where, max_pieces
         self.tokenizer.no_padding()  # type: ignore[attr-defined]
         self.tokenizer.no_truncation()  # type: ignore[attr-defined]
+        self.unknown = _unknown_id(self.tokenizer, where)  # first: encoding fails in a tokenizer without it
         self.prefix, self.suffix = _split_specials(self.tokenizer)
-        self.unknown = _unknown_id(self.tokenizer, where)
         self.max_tokens_pieces = max_pieces - len(self.prefix) - len(self.suffix)
         if self.max_tokens_pieces < 1:
             raise ModelError(f"{where}: the encoder reads {max_pieces} pieces at once, too few for any token")

@@ -42,6 +42,7 @@ class Batch(NamedTuple):
     piece_mask: Tensor | None = None  # (R, P) long
     piece_index: Tensor | None = None  # (B, L, K) long: the (R * P) piece states each token pools
     piece_weight: Tensor | None = None  # (B, L, K) float
+    requested: Tensor | None = None  # (B, R) float: the slots the system requested (dialogue context)
 
     @classmethod
     def from_arrays(cls, arrays: FeatureArrays) -> Batch:
@@ -72,11 +73,11 @@ def encode(
     word_features: WordFeatures | None = None,
     piece_reader: PieceReader | None = None,
 ) -> EncodedCorpus:
-    """slotfill.features.arrays.encode_sentences, as a torch Dataset."""
+    """slotfill.features.arrays.encode_sentences, as a torch Dataset (each example's context read)."""
     encoded = encode_sentences(token_lists, vocab, gazetteers, examples, word_features, piece_reader)
     return EncodedCorpus(
         encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table,
-        gazetteers.num_features, piece_reader,
+        gazetteers.num_features, piece_reader, encoded.num_requested,
     )  # fmt: skip
 
 

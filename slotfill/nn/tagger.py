@@ -32,6 +32,26 @@ PRETRAINED_WEIGHTS = "word_input.pretrained"  # the frozen pretrained vectors' n
 PRETRAINED_ENCODER = "pretrained."  # a fine-tuned encoder's prefix in a state dict
 
 
+class ContextInput(nn.Module):
+    """How a tagger reads the slots the system requested (a (B, R) multi-hot over vocab.requested):
+    `embedding` joins a learned C-wide vector of them to every token's input (feed input), `tag_bias`
+    and `intent_bias` add a learned score to each tag and intent (feed bias); feed both does both.
+    No bias terms: a turn without context adds nothing."""
+
+    def __init__(self, size: int, feed: str, dim: int, num_tags: int, num_intents: int, dropout: float) -> None:
+        super().__init__()
+        self.size, self.feed, self.dropout = size, feed, dropout
+        inputs, biases = feed in ("input", "both"), feed in ("bias", "both")
+        self.embedding = RowInvariantLinear(size, dim, bias=False) if inputs else None
+        self.tag_bias = RowInvariantLinear(size, num_tags, bias=False) if biases else None
+        self.intent_bias = RowInvariantLinear(size, num_intents, bias=False) if biases and num_intents else None
+
+    @property
+    def input_size(self) -> int:
+        """What it adds to a token's input."""
+        return self.embedding.out_features if self.embedding is not None else 0
+
+
 class Tagger(nn.Module):
     def __init__(
         self,
@@ -50,11 +70,13 @@ class Tagger(nn.Module):
         intent_loss_weight: float,
         encoder_features_size: int = 0,
         pretrained: PieceEncoder | None = None,
+        context: ContextInput | None = None,
     ) -> None:
         """`encoder_features_size`: the width of a pretrained encoder's features (0: none);
         `pretrained`: the encoder itself, where it is fine-tuned: a part of the model in training,
         run on a batch's word pieces (at inference its features come with the batch, computed by
-        slotfill.nn.pretrained.PretrainedWords)."""
+        slotfill.nn.pretrained.PretrainedWords); `context`: how the model reads the slots the
+        system requested (None: it reads no dialogue context)."""
         super().__init__()
         num_tags, encoded_size = len(tags), encoder.output_size
         self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
@@ -74,6 +96,7 @@ class Tagger(nn.Module):
         self.intent_loss_weight = intent_loss_weight
         self.encoder_features_size = encoder_features_size
         self.pretrained = pretrained
+        self.context = context
 
     def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
         """Emissions (B, L, T) and intent logits (B, K) or None."""
@@ -101,9 +124,15 @@ class Tagger(nn.Module):
             inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
         if self.encoder_features_size:
             inputs = torch.cat([inputs, self._encoder_features(batch)], dim=2)  # (B, L, E+F+G+H)
+        requested = self._requested(batch) if self.context is not None else None  # (B, R)
+        if requested is not None and self.context is not None and self.context.embedding is not None:
+            joined = self.context.embedding(requested).unsqueeze(1).expand(-1, inputs.size(1), -1)  # (B, L, C)
+            inputs = torch.cat([inputs, joined], dim=2)  # (B, L, E+F+G+H+C)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
+        if requested is not None and self.context is not None and self.context.tag_bias is not None:
+            emissions = emissions + self.context.tag_bias(requested).unsqueeze(1)  # (B, L, T)
         intent_logits = None
         if self.intent_head is not None:
             mask3 = mask.unsqueeze(2)  # (B, L, 1)
@@ -111,7 +140,23 @@ class Tagger(nn.Module):
             scores = self.intent_attention(states).masked_fill(~mask3, float("-inf"))  # (B, L, 1)
             attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
             intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
+            if requested is not None and self.context is not None and self.context.intent_bias is not None:
+                intent_logits = intent_logits + self.context.intent_bias(requested)  # (B, K)
         return emissions, intent_logits
+
+    def _requested(self, batch: Batch) -> Tensor:
+        """(B, R) the requested slots of the batch's sentences (none given: zeros, a turn without
+        context); in training, each sentence's hidden with probability `context.dropout`."""
+        assert self.context is not None
+        requested = batch.requested
+        if requested is None:
+            requested = torch.zeros(batch.word_ids.size(0), self.context.size, device=batch.word_ids.device)
+        if requested.size(1) != self.context.size:
+            raise ValueError(f"{requested.size(1)} requested slots for a model of {self.context.size}")
+        if self.training and self.context.dropout > 0:
+            keep = torch.rand(requested.size(0), 1, device=requested.device) >= self.context.dropout  # (B, 1)
+            requested = requested * keep
+        return requested
 
     def _encoder_features(self, batch: Batch) -> Tensor:
         """(B, L, H): computed here from the batch's word pieces where the model fine-tunes its
@@ -243,6 +288,14 @@ def build_tagger(
     char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
     input_size = words.output_size + (char_encoder.output_size if char_encoder is not None else 0)
     input_size += num_gazetteer_features + encoder_features_size
+    num_intents = len(vocab.intents) if config.intent.enabled else 0
+    context = None
+    if len(vocab.requested):  # the vocabulary says whether the model reads context (features.vocab)
+        settings = config.context
+        context = ContextInput(
+            len(vocab.requested), settings.feed, settings.dim, len(vocab.tags), num_intents, settings.dropout
+        )
+        input_size += context.input_size
     return Tagger(
         word_input=words,
         char_encoder=char_encoder,
@@ -256,7 +309,7 @@ def build_tagger(
             jordan_output_size=len(vocab.tags),
         ),
         tags=vocab.tags.items,
-        num_intents=len(vocab.intents) if config.intent.enabled else 0,
+        num_intents=num_intents,
         word_dropout=embedding.word_dropout,
         word_dropout_chars=embedding.word_dropout_chars,
         num_gazetteer_features=num_gazetteer_features,
@@ -266,6 +319,7 @@ def build_tagger(
         intent_loss_weight=config.intent.loss_weight,
         encoder_features_size=encoder_features_size,
         pretrained=pretrained,
+        context=context,
     )
 
 

@@ -38,7 +38,7 @@ from slotfill.errors import ConfigError, OutputError
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
 from slotfill.serve.guard import AccessLog, Guard, RequestLimits
-from slotfill.serve.schemas import BatchRequest, BatchResponse, Options, Parse, ParseRequest
+from slotfill.serve.schemas import BatchRequest, BatchResponse, Context, Options, Parse, ParseRequest
 from slotfill.text.tokenise import count_tokens
 
 
@@ -102,15 +102,19 @@ class RequestLog:
         except OSError as error:
             raise OutputError(f"--log-requests {self.path}: cannot write ({error.strerror})") from None
 
-    def write(self, texts: Sequence[str], parses: Sequence[dict[str, Any]]) -> None:
+    def write(
+        self, texts: Sequence[str], parses: Sequence[dict[str, Any]], contexts: Sequence[dict[str, Any] | None]
+    ) -> None:
+        """One line per text: the time, the text, the context it answered (where it had one), the parse."""
         import datetime
         import json
 
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         lines = "".join(
-            json.dumps({"time": now, "text": text, "parse": parsed}, ensure_ascii=False) + "\n"
-            for text, parsed in zip(texts, parses)
-        )
+            json.dumps({"time": now, "text": text, **({"context": context} if context else {}), "parse": parsed},
+                       ensure_ascii=False) + "\n"
+            for text, parsed, context in zip(texts, parses, contexts)
+        )  # fmt: skip
         self.handle.write(lines)
         self.handle.flush()
 
@@ -136,16 +140,19 @@ def create_app(
     icon = static.joinpath("favicon.svg").read_bytes()
     described = public_description(predictor.describe())
 
-    async def parse_all(texts: list[str], options: Options) -> list[dict[str, Any]]:
+    async def parse_all(
+        texts: list[str], options: Options, contexts: Sequence[Context | None] | None = None
+    ) -> list[dict[str, Any]]:
         try:  # read before tagging: a bad `now` is the request's error
             now = predictor.reference_time(options.now) if options.values else None
         except ConfigError as error:
             raise HTTPException(422, str(error)) from None
         parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
-        parses = await asyncio.wrap_future(batcher.submit(texts, parse_options))
+        given = [c.model_dump() if c is not None else None for c in contexts] if contexts is not None else None
+        parses = await asyncio.wrap_future(batcher.submit(texts, parse_options, given))
         parses = parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
         if log is not None:
-            log.write(texts, parses)
+            log.write(texts, parses, given or [None] * len(texts))
         return parses
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
@@ -168,14 +175,18 @@ def create_app(
     @app.post("/parse", response_model=Parse, response_model_exclude_unset=True)
     async def parse(request: ParseRequest) -> dict[str, Any]:
         _check_texts(predictor, limits, [request.text], ["text"])
-        return (await parse_all([request.text], request))[0]
+        return (await parse_all([request.text], request, [request.context]))[0]
 
     @app.post("/parse/batch", response_model=BatchResponse, response_model_exclude_unset=True)
     async def parse_batch(request: BatchRequest) -> dict[str, Any]:
         if len(request.texts) > limits.max_batch:
             raise HTTPException(413, f"batch of {len(request.texts)} texts; the limit is {limits.max_batch}")
         _check_texts(predictor, limits, request.texts, [f"texts[{i}]" for i in range(len(request.texts))])
-        return {"results": await parse_all(request.texts, request)}
+        if request.contexts is not None and len(request.contexts) != len(request.texts):
+            raise HTTPException(
+                422, f"{len(request.contexts)} contexts for {len(request.texts)} texts: give one per text (null: none)"
+            )
+        return {"results": await parse_all(request.texts, request, request.contexts)}
 
     served = TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))
     return AccessLog(served) if access_log else served

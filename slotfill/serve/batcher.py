@@ -20,6 +20,7 @@ class _Request:
     future: Future[list[dict[str, Any]]]
     sizes: list[int]  # tokens of each text (the tokeniser's, + 1)
     options: ParseOptions  # a step holds requests of one kind
+    contexts: list[dict[str, Any] | None]  # each text's dialogue context (None: none)
     results: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -42,12 +43,19 @@ class MicroBatcher:
         self.worker = threading.Thread(target=self._run, name="slotfill-batcher", daemon=True)
         self.worker.start()
 
-    def submit(self, texts: list[str], options: ParseOptions = ParseOptions()) -> Future[list[dict[str, Any]]]:
+    def submit(
+        self,
+        texts: list[str],
+        options: ParseOptions = ParseOptions(),
+        contexts: list[dict[str, Any] | None] | None = None,
+    ) -> Future[list[dict[str, Any]]]:
+        """Parses of `texts` (each with its dialogue context from `contexts`, where given), in order."""
         future: Future[list[dict[str, Any]]] = Future()
         if not texts:
             future.set_result([])
             return future
-        self.requests.put(_Request(texts, future, [count_tokens(text) + 1 for text in texts], options))
+        sizes = [count_tokens(text) + 1 for text in texts]
+        self.requests.put(_Request(texts, future, sizes, options, contexts or [None] * len(texts)))
         return future
 
     def close(self) -> None:
@@ -89,12 +97,15 @@ class MicroBatcher:
             if not pending:
                 continue
             chosen = self._step(pending)
-            texts = [t for request, n in chosen for t in request.texts[len(request.results) : len(request.results) + n]]
+            taken = [(request, len(request.results), n) for request, n in chosen]
+            texts = [t for request, start, n in taken for t in request.texts[start : start + n]]
+            contexts = [c for request, start, n in taken for c in request.contexts[start : start + n]]
             options = chosen[0][0].options
             try:
                 parsed = list(
                     self.predictor.parse_many(
                         texts,
+                        contexts=contexts,
                         alternatives=options.alternatives,
                         min_confidence=options.min_confidence,
                         min_intent_confidence=options.min_intent_confidence,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from slotfill.choices import MAX_ALTERNATIVES, REJECTION_REASONS
+from slotfill.data.context import MAX_REQUESTED_SLOTS
 
 
 def _utf8(text: str) -> str:
@@ -36,12 +37,25 @@ class Options(BaseModel):
     values: bool = Field(True, description="resolve slot values and the frame")
 
 
+class Context(BaseModel):
+    """The dialogue state a text answers (docs/dialogue-context.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    requested_slots: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_REQUESTED_SLOTS,
+        description="the slots the system just asked for, e.g. ['people'] after 'for how many people?'",
+    )
+
+
 class ParseRequest(Options):
     text: Text
+    context: Context | None = None
 
 
 class BatchRequest(Options):
     texts: list[Text]
+    contexts: list[Context | None] | None = Field(None, description="one per text, in order (null: none)")
 
 
 class Slot(BaseModel):
@@ -86,6 +100,9 @@ class Parse(BaseModel):
     )
     intents: list[RankedIntent] | None = None
     alternatives: list[Alternative] | None = None
+    warnings: list[str] | None = Field(
+        None, description="what of the request the model could not read (a requested slot it does not know)"
+    )
 
 
 class BatchResponse(BaseModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slotfill.text import bio
+from slotfill.features.vocab import slot_names
 
 
 def slot_types(tags: list[str]) -> list[str]:
     """The slot labels of a tag set, sorted (B-x and I-x give x)."""
-    return sorted({bio.split_tag(tag)[1] for tag in tags if tag != bio.OUTSIDE})
+    return sorted(slot_names(tags))
 
 
 def describe(model: Any) -> dict[str, Any]:

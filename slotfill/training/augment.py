@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from slotfill.data.example import Example
 from slotfill.features.gazetteer import GazetteerSet
@@ -77,8 +78,8 @@ class Augmentation:
         words = tuple(rng.choice(COURTESY_START if at_start else COURTESY_END).split())
         outside = ("O",) * len(words)
         if at_start:
-            return Example(words + example.tokens, outside + example.tags, example.intent)
-        return Example(example.tokens + words, example.tags + outside, example.intent)
+            return replace(example, tokens=words + example.tokens, tags=outside + example.tags, text=None)
+        return replace(example, tokens=example.tokens + words, tags=example.tags + outside, text=None)
 
     def _substitute(self, example: Example, rng: random.Random) -> Example:
         if not self.substitution:
@@ -98,7 +99,8 @@ class Augmentation:
             position = span.end
         if position == 0:
             return example
-        return Example(tuple(tokens) + example.tokens[position:], tuple(tags) + example.tags[position:], example.intent)
+        tokens, tags = tuple(tokens) + example.tokens[position:], tuple(tags) + example.tags[position:]
+        return replace(example, tokens=tokens, tags=tags, text=None)
 
 
 def substitution_lists(sources: Mapping[str, object]) -> dict[str, str]:

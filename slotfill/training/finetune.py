@@ -32,7 +32,7 @@ from slotfill.text.tokenise import TOKENISATION
 # (and the encoder's source, which the model's own encoder replaces)
 TRAINING_ONLY = (
     "dropout", "gazetteer_dropout", "embedding.word_dropout", "embedding.word_dropout_chars", "intent.loss_weight",
-    "encoder.dropout", "encoder_features.source", "encoder_features.mode", "encoder_features.lr", "encoder_features.warmup",
+    "encoder.dropout", "context.dropout", "encoder_features.source", "encoder_features.mode", "encoder_features.lr", "encoder_features.warmup",
 )  # fmt: skip
 
 
@@ -128,6 +128,7 @@ def grown_vocab(old: Vocab, new: Vocab) -> Vocab:
         vectors=new.vectors if new.vectors is not None else old.vectors,
         vector_dim=new.vector_dim if new.vectors is not None else old.vector_dim,
         tokenisation=TOKENISATION,
+        requested=_extended(old.requested, new.requested),
     )
 
 

@@ -141,8 +141,14 @@ def test_utterances_come_from_text_or_from_a_request_log(tmp_path: Path) -> None
     plain, log = tmp_path / "u.txt", tmp_path / "log.jsonl"
     plain.write_text("to rome\n\nfrom paris\n")
     log.write_text('{"time": "2026-12-01T09:00:00Z", "text": "to rome", "parse": {}}\n')
-    assert list(read_utterances(plain)) == ["to rome", "from paris"]
-    assert list(read_utterances(log)) == ["to rome"]
+    assert [text for text, _ in read_utterances(plain)] == ["to rome", "from paris"]
+    assert [text for text, _ in read_utterances(log)] == ["to rome"]
+    turns = tmp_path / "turns.jsonl"
+    turns.write_text('{"text": "13", "context": {"requested_slots": ["people"]}}\n13\n')
+    assert [(text, context.requested_slots) for text, context in read_utterances(turns)] == [
+        ("13", ("people",)),
+        ("13", ()),
+    ]
 
 
 def test_a_terminal_session_killed_midway_keeps_every_decision(trained_run: Path, tmp_path: Path) -> None:

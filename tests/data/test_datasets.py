@@ -286,6 +286,17 @@ def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utte
         (["play", "a", "song"], "oos", ["O"] * 3),
     ]
     assert [e.intent for e in read_split(where / "train.jsonl")] == ["balance", "translate", "oos"]
+    the_file = datasets.download(
+        "clinc150", tmp_path / "f", source=checkout / "data" / "data_full.json", checksums=checksums
+    )
+    assert read_split(the_file / "test.jsonl") == test  # --from the file itself, not only a checkout
+    with pytest.raises(DataError, match=r"other\.json: a file; --from takes a copy of clinc150: a directory with"):
+        datasets.download(
+            "clinc150",
+            tmp_path / "g",
+            source=shutil.copy(checkout / "data" / "data_full.json", tmp_path / "other.json"),
+            checksums=checksums,
+        )
     (checkout / "data" / "data_full.json").write_text(json.dumps({**full, "test": [["no intent"]]}), encoding="utf-8")
     checksums["clinc150/data/data_full.json"] = hashlib.sha256(
         (checkout / "data" / "data_full.json").read_bytes()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from slotfill.choices import DATA_FORMATS
 from slotfill.cli.app import app
+from slotfill.data.context import Context
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
 from slotfill.data.spans import SpanPolicy
@@ -21,7 +24,10 @@ from ..conftest import DEMO
 
 runner = CliRunner()
 SAMPLE = read_split(DEMO / "test")[:60]
-SUFFIX = {"atis": "", "conll": ".conll", "jsonl": ".jsonl", "spans": ".jsonl", "rasa": ".yml", "snips": ".json"}
+SUFFIX = {
+    "atis": "", "conll": ".conll", "jsonl": ".jsonl", "spans": ".jsonl", "rasa": ".yml", "snips": ".json", "polyai": ".json",
+}  # fmt: skip
+WITH_INTENTS = ("rasa", "snips")  # every sentence of theirs has an intent
 
 
 def written(examples: list[Example], directory: Path, fmt: str, name: str = "split") -> Path:
@@ -39,9 +45,41 @@ def by_intent(examples: list[Example]) -> list[Example]:
 @pytest.mark.parametrize(("first", "second"), list(itertools.product(DATA_FORMATS, DATA_FORMATS)))
 def test_every_pair_of_formats_round_trips(tmp_path: Path, first: str, second: str) -> None:
     there = read_split(written(SAMPLE, tmp_path, first, "a"), first)
+    if first == "polyai" and second in WITH_INTENTS:  # PolyAI's turns have no intent to give them
+        with pytest.raises(DataError, match="has no intent"):
+            written(there, tmp_path, second, "b")
+        return
     back = read_split(written(there, tmp_path, second, "b"), second)
     expected = by_intent(SAMPLE) if "snips" in (first, second) else SAMPLE
+    if "polyai" in (first, second):
+        expected = [replace(e, intent=None) for e in expected]
     assert back == expected  # every (tokens, tags, intent), exactly
+
+
+CONTEXT = [
+    replace(e, context=Context(("fromloc.city_name",) if i % 2 else ("toloc.city_name", "depart_date.day_name")))
+    for i, e in enumerate(SAMPLE[:10])
+]
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.product(("jsonl", "spans", "polyai"), repeat=2)))
+def test_the_dialogue_context_round_trips_through_the_formats_that_hold_it(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    there = read_split(written(CONTEXT, tmp_path, first, "a"), first)
+    back = read_split(written(there, tmp_path, second, "b"), second)
+    assert [e.context for e in back] == [e.context for e in CONTEXT] and [e.tags for e in back] == [
+        e.tags for e in CONTEXT
+    ]
+
+
+def test_a_format_without_context_warns_once_that_it_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="slotfill"):
+        written(CONTEXT, tmp_path, "conll")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{tmp_path / 'split.conll'}: 10 sentences carry a dialogue context (requested slots), which the conll format "
+        "cannot hold: not written"
+    ]
 
 
 @pytest.mark.parametrize("fmt", DATA_FORMATS)
@@ -252,4 +290,4 @@ def test_every_format_is_one_entry_of_the_table_the_config_offers() -> None:
     from slotfill.data.formats import FORMATS, TEXT_FORMATS
 
     assert tuple(FORMATS) == DATA_FORMATS
-    assert TEXT_FORMATS == ("spans", "rasa", "snips")
+    assert TEXT_FORMATS == ("spans", "rasa", "snips", "polyai")

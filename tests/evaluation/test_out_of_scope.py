@@ -69,6 +69,24 @@ def test_the_clinc150_measures_of_a_handful_of_parses() -> None:
     assert auroc(np.array([0.5, 0.9]), np.array([0.5])) == pytest.approx(0.75)  # a tie counts half
 
 
+def test_measures_without_the_utterances_they_are_shares_of_are_undefined() -> None:
+    """Only out-of-scope examples: no in-scope accuracy (it printed 0.00), n/a in the table, null in JSON."""
+    from slotfill.evaluation.out_of_scope import OUT_OF_SCOPE_MEASURES, as_percent
+
+    gold = [Example(("a",), ("O",), "oos")] * 2
+    tagged = [Tagged(["O"], "balance", 0.9, in_scope_confidence=0.9)] * 2  # none rejected
+    measured = out_of_scope_metrics(gold, tagged, "oos")
+    assert {name: measured[name] for name in (*OUT_OF_SCOPE_MEASURES, "auroc")} == {
+        "in_scope_accuracy": None,
+        "in_scope_rejected": None,
+        "out_of_scope_precision": None,  # nothing rejected: no precision to speak of
+        "out_of_scope_recall": 0.0,
+        "out_of_scope_f1": None,
+        "auroc": None,
+    }
+    assert [as_percent(measured[name]) for name in OUT_OF_SCOPE_MEASURES] == ["n/a", "n/a", "n/a", "0.00", "n/a"]
+
+
 def test_a_dev_split_too_small_for_the_threshold_is_one_line() -> None:
     dev = [Example(("a",), ("O",), "x")] * 150 + [Example(("b",), ("O",), "oos")] * 100
     with pytest.raises(ConfigError) as raised:

@@ -34,6 +34,21 @@ def test_every_token_has_pieces_and_none_is_merged(encoder_folder: Path) -> None
     assert features.shape == (len(tokens), 16)
 
 
+def test_a_tokenizer_whose_unknown_piece_is_not_in_its_vocabulary_is_refused(tmp_path: Path) -> None:
+    """Four pieces and no unknown one: every other word had no piece, and the model trained to F1 0."""
+    from tokenizers import Tokenizer, models
+
+    from slotfill.features.wordpieces import WordPieces
+
+    tokenizer = Tokenizer(models.WordLevel({"to": 0, "from": 1, "boston": 2, "denver": 3}))  # unk_token "<unk>"
+    with pytest.raises(
+        ModelError, match=r"tokenizer.json: the tokenizer's unknown piece '<unk>' is not in its vocabulary"
+    ):
+        WordPieces(tokenizer, 16, tmp_path / "tokenizer.json")
+    covered = Tokenizer(models.WordLevel({"to": 0, "<unk>": 1}, unk_token="<unk>"))
+    assert WordPieces(covered, 16, tmp_path / "tokenizer.json").token_ids(["to", "rome"]) == [[0], [1]]
+
+
 def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -> None:
     folder = write_encoder_folder(tmp_path / "short", max_positions=16)
     words = load_pretrained_words(folder, "first", CPU, half=True)

@@ -75,6 +75,25 @@ def test_new_files_and_directories_follow_the_umask(tmp_path: Path) -> None:
     assert existing.stat().st_mode & 0o777 == 0o600  # an existing file keeps its own
 
 
+def test_a_models_weights_follow_the_umask(trained_run: Path, tmp_path: Path) -> None:
+    """safetensors' save_file wrote model.safetensors 0600: a service account could not load a model
+    someone else trained."""
+    import os
+
+    import torch
+
+    from slotfill.store.model_dir import load_model, save_model
+
+    loaded = load_model(trained_run, torch.device("cpu"))
+    before = os.umask(0o022)
+    try:
+        save_model(tmp_path / "model", loaded.config, loaded.vocab, loaded.gazetteers, loaded.tagger, {})
+    finally:
+        os.umask(before)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "model").iterdir() if path.is_file()}
+    assert modes == dict.fromkeys(modes, 0o644) and "model.safetensors" in modes
+
+
 def test_a_full_disk_or_a_vanished_directory_is_one_line(tmp_path: Path) -> None:
     import pytest
 

@@ -75,6 +75,11 @@ def test_fine_tuning_starts_from_the_model_and_learns_new_labels(trained_run: Pa
     ):
         train(tiny_config(model={"encoder": {"hidden_size": 64}}), tmp_path / "other", init_from=trained_run)
     assert first_difference(before.config, tiny_config(model={"dropout": 0.5})) is None  # regularisation may change
+    with_vectors = tiny_config(model={"embedding": {"pretrained": {"source": "glove-6b-50d"}}})
+    assert first_difference(before.config, with_vectors) == (
+        "model.embedding.pretrained: the config has pretrained word vectors and the model none: the two read "
+        "different inputs"
+    )  # it said: encoder.fused.weight_ih_l0 is [384, 496] in the model and [384, 112] here
 
 
 def test_a_fine_tuning_run_resumes_exactly_and_overwrites_like_any_run(trained_run: Path, tmp_path: Path) -> None:
