@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 DEMO_RUN := runs/demo
 
-.PHONY: install browser demo test test-fast lint demo-data atis snips vectors-glove bench-vectors bench-encoders bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
+.PHONY: install browser demo test test-fast lint demo-data booking-data results dstc8 atis snips vectors-glove bench-vectors bench-encoders bench-snips openworld benchmark bench-before bench-peers bench-cli bench-serve bench-speed compare-cells clean
 
 install: $(STAMP)
 
@@ -48,6 +48,9 @@ browser:
 demo-data:
 	$(PYTHON) scripts/data/make_demo_data.py data/demo
 
+booking-data:
+	$(PYTHON) scripts/data/make_booking_data.py data/booking
+
 # the benchmarks' data, verified: from ../shared/data when it is there (no internet here), else GitHub
 SHARED_DATA := ../shared/data
 data-%: $(STAMP)
@@ -72,6 +75,18 @@ snips: $(STAMP) data-snips vectors-glove
 # with and without the vectors, same run, 3 seeds: SNIPS, ATIS (standard and open-world), smart-home unseen spans
 bench-vectors: $(STAMP) data-snips data-atis vectors-glove
 	scripts/bench/vectors.sh
+
+# the DSTC8 span-extraction sets with and without the dialogue context, 3 seeds (docs/dialogue-context.md)
+dstc8: $(STAMP) data-dstc8
+	$(BIN)/python scripts/bench/dstc8.py --data $$($(BIN)/slotfill data path dstc8) --seeds 3 --settings off,both --out bench/dstc8
+
+# every results row of the README re-measured with the current defaults, one script per table (hours
+# on 2 cores; each row of docs/results.md names the script and version that produced it)
+results: $(STAMP) data-atis data-snips vectors-glove dstc8
+	$(BIN)/python scripts/bench/benchmark.py --out bench
+	$(BIN)/slotfill encoders download all-minilm-l6-v2
+	scripts/bench/encoders.sh
+	$(BIN)/python scripts/bench/out_of_scope.py --seeds 3
 
 # the pretrained encoder against none, same run, 3 seeds: SNIPS (frozen, fine-tuned), ATIS, smart-home spans, export
 bench-encoders: $(STAMP) data-snips data-atis vectors-glove

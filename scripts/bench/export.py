@@ -3,7 +3,8 @@
     python scripts/bench/export.py runs/atis/model $(slotfill data path atis)/test --out bench/export
 
 Exports MODEL to float32 and int8 ONNX, then on every sentence of TEST (tokens as given, and as raw
-text joined by spaces): parity of tags and intents with torch, slot F1 of each, batch tagging
+text joined by spaces): parity of tags and intents with torch, the first 200 parses alone against
+batched (whole parses, confidences included), slot F1 of each, batch tagging
 throughput end to end (raw text in, JSON lines out), one-sentence latency, and the cold start of
 `slotfill predict DIR "…"` in a fresh process. Prints and writes results.json.
 """
@@ -25,6 +26,7 @@ from slotfill.export.onnx import export_model
 from slotfill.predict import Predictor
 
 SENTENCE = "show me flights from boston to denver on monday morning"
+BATCH_CHECK = 200  # test sentences parsed alone as well, against their parse among the others
 
 
 def throughput(predictors: dict[str, Predictor], texts: list[str], passes: int) -> dict[str, float]:
@@ -114,6 +116,10 @@ def main() -> None:
                 for a, b in zip(parses, torch_parses)
                 if len(a["slots"]) == len(b["slots"])
                 for x, y in zip(a["slots"], b["slots"])
+            ),
+            # a sentence's whole parse alone against in the test set's batches: the same in every runtime
+            "parses_alone_unlike_batched": sum(
+                predictor.parse(text) != parsed for text, parsed in zip(texts[:BATCH_CHECK], parses[:BATCH_CHECK])
             ),
             "slot_f1": round(100 * metrics["slot_f1"], 2),
             "intent_accuracy": round(100 * metrics["intent_accuracy"], 2),

@@ -114,9 +114,9 @@ def convert(
 def _convert(source: Path, target: Path, to: str, source_format: str) -> tuple[int, list[Any], str | None]:
     """Write SOURCE as TARGET: the sentences written, the records left out (no token) and the one
     warning about the span problems read (None: none)."""
+    from slotfill.data.alignment import SpanPolicy, SpanProblem
     from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
     from slotfill.data.readers import span_warning
-    from slotfill.data.spans import SpanPolicy, SpanProblem
 
     check_choice(source_format, ("auto", *DATA_FORMATS), "--format")
     fmt = check_choice(to, ("auto", *DATA_FORMATS), "--to")

@@ -12,7 +12,7 @@ from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, print_result, stderr
 
 if TYPE_CHECKING:
-    from slotfill.data.spans import SpanProblem
+    from slotfill.data.alignment import SpanProblem
 
 
 def evaluate(

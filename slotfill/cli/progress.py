@@ -74,6 +74,8 @@ def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
     if "slot_ece" in metrics:
         summary.add_row("slot_ece", f"{metrics['slot_ece']:.4f}")
     summary.add_row("sentences", str(metrics["sentences"]))
+    for group, measured in metrics.get("by_context", {}).items():  # dialogue turns (docs/dialogue-context.md)
+        summary.add_row(f"slot_f1 {group}", f"{100 * measured['slot_f1']:.2f} ({measured['turns']} turns)")
     if "intents_scored" in metrics:
         summary.add_row("intents_scored", str(metrics["intents_scored"]))
     unseen = metrics.get("unseen_in_training")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from slotfill.choices import DATA_FORMATS
 from slotfill.data import readers, writers
+from slotfill.data.alignment import SpanPolicy, SpanProblem
 from slotfill.data.example import Example
 from slotfill.data.polyai import write_polyai
 from slotfill.data.readers import Reading, RepairCount, read_text_data
-from slotfill.data.spans import SpanPolicy, SpanProblem
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 

@@ -17,21 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from slotfill.data.alignment import SpanPolicy, SpanProblem, to_tokens
 from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.data.example import Example, trim_span_punctuation
 from slotfill.data.polyai import read_polyai
-from slotfill.data.spans import (
-    SpanPolicy,
-    SpanProblem,
-    TextData,
-    collected,
-    json_lines,
-    kept_or_raised,
-    read_rasa,
-    read_snips,
-    read_spans,
-    to_tokens,
-)
+from slotfill.data.spans import TextData, collected, json_lines, kept_or_raised, read_rasa, read_snips, read_spans
 from slotfill.errors import DataError
 from slotfill.text import bio
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slotfill.config import DataConfig
+from slotfill.data.alignment import SpanPolicy
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, read_lookups, read_split
-from slotfill.data.spans import SpanPolicy
 from slotfill.data.validate import Problem, tokenisation_problems
 from slotfill.errors import DataError
 from slotfill.files import no_such_path

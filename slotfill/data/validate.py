@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from slotfill.data.alignment import SpanProblem
 from slotfill.data.example import Example
 from slotfill.data.formats import TEXT_FORMATS, detect_format, locate, read_split
 from slotfill.data.readers import StrictBioError
-from slotfill.data.spans import SpanProblem
 from slotfill.data.stats import find_splits
 from slotfill.errors import DataError
 from slotfill.text import bio
@@ -205,7 +205,7 @@ def _against_train(
     and its sentences that train has."""
     tags = {tag for e in train for tag in e.tags}
     intents = {e.intent for e in train}
-    seen = {e.tokens for e in train}
+    seen = {(e.tokens, e.context) for e in train}  # "13" after "how many?" is not "13" after "what time?"
     problems = []
     for index, example in enumerate(examples):
         where = _place(example, path, fmt, index)
@@ -214,7 +214,7 @@ def _against_train(
             problems.append(Problem("unseen_label", where, f"tags never in train: {', '.join(missing)}"))
         if example.intent is not None and example.intent not in intents and example.intent != out_of_scope.intent:
             problems.append(Problem("unseen_label", where, f"intent never in train: {example.intent}"))
-        if example.tokens in seen:
+        if (example.tokens, example.context) in seen:
             problems.append(Problem("leak", where, "the same sentence is in train"))
     return problems
 

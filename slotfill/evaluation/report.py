@@ -273,6 +273,11 @@ def _page(
         summary += "".join(
             f"<tr><th>{n.replace('_', ' ')}</th><td>{as_percent(measured[n])}</td></tr>" for n in OUT_OF_SCOPE_MEASURES
         )
+    for group, measured_group in metrics.get("by_context", {}).items():  # dialogue turns (docs/dialogue-context.md)
+        summary += (
+            f"<tr><th>slot F1, turns {group.replace('_', ' ')}</th>"
+            f"<td>{100 * measured_group['slot_f1']:.2f} ({measured_group['turns']} turns)</td></tr>"
+        )
     per_slot = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{100 * v['precision']:.1f}</td><td>{100 * v['recall']:.1f}</td>"
         f"<td>{100 * v['f1']:.1f}</td><td>{v['support']}</td></tr>"

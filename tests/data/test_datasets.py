@@ -204,10 +204,15 @@ def test_the_shipped_registry_covers_every_benchmark() -> None:
     from slotfill.data.xsid import SOURCE_FILES
 
     checksums = datasets.registry()
-    assert len(checksums) == 25 and all(len(d) == 64 for d in checksums.values())
+    assert len(checksums) == 25 + 28 and all(len(d) == 64 for d in checksums.values())
     jointbert = {f"{n}/{s}/{f}" for n in ("atis", "snips") for s in datasets.SPLITS for f in datasets.FILES}
     xsid = {f"xsid/{path}" for path in SOURCE_FILES}
-    assert jointbert | xsid | {"clinc150/data/data_full.json"} == set(checksums)
+    dstc8 = {
+        f"dstc8/span_extraction/dstc8/{domain}/{split}.json"
+        for domain in ("Buses_1", "Events_1", "Homes_1", "RentalCars_1")
+        for split in (*(f"train_{n}" for n in range(6)), "test")
+    }
+    assert jointbert | xsid | {"clinc150/data/data_full.json"} | dstc8 == set(checksums)
     assert tuple(datasets.SOURCES) == datasets.DATASETS  # the table is what the CLI and the config offer
 
 
@@ -257,6 +262,32 @@ def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"expected 4 tab-separated columns"):
         datasets.download("xsid", tmp_path / "e", source=source, checksums=checksums)
     assert not (tmp_path / "e" / "xsid").exists()  # nothing half-written
+
+
+def test_dstc8_is_verified_from_a_checkout_and_laid_out_by_domain(tmp_path: Path) -> None:
+    """The DSTC8 sets (here tiny files of the same layout, with their own checksums) from a checkout
+    of PolyAI-LDN/task-specific-datasets: every file verified, each domain's files under DOMAIN/."""
+    from slotfill.data.formats import read_split
+
+    checkout, checksums = tmp_path / "task-specific-datasets", {}
+    for path in datasets.SOURCES["dstc8"].files:
+        city = Path(path).parent.name.split("_")[0].lower()  # homes, buses, ...
+        turns = [{"userInput": {"text": f"to {city}"}, "context": {"requestedSlots": ["to"]},
+                  "labels": [{"slot": "to", "valueSpan": {"startIndex": 3, "endIndex": 3 + len(city)}}]}]  # fmt: skip
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(json.dumps(turns), encoding="utf-8")
+        checksums[f"dstc8/{path}"] = hashlib.sha256((checkout / path).read_bytes()).hexdigest()
+    where = datasets.download("dstc8", tmp_path / "d", source=checkout, checksums=checksums)
+    (example,) = read_split(where / "Homes_1" / "train_4.json")
+    assert (example.tokens, example.tags, example.context.requested_slots) == (
+        ("to", "homes"),
+        ("O", "B-to"),
+        ("to",),
+    )
+    assert datasets.is_complete("dstc8", tmp_path / "d", checksums)
+    (checkout / datasets.SOURCES["dstc8"].files[0]).write_text("[]")
+    with pytest.raises(DataError, match="its sha256 is not the registry's"):
+        datasets.download("dstc8", tmp_path / "e", source=checkout, checksums=checksums)
 
 
 def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utterances(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from slotfill.choices import DATA_FORMATS
 from slotfill.cli.app import app
+from slotfill.data.alignment import SpanPolicy
 from slotfill.data.context import Context
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, format_of_name, read_lookups, read_split, write_split
-from slotfill.data.spans import SpanPolicy
 from slotfill.data.stats import dataset_stats
 from slotfill.errors import DataError
 

@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
+from slotfill.data.alignment import SpanPolicy, to_tokens
 from slotfill.data.formats import read_split
-from slotfill.data.spans import AnnotatedText, SpanPolicy, to_tokens
+from slotfill.data.spans import AnnotatedText
 from slotfill.data.validate import validate
 from slotfill.errors import DataError
 

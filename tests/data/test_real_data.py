@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from slotfill.cli.app import app
+from slotfill.data.alignment import SpanPolicy
 from slotfill.data.formats import detect_format, read_split
-from slotfill.data.spans import SpanPolicy
 from slotfill.data.validate import validate
 from slotfill.errors import DataError
 
