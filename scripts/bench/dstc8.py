@@ -3,7 +3,8 @@
 domain trained with `configs/dstc8.yaml` on all its training turns (train_0.json) and on the smallest
 published fraction (train_4.json), with N seeds, with the context read in each `feed` asked for and
 without it (`model.context.enabled=false`), every model scored on the domain's test.json: span F1 overall,
-on the turns with a requested slot, and on the bare answers among them (at most 3 tokens).
+on the turns with a requested slot, on the bare answers among them (at most 3 tokens), and overall
+on the same test turns with their context left out (a model with context parsing turns without one).
 
     python scripts/bench/dstc8.py --data DIR [--seeds 3] [--settings off,both] [--out bench/dstc8] [--resume]
 
@@ -31,12 +32,15 @@ SETTINGS = {
     "input": ["model.context.feed=input"],
     "bias": ["model.context.feed=bias"],
     "both": ["model.context.feed=both"],
+    # the context never hidden in training: what the context dropout buys on turns without one
+    "both, no dropout": ["model.context.feed=both", "model.context.dropout=0"],
 }
 MEASURES = {  # the figure, and where evaluate --json has it
     "F1": ("slot_f1",),
     "F1 requested": ("by_context", "with_requested_slot", "slot_f1"),
     "F1 bare answers": ("by_context", "bare_answers", "slot_f1"),
 }
+WITHOUT_CONTEXT = "F1, test without context"  # the same test turns with their context left out
 
 
 def slotfill(*args: str) -> str:
@@ -66,6 +70,12 @@ def run(data: Path, domain: str, training: str, setting: str, seed: int, scratch
     metrics = json.loads(slotfill("evaluate", str(output), str(data / domain / "test.json"), "--json"))
     result = {"domain": domain, "training": training, "setting": setting, "seed": seed}
     result.update({name: measured(metrics, path) for name, path in MEASURES.items()})
+    stripped = scratch / f"{domain}-test-without-context.json"
+    if not stripped.exists():
+        turns = json.loads((data / domain / "test.json").read_text(encoding="utf-8"))
+        stripped.write_text(json.dumps([{k: v for k, v in t.items() if k != "context"} for t in turns]))
+    plain = json.loads(slotfill("evaluate", str(output), str(stripped), "--format", "polyai", "--json"))
+    result[WITHOUT_CONTEXT] = measured(plain, ("slot_f1",))
     result["turns requested"] = metrics.get("by_context", {}).get("with_requested_slot", {}).get("turns")
     result["bare answers"] = metrics.get("by_context", {}).get("bare_answers", {}).get("turns")
     return result
@@ -73,10 +83,8 @@ def run(data: Path, domain: str, training: str, setting: str, seed: int, scratch
 
 def table(results: list[dict], settings: list[str]) -> str:
     """Mean ± std over the seeds, a row per domain, training set and setting."""
-    lines = [
-        "| domain | training | setting | seeds | " + " | ".join(MEASURES) + " |",
-        "|---" * (4 + len(MEASURES)) + "|",
-    ]
+    names = [*MEASURES, WITHOUT_CONTEXT]
+    lines = ["| domain | training | setting | seeds | " + " | ".join(names) + " |", "|---" * (4 + len(names)) + "|"]
     for domain in DOMAINS:
         for training in TRAINING:
             for setting in settings:
@@ -84,8 +92,8 @@ def table(results: list[dict], settings: list[str]) -> str:
                 if not runs:
                     continue
                 cells = []
-                for name in MEASURES:
-                    values = [r[name] for r in runs if r[name] is not None]
+                for name in names:
+                    values = [r[name] for r in runs if r.get(name) is not None]
                     spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
                     cells.append(f"{statistics.mean(values):.2f}{spread}" if values else "–")
                 lines.append(f"| {domain} | {training} | {setting} | {len(runs)} | " + " | ".join(cells) + " |")

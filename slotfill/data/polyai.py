@@ -20,7 +20,7 @@ from typing import Any
 
 from slotfill.data.context import requested_context
 from slotfill.data.example import Example
-from slotfill.data.spans import AnnotatedText, TextData, check_label
+from slotfill.data.spans import AnnotatedText, TextData, check_label, json_document
 from slotfill.data.writers import text_and_spans
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text
@@ -31,12 +31,7 @@ Entry = tuple[str, ...]
 def read_polyai(path: Path, source: str) -> TextData:
     """The turns of a PolyAI span-extraction file; DataError (one line, naming the file and the
     turn's index) for anything that is not such a file."""
-    try:
-        turns = json.loads(source)
-    except json.JSONDecodeError as error:
-        raise DataError(f"{path}:{error.lineno}: bad JSON ({error.msg} at column {error.colno})") from None
-    except RecursionError:
-        raise DataError(f"{path}: JSON nested too deeply to be a PolyAI span-extraction file") from None
+    turns = json_document(path, source, "a PolyAI span-extraction file")
     if not isinstance(turns, list):
         raise DataError(f"{path}: a PolyAI span-extraction file is a JSON list of turns with 'userInput'")
     return TextData([_turn(turn, f"{path}: turn {index}") for index, turn in enumerate(turns)])

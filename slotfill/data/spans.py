@@ -290,13 +290,19 @@ class _SnipsDataset(_Strict):
     entities: dict[str, _SnipsEntity] = {}
 
 
-def read_snips(path: Path, source: str) -> TextData:
+def json_document(path: Path, source: str, what: str) -> Any:
+    """A data file that is one JSON document (a Snips dataset, a PolyAI file); DataError naming the
+    line of bad JSON, or a document nested too deeply to be `what`."""
     try:
-        raw = json.loads(source)
+        return json.loads(source)
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: bad JSON ({error.msg} at column {error.colno})") from None
     except RecursionError:
-        raise DataError(f"{path}: JSON nested too deeply to be a Snips dataset") from None
+        raise DataError(f"{path}: JSON nested too deeply to be {what}") from None
+
+
+def read_snips(path: Path, source: str) -> TextData:
+    raw = json_document(path, source, "a Snips dataset")
     if not isinstance(raw, dict) or not isinstance(raw.get("intents"), dict):
         raise DataError(f"{path}: a Snips dataset is a JSON object with 'intents' (and 'entities')")
     try:
