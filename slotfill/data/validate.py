@@ -152,7 +152,7 @@ def validate(path: Path, fmt: str = "auto", out_of_scope: OutOfScope = OutOfScop
 
 def _context_problems(read: dict[str, list[Example]], splits: dict[str, Path]) -> list[Problem]:
     """Requested slots (a turn's dialogue context) that name no slot of the data (of train, where
-    there is one): a model reads only its own slot types as requested."""
+    there is one): a typo, or a slot the data does not annotate (what its answers are taught to be)."""
     known_in = read.get("train") or [e for examples in read.values() for e in examples]
     known = sorted({span.label for e in known_in for span in bio.spans(e.tags)})
     problems = []

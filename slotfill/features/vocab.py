@@ -74,12 +74,14 @@ class Vocab:
     # 4 for every new vocabulary; a vocab.json without the key was written under rules 1
     tokenisation: int = TOKENISATION
     # the slot names the model reads as requested by the system (its dialogue context; empty: it reads
-    # none, as every model before 0.5): its slot types, in tag order
+    # none, as every model before 0.5): its slot types in tag order, then the other names its training
+    # data requests (a system asks for slots a dataset does not annotate: "how many travelers?")
     requested: Index = field(default_factory=lambda: Index([]))
 
-    def with_requested(self) -> Vocab:
-        """This vocabulary with its slot types as the requested slots the model reads."""
-        return replace(self, requested=Index(slot_names(self.tags.items)))
+    def with_requested(self, requested: Iterable[str] = ()) -> Vocab:
+        """This vocabulary reading as requested slots its slot types and the names `requested`."""
+        types = slot_names(self.tags.items)
+        return replace(self, requested=Index([*types, *sorted(set(requested) - set(types))]))
 
     def with_vectors(self, words: Sequence[str], dim: int) -> Vocab:
         """This vocabulary with the index of pretrained vectors for `words` (folded, distinct), `dim` wide."""

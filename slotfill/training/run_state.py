@@ -24,7 +24,7 @@ from slotfill.evaluation.out_of_scope import check_calibration
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
 from slotfill.features.vectors import configured_vectors, vector_dim
-from slotfill.features.vocab import Vocab, slot_names
+from slotfill.features.vocab import Vocab
 from slotfill.features.wordpieces import PieceReader
 from slotfill.layout import MODEL_SUBDIR
 from slotfill.nn.batching import Batch, EncodedCorpus, encode
@@ -141,7 +141,7 @@ def build_run(
             train_examples, min_freq=config.vocab.min_freq, extra_tags=substituted_tags(config, train_examples)
         )
         if _reads_context(config, train_examples, splits.train_where, world.is_main):
-            vocab = vocab.with_requested()
+            vocab = vocab.with_requested(name for e in train_examples for name in e.context.requested_slots)
         if start is not None:  # fine-tuning: the model's ids first, the new data's appended
             vocab = grown_vocab(start.vocab, vocab)
         if config.model.embedding.pretrained is not None:
@@ -211,8 +211,7 @@ def _learns_intents(config: Config, train: Sequence[Example], where: Path, repor
 
 def _reads_context(config: Config, train: Sequence[Example], where: Path, report: bool) -> bool:
     """Whether the model reads the dialogue context (model.context.enabled; auto: when the training
-    data has requested slots), with one warning where the data's context goes unread or names slots
-    the data never tags."""
+    data has requested slots), with one warning where the data's context goes unread."""
     enabled = config.model.context.enabled
     with_context = [e for e in train if e.context]
     if report and with_context and enabled is False:
@@ -222,15 +221,7 @@ def _reads_context(config: Config, train: Sequence[Example], where: Path, report
         )  # fmt: skip
     if report and enabled is True and not with_context:
         log.warning("model.context.enabled: true, but no turn of data.train (%s) carries requested slots", where)
-    reads = enabled is True or (enabled == "auto" and bool(with_context))
-    tagged = set(slot_names(sorted({tag for e in train for tag in e.tags})))
-    unknown = sorted({name for e in with_context for name in e.context.requested_slots} - tagged)
-    if report and reads and unknown:
-        log.warning(
-            "data.train: %s: requested slots the data never tags are not read: %s (the slots: %s)",
-            where, ", ".join(unknown), ", ".join(sorted(tagged)),
-        )  # fmt: skip
-    return reads
+    return enabled is True or (enabled == "auto" and bool(with_context))
 
 
 def _out_of_scope_noise(config: Config, train: list[Example], where: Path, report: bool) -> list[Example]:

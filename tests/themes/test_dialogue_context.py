@@ -137,7 +137,11 @@ def test_stats_and_validate_report_the_requested_slots(dialogue_data: Path, tmp_
     bad.write_text(json.dumps([turn("4", [("4", "people")], ["people"]), turn("5", [], ["party_size"])]))
     result = runner.invoke(app, ["data", "validate", str(bad), "--json"])
     problems = [(p["kind"], p["message"]) for p in json.loads(result.stdout)["list"]]
-    assert ("requested_slot", "requested slot 'party_size' is no slot of the data (its slots: people)") in problems
+    assert (
+        "requested_slot",
+        "requested slot 'party_size' is no slot of the data (its slots: people): a model reads it as a context of its "
+        "own, and answers to it as no slot",
+    ) in problems
 
 
 def test_a_model_trained_with_context_reads_the_slot_the_system_asked_for(dialogue_run: Path) -> None:
