@@ -111,6 +111,26 @@ def _month_day_year(words: list[str], today: date) -> DateSpan | None:
     return None
 
 
+FRIDAY_13TH_MONTHS = 14  # every day number falls on every weekday within 14 months (Friday the 13th at most that far)
+
+
+def _on_weekday(found: date, weekday: int, words: list[str]) -> DateSpan | None:
+    """`found` where it falls on `weekday`; for a day number alone, the next date of that number that
+    does ("friday the 13th" is the next Friday the 13th); None where the words fix the month or the
+    year ("monday november 2nd" when the coming November 2nd is a Tuesday): never a date whose
+    weekday contradicts the text."""
+    if found.weekday() == weekday:
+        return found, found
+    if any(w in MONTHS or (w.isdigit() and len(w) == 4) for w in words):
+        return None
+    year, month = found.year, found.month
+    for _ in range(FRIDAY_13TH_MONTHS):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if _valid(year, month, found.day) and (candidate := date(year, month, found.day)).weekday() == weekday:
+            return candidate, candidate
+    return None
+
+
 def _valid(year: int, month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
 
@@ -157,8 +177,8 @@ def date_span(words: list[str], today: date) -> DateSpan | None:
         if rest in (["last"], ["past"], ["previous"]):
             day = _weekday_after(today, weekdays[0], -1)
             return day, day
-        spans = _month_day_year(rest, today)  # "monday november 2nd": the date (its weekday is not checked)
-        return spans if spans and spans[0] == spans[1] else None
+        spans = _month_day_year(rest, today)  # "friday the 13th", "monday november 2nd": a date of that weekday
+        return _on_weekday(spans[0], weekdays[0], rest) if spans and spans[0] == spans[1] else None
     if words[:1] == ["last"] and len(words) == 2 and words[1] in MONTHS:
         month = MONTHS[words[1]]
         year = today.year if month < today.month else today.year - 1

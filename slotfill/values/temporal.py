@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from slotfill.values.dates import DateSpan, date_span, month_span, offset, shifted
+from slotfill.values.dates import WEEKDAYS, DateSpan, date_span, month_span, offset, shifted
 from slotfill.values.kinds import Value
 from slotfill.values.numbers import DURATION_UNITS
 from slotfill.values.times import time_span
@@ -149,6 +149,9 @@ def _dateparser(text: str, words: list[str], now: datetime, dates_only: bool) ->
     moment, period = parsed.date_obj, parsed.period
     if moment is None:
         return None
+    named = {WEEKDAYS[w.removesuffix("s")] for w in words if w.removesuffix("s") in WEEKDAYS}
+    if named and moment.weekday() not in named:
+        return None  # "tuesday november 2nd 2026" (a Monday): a date that contradicts its text is no value
     base = now.replace(tzinfo=None)
     timed = period == "time" or moment.time() not in (base.time(), time(0))  # "december 3 at 5:30pm": a time too
     if timed and not dates_only:

@@ -264,3 +264,26 @@ def test_a_day_with_a_time_of_day_in_a_date_slot_is_read_without_dateparser(monk
         {"kind": "date", "date": "2026-12-02"},
         {"kind": "date", "date": "2026-12-04"},
     ]
+
+
+def test_a_weekday_with_a_day_of_the_month_is_a_date_of_that_weekday(defaults: ValueResolver) -> None:
+    """ "friday the 13th" resolved to 2026-12-13, a Sunday: a wrong value is worse than none."""
+    monday = datetime(2026, 12, 7, 9, 0)
+    values = [defaults.value("date", text, monday) for text in ("friday the 13th", "sunday the 13th", "monday november 2nd 2026", "tuesday november 2nd 2026", "monday december 14th")]  # fmt: skip
+    assert [v and v["date"] for v in values] == ["2027-08-13", "2026-12-13", "2026-11-02", None, "2026-12-14"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]),
+    st.integers(1, 31),
+    st.sampled_from(["", "january ", "february ", "june ", "december "]),
+    st.dates(),
+)
+def test_no_date_contradicts_the_weekday_its_text_names(weekday: str, day: int, month: str, today: object) -> None:
+    from slotfill.values.dates import WEEKDAYS, date_span
+
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    words = [weekday, *month.split(), f"{day}{suffix}"]
+    span = date_span(words, today)  # type: ignore[arg-type]
+    assert span is None or (span[0] == span[1] and span[0].weekday() == WEEKDAYS[weekday] and span[0].day == day)
