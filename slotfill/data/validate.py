@@ -165,7 +165,8 @@ def _context_problems(read: dict[str, list[Example]], splits: dict[str, Path]) -
                 Problem(
                     "requested_slot",
                     where,
-                    f"requested slot {slot!r} is no slot of the data (its slots: {', '.join(known)})",
+                    f"requested slot {slot!r} is no slot of the data (its slots: {', '.join(known)}): a model reads "
+                    "it as a context of its own, and answers to it as no slot",
                 )
             )
     return problems

@@ -196,7 +196,7 @@ def test_the_cli_downloads_from_a_mirror_and_refuses_unknown_names(
     result = runner.invoke(app, ["data", "download", "imdb", "--dir", str(tmp_path / "d")])
     assert (
         result.exit_code == 2
-        and "'imdb': no such dataset (slotfill knows atis, snips, xsid, clinc150)" in result.stderr
+        and "'imdb': no such dataset (slotfill knows atis, snips, xsid, clinc150, dstc8)" in result.stderr
     )
 
 

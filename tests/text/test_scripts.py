@@ -186,4 +186,4 @@ def test_text_in_a_script_the_model_never_saw_tags_without_error(trained_run: Pa
 
 
 def test_a_new_model_records_the_rules_it_was_trained_with(trained_run: Path) -> None:
-    assert json.loads((trained_run / "model" / "vocab.json").read_text(encoding="utf-8"))["tokenisation"] == 3
+    assert json.loads((trained_run / "model" / "vocab.json").read_text(encoding="utf-8"))["tokenisation"] == 4
