@@ -54,6 +54,12 @@ class SpanProblem:
         return f"{where} shares a token with an earlier slot once both fall on tokens (tokens: {self.tokens}){outcome}"
 
 
+# the key of the config's `data` section (and of SpanPolicy) that decides each kind of span problem
+POLICY_KEYS = {
+    "boundaries": "misaligned", "overlap": "misaligned", "overlapping": "overlapping", "punctuation": "span_punctuation",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SpanPolicy:
     """What reading does with every kind of span problem (the config's `data` keys misaligned,
@@ -64,11 +70,14 @@ class SpanPolicy:
     overlapping: str = "longer"  # spans overlapping as annotated: longer | skip_sentence | error
     span_punctuation: str = "trim"  # punctuation tokens at a span's edge: trim | keep | error
 
+    def choice(self, reason: str) -> str:
+        """What is done with a span problem of kind `reason` (a record without tokens: left out)."""
+        return "skip_sentence" if reason == "empty" else getattr(self, POLICY_KEYS[reason])
+
     def handle(self, problem: SpanProblem) -> bool:
         """Raise DataError where the policy for `problem`'s kind is `error`; else True when the
         sentence is left out (skip_sentence, or a record without tokens), False when it is kept."""
-        policy = {"overlapping": self.overlapping, "punctuation": self.span_punctuation, "empty": "skip_sentence"}
-        choice = policy.get(problem.reason, self.misaligned)
+        choice = self.choice(problem.reason)
         if choice == "error":
             raise DataError(f"{problem.where}: {replace(problem, kept=None).message()}")
         return choice == "skip_sentence"

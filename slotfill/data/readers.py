@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from slotfill.data.alignment import SpanPolicy, SpanProblem, to_tokens
+from slotfill.data.alignment import POLICY_KEYS, SpanPolicy, SpanProblem, to_tokens
 from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.data.example import Example, trim_span_punctuation
 from slotfill.data.polyai import read_polyai
@@ -80,12 +80,6 @@ _DONE = {
     "punctuation": ("have punctuation at their edge", {"trim": "trimmed"}),
     "empty": ("", {}),
 }  # fmt: skip
-_POLICY_KEY = {
-    "boundaries": "misaligned",
-    "overlap": "misaligned",
-    "overlapping": "overlapping",
-    "punctuation": "span_punctuation",
-}
 
 
 def span_warning(found: Sequence[SpanProblem], sentences: int, policy: SpanPolicy) -> str:
@@ -100,8 +94,7 @@ def span_warning(found: Sequence[SpanProblem], sentences: int, policy: SpanPolic
         if reason == "empty":
             parts.append(f"{len(these)} records without any token left out ({shown})")
             continue
-        key = _POLICY_KEY[reason]
-        choice = getattr(policy, key)
+        key, choice = POLICY_KEYS[reason], policy.choice(reason)
         outcome = done.get(choice, "their sentences left out")
         parts.append(
             f"{len(these)} slot spans in {sentences} sentences {what}, {outcome} (data.{key}: {choice}): {shown}"
