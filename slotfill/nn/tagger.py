@@ -124,15 +124,16 @@ class Tagger(nn.Module):
             inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
         if self.encoder_features_size:
             inputs = torch.cat([inputs, self._encoder_features(batch)], dim=2)  # (B, L, E+F+G+H)
-        requested = self._requested(batch) if self.context is not None else None  # (B, R)
-        if requested is not None and self.context is not None and self.context.embedding is not None:
-            joined = self.context.embedding(requested).unsqueeze(1).expand(-1, inputs.size(1), -1)  # (B, L, C)
+        context = self.context
+        requested = self._requested(batch) if context is not None else None  # (B, R)
+        if context is not None and requested is not None and context.embedding is not None:
+            joined = context.embedding(requested).unsqueeze(1).expand(-1, inputs.size(1), -1)  # (B, L, C)
             inputs = torch.cat([inputs, joined], dim=2)  # (B, L, E+F+G+H+C)
         states = self.encoder(self.dropout(inputs), batch.lengths)  # (B, L, H)
         states = self.dropout(states)
         emissions = self.slot_head(states)  # (B, L, T)
-        if requested is not None and self.context is not None and self.context.tag_bias is not None:
-            emissions = emissions + self.context.tag_bias(requested).unsqueeze(1)  # (B, L, T)
+        if context is not None and requested is not None and context.tag_bias is not None:
+            emissions = emissions + context.tag_bias(requested).unsqueeze(1)  # (B, L, T)
         intent_logits = None
         if self.intent_head is not None:
             mask3 = mask.unsqueeze(2)  # (B, L, 1)
@@ -140,8 +141,8 @@ class Tagger(nn.Module):
             scores = self.intent_attention(states).masked_fill(~mask3, float("-inf"))  # (B, L, 1)
             attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
             intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
-            if requested is not None and self.context is not None and self.context.intent_bias is not None:
-                intent_logits = intent_logits + self.context.intent_bias(requested)  # (B, K)
+            if context is not None and requested is not None and context.intent_bias is not None:
+                intent_logits = intent_logits + context.intent_bias(requested)  # (B, K)
         return emissions, intent_logits
 
     def _requested(self, batch: Batch) -> Tensor:
