@@ -1,3 +1,3 @@
 """slotfill: slot filling for dialogue utterances with a BiLSTM tagger."""
 
-__version__ = "0.2.0"
+__version__ = "0.5.0"

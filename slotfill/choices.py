@@ -45,13 +45,18 @@ DECODERS = ("crf", "softmax")
 CONTEXT_FEEDS = ("input", "bias", "both")
 LR_SCHEDULES = ("constant", "linear")
 # how a model rejects an utterance outside its intents (out_of_scope.method; docs/out-of-scope.md)
-REJECTIONS = ("confidence", "class")
+OUT_OF_SCOPE_LABEL = "oos"  # the default intent label of out-of-scope utterances (CLINC150's; out_of_scope.intent)
+REJECTIONS = ("distance", "confidence", "class")
 REJECTION_REASONS = ("out_of_scope", "ambiguous")  # a rejected parse's `rejected`
 # what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)
 MONITORS = ("slot_f1", "intent_accuracy", "sentence_accuracy", "loss")
 BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
 # slot values (docs/values.md): the resolvers a `values:` rule can name (also "entry:LIST"),
 # and the rules a config without a `values:` section gets; first matching pattern wins
+# `values:` keys that are options, not slot-label rules (slotfill.values.typed, docs/values.md)
+VALUE_OPTIONS = ("date_order", "hours", "days")
+DATE_ORDERS = ("dmy", "mdy")
+HOUR_READINGS = ("evening", "day", "morning")
 VALUE_RESOLVERS = (
     "date", "time", "datetime", "number", "money", "percent", "level", "temperature", "duration",
     "city", "airport", "state", "entry", "none",

@@ -23,6 +23,7 @@ from slotfill.choices import (
     CONTEXT_FEEDS,
     DATA_FORMATS,
     DATASETS,
+    DATE_ORDERS,
     DECODERS,
     DEFAULT_VALUE_RULES,
     DEVICES,
@@ -30,13 +31,16 @@ from slotfill.choices import (
     ENCODER_MODES,
     ENCODER_POOLINGS,
     ENCODER_SOURCES,
+    HOUR_READINGS,
     LR_SCHEDULES,
     MAX_GAZETTEERS,
     MISALIGNED,
     MONITORS,
+    OUT_OF_SCOPE_LABEL,
     OVERLAPPING,
     REJECTIONS,
     SPAN_PUNCTUATION,
+    VALUE_OPTIONS,
     VALUE_RESOLVERS,
     VECTOR_FORMATS,
     VECTOR_JOINS,
@@ -46,10 +50,27 @@ from slotfill.errors import ConfigError
 from slotfill.files import cache_dir
 
 
-def rule_error(rules: Mapping[str, str], lists: Sequence[str]) -> str | None:
-    """What is wrong with the first bad rule of a `values:` section (naming its pattern), or None:
-    a resolver must be one of VALUE_RESOLVERS or `entry:LIST` with LIST one of the config's gazetteers."""
-    for pattern, resolver in rules.items():
+def value_rules(values: Mapping[str, Any]) -> dict[str, str]:
+    """A `values:` section's rules (slot-label pattern -> resolver), its options (VALUE_OPTIONS) left out."""
+    return {pattern: resolver for pattern, resolver in values.items() if pattern not in VALUE_OPTIONS}
+
+
+def rule_error(rules: Mapping[str, Any], lists: Sequence[str]) -> str | None:
+    """What is wrong with the first bad entry of a `values:` section (naming its key), or None: an
+    option must be one of its choices (VALUE_OPTIONS: `date_order`, `hours`, `days` as name -> "MM-DD"),
+    and a rule's resolver one of VALUE_RESOLVERS or `entry:LIST` with LIST one of the config's gazetteers."""
+    for key, choices in (("date_order", DATE_ORDERS), ("hours", HOUR_READINGS)):
+        if key in rules and rules[key] not in choices:
+            return f"{key}: {rules[key]!r} is not one of {', '.join(choices)}"
+    days = rules.get("days", {})
+    if not isinstance(days, dict):
+        return f'days: {days!r} is not a mapping of day names to month-day ("christmas": "12-25")'
+    for name, month_day in days.items():
+        if not isinstance(month_day, str) or not _month_day(month_day):
+            return f'days: {name}: {month_day!r} is not a month-day such as "12-25"'
+    for pattern, resolver in value_rules(rules).items():
+        if not isinstance(resolver, str):
+            return f"{pattern}: {resolver!r} is not a resolver's name"
         name, _, target = resolver.partition(":")
         if name == "entry" and target:
             if target not in lists:
@@ -58,6 +79,11 @@ def rule_error(rules: Mapping[str, str], lists: Sequence[str]) -> str | None:
         elif resolver not in VALUE_RESOLVERS:
             return f"{pattern}: {resolver!r} is not a resolver (one of: {', '.join(VALUE_RESOLVERS)}, entry:LIST)"
     return None
+
+
+def _month_day(text: str) -> bool:
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text)
+    return bool(match) and 1 <= int(match.group(1)) <= 12 and 1 <= int(match.group(2)) <= 31
 
 
 class Section(BaseModel):
@@ -265,7 +291,7 @@ class OutOfScopeConfig(Section):
 
     # the intent label of out-of-scope examples, in every data format (training, dev, test); never a
     # real intent's name nor the start of one
-    intent: str = Field("oos", min_length=1)
+    intent: str = Field(OUT_OF_SCOPE_LABEL, min_length=1)
     # generated noise utterances trained as out of scope (words of the model's language, lengths of
     # its training utterances): this many times the mean number of examples an intent has; 0: none
     noise: float = Field(1.0, ge=0.0, le=20.0)
@@ -273,17 +299,33 @@ class OutOfScopeConfig(Section):
     # language's most frequent ones are replaced by frequent words the training data never uses
     # ("show me flights from boston" -> "garage me works from user"); the rest is random words
     fluent: float = Field(0.5, ge=0.0, le=1.0)
-    # confidence: an utterance whose intent confidence is below a threshold fitted on dev is rejected
-    # (the threshold that keeps `keep` of the in-scope dev utterances), and so is one whose best intent
-    # is the out-of-scope class; class: that class alone rejects (trained from examples and noise)
-    method: Literal[REJECTIONS] = "confidence"  # type: ignore[valid-type]
-    keep: float = Field(0.995, gt=0.5, lt=1.0)
+    # distance: an utterance farther from the training utterances than `keep` of the in-scope training
+    # (out of fold) and dev utterances are is rejected, and so is one whose best intent is the
+    # out-of-scope class; confidence (0.4's): one whose intent confidence is below the threshold that
+    # keeps `keep` of the in-scope dev utterances; class: that class alone rejects
+    method: Literal[REJECTIONS] = "distance"  # type: ignore[valid-type]
+    keep: float = Field(0.998, gt=0.5, lt=1.0)
+    # the distance: 1 - the mean cosine similarity of this many nearest training utterances, in the
+    # sentence states' `dims` principal directions, whitened; the training utterances' own distances
+    # are taken out of `folds` folds (slotfill.decoding.neighbours)
+    neighbours: int = Field(10, ge=1, le=100)
+    dims: int = Field(128, ge=2, le=1024)
+    folds: int = Field(5, ge=2, le=20)
     # an utterance whose two best intents are closer than this in confidence is rejected as ambiguous
     ambiguity: float = Field(0.0, ge=0.0, lt=1.0)
 
-    def dev_needed(self) -> int:
-        """The in-scope dev utterances a threshold that keeps `keep` of them needs (one may fall under it)."""
+    def scores_needed(self) -> int:
+        """The in-scope utterances a threshold that keeps `keep` of them needs (one may fall beyond it):
+        dev utterances for a confidence threshold, training and dev ones for a distance."""
         return math.ceil(round(1.0 / (1.0 - self.keep), 6))
+
+
+class PatternSource(Section):
+    """A named regular expression (the `regex` module, docs/patterns.md): a token feature, and with
+    `slot` an extractor that fills that slot type with its matches where the model found none."""
+
+    regex: str = Field(min_length=1, max_length=1000)
+    slot: str | None = None
 
 
 class GazetteerSource(Section):
@@ -309,9 +351,12 @@ class Config(Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     gazetteers: dict[str, GazetteerSource] = {}
+    # named regular expressions read as token features (a string) or also as extractors ({regex, slot})
+    patterns: dict[str, str | PatternSource] = {}
     out_of_scope: OutOfScopeConfig = OutOfScopeConfig()
-    # slot values: slot-label pattern -> resolver, first match wins (docs/values.md); {}: none
-    values: dict[str, str] = dict(DEFAULT_VALUE_RULES)
+    # slot values: slot-label pattern -> resolver, first match wins (docs/values.md); {}: none; beside
+    # them the options VALUE_OPTIONS (date_order, hours, days)
+    values: dict[str, Any] = dict(DEFAULT_VALUE_RULES)
 
     @field_validator("gazetteers")
     @classmethod
@@ -331,7 +376,7 @@ class Config(Section):
 
     @field_validator("values")
     @classmethod
-    def _value_rules(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+    def _value_rules(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         problem = rule_error(value, list(info.data.get("gazetteers") or {}))
         if problem is not None:
             raise ValueError(problem)

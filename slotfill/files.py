@@ -232,6 +232,19 @@ def locked_dir(directory: Path, lock_name: str) -> Iterator[None]:
                 directory.rmdir()
 
 
+def state_dir() -> Path:
+    """Where slotfill keeps what it remembers between runs (`tag`'s history): $SLOTFILL_STATE, else
+    the user's state directory (platformdirs: ~/.local/state/slotfill on Linux)."""
+    if os.environ.get(STATE_VARIABLE):
+        return Path(os.environ[STATE_VARIABLE])
+    import platformdirs
+
+    return platformdirs.user_state_path("slotfill")
+
+
+STATE_VARIABLE = "SLOTFILL_STATE"
+
+
 def cache_dir(kind: str) -> Path:
     """Where downloads of one kind (layout.CACHES: datasets, vectors, encoders) are kept: the
     kind's environment variable, else the user's cache directory's folder of that name (platformdirs)."""

@@ -28,6 +28,7 @@ VOCAB_FILE = "vocab.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
 CALIBRATION_FILE = "calibration.json"
+OUT_OF_SCOPE_INDEX = "out_of_scope.safetensors"  # the training utterances' states the distance reads
 GAZETTEER_SUBDIR = "gazetteers"
 CHECKPOINT_TENSORS = "state.safetensors"
 CHECKPOINT_STATE = "state.json"

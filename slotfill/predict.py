@@ -17,6 +17,7 @@ from slotfill.decoding.types import Decoding, Model, Rejection
 from slotfill.errors import ConfigError
 from slotfill.export.loading import load_any_model
 from slotfill.features.gazetteer import GazetteerUpdate
+from slotfill.features.patterns import PatternSet
 from slotfill.options import Limits, ParseOptions, PredictorOptions
 from slotfill.store.info import describe, slot_types
 from slotfill.text import bio
@@ -335,7 +336,10 @@ class Predictor:
             {**slot, "confidence": round(confidence, 4)}
             for slot, confidence in zip(_slots(text, tokens, result.slots), result.slot_confidences)
         ]
-        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": result.tags}
+        tags = result.tags
+        if len(self.gazetteers.patterns):  # extractors fill their slot where the model found none
+            slots, tags = _with_extracted(text, tokens, slots, tags, self.gazetteers.patterns)
+        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": tags}
         parsed["slots"] = [slot for slot in slots if slot["confidence"] >= min_confidence]
         if min_confidence > 0:
             parsed["low_confidence"] = [slot for slot in slots if slot["confidence"] < min_confidence]
@@ -354,6 +358,24 @@ class Predictor:
                 for tags, p in result.alternatives
             ]
         return parsed
+
+
+def _with_extracted(
+    text: str, tokens: list[Token], slots: list[dict[str, Any]], tags: list[str], patterns: PatternSet
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The slots and tags with each extractor pattern's matches that overlap no slot: a slot of
+    confidence 1 over the match's characters, its tokens tagged B-/I- (slotfill.features.patterns)."""
+    taken = [(slot["start"], slot["end"]) for slot in slots]
+    tags = list(tags)
+    for slot_type, start, end in patterns.extracted(text, taken):
+        covered = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+        if not covered or any(tags[i] != "O" for i in covered):
+            continue
+        start, end = min(start, tokens[covered[0]].start), max(end, tokens[covered[-1]].end)
+        slots.append({"slot": slot_type, "text": text[start:end], "start": start, "end": end, "confidence": 1.0})
+        for n, i in enumerate(covered):
+            tags[i] = f"{'I' if n else 'B'}-{slot_type}"
+    return sorted(slots, key=lambda slot: slot["start"]), tags
 
 
 def _slots(text: str, tokens: list[Token], spans: list[bio.Span]) -> list[dict[str, Any]]:

@@ -2,9 +2,10 @@
 """The out-of-scope threshold by `out_of_scope.keep`, on one trained model (docs/out-of-scope.md):
 for each keep, the threshold fitted on DEV as training fits it, then TEST scored with it.
 
-    python scripts/bench/oos_keep.py RUN_OR_MODEL_DIR DEV TEST [--keep 0.995,0.99,0.98,0.97,0.95,0.93,0.9]
+    python scripts/bench/oos_keep.py RUN_OR_MODEL_DIR DEV TEST [--train TRAIN] [--method distance] [--keep 0.995,0.99,0.98,0.97,0.95,0.93,0.9]
 
-Prints one JSON line per keep: the threshold, in-scope accuracy, in-scope rejected, out-of-scope
+Prints one JSON line per keep: the threshold (a confidence, or a distance with --method distance,
+which needs the training split), in-scope accuracy, in-scope rejected, out-of-scope
 recall, precision and F1 (the test split must have out-of-scope examples, e.g. CLINC150's).
 """
 
@@ -17,7 +18,6 @@ from pathlib import Path
 import torch
 
 from slotfill.data.formats import read_split
-from slotfill.decoding.types import Rejection
 from slotfill.evaluation.evaluate import evaluate_examples
 from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.store.model_dir import load_model
@@ -30,22 +30,26 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("dev", type=Path)
     parser.add_argument("test", type=Path)
+    parser.add_argument("--train", type=Path, help="the training split (method distance)")
+    parser.add_argument("--method", default="confidence", choices=("confidence", "distance"))
     parser.add_argument("--keep", default="0.995,0.99,0.98,0.97,0.95,0.93,0.9")
     args = parser.parse_args()
     model = load_model(args.model, torch.device("cpu"))
     dev, test = read_split(args.dev), read_split(args.test)
-    settings = model.config.out_of_scope
+    train = read_split(args.train) if args.train is not None else []
+    settings = model.config.out_of_scope.model_copy(update={"method": args.method})
     for keep in (float(k) for k in args.keep.split(",")):
-        fitted = fit_rejection(
-            model.decoder, model.vocab, dev, settings.model_copy(update={"keep": keep}), gazetteers=model.gazetteers
-        )
-        rejection = Rejection(model.rejection.intent_id, fitted["threshold"], settings.ambiguity)
+        fitted, rejection = fit_rejection(
+            model.decoder, model.vocab, dev, settings.model_copy(update={"keep": keep}), train=train,
+            gazetteers=model.gazetteers,
+        )  # fmt: skip
         metrics = evaluate_examples(
             model.decoder, model.vocab, test, gazetteers=model.gazetteers, temperature=model.temperature,
             rejection=rejection, out_of_scope=settings.intent,
         )  # fmt: skip
         scores = metrics.get("out_of_scope", {})
-        print(json.dumps({"keep": keep, "threshold": fitted["threshold"], **{k: round(scores[k], 4) for k in SHOWN}}))
+        threshold = fitted["distance"] if args.method == "distance" else fitted["threshold"]
+        print(json.dumps({"keep": keep, "threshold": threshold, **{k: round(scores[k], 4) for k in SHOWN}}))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
-"""Out-of-scope rejection measured (docs/out-of-scope.md): each dataset's config trained
-with N seeds under several `out_of_scope` settings, scored on its test split, and shown the other
-datasets' test utterances, which it should reject.
+"""Out-of-scope rejection measured (docs/out-of-scope.md): each dataset's config trained with
+each seed, with and without noise, and each trained model's rejection fitted three ways (the
+distance, 0.4's confidence threshold, the out-of-scope class alone) without training it again;
+each scored on its test split and shown the other datasets' test utterances, which it should reject.
 
-    python scripts/bench/out_of_scope.py [--seeds 3] [--out bench/out_of_scope] [--datasets clinc150,atis,snips,smarthome] [--resume]
+    python scripts/bench/out_of_scope.py [--seeds 13,1,2] [--out bench/out_of_scope] [--datasets clinc150,atis,snips,smarthome] [--resume]
 
-Settings: "off" is slotfill before the rejection (no noise, no threshold: every utterance gets an
-intent, as in 0.3); "threshold" fits the confidence threshold on dev without noise; "words" is
-noise of random words and the threshold (the default before fluent noise); "default" is the config
-as shipped (half the noise fluent, the threshold); "words + encoder" adds the frozen
-all-MiniLM-L6-v2 (third layer) to "words". Every training runs in a child process (`slotfill
-train`), every score is `slotfill evaluate --json` and `slotfill predict --input` of the saved model. Writes OUT/results.json
-and OUT/results.md after each dataset; `--resume` keeps the runs OUT/results.json already holds
-(same dataset, setting and seed) and trains only the missing ones. Run alone (it times nothing,
-but it trains for hours on 2 cores).
+Trainings: "noise" is the config as shipped (out-of-scope noise, half of it fluent), "no noise"
+sets out_of_scope.noise=0. Rejections: "distance" is the default (keep 0.998 of the in-scope
+training utterances, out of fold, and dev), "confidence" 0.4's threshold on dev (keep 0.995),
+"class" the out-of-scope class alone (none for a model without noise or out-of-scope examples:
+every utterance gets an intent). Every training runs in a child process (`slotfill train`); the
+rejection is refitted in this process (slotfill.evaluation.out_of_scope.fit_rejection, as training
+fits it) and written into the model, then scored by `slotfill evaluate --json` and `slotfill
+predict --input`. Writes OUT/results.json and OUT/results.md after each dataset; `--resume` keeps
+the runs OUT/results.json already holds. Run alone: it trains for hours on 2 cores.
 """
 
 from __future__ import annotations
@@ -29,24 +30,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
-SETTINGS = {
-    "off": ["out_of_scope.noise=0", "out_of_scope.method=class"],
-    "threshold": ["out_of_scope.noise=0"],
-    "words": ["out_of_scope.fluent=0"],
-    "default": [],
-    "words + encoder": ["out_of_scope.fluent=0", "model.encoder_features={source: all-minilm-l6-v2, layers: [3]}"],
-}
-# dataset -> (config, the data.dir override, the test split, the settings measured)
+TRAININGS = {"noise": [], "no noise": ["out_of_scope.noise=0"]}
+REJECTIONS = {"distance": ("distance", 0.998), "confidence": ("confidence", 0.995), "class": ("class", 0.998)}
+# dataset -> (config, the data.dir override, the train, dev and test splits)
 DATASETS = {
-    "clinc150": (
-        "configs/clinc150.yaml",
-        None,
-        "test.jsonl",
-        ("off", "threshold", "words", "default", "words + encoder"),
-    ),
-    "atis": ("configs/atis.yaml", SHARED / "atis", "test", ("off", "words", "default")),
-    "snips": ("configs/snips.yaml", SHARED / "snips", "test", ("off", "words", "default")),
-    "smarthome": ("configs/smarthome.yaml", None, "test.jsonl", ("off", "words", "default")),
+    "clinc150": ("configs/clinc150.yaml", None, ("train.jsonl", "dev.jsonl", "test.jsonl")),
+    "atis": ("configs/atis.yaml", SHARED / "atis", ("train", "dev", "test")),
+    "snips": ("configs/snips.yaml", SHARED / "snips", ("train", "dev", "test")),
+    "smarthome": ("configs/smarthome.yaml", None, ("train.jsonl", "dev.jsonl", "test.jsonl")),
 }
 
 
@@ -71,31 +62,68 @@ def in_scope_texts(dataset: str) -> list[str]:
     datasets' models should reject."""
     from slotfill.data.formats import read_split
 
-    split = data_dir(dataset) / DATASETS[dataset][2]
+    split = data_dir(dataset) / DATASETS[dataset][2][2]
     examples = read_split(split)
     scope_label = {"clinc150": "oos", "smarthome": "out_of_domain"}.get(dataset)
     return [e.text or " ".join(e.tokens) for e in examples if e.intent != scope_label]
 
 
-def run(dataset: str, setting: str, seed: int, scratch: Path, others: dict[str, list[str]]) -> dict:
-    config, directory, test, _ = DATASETS[dataset]
-    overrides = [*SETTINGS[setting], f"seed={seed}", "device=cpu"]
+def run(dataset: str, training: str, seed: int, scratch: Path, others: dict[str, list[str]]) -> dict:
+    """One trained model, its rejection fitted each way: {rejection: measures}."""
+    config, directory, (_, _, test) = DATASETS[dataset]
+    overrides = [*TRAININGS[training], f"seed={seed}", "device=cpu"]
     if directory is not None:
         overrides.append(f"data.dir={directory}")
-    output = scratch / f"{dataset}-{setting.replace(' + ', '-')}-{seed}"  # removed once measured
+    output = scratch / f"{dataset}-{training.replace(' ', '-')}-{seed}"  # removed once measured
     slotfill("train", str(ROOT / config), "--output", str(output), *[a for o in overrides for a in ("--set", o)])
+    measured = {}
+    for rejection, (method, keep) in REJECTIONS.items():
+        calibration = refit(output / "model", dataset, method, keep)
+        measured[rejection] = score(output, dataset, test, others) | {"seed": seed, "calibration": calibration}
+        print(dataset, training, rejection, json.dumps(measured[rejection]), flush=True)
+    shutil.rmtree(output)
+    return measured
+
+
+def refit(model_dir: Path, dataset: str, method: str, keep: float) -> dict:
+    """The model's rejection fitted again with `method` and `keep`, as training fits it, and saved."""
+    import torch
+
+    from slotfill.data.formats import read_split
+    from slotfill.evaluation.out_of_scope import fit_rejection
+    from slotfill.layout import OUT_OF_SCOPE_INDEX
+    from slotfill.store.calibration import write_calibration, write_index
+    from slotfill.store.model_dir import load_model
+
+    loaded = load_model(model_dir, torch.device("cpu"))
+    train, dev, _ = (read_split(data_dir(dataset) / name) for name in DATASETS[dataset][2])
+    settings = loaded.config.out_of_scope.model_copy(update={"method": method, "keep": keep})
+    fitted, rejection = fit_rejection(
+        loaded.decoder, loaded.vocab, dev, settings, train=train, gazetteers=loaded.gazetteers
+    )
+    calibration = json.loads((model_dir / "calibration.json").read_text()) | {"out_of_scope": fitted}
+    write_calibration(model_dir, calibration)
+    (model_dir / OUT_OF_SCOPE_INDEX).unlink(missing_ok=True)
+    if rejection.index is not None:
+        write_index(model_dir, rejection.index)
+    return fitted
+
+
+def score(output: Path, dataset: str, test: str, others: dict[str, list[str]]) -> dict:
     metrics = json.loads(slotfill("evaluate", str(output), str(data_dir(dataset) / test), "--json"))
-    calibration = json.loads((output / "model" / "calibration.json").read_text()).get("out_of_scope", {})
     measured = {
-        "seed": seed,
-        "intent_accuracy": metrics["intent_accuracy"],
-        "slot_f1": metrics["slot_f1"],
-        "rejected": metrics.get("rejected", 0),
-        "sentences": metrics["sentences"],
-        "threshold": calibration.get("threshold"),
-        "out_of_scope": {k: v for k, v in metrics.get("out_of_scope", {}).items() if k != "confidence_histogram"},
-        "other_domains": {},
+        key: metrics.get(key)
+        for key in (
+            "intent_accuracy",
+            "intent_accuracy_without_rejection",
+            "in_scope_rejected",
+            "slot_f1",
+            "rejected",
+            "sentences",
+        )
     }
+    measured["out_of_scope"] = {k: v for k, v in metrics.get("out_of_scope", {}).items() if k != "confidence_histogram"}
+    measured["other_domains"] = {}
     for other, texts in others.items():
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
             handle.write("".join(t + "\n" for t in texts))
@@ -105,8 +133,6 @@ def run(dataset: str, setting: str, seed: int, scratch: Path, others: dict[str, 
         ]
         Path(handle.name).unlink()
         measured["other_domains"][other] = sum(1 for p in parses if p.get("rejected")) / len(parses)
-    shutil.rmtree(output)
-    print(dataset, setting, json.dumps(measured), flush=True)
     return measured
 
 
@@ -119,60 +145,61 @@ def mean(values: list[float]) -> str:
 
 def table(results: dict) -> str:
     lines = []
-    for dataset, settings in results.items():
-        others = sorted(next(iter(settings.values()))[0]["other_domains"])
-        head = ["setting", "intent acc.", "rejected (test)", *[f"{o} rejected" for o in others]]
+    for dataset, trainings in results.items():
+        first = next(iter(next(iter(trainings.values())).values()))[0]
+        others = sorted(first["other_domains"])
         clinc = dataset == "clinc150"
+        head = ["training", "rejection", "intent acc.", "without rejection", "in-scope rejected"]
         if clinc:
-            head[1:3] = ["in-scope acc.", "in-scope rejected", "OOS recall", "OOS precision", "OOS F1", "AUROC"]
+            head[2:] = ["in-scope acc.", "in-scope rejected", "OOS recall", "OOS precision", "OOS F1"]
+        head += [f"{o} rejected" for o in others]
         lines += [f"### {dataset}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for setting, runs in settings.items():
-            if clinc:
-                keys = (
-                    "in_scope_accuracy",
-                    "in_scope_rejected",
-                    "out_of_scope_recall",
-                    "out_of_scope_precision",
-                    "out_of_scope_f1",
-                    "auroc",
-                )
-                cells = [mean([100 * r["out_of_scope"][k] for r in runs]) for k in keys]
-            else:
-                cells = [
-                    mean([100 * r["intent_accuracy"] for r in runs]),
-                    mean([100 * r["rejected"] / r["sentences"] for r in runs]),
-                ]
-            cells += [mean([100 * r["other_domains"][o] for r in runs]) for o in others]
-            lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+        for training, rejections in trainings.items():
+            for rejection, runs in rejections.items():
+                if clinc:
+                    keys = (
+                        "in_scope_accuracy",
+                        "in_scope_rejected",
+                        "out_of_scope_recall",
+                        "out_of_scope_precision",
+                        "out_of_scope_f1",
+                    )
+                    cells = [mean([100 * r["out_of_scope"][k] for r in runs]) for k in keys]
+                else:
+                    keys = ("intent_accuracy", "intent_accuracy_without_rejection", "in_scope_rejected")
+                    cells = [mean([100 * r[k] for r in runs]) for k in keys]
+                cells += [mean([100 * r["other_domains"][o] for r in runs]) for o in others]
+                seeds = ",".join(str(r["seed"]) for r in runs)
+                lines.append(f"| {training} | {rejection} (seeds {seeds}) | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", default="13,1,2")
     parser.add_argument("--out", type=Path, default=Path("bench/out_of_scope"))
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--trainings", default=",".join(TRAININGS))
     parser.add_argument("--resume", action="store_true", help="keep the runs OUT/results.json holds")
     args = parser.parse_args()
-    chosen = args.datasets.split(",")
     texts = {dataset: in_scope_texts(dataset) for dataset in DATASETS if dataset != "clinc150"}
-    results: dict[str, dict[str, list]] = {}
+    results: dict[str, dict[str, dict[str, list]]] = {}
     if args.resume and (args.out / "results.json").exists():
         results = json.loads((args.out / "results.json").read_text())
     with tempfile.TemporaryDirectory(prefix="slotfill-oos-") as scratch:
-        for dataset in chosen:
+        for dataset in args.datasets.split(","):
             others = {name: lines for name, lines in texts.items() if name != dataset}
-            for setting in DATASETS[dataset][3]:
-                runs = results.setdefault(dataset, {}).setdefault(setting, [])
-                for seed in range(1, args.seeds + 1):
-                    if any(r["seed"] == seed for r in runs):
+            for training in args.trainings.split(","):
+                rejections = results.setdefault(dataset, {}).setdefault(training, {})
+                for seed in (int(s) for s in args.seeds.split(",")):
+                    if any(r["seed"] == seed for r in rejections.get("distance", [])):
                         continue
-                    runs.append(run(dataset, setting, seed, Path(scratch), others))
-                    runs.sort(key=lambda r: r["seed"])
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-            (args.out / "results.md").write_text(table(results))
+                    for rejection, measured in run(dataset, training, seed, Path(scratch), others).items():
+                        rejections.setdefault(rejection, []).append(measured)
+                args.out.mkdir(parents=True, exist_ok=True)
+                (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+                (args.out / "results.md").write_text(table(results))
     print(table(results))
 
 

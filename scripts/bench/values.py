@@ -11,6 +11,8 @@
 2. The cost in tagging: `Predictor.parse_many` over TEST repeated `--copies` times, with values
    and without (`values=False`), alternating, median of `--passes`, in one run.
 3. The README's examples, parsed by MODEL at the table's reference time.
+4. Values as people type them (tests/values/typed.tsv, its own reference time): the share right;
+   `--typed-only` prints it alone, and with PYTHONPATH at an older checkout gives that release's share.
 Run it alone: a second busy process on two cores slows everything, and not alike.
 """
 
@@ -22,6 +24,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +128,51 @@ def throughput(predictor: Predictor, texts: list[str], passes: int) -> dict[str,
     }
 
 
+TYPED = ROOT / "tests" / "values" / "typed.tsv"
+TYPED_NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)  # a Monday, as in tests/values/test_typed.py
+
+
+def typed_table() -> dict[str, Any]:
+    """Values as typed (tests/values/typed.tsv): the share of rows the importable slotfill gets exactly
+    right, per resolver. Run with PYTHONPATH set to an older checkout for its "before" (options an
+    older slotfill does not know are dropped: its reading without them is what it gives)."""
+    from slotfill.errors import ConfigError
+
+    right: dict[str, list[bool]] = defaultdict(list)
+    for line in TYPED.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, text, options, expected = line.split("\t")
+        rules = {"date_order": "dmy", **({} if options == "-" else json.loads(options))}
+        try:
+            resolver = ValueResolver(rules)
+        except ConfigError:
+            resolver = ValueResolver({})
+        found = resolver.value(name, text, TYPED_NOW)
+        right[name].append(found == (None if expected == "-" else json.loads(expected)))
+    every = [r for rows in right.values() for r in rows]
+    return {
+        "right": sum(every), "rows": len(every),
+        "by_resolver": {name: f"{sum(rows)}/{len(rows)}" for name, rows in right.items()},
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", type=Path)
-    parser.add_argument("test", type=Path, help="a split directory (seq.in/seq.out) whose sentences are tagged")
+    parser.add_argument("model", type=Path, nargs="?")
+    parser.add_argument(
+        "test", type=Path, nargs="?", help="a split directory (seq.in/seq.out) whose sentences are tagged"
+    )
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--typed-only", action="store_true", help="only the table of values as typed (part 4)")
     args = parser.parse_args()
+
+    typed = typed_table()
+    print(f"values as typed (tests/values/typed.tsv): {typed['right']}/{typed['rows']} right; {typed['by_resolver']}")
+    if args.typed_only:
+        return
 
     table = score_table()
     print("| reader | rows right | median µs a call | per expected kind |\n|---|---|---|---|")
@@ -152,7 +192,7 @@ def main() -> None:
         print(f"\n{parsed['text']}\n  frame: {json.dumps(parsed['frame'], ensure_ascii=False)}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        results = {"now": NOW.isoformat(), "table": table, "throughput": cost, "examples": examples}
+        results = {"now": NOW.isoformat(), "table": table, "typed": typed, "throughput": cost, "examples": examples}
         (args.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
 
 

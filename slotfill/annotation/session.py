@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from slotfill.annotation.doubt import DOUBT_DEFAULT, doubt, most_doubtful_first
+from slotfill.choices import OUT_OF_SCOPE_LABEL
 from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text
@@ -110,7 +111,7 @@ class Session:
         model: str,
         order: str = "uncertain",
         min_confidence: float | None = None,
-        out_of_scope: str = "oos",
+        out_of_scope: str = OUT_OF_SCOPE_LABEL,
     ) -> None:
         """`out_of_scope`: the model's label of out-of-scope utterances (out_of_scope.intent): an
         utterance it rejects as out of scope is written with it when accepted as it is."""

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from slotfill.choices import DATA_FORMATS, DATASETS, check_choice, one_of
+from slotfill.choices import DATA_FORMATS, DATASETS, OUT_OF_SCOPE_LABEL, check_choice, one_of
 from slotfill.cli._util import RICH_MARKUP_MODE, Command, call, print_result, stderr
 from slotfill.cli.streams import terminated_as_exit
 
@@ -159,7 +159,7 @@ def validate(
     out_of_scope: Annotated[
         str,
         typer.Option("--out-of-scope", help="The intent of out-of-scope examples (a config's out_of_scope.intent)."),
-    ] = "oos",
+    ] = OUT_OF_SCOPE_LABEL,
 ) -> None:
     """Report every problem of a dataset without training; exit 1 when there is any.
 

@@ -66,9 +66,17 @@ class RichTrainingObserver:
         self.progress.console.print(line, highlight=False, soft_wrap=True)
 
 
+# evaluate's summary rows, in order: intent accuracy with the model's rejection, then without it (the
+# literature's figure) and the share of in-scope utterances the rejection turned away
+HEADLINE_ROWS = (
+    "slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "intent_accuracy_without_rejection",
+    "in_scope_rejected", "sentence_accuracy",
+)  # fmt: skip
+
+
 def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
     summary = Table(title="Evaluation", show_header=False)
-    for name in ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy"):
+    for name in HEADLINE_ROWS:
         if name in metrics:
             summary.add_row(name, f"{100 * metrics[name]:.2f}")
     if "slot_ece" in metrics:

@@ -257,17 +257,46 @@ def tag(
             _print_json_lines, predictor.parse_turns(turns_of(read_lines(Path("-"), max_chars), (), "stdin"), **options)
         )
         return
-    from slotfill.cli.progress import SlotStyles, render_parse
+    from slotfill.cli.line_editing import LineEditor
+    from slotfill.cli.progress import SlotStyles
 
     out, style = Console(), SlotStyles(predictor.slot_types)
-    out.print("Type a sentence (empty line or Ctrl-D to quit; :ask SLOT sets what the system just asked).", style="dim")
+    out.print(
+        "Type a sentence (Up/Down: earlier lines; Ctrl-C clears the line; an empty line or Ctrl-D quits; "
+        ":ask SLOT sets what the system just asked).",
+        style="dim",
+    )
     requested: list[str] = []
+    with LineEditor(out) as editor:
+        _tag_loop(
+            editor,
+            predictor,
+            style,
+            requested,
+            out,
+            alternatives,
+            min_confidence,
+            min_intent_confidence,
+            reference if now is not None else None,
+        )
+
+
+def _tag_loop(
+    editor: Any, predictor: Any, style: Any, requested: list[str], out: Console,
+    alternatives: int, min_confidence: float, min_intent_confidence: float | None, now: Any,
+) -> None:  # fmt: skip
+    """`tag`'s dialogue: read a line (edited, recalled), parse it, show it, until an empty line or Ctrl-D."""
+    from slotfill.cli.progress import render_parse
+
     while True:
         try:
-            text = out.input(_prompt(requested))
-        except (EOFError, KeyboardInterrupt):
+            text = editor.read(_prompt(requested))
+        except EOFError:
             out.print()
             break
+        except KeyboardInterrupt:  # Ctrl-C clears the line, as in a shell
+            out.print()
+            continue
         except UnicodeDecodeError:
             out.print("that line is not UTF-8; type it again", style="red")
             continue
@@ -283,7 +312,7 @@ def tag(
             alternatives=alternatives,
             min_confidence=min_confidence,
             min_intent_confidence=min_intent_confidence,
-            now=reference if now is not None else None,  # without --now: each sentence at the time it is typed
+            now=now,  # without --now: each sentence at the time it is typed
         )
         for renderable in render_parse(parsed, style):
             out.print(renderable)

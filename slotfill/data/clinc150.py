@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from slotfill.choices import OUT_OF_SCOPE_LABEL
 from slotfill.errors import DataError
 
 SOURCE_FILES = ("data/data_full.json",)
-OUT_OF_SCOPE = "oos"  # CLINC150's own label of an out-of-scope utterance
+OUT_OF_SCOPE = OUT_OF_SCOPE_LABEL  # CLINC150's own label of an out-of-scope utterance
 # slotfill's split <- the file's in-scope and out-of-scope lists
 SPLITS = {"train": ("train", "oos_train"), "dev": ("val", "oos_val"), "test": ("test", "oos_test")}
 

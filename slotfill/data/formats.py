@@ -162,11 +162,20 @@ def iter_split(
     repairs.report(warn=found is None)
 
 
-def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[Entry]]:
-    """The lookup lists a data file carries (Rasa lookups and synonyms, Snips entities), by name."""
+def read_named(path: str | Path, fmt: str = "auto") -> tuple[dict[str, list[Entry]], dict[str, list[str]]]:
+    """What a data file names beside its utterances: its lookup lists (Rasa lookups and synonyms,
+    Snips entities) and its regular expressions (Rasa `regex:` entries), each by name."""
     path = Path(path)
     fmt = detect_format(path) if fmt == "auto" else fmt
-    return read_text_data(path, fmt).lookups if FORMATS[fmt].lookups and path.is_file() else {}
+    if not FORMATS[fmt].lookups or not path.is_file():
+        return {}, {}
+    data = read_text_data(path, fmt)
+    return data.lookups, data.regexes
+
+
+def read_lookups(path: str | Path, fmt: str = "auto") -> dict[str, list[Entry]]:
+    """The lookup lists a data file carries (Rasa lookups and synonyms, Snips entities), by name."""
+    return read_named(path, fmt)[0]
 
 
 def write_split(

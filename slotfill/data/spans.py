@@ -46,6 +46,7 @@ class AnnotatedText:
 class TextData:
     utterances: Iterable[AnnotatedText]  # a list, or (the spans format) read as it is iterated
     lookups: dict[str, list[Entry]] = field(default_factory=dict)  # Rasa lookups and synonyms, Snips entities
+    regexes: dict[str, list[str]] = field(default_factory=dict)  # Rasa regex entries: name -> its expressions
 
 
 T = TypeVar("T")
@@ -245,7 +246,10 @@ def read_rasa(path: Path, source: str) -> TextData:
         elif "synonym" in keys:
             canonical = _text_of(keys["synonym"], path, "the synonym")
             data.lookups.setdefault(canonical, []).append((canonical, *(line for line, _ in lines)))
-        # regex entries and others are not utterances: nothing to read
+        elif "regex" in keys:  # read as a pattern feature (slotfill.features.patterns)
+            name = _text_of(keys["regex"], path, "the regex's name")
+            data.regexes.setdefault(name, []).extend(line for line, _ in lines)
+        # other entries are not utterances: nothing to read
     return data
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from slotfill.config import DataConfig
 from slotfill.data.alignment import SpanPolicy
 from slotfill.data.example import Example
-from slotfill.data.formats import detect_format, read_lookups, read_split
+from slotfill.data.formats import detect_format, read_named, read_split
 from slotfill.data.validate import Problem, tokenisation_problems
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
@@ -27,6 +27,7 @@ class Splits:
     train_where: Path = Path()  # the (first) training split: what messages name
     lookups: dict[str, list[Entry]] = field(default_factory=dict)  # the training files' lists, merged by name
     tokenisation: list[Problem] = field(default_factory=list)  # training tokens typed otherwise
+    regexes: dict[str, list[str]] = field(default_factory=dict)  # the training files' Rasa regex entries, by name
 
 
 def read_splits(data: DataConfig) -> Splits:
@@ -39,14 +40,18 @@ def read_splits(data: DataConfig) -> Splits:
         )
     train: list[Example] = []
     lookups: dict[str, list[Entry]] = {}
+    regexes: dict[str, list[str]] = {}
     tokenisation: list[Problem] = []
     for name in data.train_splits:
         path, fmt = _located(data, "train", name)
         examples = read_split(path, fmt, strict_bio=data.strict_bio, policy=span_policy(data))
         train += examples
         tokenisation += tokenisation_problems(examples, path, fmt)
-        for key, entries in read_lookups(path, fmt).items():
+        named_lists, named_expressions = read_named(path, fmt)
+        for key, entries in named_lists.items():
             lookups.setdefault(key, []).extend(entries)
+        for key, expressions in named_expressions.items():
+            regexes.setdefault(key, []).extend(expressions)
     return Splits(
         train,
         _read(data, "dev", data.dev),
@@ -54,6 +59,7 @@ def read_splits(data: DataConfig) -> Splits:
         data.split_path(data.train_splits[0]),
         lookups,
         tokenisation,
+        regexes,
     )
 
 

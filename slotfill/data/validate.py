@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from slotfill.choices import OUT_OF_SCOPE_LABEL
 from slotfill.data.alignment import SpanProblem
 from slotfill.data.example import Example
 from slotfill.data.formats import TEXT_FORMATS, detect_format, locate, read_split
@@ -127,7 +128,7 @@ def _place(example: Example, path: Path, fmt: str, index: int) -> str:
 class OutOfScope:
     """What validate needs of a config's out_of_scope section (slotfill.config.OutOfScopeConfig)."""
 
-    intent: str = "oos"  # the label of out-of-scope examples: not an intent of the data
+    intent: str = OUT_OF_SCOPE_LABEL  # the label of out-of-scope examples: not an intent of the data
 
 
 def validate(path: Path, fmt: str = "auto", out_of_scope: OutOfScope = OutOfScope()) -> list[Problem]:

@@ -19,8 +19,10 @@ def decode_scores(
     lengths: list[int],
     crf: NumpyCRF | None,
     decoding: Decoding,
+    sentence_states: np.ndarray | None = None,
 ) -> Decoded:
-    """(B, L, T) float32 emissions, (B, K) intent logits or None, each sentence's length; without
+    """(B, L, T) float32 emissions, (B, K) intent logits or None, each sentence's length, and the
+    (B, D) states the intent head read (None: a model exported before they were an output); without
     a CRF, each token's best tag (the softmax decoder)."""
     mask = np.arange(emissions.shape[1])[None, :] < np.array(lengths)[:, None]  # (B, L)
     best = crf.viterbi(emissions, mask) if crf is not None else emissions.argmax(axis=2)  # (B, L)
@@ -36,15 +38,21 @@ def decode_scores(
         k = min(decoding.alternatives, probabilities.shape[1])
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         ranking = [list(zip(row.tolist(), probabilities[b, row].tolist())) for b, row in enumerate(order)]
-    rejections, in_scope = rejection_reasons(decoding.rejection, probabilities)
+    index = decoding.rejection.index
+    distances = index.distances(sentence_states) if index is not None and sentence_states is not None else None
+    rejections, in_scope = rejection_reasons(decoding.rejection, probabilities, distances)
     return Decoded(
-        best, lengths, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences, rejections, in_scope
-    )
+        best, lengths, intents.tolist(), confidences.tolist(), span_scores, ranking, sequences, rejections, in_scope,
+        sentence_states, None if distances is None else distances.tolist(),
+    )  # fmt: skip
 
 
-def rejection_reasons(rejection: Rejection, probabilities: np.ndarray) -> tuple[list[str | None], list[float]]:
-    """(B, K) intent probabilities -> each sentence's reason to be rejected (or None) and the
-    confidence of its best in-scope intent (the out-of-scope class left out)."""
+def rejection_reasons(
+    rejection: Rejection, probabilities: np.ndarray, distances: np.ndarray | None = None
+) -> tuple[list[str | None], list[float]]:
+    """(B, K) intent probabilities and (B,) distances to the training utterances (or None) -> each
+    sentence's reason to be rejected (or None) and the confidence of its best in-scope intent (the
+    out-of-scope class left out)."""
     in_scope = probabilities
     if rejection.intent_id is not None:
         in_scope = probabilities.copy()
@@ -55,7 +63,8 @@ def rejection_reasons(rejection: Rejection, probabilities: np.ndarray) -> tuple[
     best = probabilities.argmax(axis=1)  # (B,)
     reasons: list[str | None] = []
     for b in range(len(best)):
-        if best[b] == rejection.intent_id or confidence[b] < rejection.threshold:
+        far = distances is not None and distances[b] > rejection.max_distance
+        if best[b] == rejection.intent_id or confidence[b] < rejection.threshold or far:
             reasons.append("out_of_scope")
         elif confidence[b] - second[b] < rejection.ambiguity:
             reasons.append("ambiguous")

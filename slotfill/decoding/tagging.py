@@ -36,6 +36,9 @@ class Tagged:
     # the best intent that is not the out-of-scope class (Decoding.rejection says when)
     rejected: str | None = None
     in_scope_confidence: float | None = None
+    distance: float | None = None  # to the training utterances, where the rejection measures one
+    # the (D,) state the intent head read (slotfill.decoding.neighbours); not part of the result
+    sentence_state: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def tag_token_lists(
@@ -118,4 +121,6 @@ def _tagged(
             (bio.fill_skipped([names[t] for t in ids], shown, length), p) for ids, p in decoded.alternatives[row]
         ]
     tags = bio.fill_skipped([names[t] for t in tag_ids], shown, length)  # the same slots, in the same order
-    return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences, rejected, in_scope)
+    distance = decoded.distances[row] if decoded.distances is not None else None
+    state = decoded.sentence_states[row] if decoded.sentence_states is not None else None
+    return Tagged(tags, intent, confidence, slots, confidences, ranking, sequences, rejected, in_scope, distance, state)

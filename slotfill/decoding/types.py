@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from slotfill.config import Config
+    from slotfill.decoding.neighbours import NeighbourIndex
     from slotfill.features.arrays import FeatureArrays, WordFeatures
     from slotfill.features.gazetteer import GazetteerSet
     from slotfill.features.vocab import Vocab
@@ -32,6 +33,10 @@ class Decoded(NamedTuple):
     # confidence of its best in-scope intent (the out-of-scope class left out)
     rejections: list[str | None] | None = None
     in_scope_confidences: list[float] | None = None
+    # per sentence, the state the intent head reads (D,) and its distance to the training utterances
+    # (slotfill.decoding.neighbours; None where the rejection has no index)
+    sentence_states: np.ndarray | None = None  # (B, D) float32
+    distances: list[float] | None = None
 
     @property
     def tag_ids(self) -> list[list[int]]:
@@ -42,13 +47,16 @@ class Decoded(NamedTuple):
 @dataclass(frozen=True)
 class Rejection:
     """When an utterance is outside the model's intents (docs/out-of-scope.md): its
-    best intent is the out-of-scope class (`intent_id`), or its best in-scope intent's confidence
-    is below `threshold`, or its two best intents are closer than `ambiguity`. The default rejects
-    nothing (a model trained without the rejection has no class and no threshold)."""
+    best intent is the out-of-scope class (`intent_id`), or its distance to the training
+    utterances (`index`) is over `max_distance`, or its best in-scope intent's confidence is below
+    `threshold`, or its two best intents are closer than `ambiguity`. The default rejects nothing
+    (a model trained without the rejection has no class, no index and no threshold)."""
 
     intent_id: int | None = None
     threshold: float = 0.0
     ambiguity: float = 0.0
+    index: NeighbourIndex | None = None
+    max_distance: float = float("inf")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slotfill.choices import OUT_OF_SCOPE_LABEL
 from slotfill.data.example import Example
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Model, Rejection, SentenceDecoder
 from slotfill.evaluation import scoring
-from slotfill.evaluation.out_of_scope import out_of_scope_metrics, predicted_intent
+from slotfill.evaluation.out_of_scope import out_of_scope_metrics, predicted_intent, rejection_off
 from slotfill.evaluation.scoring import expected_calibration_error, score
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
@@ -20,7 +21,7 @@ from slotfill.features.vocab import Vocab
 class Evaluation:
     metrics: dict[str, Any]
     tagged: list[Tagged]  # the predictions, one per example, in order
-    out_of_scope: str = "oos"  # the intent a rejected prediction answers (the model's out_of_scope.intent)
+    out_of_scope: str = OUT_OF_SCOPE_LABEL  # the intent a rejected prediction answers (the model's out_of_scope.intent)
 
     def intents(self) -> list[str | None]:
         """The intent each prediction answers: the out-of-scope label where it is rejected."""
@@ -36,7 +37,7 @@ def evaluate(
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
     rejection: Rejection = Rejection(),
-    out_of_scope: str = "oos",
+    out_of_scope: str = OUT_OF_SCOPE_LABEL,
 ) -> Evaluation:
     """Tag the examples' tokens and score against their gold tags and intents; `slot_ece` is the
     expected calibration error of the slot confidences (a slot counts as right when its span and
@@ -60,6 +61,7 @@ def evaluate(
         metrics["by_context"] = context_split(examples, tagged)
     if decoder.has_intent:
         metrics["rejected"] = sum(1 for t in tagged if t.rejected)
+        metrics.update(rejection_off(examples, tagged, out_of_scope))
         if any(e.intent == out_of_scope for e in examples):
             metrics["out_of_scope"] = out_of_scope_metrics(examples, tagged, out_of_scope)
     return Evaluation(metrics, tagged, out_of_scope)
@@ -88,7 +90,7 @@ def evaluate_examples(
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
     rejection: Rejection = Rejection(),
-    out_of_scope: str = "oos",
+    out_of_scope: str = OUT_OF_SCOPE_LABEL,
 ) -> dict[str, Any]:
     """The metrics of `evaluate`."""
     evaluated = evaluate(
@@ -147,7 +149,7 @@ def fit_temperature(
 
 
 def unseen_labels(
-    examples: Sequence[Example], vocab: Vocab, *, check_intents: bool, out_of_scope: str = "oos"
+    examples: Sequence[Example], vocab: Vocab, *, check_intents: bool, out_of_scope: str = OUT_OF_SCOPE_LABEL
 ) -> dict[str, int]:
     """How many gold tags (tokens) and intents (sentences) the model cannot predict (an
     out-of-scope example it can: by rejecting it)."""

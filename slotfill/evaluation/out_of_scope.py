@@ -10,13 +10,16 @@ in-scope confidence and the share of in-scope utterances wrongly rejected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from slotfill.config import OutOfScopeConfig
 from slotfill.data.example import Example
+from slotfill.decoding.neighbours import NeighbourIndex, fit_index, out_of_fold_distances
 from slotfill.decoding.tagging import Tagged, tag_token_lists
 from slotfill.decoding.types import Decoding, Rejection, SentenceDecoder
 from slotfill.errors import ConfigError
@@ -24,16 +27,28 @@ from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
 
 
-def check_calibration(settings: OutOfScopeConfig, dev: Sequence[Example] | None) -> None:
-    """A dev split too small for the threshold is a ConfigError (one line), before training."""
+class FittedRejection(NamedTuple):
+    calibration: dict[str, Any]  # calibration.json's `out_of_scope`
+    rejection: Rejection  # as a model read back from it rejects (its index: out_of_scope.safetensors)
+
+
+def check_calibration(settings: OutOfScopeConfig, train: Sequence[Example], dev: Sequence[Example] | None) -> None:
+    """Too few in-scope utterances for the rejection's threshold is a ConfigError (one line), before
+    training: a confidence threshold is fitted on dev, a distance on the training utterances and dev."""
     if settings.method == "class" or dev is None:
         return
-    have = sum(1 for e in dev if e.intent is not None and e.intent != settings.intent)
-    needed = settings.dev_needed()
-    if have < needed:
+    needed, dev_count = settings.scores_needed(), sum(1 for e in dev if _in_scope(e, settings.intent))
+    if settings.method == "confidence" and dev_count < needed:
         raise ConfigError(
             f"out_of_scope.keep: {settings.keep} needs at least {needed} in-scope dev utterances to fit its threshold; "
-            f"data.dev has {have} (add dev utterances, lower keep, or set out_of_scope.method: class)"
+            f"data.dev has {dev_count} (add dev utterances, lower keep, or set out_of_scope.method: class)"
+        )
+    train_count = sum(1 for e in train if _in_scope(e, settings.intent))
+    if settings.method == "distance" and (train_count + dev_count < needed or train_count < 2 * settings.folds):
+        raise ConfigError(
+            f"out_of_scope.keep: {settings.keep} needs at least {needed} in-scope training and dev utterances "
+            f"(at least {2 * settings.folds} of them training ones) to fit its distance; data.train and data.dev "
+            f"have {train_count} and {dev_count} (lower keep, or set out_of_scope.method: class)"
         )
 
 
@@ -44,37 +59,58 @@ def fit_rejection(
     settings: OutOfScopeConfig,
     batch_size: int = 256,
     *,
+    train: Sequence[Example] = (),
     gazetteers: GazetteerSet = GazetteerSet(),
-) -> dict[str, Any]:
-    """The rejection to save in calibration.json: the confidence threshold under which fewer than
-    1 - keep of the in-scope dev utterances fall (none with method off), the ambiguity gap, and
-    what they do on dev."""
+) -> FittedRejection:
+    """The rejection fitted, and what to save of it: calibration.json's `out_of_scope` (the
+    threshold, the ambiguity gap, how many scores the threshold came from and what it does on dev)
+    and, for method distance, the index of the in-scope training utterances (`rejection.index`,
+    out_of_scope.safetensors)."""
     intent_id = vocab.intents[settings.intent] if settings.intent in vocab.intents else None
-    tokens = [e.tokens for e in dev]
-    unthresholded = Decoding(rejection=Rejection(intent_id))
-    tagged = tag_token_lists(decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=unthresholded)
-    in_scope = sorted(t.in_scope_confidence or 0.0 for e, t in zip(dev, tagged) if _in_scope(e, settings.intent))
-    threshold = 0.0
-    if settings.method == "confidence" and in_scope:
-        threshold = in_scope[int((1.0 - settings.keep) * len(in_scope))]
-    rejection = Rejection(intent_id, threshold, settings.ambiguity)
-    tagged = tag_token_lists(
-        decoder, vocab, tokens, batch_size, gazetteers=gazetteers, decoding=Decoding(rejection=rejection)
+    tag = functools.partial(tag_token_lists, decoder, vocab, batch_size=batch_size, gazetteers=gazetteers)
+    contexts = [e.context for e in dev]
+    unthresholded = tag([e.tokens for e in dev], decoding=Decoding(rejection=Rejection(intent_id)), contexts=contexts)
+    in_dev = [t for e, t in zip(dev, unthresholded) if _in_scope(e, settings.intent)]
+    fitted: dict[str, Any] = {"intent": settings.intent, "method": settings.method, "keep": settings.keep}
+    rejection = Rejection(intent_id, 0.0, settings.ambiguity)
+    if settings.method == "confidence" and in_dev:
+        confidences = sorted(t.in_scope_confidence or 0.0 for t in in_dev)
+        threshold = confidences[int((1.0 - settings.keep) * len(confidences))]
+        rejection = replace(rejection, threshold=round(threshold, 6))  # as calibration.json gives it back
+        fitted["scores"] = {"dev": len(confidences)}
+    elif settings.method == "distance":
+        index, scores = _fit_distance(tag, train, in_dev, settings)
+        distance = float(np.quantile(np.concatenate(list(scores.values())), settings.keep, method="higher"))
+        rejection = replace(rejection, index=index, max_distance=round(distance, 6))
+        fitted.update(distance=rejection.max_distance, neighbours=settings.neighbours, dims=index.projection.shape[1])
+        fitted["scores"] = {name: len(values) for name, values in scores.items()}
+    fitted.update(threshold=rejection.threshold, ambiguity=settings.ambiguity)
+    tagged = tag([e.tokens for e in dev], decoding=Decoding(rejection=rejection), contexts=contexts)
+    fitted["dev_in_scope"] = len(in_dev)
+    fitted["dev_in_scope_rejected"] = sum(
+        1 for e, t in zip(dev, tagged) if _in_scope(e, settings.intent) and t.rejected
     )
-    fitted = {
-        "intent": settings.intent,
-        "method": settings.method,
-        "keep": settings.keep,
-        "threshold": round(threshold, 6),
-        "ambiguity": settings.ambiguity,
-        "dev_in_scope": len(in_scope),
-        "dev_in_scope_rejected": sum(1 for e, t in zip(dev, tagged) if _in_scope(e, settings.intent) and t.rejected),
-    }
     out = [t for e, t in zip(dev, tagged) if e.intent == settings.intent]
     if out:
         fitted["dev_out_of_scope"] = len(out)
         fitted["dev_out_of_scope_rejected"] = sum(1 for t in out if t.rejected)
-    return fitted
+    return FittedRejection(fitted, rejection)
+
+
+def _fit_distance(
+    tag: Callable[..., list[Tagged]], train: Sequence[Example], in_dev: Sequence[Tagged], settings: OutOfScopeConfig
+) -> tuple[NeighbourIndex, dict[str, np.ndarray]]:
+    """The index of the in-scope training utterances' states, and the in-scope scores its threshold
+    is the `keep` quantile of: the training utterances' out-of-fold distances and dev's."""
+    in_train = [e for e in train if _in_scope(e, settings.intent)]
+    tagged = tag([e.tokens for e in in_train], contexts=[e.context for e in in_train])
+    states = np.stack([t.sentence_state for t in tagged if t.sentence_state is not None])  # (N, D)
+    index = fit_index(states, settings.dims, settings.neighbours)
+    scores = {"train_out_of_fold": out_of_fold_distances(index, states, settings.folds)}
+    dev_states = [t.sentence_state for t in in_dev if t.sentence_state is not None]
+    if dev_states:
+        scores["dev"] = index.distances(np.stack(dev_states))
+    return index, scores
 
 
 def _in_scope(example: Example, label: str) -> bool:
@@ -84,6 +120,19 @@ def _in_scope(example: Example, label: str) -> bool:
 def predicted_intent(tagged: Tagged, label: str) -> str | None:
     """The intent a parse answers, for scoring: the out-of-scope label where it is rejected."""
     return label if tagged.rejected else tagged.intent
+
+
+def rejection_off(examples: Sequence[Example], tagged: Sequence[Tagged], label: str) -> dict[str, float]:
+    """The in-scope utterances (gold intent, not `label`) scored both ways: the share whose best
+    intent is gold with the rejection off (the figure the literature reports), and the share the
+    rejection turns away. Empty without in-scope utterances."""
+    in_scope = [(e, t) for e, t in zip(examples, tagged) if _in_scope(e, label)]
+    if not in_scope:
+        return {}
+    return {
+        "intent_accuracy_without_rejection": sum(1 for e, t in in_scope if t.intent == e.intent) / len(in_scope),
+        "in_scope_rejected": sum(1 for _, t in in_scope if t.rejected) / len(in_scope),
+    }
 
 
 def out_of_scope_metrics(examples: Sequence[Example], tagged: Sequence[Tagged], label: str) -> dict[str, Any]:

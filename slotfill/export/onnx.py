@@ -47,6 +47,7 @@ from slotfill.layout import (
     GAZETTEER_SUBDIR,
     METRICS_FILE,
     ONNX_FILE,
+    OUT_OF_SCOPE_INDEX,
     VOCAB_FILE,
 )
 from slotfill.nn.batching import Batch
@@ -70,6 +71,7 @@ DYNAMIC_AXES = {
     "requested": {0: "batch"},
     "emissions": {0: "batch", 1: "length"},
     "intent_logits": {0: "batch"},
+    "sentences": {0: "batch"},
 }
 ENCODER_DYNAMIC_AXES = {
     "piece_ids": {0: "windows", 1: "pieces"},
@@ -115,7 +117,8 @@ class _SummedTrigrams(nn.Module):
 
 
 class _Encoder(nn.Module):
-    """The tagger's emissions and intent logits from the feature arrays named `inputs`, in eval mode."""
+    """The tagger's emissions, intent logits and sentence states from the feature arrays named
+    `inputs`, in eval mode."""
 
     def __init__(self, tagger: Tagger, inputs: tuple[str, ...]) -> None:
         super().__init__()
@@ -126,8 +129,8 @@ class _Encoder(nn.Module):
             self.tagger.word_input.trigrams = _SummedTrigrams(self.tagger.word_input.trigrams)
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
-        emissions, intent_logits = self.tagger._encode(Batch(**dict(zip(self.inputs, inputs))))
-        return (emissions,) if intent_logits is None else (emissions, intent_logits)
+        emissions, intent_logits, sentences = self.tagger._encode(Batch(**dict(zip(self.inputs, inputs))))
+        return (emissions,) if intent_logits is None else (emissions, intent_logits, sentences)
 
 
 def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, overwrite: bool = False) -> dict[str, Any]:
@@ -154,7 +157,7 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
             _written(staged / ENCODER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_encoder_onnx(words, path))
             shutil.copyfile(words.directory / TOKENIZER_FILE, staged / ENCODER_SUBDIR / TOKENIZER_FILE)
             info["encoder"]["bytes"] = (staged / ENCODER_SUBDIR / ONNX_FILE).stat().st_size
-        for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE):
+        for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE, OUT_OF_SCOPE_INDEX):
             if (source / name).is_file():
                 shutil.copyfile(source / name, staged / name)
         from slotfill.features.gazetteer_sources import save_gazetteers
@@ -241,7 +244,7 @@ def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: li
 
 
 def _write_onnx(loaded: LoadedModel, path: Path) -> None:
-    outputs = ["emissions", "intent_logits"] if loaded.tagger.intent_head is not None else ["emissions"]
+    outputs = ["emissions", "intent_logits", "sentences"] if loaded.tagger.intent_head is not None else ["emissions"]
     names = _inputs(loaded)
     _export(_Encoder(loaded.tagger, names), _probe_inputs(loaded), path, list(names), outputs)
     _check_parity(loaded, path)

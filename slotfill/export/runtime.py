@@ -98,13 +98,14 @@ class OnnxDecoder:
         outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
         emissions = outputs[0][:rows]  # (B, L, T)
         intent_logits = outputs[1][:rows] if self._has_intent else None  # (B, K)
+        sentences = outputs[2][:rows] if len(outputs) > 2 else None  # (B, D); none in an export before 0.5
         lengths = arrays.lengths[:rows].tolist()
         if arrays.word_ids.size < SINGLE_THREAD_BLAS_FROM:
-            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding, sentences)
         # the decoding's small matmuls run faster on one BLAS thread, and BLAS threads that spin
         # after them slow down onnxruntime's next run (measured: docs/deploying.md)
         with self._blas.limit(limits=1, user_api="blas"):
-            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding)
+            return decode_scores(emissions, intent_logits, lengths, self.crf, decoding, sentences)
 
 
 @dataclass
@@ -178,6 +179,8 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = [o.shape for o in session.get_outputs()]
     expected_outputs = 2 if info["intent"] else 1
+    if info["intent"] and len(outputs) == 3:  # the sentence states, exported since 0.5
+        outputs, expected_outputs = outputs[:2], 2
     problems = []
     known = (*INPUTS, ENCODER_INPUT) if "encoder" in info else INPUTS
     if len(vocab.requested):

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from slotfill.choices import MAX_GAZETTEERS
 from slotfill.errors import DataError
+from slotfill.features.patterns import PatternSet
 from slotfill.text.tokenise import (
     ASCII_PUNCTUATION,
     WORD_CACHE_SIZE,
@@ -285,11 +286,18 @@ class GazetteerUpdate:
 class GazetteerSet:
     """The lists a model reads, in feature order, and the matcher over all of them."""
 
-    def __init__(self, gazetteers: Sequence[Gazetteer] = (), matcher: dict[str, int] | None = None) -> None:
-        """`matcher`: the lists' matcher where the caller has built it as it merged them (`updated`)."""
-        if len(gazetteers) > MAX_GAZETTEERS:
-            raise ValueError(f"at most {MAX_GAZETTEERS} gazetteers")
+    def __init__(
+        self,
+        gazetteers: Sequence[Gazetteer] = (),
+        matcher: dict[str, int] | None = None,
+        patterns: PatternSet = PatternSet(),
+    ) -> None:
+        """`matcher`: the lists' matcher where the caller has built it as it merged them (`updated`);
+        `patterns`: the regular expressions read beside the lists, their features after the lists'."""
+        if len(gazetteers) + len(patterns) > MAX_GAZETTEERS:
+            raise ValueError(f"at most {MAX_GAZETTEERS} gazetteers and patterns together")
         self.gazetteers = tuple(gazetteers)
+        self.patterns = patterns
         self.names = tuple(g.name for g in self.gazetteers)
         with _collector_paused():
             self._matcher = self._build_matcher() if matcher is None else matcher
@@ -297,7 +305,7 @@ class GazetteerSet:
 
     @property
     def num_features(self) -> int:
-        return 2 * len(self.gazetteers)
+        return 2 * (len(self.gazetteers) + len(self.patterns))
 
     def __len__(self) -> int:
         return len(self.gazetteers)
@@ -312,9 +320,10 @@ class GazetteerSet:
         return matcher
 
     def features(self, words: Sequence[str]) -> list[int]:
-        """One bitmask per word (model-view words): bit 2k begins a match of list k, 2k+1 is inside one."""
+        """One bitmask per word (model-view words): bit 2k begins a match of list k, 2k+1 is inside
+        one; the patterns' bits follow the lists' (slotfill.features.patterns)."""
         if not self.gazetteers:
-            return [0] * len(words)
+            return self.patterns.features(words, 0)
         folded = [fold(word) for word in words]
         bits = [0] * len(words)
         free_from = [0] * len(self.gazetteers)  # per list: where its next match may start
@@ -337,6 +346,8 @@ class GazetteerSet:
                 for inside in range(start + 1, match_end):
                     bits[inside] |= 1 << (2 * index + 1)
                 free_from[index] = match_end
+        if len(self.patterns):
+            bits = [a | b for a, b in zip(bits, self.patterns.features(words, 2 * len(self.gazetteers)))]
         return bits
 
     def canonical(self, name: str, text: str) -> str | None:
@@ -375,10 +386,14 @@ class GazetteerSet:
                     if update.replace
                     else merge_entries(entries[update.name], update.entries)
                 )
-            return GazetteerSet([Gazetteer(g.name, entries[g.name], g.source) for g in self.gazetteers])
+            return GazetteerSet(
+                [Gazetteer(g.name, entries[g.name], g.source) for g in self.gazetteers], None, self.patterns
+            )
         matcher = dict(self._matcher)  # entries only join lists: this set's matcher grows, each new form keyed once
         with _collector_paused():
             for update in updates:
                 ends = _list_bit(self.names.index(update.name))
                 entries[update.name] = entries[update.name] + tuple(_merge_into(matcher, ends, update.entries))
-        return GazetteerSet([Gazetteer(g.name, entries[g.name], g.source) for g in self.gazetteers], matcher)
+        return GazetteerSet(
+            [Gazetteer(g.name, entries[g.name], g.source) for g in self.gazetteers], matcher, self.patterns
+        )

@@ -36,6 +36,7 @@ from slotfill.features.gazetteer import (
     parse_entries,
     read_gazetteer_file,
 )
+from slotfill.features.patterns import PatternSet
 from slotfill.layout import GAZETTEER_SUBDIR
 from slotfill.text import bio
 
@@ -115,11 +116,14 @@ def builtin_entries(kind: str) -> list[Entry]:
 
 
 def build_gazetteers(
-    sources: Mapping[str, Any], train: Sequence[Example], lookups: Mapping[str, Sequence[Entry]] | None = None
+    sources: Mapping[str, Any],
+    train: Sequence[Example],
+    lookups: Mapping[str, Sequence[Entry]] | None = None,
+    patterns: PatternSet = PatternSet(),
 ) -> GazetteerSet:
     """The lists a config names, each merged from its built-in list, file, training slot values and
-    lookup list of the training data (`lookups`, by name). `sources` maps a name to an object with
-    `builtin`, `file`, `slots` and `lookup` (config.GazetteerSource)."""
+    lookup list of the training data (`lookups`, by name), with the run's `patterns` beside them.
+    `sources` maps a name to an object with `builtin`, `file`, `slots` and `lookup` (config.GazetteerSource)."""
     gazetteers = []
     for name, source in sources.items():
         parts: list[Iterable[Entry]] = []
@@ -142,7 +146,7 @@ def build_gazetteers(
             parts.append((lookups or {})[source.lookup])
             described.append(f"lookup {source.lookup} of the training data")
         gazetteers.append(Gazetteer(name, merge_entries(*parts), " + ".join(described)))
-    return GazetteerSet(gazetteers)
+    return GazetteerSet(gazetteers, None, patterns)
 
 
 def _sha256(data: bytes) -> str:
@@ -150,9 +154,10 @@ def _sha256(data: bytes) -> str:
 
 
 def save_gazetteers(directory: Path, gazetteers: GazetteerSet) -> None:
-    """Write `directory/gazetteers/` (nothing when there are no lists). `directory` is a staging
-    directory: the caller swaps it in whole."""
-    if not len(gazetteers):
+    """Write `directory/gazetteers/` (nothing when there are no lists and no patterns): the lists,
+    and index.json naming them and holding the patterns. `directory` is a staging directory: the
+    caller swaps it in whole."""
+    if not len(gazetteers) and not len(gazetteers.patterns):
         return
     folder = Path(directory) / GAZETTEER_SUBDIR
     folder.mkdir()
@@ -168,19 +173,22 @@ def save_gazetteers(directory: Path, gazetteers: GazetteerSet) -> None:
                 "sha256": _sha256(data),
             }
         )
-    payload = {"lists": index}
+    payload: dict[str, Any] = {"lists": index}
+    if len(gazetteers.patterns):
+        payload["patterns"] = gazetteers.patterns.to_json()
     (folder / INDEX).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def load_gazetteers(directory: Path, names: Sequence[str]) -> GazetteerSet:
     """The lists saved in `directory/gazetteers/`, which must be exactly `names` (the config's), in
-    that order, each file whole. Raises ModelError naming the file."""
-    if not names:
-        return GazetteerSet()
+    that order, each file whole, and the patterns saved beside them. Raises ModelError naming the file."""
     folder = Path(directory) / GAZETTEER_SUBDIR
+    if not names and not (folder / INDEX).is_file():
+        return GazetteerSet()  # no lists, no patterns (and every model before patterns without lists)
     try:
-        index = json.loads((folder / INDEX).read_text(encoding="utf-8"))["lists"]
-        listed = [item["name"] for item in index]
+        saved = json.loads((folder / INDEX).read_text(encoding="utf-8"))
+        index, listed = saved["lists"], [item["name"] for item in saved["lists"]]
+        patterns = PatternSet.from_json(saved.get("patterns", []))
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise ModelError(f"{folder / INDEX}: missing or damaged gazetteer index ({error})") from None
     if listed != list(names):
@@ -196,4 +204,4 @@ def load_gazetteers(directory: Path, names: Sequence[str]) -> GazetteerSet:
             raise ModelError(f"{path}: damaged gazetteer file (its checksum does not match {INDEX})")
         entries = tuple(parse_entries(data.decode("utf-8").splitlines(), str(path)))
         gazetteers.append(Gazetteer(item["name"], entries, str(item.get("source", ""))))
-    return GazetteerSet(gazetteers)
+    return GazetteerSet(gazetteers, None, patterns)

@@ -98,8 +98,9 @@ class Tagger(nn.Module):
         self.pretrained = pretrained
         self.context = context
 
-    def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
-        """Emissions (B, L, T) and intent logits (B, K) or None."""
+    def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """Emissions (B, L, T), intent logits (B, K) or None, and the sentence states the intent head
+        reads (B, 2H) or None (the out-of-scope distance measures them: slotfill.decoding.neighbours)."""
         word_ids, mask = batch.word_ids, batch.mask  # (B, L)
         dropped = None
         if self.training and self.word_dropout > 0:
@@ -134,16 +135,17 @@ class Tagger(nn.Module):
         emissions = self.slot_head(states)  # (B, L, T)
         if context is not None and requested is not None and context.tag_bias is not None:
             emissions = emissions + context.tag_bias(requested).unsqueeze(1)  # (B, L, T)
-        intent_logits = None
+        intent_logits = sentences = None
         if self.intent_head is not None:
             mask3 = mask.unsqueeze(2)  # (B, L, 1)
             pooled_max = states.masked_fill(~mask3, float("-inf")).max(dim=1).values  # (B, H)
             scores = self.intent_attention(states).masked_fill(~mask3, float("-inf"))  # (B, L, 1)
             attended = _sum_over_time((scores.softmax(dim=1) * states), batch.lengths)  # (B, H)
-            intent_logits = self.intent_head(torch.cat([pooled_max, attended], dim=1))  # (B, K)
+            sentences = torch.cat([pooled_max, attended], dim=1)  # (B, 2H)
+            intent_logits = self.intent_head(sentences)  # (B, K)
             if context is not None and requested is not None and context.intent_bias is not None:
                 intent_logits = intent_logits + context.intent_bias(requested)  # (B, K)
-        return emissions, intent_logits
+        return emissions, intent_logits, sentences
 
     def _requested(self, batch: Batch) -> Tensor:
         """(B, R) the requested slots of the batch's sentences (none given: zeros, a turn without
@@ -187,7 +189,7 @@ class Tagger(nn.Module):
         instead (a rank's share of a global batch: see slotfill.training.loop)."""
         if batch.tag_ids is None:
             raise ValueError("loss needs a batch with gold tags")
-        emissions, intent_logits = self._encode(batch)
+        emissions, intent_logits, _ = self._encode(batch)
         mask = batch.mask
         if self.crf is not None:
             nll = self.crf.neg_log_likelihood(emissions, batch.tag_ids, mask)  # (B,)
@@ -205,9 +207,9 @@ class Tagger(nn.Module):
         return slot_loss + self.intent_loss_weight * intent_loss
 
     @torch.inference_mode()
-    def scores(self, batch: Batch) -> tuple[Tensor, Tensor | None]:
-        """What decoding starts from, in inference mode: emissions (B, L, T) and intent logits
-        (B, K) or None. The decoding itself is slotfill.decoding's, shared with exported models."""
+    def scores(self, batch: Batch) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """What decoding starts from, in inference mode: emissions (B, L, T), intent logits (B, K)
+        and sentence states (B, 2H), the last two None without an intent head. The decoding itself is slotfill.decoding's, shared with exported models."""
         return self._encode(batch)
 
 
@@ -250,7 +252,7 @@ class TorchDecoder:
             self.tagger.eval()
         try:
             with cpu_threads(self.threads):
-                emissions, intent_logits = self.tagger.scores(batch)
+                emissions, intent_logits, sentences = self.tagger.scores(batch)
         finally:
             if was_training:
                 self.tagger.train()
@@ -258,7 +260,8 @@ class TorchDecoder:
         if self.tagger.crf is not None and self.constraints is not None:
             crf = self.decoding_crf(self.tagger.crf, self.constraints)
         logits = None if intent_logits is None else _numpy(intent_logits[:rows])
-        return decode_scores(_numpy(emissions[:rows]), logits, arrays.lengths[:rows].tolist(), crf, decoding)
+        states = None if sentences is None else _numpy(sentences[:rows])
+        return decode_scores(_numpy(emissions[:rows]), logits, arrays.lengths[:rows].tolist(), crf, decoding, states)
 
     @staticmethod
     def decoding_crf(crf: CRF, constraints: BIOConstraints) -> NumpyCRF:

@@ -38,6 +38,7 @@ from slotfill.layout import RUN_LOCK, TRAIN_LOG
 from slotfill.nn.batching import EncodedCorpus, LengthBucketSampler
 from slotfill.nn.tagger import TorchDecoder
 from slotfill.parallel.world import ProcessGroup, World, any_rank, broadcast_from_main
+from slotfill.store.calibration import write_index
 from slotfill.store.checkpoint import checkpoint_config, load_checkpoint, remove_checkpoint
 from slotfill.store.model_dir import load_model, read_rejection, save_model, write_calibration, write_metrics
 from slotfill.training.events import EpochSummary, Silent, TrainingInterrupted, TrainingObserver, TrainResult
@@ -190,10 +191,13 @@ def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     calibration: dict[str, Any] = {"temperature": 1.0}
     if run.dev is not None:
         calibration = fit_temperature(best, run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers)
-        if best.has_intent:  # the out-of-scope threshold (docs/out-of-scope.md)
-            calibration["out_of_scope"] = fit_rejection(
-                best, run.vocab, run.dev, run.config.out_of_scope, settings.eval_batch_size, gazetteers=run.gazetteers
-            )
+        if best.has_intent:  # the out-of-scope rejection (docs/out-of-scope.md)
+            calibration["out_of_scope"], rejection = fit_rejection(
+                best, run.vocab, run.dev, run.config.out_of_scope, settings.eval_batch_size,
+                train=run.train, gazetteers=run.gazetteers,
+            )  # fmt: skip
+            if rejection.index is not None:
+                write_index(run.model_dir, rejection.index)
         write_calibration(run.model_dir, calibration)
     test = None
     if run.test is not None:

@@ -17,6 +17,7 @@ from slotfill.layout import (
     GAZETTEER_SUBDIR,
     METRICS_FILE,
     MODEL_SUBDIR,
+    OUT_OF_SCOPE_INDEX,
     TRAIN_LOG,
     VOCAB_FILE,
     WEIGHTS_FILE,
@@ -24,7 +25,15 @@ from slotfill.layout import (
 from slotfill.store.checkpoint import checkpoint_config
 
 SLOTFILL_FILES = {
-    MODEL_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, WEIGHTS_FILE, METRICS_FILE, CALIBRATION_FILE},
+    MODEL_SUBDIR: {
+        CONFIG_FILE,
+        VOCAB_FILE,
+        GAZETTEER_SUBDIR,
+        WEIGHTS_FILE,
+        METRICS_FILE,
+        CALIBRATION_FILE,
+        OUT_OF_SCOPE_INDEX,
+    },
     CHECKPOINT_SUBDIR: {CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, CHECKPOINT_TENSORS, CHECKPOINT_STATE},
 }
 

@@ -23,6 +23,7 @@ from slotfill.errors import ConfigError, DataError, ModelError, OutputError
 from slotfill.evaluation.out_of_scope import check_calibration
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.gazetteer_sources import build_gazetteers
+from slotfill.features.patterns import pattern_set
 from slotfill.features.vectors import configured_vectors, vector_dim
 from slotfill.features.vocab import Vocab
 from slotfill.features.wordpieces import PieceReader
@@ -132,7 +133,7 @@ def build_run(
     if not train_examples:
         raise DataError(f"data.train: {splits.train_where}: no sentence has a word to learn from")
     if _learns_intents(config, train_examples, splits.train_where, world.is_main):
-        check_calibration(config.out_of_scope, splits.dev)
+        check_calibration(config.out_of_scope, train_examples, splits.dev)
         train_examples += _out_of_scope_noise(config, train_examples, splits.train_where, world.is_main)
     torch.manual_seed(config.seed)
     vectors = None
@@ -151,7 +152,8 @@ def build_run(
     if gazetteers is None and start is not None:
         gazetteers = start.gazetteers
     if gazetteers is None:
-        gazetteers = build_gazetteers(config.gazetteers, train_examples, splits.lookups)
+        patterns = pattern_set(config.patterns, splits.regexes)
+        gazetteers = build_gazetteers(config.gazetteers, train_examples, splits.lookups, patterns)
     word_features, pretrained, piece_reader = _pretrained_encoder(config, device)
     tagger = build_tagger(
         config.model, vocab, gazetteers.num_features, word_features.size if word_features else 0, pretrained

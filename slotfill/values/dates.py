@@ -174,8 +174,8 @@ def date_span(words: list[str], today: date) -> DateSpan | None:
             monday = today - timedelta(days=today.weekday()) + timedelta(weeks=1 if rest[0] == "next" else 2)
             day = monday + timedelta(days=weekdays[0])
             return day, day
-        if rest in (["last"], ["past"], ["previous"]):
-            day = _weekday_after(today, weekdays[0], -1)
+        if rest in (["last"], ["past"], ["previous"]):  # the latest before today (today excluded)
+            day = today - timedelta(days=(today.weekday() - weekdays[0] - 1) % 7 + 1)
             return day, day
         spans = _month_day_year(rest, today)  # "friday the 13th", "monday november 2nd": a date of that weekday
         return _on_weekday(spans[0], weekdays[0], rest) if spans and spans[0] == spans[1] else None
@@ -202,14 +202,20 @@ _UNIT_NAMES.update(
 )
 
 
+_AHEAD = (["from", "now"], ["from", "today"], ["after", "today"], ["later"], ["hence"], ["from", "tonight"])
+_BACK = (["ago"], ["before", "today"], ["before", "now"], ["earlier"], ["back"])
+
+
 def offset(words: list[str]) -> tuple[float, str] | None:
-    """ "in 2 hours", "2 hours from now", "in a week", "12 weeks and a half from now" -> (amount, unit)."""
+    """ "in 2 hours", "2 hours from now", "in a week", "12 weeks and a half from now", "3 days from
+    today" -> (amount, unit); "3 days ago", "2 weeks before today" -> a negative amount."""
+    sign = 1.0
     if words[:1] == ["in"]:
         body = words[1:]
-    elif words[-2:] == ["from", "now"]:
-        body = words[:-2]
-    elif words[-1:] in (["later"], ["hence"]):
-        body = words[:-1]
+    elif (ahead := next((a for a in _AHEAD if words[-len(a) :] == a), None)) is not None:
+        body = words[: -len(ahead)]
+    elif (back := next((b for b in _BACK if words[-len(b) :] == b), None)) is not None:
+        body, sign = words[: -len(back)], -1.0
     else:
         return None
     if len(body) >= 2 and body[0] in ("a", "an", "one"):
@@ -222,4 +228,4 @@ def offset(words: list[str]) -> tuple[float, str] | None:
         amount = float(body[0])
     except ValueError:
         return None
-    return amount + (0.5 if half else 0), _UNIT_NAMES[body[1]]
+    return sign * (amount + (0.5 if half else 0)), _UNIT_NAMES[body[1]]

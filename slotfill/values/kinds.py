@@ -28,12 +28,20 @@ KINDS: dict[str, tuple[str, ...]] = {
     "state": ("name", "country"),
     "entry": ("list", "value"),  # the canonical value of a list's entry (a value with synonyms)
 }
+# keys a value of some kinds may add after its own: the readings of an hour without am/pm
+# ("ambiguous": ["08:00", "20:00"], a time or datetime), the parts a count sums ("parts":
+# [{"number": 5, "of": "adults"}, ...], a number)
+OPTIONAL_KEYS: dict[str, tuple[str, ...]] = {"time": ("ambiguous",), "datetime": ("ambiguous",), "number": ("parts",)}
 
 
 def check_value(value: Value) -> Value:
     """`value` if its keys are exactly its kind's, in order; else ValueError (a bug, not bad input)."""
     keys = tuple(value)
-    if not keys or keys[0] != "kind" or value["kind"] not in KINDS or keys[1:] != KINDS[value["kind"]]:
+    if not keys or keys[0] != "kind" or value["kind"] not in KINDS:
+        raise ValueError(f"not a value of a documented kind: {value!r}")
+    own = KINDS[value["kind"]]
+    extra = keys[1 + len(own) :]
+    if keys[1 : 1 + len(own)] != own or not set(extra) <= set(OPTIONAL_KEYS.get(value["kind"], ())):
         raise ValueError(f"not a value of a documented kind: {value!r}")
     return value
 

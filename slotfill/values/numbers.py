@@ -133,12 +133,56 @@ def _one_number(text: str, allowed_words: frozenset[str] | None = None) -> tuple
     return found[0], rest
 
 
+# how people say how many they are or want, where no number is written; "a few" and "several" name
+# no number (docs/values.md: vague on purpose, so no value)
+COUNT_PHRASES = {
+    "a couple": 2, "a couple of": 2, "couple": 2, "a pair": 2, "a pair of": 2, "both of us": 2,
+    "the two of us": 2, "just me": 1, "only me": 1, "me": 1, "myself": 1, "just myself": 1, "me alone": 1,
+    "by myself": 1, "just the two of us": 2, "the three of us": 3, "the four of us": 4,
+}  # fmt: skip
+_COMPANIONS = frozenset(
+    "wife husband partner girlfriend boyfriend friend mum mom dad mother father son daughter brother sister "
+    "colleague fiance fiancee date kid child baby".split()
+)
+_PEOPLE = frozenset(
+    "person persons people adult adults kid kids child children guest guests baby babies friend friends "
+    "other others colleague colleagues senior seniors student students teen teens teenager teenagers".split()
+)
+_PARTS = re.compile(r"\b(?:and|plus|with|,|&)\b|,|&")
+
+
 def number(text: str) -> Value | None:
-    """ "three", "3", "twenty five", "5 stars", "three people": the one number of the text."""
+    """ "three", "3", "twenty five", "5 stars", "three people", "a party of six": the one number of
+    the text; and counts of people: "a couple" (2), "just me" (1), "me and my wife" (2), "5 adults
+    and 2 kids" (7, its parts kept)."""
     found = _one_number(text)
-    if found is None or any(w in ("%", "percent", "per") for w in found[1]):
+    if found is not None and not any(w in ("%", "percent", "per", "me", "myself") for w in found[1]):
+        return {"kind": "number", "number": found[0]}
+    return _count(text)
+
+
+def _count(text: str) -> Value | None:
+    """A count said without one number: a phrase, "me and my wife", or parts summed."""
+    lowered = " ".join(words(text))
+    lowered = re.sub(r"^(?:for|we are|we're|there are|there will be|table for|party of)\s+", "", lowered)
+    if lowered in COUNT_PHRASES:
+        return {"kind": "number", "number": COUNT_PHRASES[lowered]}
+    people = re.fullmatch(r"(?:just\s+)?me\s+(?:and|&|with|plus)\s+(?:my\s+|a\s+)?(\w+)", lowered)
+    if people and people.group(1) in _COMPANIONS:
+        return {"kind": "number", "number": 2}
+    parts = [p.strip() for p in _PARTS.split(text.lower()) if p.strip()]
+    if len(parts) < 2:
         return None
-    return {"kind": "number", "number": found[0]}
+    counted = []
+    for part in parts:
+        if part in ("me", "myself", "i"):
+            counted.append({"number": 1, "of": "me"})
+            continue
+        one = _one_number(part)
+        if one is None or len(one[1]) != 1 or one[1][0] not in _PEOPLE:
+            return None
+        counted.append({"number": one[0], "of": one[1][0]})
+    return {"kind": "number", "number": sum(p["number"] for p in counted), "parts": counted}
 
 
 def ordinal(text: str) -> int | None:

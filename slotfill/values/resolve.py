@@ -23,12 +23,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from slotfill.config import rule_error
+from slotfill.config import rule_error, value_rules
 from slotfill.errors import ConfigError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.values import numbers, temporal, times
 from slotfill.values.kinds import Value
 from slotfill.values.places import Places, list_entry, narrowed_city
+from slotfill.values.typed import ValueOptions
 
 TEMPORAL = {"date": temporal.resolve_date, "time": temporal.resolve_time, "datetime": temporal.resolve_datetime}
 QUANTITIES: dict[str, Callable[[str], Value | None]] = {
@@ -57,7 +58,7 @@ class ValueResolver:
 
     def __init__(
         self,
-        rules: Mapping[str, str],
+        rules: Mapping[str, Any],
         gazetteers: GazetteerSet = GazetteerSet(),
         claims: Mapping[str, str] | None = None,
         places: Places | None = None,
@@ -65,7 +66,8 @@ class ValueResolver:
         problem = rule_error(rules, gazetteers.names)
         if problem is not None:
             raise ConfigError(f"values: {problem}")
-        self.rules = dict(rules)
+        self.rules = value_rules(rules)
+        self.options = ValueOptions.of(rules)  # date order, hours, named days (slotfill.values.typed)
         self.gazetteers = gazetteers
         self.claims = dict(claims or {})  # slot type -> the list that claims it (config gazetteers.NAME.slots)
         self.places = places or Places()
@@ -97,7 +99,7 @@ class ValueResolver:
 
     def _resolve(self, resolver: str, text: str, now: datetime, label: str) -> Value | None:
         if resolver in TEMPORAL:
-            return TEMPORAL[resolver](text, now)
+            return TEMPORAL[resolver](text, now, self.options)
         if resolver in QUANTITIES:
             return QUANTITIES[resolver](text)
         if resolver == "city":

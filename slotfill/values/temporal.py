@@ -18,6 +18,7 @@ from slotfill.values.dates import WEEKDAYS, DateSpan, date_span, month_span, off
 from slotfill.values.kinds import Value
 from slotfill.values.numbers import DURATION_UNITS
 from slotfill.values.times import time_span
+from slotfill.values.typed import ValueOptions, typed_date, typed_time
 from slotfill.values.words import canonical
 
 _FILLERS = frozenset(["the", "of", "on", "at", "in", "for", "please", ",", "day"])
@@ -51,8 +52,11 @@ def _moment(now: datetime, moved: tuple[float, str]) -> Value:
 _CALENDAR = ("days", "weeks", "months", "years")
 
 
-def resolve_date(text: str, now: datetime) -> Value | None:
-    """A date or date range: "november 2nd", "next monday", "tomorrow", "this weekend", "august"."""
+def resolve_date(text: str, now: datetime, options: ValueOptions | None = None) -> Value | None:
+    """A date or date range: "november 2nd", "next monday", "tomorrow", "this weekend", "august",
+    "24/12", "christmas eve" (slotfill.values.typed)."""
+    options = options if options is not None else ValueOptions()
+    text = typed_date(text, now.date(), options)
     words, _, moved = _words(text)
     if moved is not None:
         return _date_value((shifted(now.date(), *moved),) * 2) if moved[1] in _CALENDAR else None
@@ -64,18 +68,22 @@ def resolve_date(text: str, now: datetime) -> Value | None:
     return _dateparser(text, words, now, dates_only=True) if words else None
 
 
-def resolve_time(text: str, now: datetime) -> Value | None:
-    """A clock time or a range of them: "8:30 pm", "noon", "morning", "before 5 pm", "between 5 and 7 pm"."""
-    words = _clock_words(canonical(text))
+def resolve_time(text: str, now: datetime, options: ValueOptions | None = None) -> Value | None:
+    """A clock time or a range of them: "8:30 pm", "7.30pm", "half 7", "noon", "morning", "before 5
+    pm", "between 5 and 7 pm"; an hour without am/pm as `options.hours` says."""
+    options = options if options is not None else ValueOptions()
+    words = _clock_words(canonical(typed_time(text)))
     if (moved := offset(words)) is not None and moved[1] not in _CALENDAR:  # "in ten minutes": a moment
         return _moment(now, moved)
-    found = time_span(words) if words else None
+    found = time_span(words, options.hours) if words else None
     return found[0] if found else None
 
 
-def resolve_datetime(text: str, now: datetime) -> Value | None:
+def resolve_datetime(text: str, now: datetime, options: ValueOptions | None = None) -> Value | None:
     """Anything temporal (SNIPS timeRange): "now", "in two hours", "tomorrow at 8 am", "tomorrow
     morning", and every date and time above."""
+    options = options if options is not None else ValueOptions()
+    text = typed_time(typed_date(text, now.date(), options))
     words, clock, moved = _words(text)
     if not words:
         return None
@@ -86,13 +94,13 @@ def resolve_datetime(text: str, now: datetime) -> Value | None:
     span = date_span(words, now.date())
     if span is not None:
         return _date_value(span)
-    found = time_span(clock)
+    found = time_span(clock, options.hours)
     if found is not None:
         return found[0]
-    return _date_and_time(words, now) or _dateparser(text, words, now, dates_only=False)
+    return _date_and_time(words, now, options.hours) or _dateparser(text, words, now, dates_only=False)
 
 
-def _day_and_time(words: list[str], now: datetime) -> tuple[date, Value] | None:
+def _day_and_time(words: list[str], now: datetime, hours: str | None = None) -> tuple[date, Value] | None:
     """One day and a clock time or period, in either order: "tomorrow at 8 am", "8 am tomorrow",
     "tomorrow morning", "monday at noon"; a time of digits alone is no time here ("february 29
     2027" is a year, not 20:27)."""
@@ -103,21 +111,25 @@ def _day_and_time(words: list[str], now: datetime) -> tuple[date, Value] | None:
             span = date_span([w for w in date_words if w not in ("on", "at")], now.date())
             if span is None or span[0] != span[1]:
                 continue
-            found = time_span([w for w in time_words if w not in ("at", "on", "in")])
+            found = time_span([w for w in time_words if w not in ("at", "on", "in")], hours)
             if found is not None:
                 return span[0], found[0]
     return None
 
 
-def _date_and_time(words: list[str], now: datetime) -> Value | None:
-    """A day and a time as one datetime (range): "tomorrow at 8 am" -> 2026-12-02T08:00."""
-    found = _day_and_time(words, now)
+def _date_and_time(words: list[str], now: datetime, hours: str | None = None) -> Value | None:
+    """A day and a time as one datetime (range): "tomorrow at 8 am" -> 2026-12-02T08:00; "tomorrow
+    at 8" keeps both readings of its hour, as a time does (slotfill.values.times.time_span)."""
+    found = _day_and_time(words, now, hours)
     if found is None:
         return None
     day, value = found
     if value["kind"] == "time":
         moment = datetime.combine(day, time.fromisoformat(value["time"]), now.tzinfo)
-        return {"kind": "datetime", "datetime": moment.isoformat()}
+        combined: Value = {"kind": "datetime", "datetime": moment.isoformat()}
+        if "ambiguous" in value:
+            combined["ambiguous"] = [_at(day, clock, now) for clock in value["ambiguous"]]
+        return combined
     start = _at(day, value["start"], now) if value["start"] else None
     end = _at(day, value["end"], now) if value["end"] else None
     return {"kind": "datetime_range", "start": start, "end": end}

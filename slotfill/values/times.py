@@ -12,6 +12,7 @@ import re
 from datetime import time
 
 from slotfill.values.kinds import Value
+from slotfill.values.typed import read_hour
 
 # periods of the day as [start, end) clock times; "24:00" is the end of the day
 PERIODS = {
@@ -79,6 +80,8 @@ def _plain_clock(words: list[str]) -> time | None:
         return None
     if len(words) == 2 and all(w.isdigit() for w in words) and len(words[1]) == 2:  # "7 30" (seven thirty)
         return _parse_hhmm(int(words[0]), int(words[1]))
+    if words[:1] == ["half"] and len(words) == 2 and words[1].isdigit() and 1 <= int(words[1]) <= 12:
+        return _parse_hhmm(int(words[1]), 30)  # "half 7": 7:30, as the British say it
     for prefix, minutes in ((["half", "past"], 30), (["quarter", "past"], 15), (["a", "quarter", "past"], 15)):
         if words[:-1] == prefix and words[-1].isdigit():
             return _parse_hhmm(int(words[-1]), minutes)
@@ -190,11 +193,20 @@ def _time(clock: str) -> time | None:
     return None if clock == "24:00" else time.fromisoformat(clock)
 
 
-def time_span(words: list[str]) -> tuple[Value, ...] | None:
-    """The time or time range `words` name: ({"kind": "time", ...},) or ({"kind": "time_range", ...},)."""
+def time_span(words: list[str], hours: str | None = None) -> tuple[Value, ...] | None:
+    """The time or time range `words` name: ({"kind": "time", ...},) or ({"kind": "time_range", ...},).
+    A time of an hour from 1 to 11 without am/pm or a period is read as `hours` says
+    (slotfill.values.typed.read_hour), or keeps both readings under "ambiguous"."""
     moment = _one_time(words)
     if moment is not None:
-        return ({"kind": "time", "time": _clock_text(moment[0])},)
+        clock, said = _clock_text(moment[0]), moment[1]
+        if said or not 1 <= moment[0].hour <= 11 or any(re.match(r"0\d", w) for w in words):
+            return ({"kind": "time", "time": clock},)
+        clock, readings = read_hour(clock, hours)
+        value: Value = {"kind": "time", "time": clock}
+        if readings is not None:
+            value["ambiguous"] = readings
+        return (value,)
     between = _range_between(words)
     if between is not None:
         return ({"kind": "time_range", "start": _clock_text(between[0]), "end": _clock_text(between[1])},)

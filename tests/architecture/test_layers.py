@@ -12,7 +12,7 @@ PACKAGE = ROOT / "slotfill"
 
 # lowest first; a module may import its own layer and the ones before it
 LAYERS: list[tuple[str, ...]] = [
-    ("slotfill", "slotfill.errors", "slotfill.choices", "slotfill.layout", "slotfill.files"),
+    ("slotfill", "slotfill.errors", "slotfill.choices", "slotfill.layout", "slotfill.files", "slotfill.options"),
     ("slotfill.config",),
     ("slotfill.text",),
     ("slotfill.data",),
@@ -37,11 +37,14 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer of the longest prefix that the table names (`slotfill` alone: the package root)."""
+    """The layer of the longest prefix that the table names; `slotfill` names the package's own
+    __init__ only, never a prefix (else every module would have a layer, and a new package would
+    land in the lowest one unseen)."""
     best, found = -1, None
     for index, names in enumerate(LAYERS):
         for name in names:
-            if (module == name or module.startswith(name + ".")) and len(name) > best:
+            prefix = name != "slotfill" and module.startswith(name + ".")
+            if (module == name or prefix) and len(name) > best:
                 best, found = len(name), index
     assert found is not None, f"{module} has no layer in tests/architecture/test_layers.py"
     return found
@@ -73,6 +76,19 @@ def test_every_import_points_down_the_layers() -> None:
             if target != "slotfill" and layer_of(target) > own:
                 upward.append(f"{module} (layer {own}) imports {target} (layer {layer_of(target)})")
     assert upward == []
+
+
+def test_every_module_has_a_layer_and_one_outside_the_table_fails(tmp_path: Path) -> None:
+    modules = [module_name(path) for path in sorted(PACKAGE.rglob("*.py"))]
+    assert all(layer_of(module) >= 0 for module in modules)  # each named, else layer_of fails
+    # a package the table does not name (as a new one would be) is refused, not put in the lowest layer
+    for unnamed in ("slotfill.newstage", "slotfill.newstage.module", "slotfill.configs"):
+        try:
+            layer_of(unnamed)
+        except AssertionError as error:
+            assert str(error).startswith(f"{unnamed} has no layer")
+        else:
+            raise AssertionError(f"{unnamed} got a layer")
 
 
 def test_the_network_never_imports_inference_scoring_or_training() -> None:

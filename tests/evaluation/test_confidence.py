@@ -115,8 +115,12 @@ def test_training_fits_and_saves_the_temperature_with_the_lowest_dev_ece(trained
     loaded = load_model(trained_run, torch.device("cpu"))
     dev = read_split(DEMO / "dev")
     fitted = fit_temperature(loaded.decoder, loaded.vocab, dev)
-    fitted["out_of_scope"] = fit_rejection(loaded.decoder, loaded.vocab, dev, loaded.config.out_of_scope)
-    assert fitted == saved  # the temperature and the out-of-scope threshold, as training fitted them
+    train = read_split(DEMO / "train")
+    fitted["out_of_scope"], rejection = fit_rejection(
+        loaded.decoder, loaded.vocab, dev, loaded.config.out_of_scope, train=train
+    )
+    assert fitted == saved  # the temperature and the out-of-scope distance, as training fitted them
+    assert rejection == loaded.rejection  # and the model read back rejects with what was fitted
     assert saved["dev_ece"] <= saved["dev_ece_at_1"] and loaded.temperature == saved["temperature"]
     at = evaluate(loaded.decoder, loaded.vocab, dev, temperature=saved["temperature"])
     assert at.metrics["slot_ece"] == pytest.approx(saved["dev_ece"], abs=1e-5)

@@ -87,17 +87,30 @@ def test_measures_without_the_utterances_they_are_shares_of_are_undefined() -> N
     assert [as_percent(measured[name]) for name in OUT_OF_SCOPE_MEASURES] == ["n/a", "n/a", "n/a", "0.00", "n/a"]
 
 
-def test_a_dev_split_too_small_for_the_threshold_is_one_line() -> None:
+def test_too_few_in_scope_utterances_for_the_threshold_is_one_line() -> None:
     dev = [Example(("a",), ("O",), "x")] * 150 + [Example(("b",), ("O",), "oos")] * 100
+    confidence = OutOfScopeConfig(method="confidence", keep=0.995)
     with pytest.raises(ConfigError) as raised:
-        check_calibration(OutOfScopeConfig(), dev)
+        check_calibration(confidence, [], dev)
     assert str(raised.value) == (
         "out_of_scope.keep: 0.995 needs at least 200 in-scope dev utterances to fit its threshold; data.dev has 150 "
         "(add dev utterances, lower keep, or set out_of_scope.method: class)"
     )
-    check_calibration(OutOfScopeConfig(keep=0.99), dev)  # 100 are enough
-    check_calibration(OutOfScopeConfig(method="class"), dev)
-    check_calibration(OutOfScopeConfig(), None)  # no dev split: nothing to fit, nothing to check
+    check_calibration(OutOfScopeConfig(method="confidence", keep=0.99), [], dev)  # 100 are enough
+    # the distance counts training utterances too: 150 + 300 < 500 for keep 0.998
+    train = [Example(("c",), ("O",), "y")] * 300 + [Example(("d",), ("O",), "oos")] * 300
+    with pytest.raises(ConfigError) as raised:
+        check_calibration(OutOfScopeConfig(), train, dev)
+    assert str(raised.value) == (
+        "out_of_scope.keep: 0.998 needs at least 500 in-scope training and dev utterances (at least 10 of them "
+        "training ones) to fit its distance; data.train and data.dev have 300 and 150 (lower keep, or set "
+        "out_of_scope.method: class)"
+    )
+    check_calibration(OutOfScopeConfig(), train * 2, dev)  # 600 + 150
+    with pytest.raises(ConfigError, match="at least 10 of them training ones"):
+        check_calibration(OutOfScopeConfig(keep=0.99), train[:5], dev)
+    check_calibration(OutOfScopeConfig(method="class"), [], dev)
+    check_calibration(OutOfScopeConfig(), [], None)  # no dev split: nothing to fit, nothing to check
 
 
 def test_noise_is_made_of_the_training_languages_words_and_repeats_with_its_seed() -> None:
@@ -170,13 +183,15 @@ def test_training_data_all_out_of_scope_is_one_line(tmp_path: Path) -> None:
     _one_line(result, r"data.train: .*flights: every example is out of scope \(intent 'atis_flight'\)", tmp_path)
 
 
-def test_a_dev_split_too_small_stops_training_before_it_starts(tmp_path: Path) -> None:
-    result = _train(tmp_path, out_of_scope={"keep": 0.999})  # 1,000 in-scope dev utterances needed; 300
+def test_too_few_utterances_for_the_threshold_stop_training_before_it_starts(tmp_path: Path) -> None:
+    result = _train(tmp_path, out_of_scope={"keep": 0.999, "method": "confidence"})  # 1,000 dev needed; 300
     _one_line(result, r"out_of_scope.keep: 0.999 needs at least 1000 in-scope dev utterances .* has 300", tmp_path)
+    result = _train(tmp_path, out_of_scope={"keep": 0.9999})  # 10,000 needed; 2,400 + 300
+    _one_line(result, r"0.9999 needs at least 10000 in-scope training and dev .* have 2400 and 300", tmp_path)
 
 
 def test_the_config_keeps_out_of_scope_settings_in_range() -> None:
     with pytest.raises(ConfigError, match=r"out_of_scope.keep: Input should be less than 1"):
         config_from_dict({"out_of_scope": {"keep": 1.0}})
-    with pytest.raises(ConfigError, match=r"out_of_scope.method: Input should be 'confidence' or 'class'"):
-        config_from_dict({"out_of_scope": {"method": "distance"}})
+    with pytest.raises(ConfigError, match=r"out_of_scope.method: Input should be 'distance', 'confidence' or 'class'"):
+        config_from_dict({"out_of_scope": {"method": "mahalanobis"}})

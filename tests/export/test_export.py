@@ -287,3 +287,19 @@ def test_the_extra_named_for_a_missing_module_is_the_one_pyproject_puts_it_in() 
     assert set(EXTRA_OF_MODULE) == names["train"] | names["runtime"] | names["vectors"]
     for module, extra in EXTRA_OF_MODULE.items():
         assert module in names[extra] and (extra == "runtime" or module not in names["runtime"]), module
+
+
+def test_the_export_rejects_exactly_as_torch_alone_and_batched(trained_run: Path, exported: Path) -> None:
+    calibration = json.loads((exported / "calibration.json").read_text(encoding="utf-8"))["out_of_scope"]
+    assert calibration["method"] == "distance" and (exported / "out_of_scope.safetensors").is_file()
+    smarthome = [json.loads(line)["text"] for line in (ROOT / "data" / "smarthome" / "test.jsonl").open()]
+    texts = [" ".join(e.tokens) for e in read_split(DEMO / "test")] + smarthome
+    rejected = {}
+    for name, model in (("torch", trained_run), ("onnx", exported)):
+        predictor = Predictor.load(model, "cpu")
+        batched = [p.get("rejected") for p in predictor.parse_many(texts, values=False)]
+        alone = [predictor.parse(text, values=False).get("rejected") for text in texts]
+        assert batched == alone, name
+        rejected[name] = batched
+    assert rejected["torch"] == rejected["onnx"]
+    assert 0 < sum(1 for r in rejected["torch"] if r) < len(texts)

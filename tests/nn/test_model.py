@@ -39,7 +39,7 @@ def test_tagger_shapes_and_decoding_lengths() -> None:
             {"decoder": decoder, "encoder": {"hidden_size": 8}, "embedding": {"dim": 6}}
         )
         tagger = build_tagger(config, vocab, 0)
-        emissions, intent_logits = tagger._encode(batch)
+        emissions, intent_logits, _ = tagger._encode(batch)
         assert emissions.shape == (3, 4, len(vocab.tags)) and intent_logits.shape == (3, len(vocab.intents))
         loss = tagger.loss(batch)
         assert loss.ndim == 0 and torch.isfinite(loss)

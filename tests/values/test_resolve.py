@@ -139,7 +139,9 @@ def test_a_city_only_a_list_knows_has_no_codes_and_an_alias_resolves_to_its_city
     [
         ({"*.city_name": "cty"}, r"values: Value error, \*\.city_name: 'cty' is not a resolver \(one of: date, time,"),
         ({"airline_name": "entry:airlines"}, r"values: Value error, airline_name: 'entry:airlines' names no gazetteer of the config \(it has: airline\)"),
-        ({"x": 3}, r"values\.x: Input should be a valid string"),
+        ({"x": 3}, r"values: Value error, x: 3 is not a resolver's name"),
+        ({"hours": "noon"}, r"values: Value error, hours: 'noon' is not one of evening, day, morning"),
+        ({"days": {"picnic": "13-40"}}, r"values: Value error, days: picnic: '13-40' is not a month-day"),
     ],
 )  # fmt: skip
 def test_a_bad_rule_is_a_config_error_naming_its_key(rules: dict, message: str) -> None:
