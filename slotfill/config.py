@@ -1,7 +1,8 @@
 """The training configuration: YAML in, validated by pydantic, unknown keys rejected.
 
 Every section is a model of its own so that each stage receives only the sizes it needs.
-Relative paths are read from the current directory.
+A config file's relative paths are read from the file's own folder (`load_config`), so it runs from
+anywhere; paths given with `--set`, and those of a config built in code, from the current directory.
 """
 
 from __future__ import annotations
@@ -309,7 +310,7 @@ class OutOfScopeConfig(Section):
     # sentence states' `dims` principal directions, whitened; the training utterances' own distances
     # are taken out of `folds` folds (slotfill.decoding.neighbours)
     neighbours: int = Field(10, ge=1, le=100)
-    dims: int = Field(128, ge=2, le=1024)
+    dims: int = Field(64, ge=2, le=1024)
     folds: int = Field(5, ge=2, le=20)
     # an utterance whose two best intents are closer than this in confidence is rejected as ambiguous
     ambiguity: float = Field(0.0, ge=0.0, lt=1.0)

@@ -16,9 +16,12 @@ similarities only.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 ROW_BLOCK = 64  # rows per product (one BLAS kernel, whatever the batch)
 
@@ -42,11 +45,17 @@ class NeighbourIndex:
     __hash__ = None  # type: ignore[assignment]
 
     def distances(self, states: np.ndarray) -> np.ndarray:
-        """(B, D) sentence states -> (B,) float32 distances to the training utterances."""
+        """(B, D) sentence states -> (B,) float32 distances to the training utterances. The products
+        run on one BLAS thread: BLAS threads left spinning after them slowed the network's next
+        batch by 1.8x (measured: docs/out-of-scope.md), and a block of 64 rows gains little from more."""
+        with _one_blas_thread():
+            return self._distances(states)
+
+    def _distances(self, states: np.ndarray) -> np.ndarray:
         projected = _unit(_blocked(states.astype(np.float32) - self.mean, self.projection))  # (B, d)
         similarity = _blocked(projected, self.points.T)  # (B, N)
         k = min(self.neighbours, similarity.shape[1])
-        nearest = -np.partition(-similarity, k - 1, axis=1)[:, :k]  # (B, k), in no order
+        nearest = np.partition(similarity, similarity.shape[1] - k, axis=1)[:, -k:]  # (B, k), in no order
         nearest.sort(axis=1)  # summed in one order whatever the partition left
         return (1.0 - nearest.mean(axis=1, dtype=np.float64)).astype(np.float32)
 
@@ -92,6 +101,15 @@ def out_of_fold_distances(index: NeighbourIndex, states: np.ndarray, folds: int,
     return out
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # inspects the loaded libraries once: built on first use, then kept
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    return _blas().limit(limits=1, user_api="blas")
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     norms = np.sqrt((x.astype(np.float64) ** 2).sum(axis=1, keepdims=True))
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -100,7 +118,11 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _blocked(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """(B, I) @ (I, O) as products of exactly ROW_BLOCK rows each (the last padded with zeros)."""
     rows = x.shape[0]
-    padded = np.zeros((rows + (-rows % ROW_BLOCK), x.shape[1]), np.float32)
-    padded[:rows] = x
-    products = [padded[i : i + ROW_BLOCK] @ matrix for i in range(0, len(padded), ROW_BLOCK)]
-    return np.concatenate(products)[:rows] if products else np.zeros((0, matrix.shape[1]), np.float32)
+    out = np.empty((rows, matrix.shape[1]), np.float32)
+    block = np.zeros((ROW_BLOCK, x.shape[1]), np.float32)
+    for start in range(0, rows, ROW_BLOCK):
+        part = x[start : start + ROW_BLOCK]
+        block[: len(part)] = part
+        block[len(part) :] = 0.0
+        out[start : start + len(part)] = (block @ matrix)[: len(part)]
+    return out
