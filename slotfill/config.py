@@ -310,7 +310,7 @@ class OutOfScopeConfig(Section):
     # sentence states' `dims` principal directions, whitened; the training utterances' own distances
     # are taken out of `folds` folds (slotfill.decoding.neighbours)
     neighbours: int = Field(10, ge=1, le=100)
-    dims: int = Field(64, ge=2, le=1024)
+    dims: int = Field(128, ge=2, le=1024)
     folds: int = Field(5, ge=2, le=20)
     # an utterance whose two best intents are closer than this in confidence is rejected as ambiguous
     ambiguity: float = Field(0.0, ge=0.0, lt=1.0)
