@@ -15,7 +15,7 @@ from slotfill.data.splits import read_splits
 from slotfill.errors import ConfigError
 from slotfill.features.gazetteer import Gazetteer, GazetteerSet
 from slotfill.features.gazetteer_sources import load_gazetteers, save_gazetteers
-from slotfill.features.patterns import MATCH_TIMEOUT_S, Pattern, PatternSet, joined, pattern_set
+from slotfill.features.patterns import Pattern, PatternSet, joined, pattern_set
 from slotfill.predict import Predictor
 from slotfill.text.tokenise import tokenise
 from slotfill.training.loop import train
@@ -67,7 +67,7 @@ def test_catastrophic_backtracking_runs_out_of_time_instead_of_hanging(caplog: p
     started = time.perf_counter()
     bits = patterns.features(words, 0)
     patterns.features(words, 0)
-    assert time.perf_counter() - started < 20 * MATCH_TIMEOUT_S
+    assert time.perf_counter() - started < 10.0  # without the limit: longer than anyone waits (2^60 steps)
     assert bits == [0, 1 << 2]  # the evil pattern finds nothing, the other still matches
     assert caplog.text.count("pattern evil: a search ran out of time") == 1  # once per pattern
 
