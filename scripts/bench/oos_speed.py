@@ -25,7 +25,7 @@ import torch
 from slotfill.data.formats import read_split
 from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.predict import Predictor
-from slotfill.store.calibration import write_calibration, write_index
+from slotfill.store.calibration import replace_rejection
 from slotfill.store.model_dir import load_model
 
 
@@ -47,9 +47,7 @@ def main() -> None:
             loaded.decoder, loaded.vocab, read_split(args.dev), settings, train=read_split(args.train),
             gazetteers=loaded.gazetteers,
         )  # fmt: skip
-        calibration = json.loads((copy / "calibration.json").read_text()) | {"out_of_scope": fitted}
-        write_calibration(copy, calibration)
-        write_index(copy, rejection.index)  # type: ignore[arg-type]
+        replace_rejection(copy, fitted, rejection.index)
         with_distance = Predictor.load(copy, "cpu", values=False)
         without = Predictor.load(copy, "cpu", values=False)
         without.rejection = dataclasses.replace(without.rejection, index=None)

@@ -91,8 +91,7 @@ def refit(model_dir: Path, dataset: str, method: str, keep: float) -> dict:
 
     from slotfill.data.formats import read_split
     from slotfill.evaluation.out_of_scope import fit_rejection
-    from slotfill.layout import OUT_OF_SCOPE_INDEX
-    from slotfill.store.calibration import write_calibration, write_index
+    from slotfill.store.calibration import replace_rejection
     from slotfill.store.model_dir import load_model
 
     loaded = load_model(model_dir, torch.device("cpu"))
@@ -101,11 +100,7 @@ def refit(model_dir: Path, dataset: str, method: str, keep: float) -> dict:
     fitted, rejection = fit_rejection(
         loaded.decoder, loaded.vocab, dev, settings, train=train, gazetteers=loaded.gazetteers
     )
-    calibration = json.loads((model_dir / "calibration.json").read_text()) | {"out_of_scope": fitted}
-    write_calibration(model_dir, calibration)
-    (model_dir / OUT_OF_SCOPE_INDEX).unlink(missing_ok=True)
-    if rejection.index is not None:
-        write_index(model_dir, rejection.index)
+    replace_rejection(model_dir, fitted, rejection.index)
     return fitted
 
 

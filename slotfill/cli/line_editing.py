@@ -55,13 +55,4 @@ class LineEditor:
             self.console.print(prompt, end="")
         # readline must know which prompt characters take no room, or editing a long line garbles it
         shown = _ANSI.sub("\x01\\1\x02", captured.get()) if self.readline is not None else captured.get()
-        line = input(shown)
-        if self.readline is not None and not line.strip():
-            _forget_last(self.readline)  # an empty line (quitting) is not worth recalling
-        return line
-
-
-def _forget_last(readline: Any) -> None:
-    length = readline.get_current_history_length()
-    if length and not (readline.get_history_item(length) or "").strip():
-        readline.remove_history_item(length - 1)
+        return input(shown)  # readline keeps each non-empty line that differs from the one before

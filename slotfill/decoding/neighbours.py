@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 ROW_BLOCK = 64  # rows per product (one BLAS kernel, whatever the batch)
 
@@ -102,8 +102,11 @@ def out_of_fold_distances(index: NeighbourIndex, states: np.ndarray, folds: int,
 
 
 @functools.cache
-def _blas() -> ThreadpoolController:
-    return ThreadpoolController()  # inspects the loaded libraries once: built on first use, then kept
+def _blas() -> Any:
+    """threadpoolctl's controller, built on first use (it inspects the loaded libraries), then kept."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[object]:

@@ -103,7 +103,10 @@ def _fit_distance(
     """The index of the in-scope training utterances' states, and the in-scope scores its threshold
     is the `keep` quantile of: the training utterances' out-of-fold distances and dev's."""
     in_train = [e for e in train if _in_scope(e, settings.intent)]
-    tagged = tag([e.tokens for e in in_train], contexts=[e.context for e in in_train])
+    # only the states are read: no slot confidences (the CRF's forward-backward) for thousands of sentences
+    tagged = tag(
+        [e.tokens for e in in_train], decoding=Decoding(confidences=False), contexts=[e.context for e in in_train]
+    )
     states = np.stack([t.sentence_state for t in tagged if t.sentence_state is not None])  # (N, D)
     index = fit_index(states, settings.dims, settings.neighbours)
     scores = {"train_out_of_fold": out_of_fold_distances(index, states, settings.folds)}

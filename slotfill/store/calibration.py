@@ -31,6 +31,17 @@ def write_index(directory: Path, index: NeighbourIndex) -> None:
     atomic_write_bytes(Path(directory) / OUT_OF_SCOPE_INDEX, save(index.tensors()))
 
 
+def replace_rejection(directory: Path, fitted: dict[str, Any], index: NeighbourIndex | None) -> None:
+    """A model's rejection fitted again: calibration.json's `out_of_scope` replaced (its temperature
+    kept), and out_of_scope.safetensors written, or removed where the new rejection has no index."""
+    path = Path(directory) / CALIBRATION_FILE
+    calibration = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"temperature": 1.0}
+    write_calibration(directory, calibration | {"out_of_scope": fitted})
+    (Path(directory) / OUT_OF_SCOPE_INDEX).unlink(missing_ok=True)
+    if index is not None:
+        write_index(directory, index)
+
+
 def read_index(directory: Path, neighbours: int) -> NeighbourIndex:
     """The index of out_of_scope.safetensors. Raises ModelError when it is missing or damaged."""
     path = Path(directory) / OUT_OF_SCOPE_INDEX

@@ -86,3 +86,18 @@ def test_a_missing_or_damaged_index_is_one_line(tmp_path: Path) -> None:
 def test_states_that_do_not_vary_are_refused() -> None:
     with pytest.raises(ValueError, match="do not vary"):
         fit_index(np.ones((20, 5), np.float32), dims=4, neighbours=3)
+
+
+def test_a_rejection_fitted_again_replaces_only_itself(tmp_path: Path) -> None:
+    import json
+
+    from slotfill.store.calibration import replace_rejection, write_calibration
+
+    write_calibration(tmp_path, {"temperature": 1.25, "out_of_scope": {"method": "confidence"}})
+    index = fit_index(_states(100), dims=6, neighbours=4)
+    replace_rejection(tmp_path, {"method": "distance"}, index)
+    saved = json.loads((tmp_path / "calibration.json").read_text(encoding="utf-8"))
+    assert saved == {"temperature": 1.25, "out_of_scope": {"method": "distance"}}
+    assert read_index(tmp_path, 4) == index
+    replace_rejection(tmp_path, {"method": "class"}, None)  # no index: the old one goes
+    assert not (tmp_path / "out_of_scope.safetensors").exists()
