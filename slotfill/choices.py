@@ -26,18 +26,18 @@ DATASETS = (
 CELLS = ("rnn", "jordan", "gru", "lstm", "peephole_lstm", "cifg_lstm")
 FUSED_CELLS = ("rnn", "gru", "lstm")  # torch's own modules; the others are slotfill's cells
 EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
-# pretrained word vectors (model.embedding.pretrained): sources `slotfill vectors download` knows,
+# pretrained word vectors (model.embedding.vectors): sources `slotfill vectors download` knows,
 # the file formats read, and how the vectors join the learned table (docs/vectors.md)
 VECTOR_SOURCES = ("glove-6b-50d",)
 VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
 VECTOR_JOINS = ("concat", "project", "init")
-# a pretrained transformer as one more input feature (model.encoder_features; docs/encoders.md):
+# a pretrained transformer as one more input feature (model.transformer; docs/encoders.md):
 # the sources `slotfill encoders download` knows, how its word pieces become one
 # feature per token, and how it is trained (frozen: computed without gradient; fine_tuned: trained
 # with the tagger, at its own learning rate)
-ENCODER_SOURCES = ("all-minilm-l6-v2",)
-ENCODER_POOLINGS = ("mean", "first")
-ENCODER_MODES = ("frozen", "fine_tuned")
+TRANSFORMER_SOURCES = ("all-minilm-l6-v2",)
+TRANSFORMER_POOLINGS = ("mean", "first")
+TRANSFORMER_MODES = ("frozen", "fine_tuned")
 DECODERS = ("crf", "softmax")
 # how a model reads the dialogue context, the slots the system requested (model.context;
 # docs/dialogue-context.md): as an input of every token (input), as a learned bias of the tag and

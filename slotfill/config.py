@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -29,9 +30,6 @@ from slotfill.choices import (
     DEFAULT_VALUE_RULES,
     DEVICES,
     EMBEDDING_KINDS,
-    ENCODER_MODES,
-    ENCODER_POOLINGS,
-    ENCODER_SOURCES,
     HOUR_READINGS,
     LR_SCHEDULES,
     MAX_GAZETTEERS,
@@ -41,6 +39,9 @@ from slotfill.choices import (
     OVERLAPPING,
     REJECTIONS,
     SPAN_PUNCTUATION,
+    TRANSFORMER_MODES,
+    TRANSFORMER_POOLINGS,
+    TRANSFORMER_SOURCES,
     VALUE_OPTIONS,
     VALUE_RESOLVERS,
     VECTOR_FORMATS,
@@ -48,7 +49,9 @@ from slotfill.choices import (
     VECTOR_SOURCES,
 )
 from slotfill.errors import ConfigError
-from slotfill.files import cache_dir
+from slotfill.files import download_dir
+
+log = logging.getLogger(__name__)
 
 
 def value_rules(values: Mapping[str, Any]) -> dict[str, str]:
@@ -108,7 +111,7 @@ class DataConfig(Section):
         if self.dir is not None:
             return self.dir
         if self.dataset is not None:
-            return cache_dir("datasets") / self.dataset  # where `slotfill data download` puts it
+            return download_dir("datasets", self.dataset)
         return Path("data/demo")
 
     def split_path(self, split: str) -> Path:
@@ -131,7 +134,7 @@ class VocabConfig(Section):
     min_freq: int = Field(1, ge=1)
 
 
-class PretrainedConfig(Section):
+class VectorsConfig(Section):
     """Pretrained word vectors beside the learned table (docs/vectors.md)."""
 
     # a name `slotfill vectors download` knows (choices.VECTOR_SOURCES), or a vectors file or directory
@@ -145,7 +148,7 @@ class PretrainedConfig(Section):
     def resolved_path(self) -> Path:
         """Where the vectors are: the download's directory for a known name, else the path given."""
         if self.source in VECTOR_SOURCES:
-            return cache_dir("vectors") / self.source  # where `slotfill vectors download` puts it
+            return download_dir("vectors", self.source)
         return Path(self.source)
 
 
@@ -156,12 +159,12 @@ class EmbeddingConfig(Section):
     # share of the dropped words that also lose their character features: the model then learns
     # to tag a word it knows nothing about from its context alone
     word_dropout_chars: float = Field(0.0, ge=0.0, le=1.0)
-    pretrained: PretrainedConfig | None = None
+    vectors: VectorsConfig | None = None
 
     @model_validator(mode="after")
-    def _pretrained_needs_a_table(self) -> EmbeddingConfig:
-        if self.pretrained is not None and self.kind != "learned":
-            raise ValueError(f"pretrained vectors join a learned table (kind: learned), not kind {self.kind}")
+    def _vectors_need_a_table(self) -> EmbeddingConfig:
+        if self.vectors is not None and self.kind != "learned":
+            raise ValueError(f"word vectors join a learned table (kind: learned), not kind {self.kind}")
         return self
 
 
@@ -192,22 +195,22 @@ class IntentConfig(Section):
     loss_weight: float = Field(1.0, ge=0.0)
 
 
-DEFAULT_ENCODER_LR = 5e-5  # a fine-tuned encoder's learning rate (BERT's fine-tuning range is 2e-5 to 1e-4)
-DEFAULT_ENCODER_WARMUP = 0.1
+DEFAULT_TRANSFORMER_LR = 5e-5  # a fine-tuned transformer's learning rate (BERT's fine-tuning range is 2e-5 to 1e-4)
+DEFAULT_TRANSFORMER_WARMUP = 0.1
 
 
-class EncoderFeaturesConfig(Section):
-    """A pretrained transformer's features beside the others (docs/encoders.md)."""
+class TransformerConfig(Section):
+    """A pretrained transformer's features beside the others (docs/transformers.md)."""
 
-    # a name `slotfill encoders download` knows (choices.ENCODER_SOURCES), or a Hugging Face model folder
+    # a name `slotfill transformers download` knows (choices.TRANSFORMER_SOURCES), or a Hugging Face model folder
     source: str = Field(min_length=1)
-    pooling: Literal[ENCODER_POOLINGS] = "mean"  # type: ignore[valid-type]  # a token's pieces: their mean or the first
-    mode: Literal[ENCODER_MODES] = "frozen"  # type: ignore[valid-type]
+    pooling: Literal[TRANSFORMER_POOLINGS] = "mean"  # type: ignore[valid-type]  # a token's pieces: their mean or the first
+    mode: Literal[TRANSFORMER_MODES] = "frozen"  # type: ignore[valid-type]
     # the hidden states averaged into a piece's state: 0 the embeddings, 1..N the layers, -1 the last;
     # the layers above the highest one are not run (a sentence-embedding model's top layers know
-    # less of each word than its middle ones: docs/encoders.md)
+    # less of each word than its middle ones: docs/transformers.md)
     layers: list[int] = [-1]
-    # fine_tuned only (null otherwise): the encoder's own learning rate, reached by a linear warm-up
+    # fine_tuned only (null otherwise): the transformer's own learning rate, reached by a linear warm-up
     # over the `warmup` share of the run's steps, then decayed linearly to 0 at its last step (the
     # rest of the tagger keeps training.lr and training.lr_schedule)
     lr: float | None = Field(None, gt=0.0)
@@ -216,10 +219,10 @@ class EncoderFeaturesConfig(Section):
     @model_validator(mode="before")
     @classmethod
     def _fine_tuning_defaults(cls, data: Any) -> Any:
-        """A fine_tuned encoder's lr and warmup, where not given (the saved config shows them)."""
+        """A fine_tuned transformer's lr and warmup, where not given (the saved config shows them)."""
         if isinstance(data, dict) and data.get("mode") == "fine_tuned":
             given = {key: value for key, value in data.items() if value is not None or key not in ("lr", "warmup")}
-            return {"lr": DEFAULT_ENCODER_LR, "warmup": DEFAULT_ENCODER_WARMUP, **given}
+            return {"lr": DEFAULT_TRANSFORMER_LR, "warmup": DEFAULT_TRANSFORMER_WARMUP, **given}
         return data
 
     @field_validator("layers")
@@ -230,16 +233,18 @@ class EncoderFeaturesConfig(Section):
         return value
 
     @model_validator(mode="after")
-    def _fine_tuning_keys(self) -> EncoderFeaturesConfig:
+    def _fine_tuning_keys(self) -> TransformerConfig:
         given = [key for key in ("lr", "warmup") if getattr(self, key) is not None]
         if given and self.mode != "fine_tuned":
-            raise ValueError(f"{given[0]} is read only with mode: fine_tuned (a {self.mode} encoder is not trained)")
+            raise ValueError(
+                f"{given[0]} is read only with mode: fine_tuned (a {self.mode} transformer is not trained)"
+            )
         return self
 
     def resolved_path(self) -> Path:
         """Where the model folder is: the download's directory for a known name, else the path given."""
-        if self.source in ENCODER_SOURCES:
-            return cache_dir("encoders") / self.source  # where `slotfill encoders download` puts it
+        if self.source in TRANSFORMER_SOURCES:
+            return download_dir("transformers", self.source)
         return Path(self.source)
 
 
@@ -265,7 +270,7 @@ class ModelConfig(Section):
     gazetteer_dropout: float = Field(0.1, ge=0.0, lt=1.0)
     decoder: Literal[DECODERS] = "crf"  # type: ignore[valid-type]
     intent: IntentConfig = IntentConfig()
-    encoder_features: EncoderFeaturesConfig | None = None
+    transformer: TransformerConfig | None = None
     context: ContextConfig = ContextConfig()
 
 
@@ -375,6 +380,14 @@ class Config(Section):
                 claimed[slot] = name
         return value
 
+    @field_validator("training")
+    @classmethod
+    def _monitor_measured(cls, value: TrainingConfig, info: ValidationInfo) -> TrainingConfig:
+        model = info.data.get("model")
+        if value.monitor == "intent_accuracy" and model is not None and not model.intent.enabled:
+            raise ValueError("monitor: intent_accuracy, but model.intent.enabled is false")
+        return value
+
     @field_validator("values")
     @classmethod
     def _value_rules(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
@@ -410,6 +423,7 @@ def parse_override(override: str) -> tuple[list[str], Any]:
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     for override in overrides:
         path, value = parse_override(override)
+        path = _current_path(path)
         node = raw
         for depth, part in enumerate(path[:-1]):
             child = node.setdefault(part, {})
@@ -420,11 +434,50 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+# keys renamed since 0.4 (one name per concept: docs/design.md), old -> new: a config or a saved
+# model that uses an old one still loads, with one logged line naming the new key
+RENAMED_KEYS = {
+    "model.encoder_features": "model.transformer",
+    "model.embedding.pretrained": "model.embedding.vectors",
+}
+
+
+def with_current_keys(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """`raw` with each old key of RENAMED_KEYS moved to its new name (a note logged for each that
+    holds a value); both given is a ConfigError naming them."""
+    for old, new in RENAMED_KEYS.items():
+        *path, old_name = old.split(".")
+        node: Any = raw
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or old_name not in node:
+            continue
+        new_name = new.rsplit(".", 1)[1]
+        if new_name in node:
+            raise ConfigError(f"{source}: {old} and {new} are the same setting (renamed in 0.5): give {new} only")
+        value = node.pop(old_name)
+        node[new_name] = value
+        if value is not None:
+            log.warning("%s: %s is now called %s (the old name still works)", source, old, new)
+    return raw
+
+
+def _current_path(path: list[str]) -> list[str]:
+    """A `--set` key's path with an old key of RENAMED_KEYS at its start replaced by the new one."""
+    dotted = ".".join(path)
+    for old, new in RENAMED_KEYS.items():
+        if dotted == old or dotted.startswith(old + "."):
+            log.warning("--set: %s is now called %s (the old name still works)", old, new)
+            return (new + dotted[len(old) :]).split(".")
+    return path
+
+
 def config_from_dict(raw: object, source: str = "config") -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    raw = with_current_keys(raw, source)
     try:
         return Config.model_validate(raw)
     except ValidationError as error:
@@ -432,21 +485,21 @@ def config_from_dict(raw: object, source: str = "config") -> Config:
 
 
 def _relative_to(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Relative paths of a config file (data.dir, gazetteers.*.file, model.embedding.pretrained.source)
+    """Relative paths of a config file (data.dir, gazetteers.*.file, model.embedding.vectors.source)
     read from the file's directory."""
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("dir"), str) and not Path(data["dir"]).is_absolute():
         data["dir"] = str((base / data["dir"]).resolve())
     model = raw.get("model")
     embedding = model.get("embedding") if isinstance(model, dict) else None
-    pretrained = embedding.get("pretrained") if isinstance(embedding, dict) else None
-    vectors = pretrained.get("source") if isinstance(pretrained, dict) else None
-    if isinstance(vectors, str) and vectors not in VECTOR_SOURCES and not Path(vectors).is_absolute():
-        pretrained["source"] = str((base / vectors).resolve())
-    features = model.get("encoder_features") if isinstance(model, dict) else None
-    encoder = features.get("source") if isinstance(features, dict) else None
-    if isinstance(encoder, str) and encoder not in ENCODER_SOURCES and not Path(encoder).is_absolute():
-        features["source"] = str((base / encoder).resolve())
+    vectors = embedding.get("vectors") if isinstance(embedding, dict) else None
+    source = vectors.get("source") if isinstance(vectors, dict) else None
+    if isinstance(source, str) and source not in VECTOR_SOURCES and not Path(source).is_absolute():
+        vectors["source"] = str((base / source).resolve())
+    transformer = model.get("transformer") if isinstance(model, dict) else None
+    source = transformer.get("source") if isinstance(transformer, dict) else None
+    if isinstance(source, str) and source not in TRANSFORMER_SOURCES and not Path(source).is_absolute():
+        transformer["source"] = str((base / source).resolve())
     gazetteers = raw.get("gazetteers")
     for source in gazetteers.values() if isinstance(gazetteers, dict) else ():
         if isinstance(source, dict) and isinstance(source.get("file"), str) and not Path(source["file"]).is_absolute():
@@ -497,6 +550,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None, *, relativ
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    raw = with_current_keys(raw, str(path))
     if relative_to_file:
         raw = _relative_to(raw, path.parent)
     config = config_from_dict(copy.deepcopy(raw), str(path))  # the file alone: its errors are the file's

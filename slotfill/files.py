@@ -245,14 +245,29 @@ def state_dir() -> Path:
 STATE_VARIABLE = "SLOTFILL_STATE"
 
 
-def cache_dir(kind: str) -> Path:
-    """Where downloads of one kind (layout.CACHES: datasets, vectors, encoders) are kept: the
-    kind's environment variable, else the user's cache directory's folder of that name (platformdirs)."""
-    from slotfill.layout import CACHES
+def download_dir(kind: str, name: str, directory: Path | None = None) -> Path:
+    """Where download `name` of `kind` (layout.CACHES: datasets, vectors, transformers) is kept:
+    under `directory` when given, else under the kind's environment variable, else the user's cache
+    directory's folder of the kind's name (platformdirs). What slotfill 0.4 called the kind
+    (layout.LEGACY_CACHES: $SLOTFILL_ENCODERS, the cache's encoders/) still works: its variable
+    where the current one is not set, and a download kept in its folder while the current has none."""
+    from slotfill.layout import CACHES, LEGACY_CACHES
 
+    if directory is not None:
+        return Path(directory) / name
     variable = CACHES[kind]
+    if kind in LEGACY_CACHES and not os.environ.get(variable):
+        legacy_folder, legacy_variable = LEGACY_CACHES[kind]
+        if os.environ.get(legacy_variable):
+            return Path(os.environ[legacy_variable]) / name
+        current, legacy = _cache_root(kind, variable) / name, _cache_root(legacy_folder, legacy_variable) / name
+        return legacy if legacy.exists() and not current.exists() else current
+    return _cache_root(kind, variable) / name
+
+
+def _cache_root(folder: str, variable: str) -> Path:
     if os.environ.get(variable):
         return Path(os.environ[variable])
     import platformdirs
 
-    return platformdirs.user_cache_path("slotfill") / kind
+    return platformdirs.user_cache_path("slotfill") / folder

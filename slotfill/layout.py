@@ -33,9 +33,11 @@ GAZETTEER_SUBDIR = "gazetteers"
 CHECKPOINT_TENSORS = "state.safetensors"
 CHECKPOINT_STATE = "state.json"
 ONNX_FILE = "model.onnx"
-ENCODER_SUBDIR = "encoder"  # a model's pretrained encoder (model directory and exported model)
+TRANSFORMER_SUBDIR = "encoder"  # a model's transformer (model directory and export; its 0.3 folder name, kept)
 EXPORT_FILE = "export.json"
 VECTOR_WORDS_FILE = "words.txt"
 VECTOR_TABLE_FILE = "vectors.npy"
-# downloads, by kind: the environment variable that says where they are kept (else the user's cache)
-CACHES = {"datasets": "SLOTFILL_DATA", "vectors": "SLOTFILL_VECTORS", "encoders": "SLOTFILL_ENCODERS"}
+# downloads, by kind: the environment variable that says where they are kept (else the user's cache
+# folder of the kind's name); LEGACY_CACHES: the folder and variable a kind had before 0.5, still read
+CACHES = {"datasets": "SLOTFILL_DATA", "vectors": "SLOTFILL_VECTORS", "transformers": "SLOTFILL_TRANSFORMERS"}
+LEGACY_CACHES = {"transformers": ("encoders", "SLOTFILL_ENCODERS")}

@@ -86,7 +86,7 @@ FINE_TUNED_DATA = {"train": "dev", "dev": "test", "test": None}
 
 def fine_tuned_config(folder: Path, **encoder: object) -> Config:
     return tiny_config(
-        model={"encoder_features": {"source": str(folder), "mode": "fine_tuned", "lr": 1e-3, **encoder}},
+        model={"transformer": {"source": str(folder), "mode": "fine_tuned", "lr": 1e-3, **encoder}},
         training={"epochs": 3, "ema_decay": 0.9},
         data=FINE_TUNED_DATA,
     )
@@ -98,7 +98,7 @@ def frozen_encoder_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFa
     from slotfill.training.loop import train
 
     run = tmp_path_factory.mktemp("run") / "frozen_encoder"
-    train(tiny_config(model={"encoder_features": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
+    train(tiny_config(model={"transformer": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
     return run
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from slotfill.config import load_config
+from slotfill.config import config_from_dict, load_config
 from slotfill.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,30 +80,72 @@ def test_a_mistyped_set_key_is_blamed_on_set_with_the_nearest_key(tmp_path: Path
         load_config(config, ["training.epochs=1"])  # the file's own error is the file's
 
 
-def test_the_pretrained_section_checks_its_keys_and_reads_paths_from_the_config(tmp_path: Path) -> None:
+def test_the_vectors_section_checks_its_keys_and_reads_paths_from_the_config(tmp_path: Path) -> None:
     config_file = tmp_path / "configs" / "c.yaml"
     config_file.parent.mkdir()
-    config_file.write_text("model:\n  embedding:\n    pretrained: {source: ../vectors/glove.txt, max_words: 50}\n")
-    pretrained = load_config(config_file).model.embedding.pretrained
+    config_file.write_text("model:\n  embedding:\n    vectors: {source: ../vectors/glove.txt, max_words: 50}\n")
+    pretrained = load_config(config_file).model.embedding.vectors
     assert pretrained.source == str((tmp_path / "vectors" / "glove.txt").resolve())  # from the config's folder
     assert (pretrained.max_words, pretrained.join, pretrained.format) == (50, "concat", "auto")
-    config_file.write_text("model:\n  embedding:\n    pretrained: {source: glove-6b-50d}\n")
-    named = load_config(config_file).model.embedding.pretrained
+    config_file.write_text("model:\n  embedding:\n    vectors: {source: glove-6b-50d}\n")
+    named = load_config(config_file).model.embedding.vectors
     assert named.source == "glove-6b-50d" and named.resolved_path().name == "glove-6b-50d"  # a name stays a name
     for bad, message in [
-        ("{source: x.txt, max_word: 5}", "model.embedding.pretrained.max_word: unknown key"),
+        ("{source: x.txt, max_word: 5}", "model.embedding.vectors.max_word: unknown key"),
         (
             "{source: x.txt, join: add}",
-            "model.embedding.pretrained.join: Input should be 'concat', 'project' or 'init'",
+            "model.embedding.vectors.join: Input should be 'concat', 'project' or 'init'",
         ),
         (
             "{source: x.txt, max_words: 0}",
-            "model.embedding.pretrained.max_words: Input should be greater than or equal to 1",
+            "model.embedding.vectors.max_words: Input should be greater than or equal to 1",
         ),
     ]:
-        config_file.write_text(f"model:\n  embedding:\n    pretrained: {bad}\n")
+        config_file.write_text(f"model:\n  embedding:\n    vectors: {bad}\n")
         with pytest.raises(ConfigError, match=re.escape(f"{config_file}: {message}")):
             load_config(config_file)
-    config_file.write_text("model:\n  embedding: {kind: one_hot, pretrained: {source: x.txt}}\n")
-    with pytest.raises(ConfigError, match="pretrained vectors join a learned table"):
+    config_file.write_text("model:\n  embedding: {kind: one_hot, vectors: {source: x.txt}}\n")
+    with pytest.raises(ConfigError, match="word vectors join a learned table"):
         load_config(config_file)
+
+
+def test_the_keys_renamed_in_05_still_load_with_one_note_each(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """0.4's model.encoder_features is model.transformer, model.embedding.pretrained is
+    model.embedding.vectors: a config (file, dict or --set) with the old names is the same config."""
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "model:\n  encoder_features: {source: ../tiny, mode: fine_tuned}\n"
+        "  embedding:\n    pretrained: {source: glove.txt, join: project}\n"
+    )
+    new = tmp_path / "new.yaml"
+    new.write_text(
+        "model:\n  transformer: {source: ../tiny, mode: fine_tuned}\n"
+        "  embedding:\n    vectors: {source: glove.txt, join: project}\n"
+    )
+    with caplog.at_level("WARNING", logger="slotfill.config"):
+        assert load_config(old) == load_config(new)
+    notes = [record.getMessage() for record in caplog.records]
+    assert notes == [
+        f"{old}: model.encoder_features is now called model.transformer (the old name still works)",
+        f"{old}: model.embedding.pretrained is now called model.embedding.vectors (the old name still works)",
+    ]
+    caplog.clear()
+    overridden = load_config(new, ["model.encoder_features.layers=[2]"])
+    assert overridden.model.transformer.layers == [2] and overridden.model.transformer.mode == "fine_tuned"
+    assert [r.getMessage() for r in caplog.records] == [
+        "--set: model.encoder_features is now called model.transformer (the old name still works)"
+    ]
+    assert config_from_dict({"model": {"encoder_features": None}}).model.transformer is None  # a saved 0.4 config
+    both = tmp_path / "both.yaml"
+    both.write_text("model:\n  transformer: {source: a}\n  encoder_features: {source: b}\n")
+    with pytest.raises(
+        ConfigError, match=re.escape(f"{both}: model.encoder_features and model.transformer are the same setting")
+    ):
+        load_config(both)
+
+
+def test_a_monitor_of_intents_needs_the_intent_head() -> None:
+    with pytest.raises(
+        ConfigError, match="training: Value error, monitor: intent_accuracy, but model.intent.enabled is false"
+    ):
+        config_from_dict({"model": {"intent": {"enabled": False}}, "training": {"monitor": "intent_accuracy"}})

@@ -1,5 +1,5 @@
 """The `slotfill` command line: the Typer app and its commands, one module per command group
-(train, evaluate, cv, tagging, annotate, model, data, vectors, encoders). Each command parses its
+(train, evaluate, cv, tagging, annotate, model, data, downloads: vectors and transformers). Each command parses its
 arguments and calls the library.
 
 Only the cli package prints. Results go to stdout, logs and progress to stderr; a SlotfillError
@@ -18,12 +18,11 @@ from slotfill.cli._util import RICH_MARKUP_MODE, Command, fail, stderr
 from slotfill.cli.annotate import annotate
 from slotfill.cli.cv import cv
 from slotfill.cli.data import data_app
-from slotfill.cli.encoders import encoders_app
+from slotfill.cli.downloads import TRANSFORMERS, VECTORS, group_app
 from slotfill.cli.evaluate import evaluate
 from slotfill.cli.model import export, info
 from slotfill.cli.tagging import predict, serve, tag
 from slotfill.cli.train import train
-from slotfill.cli.vectors import vectors_app
 
 app = typer.Typer(
     help="Slot filling for dialogue utterances: train a BiLSTM tagger, evaluate it, tag text.",
@@ -74,8 +73,9 @@ def main(
 for command in (train, evaluate, cv, predict, tag, annotate, serve, export, info):
     app.command(cls=Command)(command)
 app.add_typer(data_app, name="data")
-app.add_typer(vectors_app, name="vectors")
-app.add_typer(encoders_app, name="encoders")
+app.add_typer(group_app(VECTORS), name="vectors")
+app.add_typer(group_app(TRANSFORMERS), name="transformers")
+app.add_typer(group_app(TRANSFORMERS, shown_as="encoders"), name="encoders", hidden=True)  # the 0.4 name
 
 
 def run() -> None:

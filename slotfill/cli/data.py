@@ -57,18 +57,18 @@ def download(
 
       slotfill data download atis --from ../shared/data/atis
     """
-    from slotfill.data import datasets
+    from slotfill.data import datasets, downloads
 
     checksums = call(datasets.parse_registry, registry.read_text(encoding="utf-8"), str(registry)) if registry else None
     known = checksums is not None or name in datasets.DATASETS
-    if source is None and known and call(datasets.is_complete, name, directory, checksums):
-        stderr.print(f"{datasets.dataset_dir(name, directory)}: already here, every file verified", soft_wrap=True)
+    if source is None and known and call(downloads.is_complete, "datasets", name, directory, checksums):
+        where = downloads.location("datasets", name, directory)
+        stderr.print(f"{where}: already here, every file verified", soft_wrap=True)
         return
-    options: dict[str, Any] = {"source": source, "checksums": checksums}
-    if base_url:
-        options["base_url"] = base_url
     with terminated_as_exit():  # SIGTERM unwinds like Ctrl-C: the staging directory is removed
-        where = call(datasets.download, name, directory, **options)
+        where = call(
+            downloads.download, "datasets", name, directory, source=source, url=base_url or None, checksums=checksums
+        )
     stderr.print(f"{name}: every file verified; in {where}", soft_wrap=True)
 
 
@@ -78,10 +78,10 @@ def path(
     directory: Annotated[Optional[Path], typer.Option("--dir", help="Where datasets live (as for download).")] = None,
 ) -> None:
     """Print where a dataset is (or would be) downloaded, e.g. for `slotfill evaluate MODEL $(slotfill data path atis)/test`."""
-    from slotfill.data import datasets
+    from slotfill.data import datasets, downloads
 
     call(check_choice, name, datasets.DATASETS, "NAME")
-    typer.echo(str(datasets.dataset_dir(name, directory)))
+    typer.echo(str(downloads.location("datasets", name, directory)))
 
 
 @data_app.command(cls=Command)

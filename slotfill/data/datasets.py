@@ -6,30 +6,24 @@ each is published, which files it has and how they are converted: one entry a da
     slotfill data download atis                    # from GitHub, into the user's cache directory
     slotfill data download atis --from DIR         # a local copy, through the same verification
 
-Every file is checked against the sha256 registry shipped in the package (registry/SHA256SUMS);
-Downloads are streamed with requests: at most MAX_FILE_BYTES a file (declared or received), no
-compressed bodies, one deadline a file however slowly it trickles. The dataset directory appears
-whole or not at all: files go to a staging directory that is swapped in only once every file is
-verified, and a failure leaves nothing behind. Where the data lives: `--dir`, else the
-SLOTFILL_DATA environment variable, else the user's cache directory (platformdirs), as
-DIR/NAME/{train,dev,test}/{seq.in,seq.out,label}.
+Every file is checked against the sha256 registry shipped in the package (registry/SHA256SUMS).
+This module says what a dataset's files are (`expected_files`) and how they are fetched
+(`fill`); slotfill.data.downloads downloads it, beside vectors and transformers, by the one
+verified path of slotfill.data.fetching, into DIR/NAME/{train,dev,test}/{seq.in,seq.out,label}.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
 
 from slotfill.choices import DATASETS
 from slotfill.data import clinc150, xsid
-from slotfill.errors import DataError, OutputError
-from slotfill.files import cache_dir, replace_dir, staging_dir
+from slotfill.data.fetching import MAX_FILE_BYTES, copy_stream, fetch
+from slotfill.errors import DataError
 
 SPLITS = ("train", "dev", "test")
 FILES = ("seq.in", "seq.out", "label")
@@ -38,7 +32,6 @@ BASE_URL = f"https://raw.githubusercontent.com/monologg/JointBERT/{COMMIT}/data"
 XSID_COMMIT = "761d926c3f2e9f6bea13192d2f39cec1d04d9777"
 CLINC_COMMIT = "828f8093932c8fe6ca7936c3d2e52903b1c523de"
 POLYAI_COMMIT = "57ec275d8078af65b7731c2a98be812d844a6d6b"  # PolyAI-LDN/task-specific-datasets, 2022-04-29
-TIMEOUT_S = 60
 DSTC8_DOMAINS = ("Buses_1", "Events_1", "Homes_1", "RentalCars_1")
 DSTC8_SPLITS = ("train_0", "train_1", "train_2", "train_3", "train_4", "train_5", "test")
 
@@ -92,15 +85,6 @@ def _linked(source: Path, target: Path) -> None:
                 shutil.copyfile(file, target / folder.name / file.name)
 
 
-def default_dir() -> Path:
-    """Where datasets are kept: SLOTFILL_DATA, else the user's cache directory."""
-    return cache_dir("datasets")
-
-
-def dataset_dir(name: str, directory: Path | None = None) -> Path:
-    return Path(directory or default_dir()) / name
-
-
 def parse_registry(text: str, where: str) -> dict[str, str]:
     """`sha256  name/split/file` lines (sha256sum's format) -> {path: sha256}."""
     registry = {}
@@ -117,14 +101,6 @@ def parse_registry(text: str, where: str) -> dict[str, str]:
 def registry() -> dict[str, str]:
     text = resources.files("slotfill").joinpath("data/registry/SHA256SUMS").read_text(encoding="utf-8")
     return parse_registry(text, "slotfill/registry/SHA256SUMS")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _source(name: str, checksums: Mapping[str, str] | None) -> DatasetSource:
@@ -147,52 +123,31 @@ def _files(name: str, checksums: Mapping[str, str]) -> list[tuple[str, str]]:
     return files
 
 
-def is_complete(name: str, directory: Path | None = None, checksums: Mapping[str, str] | None = None) -> bool:
-    """True when the dataset is there and every file matches its checksum."""
-    root = dataset_dir(name, directory)
-    files = _files(name, checksums if checksums is not None else registry())
-    return all((root / path).is_file() and sha256(root / path) == digest for path, digest in files)
+def expected_files(name: str, checksums: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Dataset `name`'s files (path -> sha256), from `checksums` (default: the shipped registry)."""
+    return dict(_files(name, checksums if checksums is not None else registry()))
 
 
-def download(
-    name: str,
-    directory: Path | None = None,
-    *,
-    source: Path | None = None,
-    base_url: str | None = None,
-    checksums: Mapping[str, str] | None = None,
-) -> Path:
-    """Fetch dataset `name` (or import it from the local copy `source`), verify every file, and
-    put it in place whole. Returns its directory. Raises DataError (one line) on any failure."""
+def fill(
+    name: str, stage: Path, source: Path | None, url: str | None, checksums: Mapping[str, str] | None = None
+) -> None:
+    """Every file of dataset `name` into `stage`, verified: fetched (from `url`, a mirror with the
+    registry's layout URL/NAME/PATH, else where it is published) or imported from the copy `source`;
+    then converted to the span format where the dataset needs it."""
     published = _source(name, checksums)
     files = _files(name, checksums if checksums is not None else registry())
-    if source is None and not base_url and not published.url:
+    if source is None and not url and not published.url:
         raise DataError(f"{name}: no published address: give --base-url or --from")
-    target = dataset_dir(name, directory)
-    stage = staging_dir(target)
-    try:
-        for path, digest in files:
-            destination = stage / path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if source is not None:
-                _import(_origin(Path(source), path, name, len(files)), destination, digest, name)
-            else:
-                url = f"{base_url.rstrip('/')}/{name}/{path}" if base_url else published.url.format(path=path)
-                fetch(url, destination, digest, name)
-        if published.convert is not None:  # verified: now in the span format slotfill trains from
-            published.convert(stage, stage)
-        replace_dir(stage, target)
-    except BaseException as error:
-        shutil.rmtree(stage, ignore_errors=True)
-        if isinstance(error, OSError):  # writing the copy: a full disk, a read-only directory
-            raise OutputError(f"{target}: cannot write ({error.strerror})") from None
-        raise
-    return target
-
-
-MAX_FILE_BYTES = 16 << 20  # every registry file is under 4 MB: more is not the published file
-DEADLINE_S = 120.0  # the longest one file may take to arrive, however it trickles
-CHUNK = 1 << 16
+    for path, digest in files:
+        destination = stage / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source is not None:
+            _import(_origin(Path(source), path, name, len(files)), destination, digest, name)
+        else:
+            address = f"{url.rstrip('/')}/{name}/{path}" if url else published.url.format(path=path)
+            fetch(address, destination, digest, name)
+    if published.convert is not None:  # verified: now in the span format slotfill trains from
+        published.convert(stage, stage)
 
 
 def _layout(name: str) -> str:
@@ -218,75 +173,3 @@ def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
         copied = copy_stream(handle, destination, str(origin))
     if copied != digest:
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
-
-
-def copy_verified(
-    chunks: Iterator[bytes],
-    destination: Path,
-    where: str,
-    deadline: float | None = None,
-    max_bytes: int = MAX_FILE_BYTES,
-    allowed_s: float = DEADLINE_S,
-) -> str:
-    """Write `chunks` to `destination`, at most `max_bytes` and (with `deadline`, a
-    time.monotonic() value) no later than it; returns the sha256 of what was written."""
-    digest, written = hashlib.sha256(), 0
-    with destination.open("wb") as out:
-        for chunk in chunks:
-            written += len(chunk)
-            if written > max_bytes:
-                raise DataError(f"{where}: more than {max_bytes:,} bytes, more than any published file: stopped")
-            if deadline is not None and time.monotonic() > deadline:
-                raise DataError(f"{where}: not complete after {allowed_s:g} s: stopped")
-            digest.update(chunk)
-            out.write(chunk)
-    return digest.hexdigest()
-
-
-def copy_stream(handle: BinaryIO, destination: Path, where: str, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """copy_verified of an open binary file, read CHUNK bytes at a time; returns the sha256."""
-    return copy_verified(iter(lambda: handle.read(CHUNK), b""), destination, where, None, max_bytes)
-
-
-def fetch(
-    url: str,
-    destination: Path,
-    digest: str,
-    name: str,
-    *,
-    max_bytes: int = MAX_FILE_BYTES,
-    deadline_s: float | None = None,
-    retry: str = "slotfill data download {name} --from DIR",
-) -> None:
-    """One file over HTTP, streamed: its declared and its real size bounded, compressed bodies
-    refused (a small gzip can expand to gigabytes), one deadline for the whole file. `retry`: the
-    command that imports a local copy instead, for the message when the download fails."""
-    import requests
-    import urllib3
-
-    deadline_s = DEADLINE_S if deadline_s is None else deadline_s
-    deadline = time.monotonic() + deadline_s
-    try:
-        with requests.get(url, stream=True, timeout=TIMEOUT_S, headers={"Accept-Encoding": "identity"}) as response:
-            response.raise_for_status()
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise DataError(
-                    f"{url}: announces {int(declared):,} bytes, more than any published {name} file: not downloaded"
-                )
-            if response.headers.get("Content-Encoding", "identity") not in ("identity", ""):
-                raise DataError(
-                    f"{url}: sent compressed ({response.headers['Content-Encoding']}) though asked not to: not downloaded"
-                )
-            # read1: what has arrived, at most CHUNK bytes, so the deadline is looked at while a mirror trickles
-            chunks = iter(lambda: response.raw.read1(CHUNK, decode_content=False), b"")
-            received = copy_verified(chunks, destination, url, deadline, max_bytes, deadline_s)
-    except requests.exceptions.HTTPError as error:
-        status = error.response.status_code if error.response is not None else "?"
-        raise DataError(f"{url}: HTTP {status}; nothing was written") from None
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
-        during = isinstance(error, urllib3.exceptions.HTTPError)  # raised while the body streamed
-        reason = "the connection was cut during the download" if during else f"{type(error).__name__}; offline?"
-        raise DataError(f"{url}: cannot download ({reason}); import a local copy: {retry.format(name=name)}") from None
-    if received != digest:
-        raise DataError(f"{url}: the file's sha256 is not the registry's (a damaged or changed file): nothing was kept")

@@ -25,10 +25,10 @@ from slotfill.data.alignment import SpanPolicy, SpanProblem
 from slotfill.data.example import Example
 from slotfill.data.polyai import write_polyai
 from slotfill.data.readers import Reading, RepairCount, read_text_data
+from slotfill.data.spans import Entry
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
 
-Entry = tuple[str, ...]
 log = logging.getLogger(__name__)
 
 

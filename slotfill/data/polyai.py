@@ -20,12 +20,10 @@ from typing import Any
 
 from slotfill.data.context import requested_context
 from slotfill.data.example import Example
-from slotfill.data.spans import AnnotatedText, TextData, check_label, json_document
+from slotfill.data.spans import AnnotatedText, Entry, TextData, check_label, json_document
 from slotfill.data.writers import text_and_spans
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text
-
-Entry = tuple[str, ...]
 
 
 def read_polyai(path: Path, source: str) -> TextData:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.errors import DataError
 
-Entry = tuple[str, ...]
+Entry = tuple[str, ...]  # a list entry: its value, then its aliases (lookups, synonyms, gazetteer lines)
 
 
 @dataclass

@@ -12,11 +12,10 @@ from slotfill.config import DataConfig
 from slotfill.data.alignment import SpanPolicy
 from slotfill.data.example import Example
 from slotfill.data.formats import detect_format, read_named, read_split
+from slotfill.data.spans import Entry
 from slotfill.data.validate import Problem, tokenisation_problems
 from slotfill.errors import DataError
 from slotfill.files import no_such_path
-
-Entry = tuple[str, ...]
 
 
 @dataclass

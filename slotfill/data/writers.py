@@ -17,12 +17,11 @@ from pathlib import Path
 import yaml
 
 from slotfill.data.example import Example
+from slotfill.data.spans import Entry
 from slotfill.errors import DataError
 from slotfill.files import atomic_write_text, writing_dir
 from slotfill.text import bio
 from slotfill.text.tokenise import tokenise
-
-Entry = tuple[str, ...]
 
 
 def write_atis(examples: Sequence[Example], directory: Path, lookups: Mapping[str, Sequence[Entry]]) -> None:

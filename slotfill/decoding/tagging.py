@@ -60,7 +60,7 @@ def tag_token_lists(
     shown_tokens = [[token_lists[i][p] for p in shown[i]] for i in nonempty]
     shown_contexts = [contexts[i] for i in nonempty] if contexts is not None else None
     corpus = encode_sentences(
-        shown_tokens, vocab, gazetteers, word_features=decoder.word_features, contexts=shown_contexts
+        shown_tokens, vocab, gazetteers, transformer_features=decoder.transformer_features, contexts=shown_contexts
     )
     table = _tag_table(tuple(vocab.tags.items))
     for batch_indices in batches_by_length(corpus.lengths(), batch_size):

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from slotfill.config import Config
     from slotfill.decoding.neighbours import NeighbourIndex
-    from slotfill.features.arrays import FeatureArrays, WordFeatures
+    from slotfill.features.arrays import FeatureArrays, TransformerFeaturesFn
     from slotfill.features.gazetteer import GazetteerSet
     from slotfill.features.vocab import Vocab
 
@@ -78,7 +78,7 @@ class SentenceDecoder(Protocol):
     def has_intent(self) -> bool: ...
 
     @property
-    def word_features(self) -> WordFeatures | None:
+    def transformer_features(self) -> TransformerFeaturesFn | None:
         """The model's pretrained encoder features of sentences (None: it has no encoder)."""
         ...
 

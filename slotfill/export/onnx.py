@@ -8,7 +8,7 @@ at inference: slotfill.nn.encoders), so padding never enters a state and no step
 other sentences' lengths. The CRF is not in the graph: its scores go to
 export.json and slotfill.decoding decodes beside it (docs/deploying.md, says why).
 A model with a pretrained encoder gets a second graph, encoder/model.onnx: the encoder and its
-pooling of word pieces to tokens (slotfill.nn.pretrained.PieceEncoder), whose features are one
+pooling of word pieces to tokens (slotfill.nn.transformer.Transformer), whose features are one
 more input of model.onnx; the runtime runs it in the same batch-invariant groups as torch does.
 Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
 recurrence over the example's length.
@@ -35,25 +35,25 @@ from slotfill import __version__
 from slotfill.choices import FUSED_CELLS
 from slotfill.data.context import NO_CONTEXT, Context
 from slotfill.errors import ModelError
-from slotfill.export.runtime import CONTEXT_INPUT, ENCODER_INPUT, ENCODER_INPUTS, INPUTS, info_digest
+from slotfill.export.runtime import CONTEXT_INPUT, ENCODER_INPUTS, INPUT_ARRAYS, INPUTS, TRANSFORMER_INPUT, info_digest
 from slotfill.features.arrays import encode_sentences
 from slotfill.features.wordpieces import TOKENIZER_FILE, PieceArrays, window_groups
 from slotfill.files import writing_dir
 from slotfill.layout import (
     CALIBRATION_FILE,
     CONFIG_FILE,
-    ENCODER_SUBDIR,
     EXPORT_FILE,
     GAZETTEER_SUBDIR,
     METRICS_FILE,
     ONNX_FILE,
     OUT_OF_SCOPE_INDEX,
+    TRANSFORMER_SUBDIR,
     VOCAB_FILE,
 )
 from slotfill.nn.batching import Batch
 from slotfill.nn.embeddings import CharCNN, pool_characters
-from slotfill.nn.pretrained import PretrainedWords
 from slotfill.nn.tagger import Tagger
+from slotfill.nn.transformer import TransformerFeatures
 from slotfill.store.model_dir import LoadedModel, load_model, resolve_model_dir
 from slotfill.store.model_files import file_digests
 
@@ -67,7 +67,7 @@ DYNAMIC_AXES = {
     "lengths": {0: "batch"},
     "gazetteer_features": {0: "batch", 1: "length"},
     "vector_ids": {0: "words"},
-    "encoder_features": {0: "batch", 1: "length"},
+    TRANSFORMER_INPUT: {0: "batch", 1: "length"},
     "requested": {0: "batch"},
     "emissions": {0: "batch", 1: "length"},
     "intent_logits": {0: "batch"},
@@ -123,13 +123,14 @@ class _Encoder(nn.Module):
     def __init__(self, tagger: Tagger, inputs: tuple[str, ...]) -> None:
         super().__init__()
         self.tagger, self.inputs = copy.deepcopy(tagger).cpu().eval(), inputs
-        if self.tagger.char_encoder is not None:
-            self.tagger.char_encoder = _ConvCharCNN(self.tagger.char_encoder)
+        if self.tagger.char_cnn is not None:
+            self.tagger.char_cnn = _ConvCharCNN(self.tagger.char_cnn)
         if self.tagger.word_input.kind == "letter_trigram":
             self.tagger.word_input.trigrams = _SummedTrigrams(self.tagger.word_input.trigrams)
 
     def forward(self, *inputs: Tensor) -> tuple[Tensor, ...]:
-        emissions, intent_logits, sentences = self.tagger._encode(Batch(**dict(zip(self.inputs, inputs))))
+        batch = Batch(**{INPUT_ARRAYS.get(name, name): tensor for name, tensor in zip(self.inputs, inputs)})
+        emissions, intent_logits, sentences = self.tagger._encode(batch)
         return (emissions,) if intent_logits is None else (emissions, intent_logits, sentences)
 
 
@@ -151,19 +152,21 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
     info = _export_info(loaded, quantize)
     with writing_dir(out_dir) as staged:
         _written(staged / ONNX_FILE, quantize, lambda path: _write_onnx(loaded, path))
-        if loaded.word_features is not None:
-            words = loaded.word_features
-            (staged / ENCODER_SUBDIR).mkdir()
-            _written(staged / ENCODER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_encoder_onnx(words, path))
-            shutil.copyfile(words.directory / TOKENIZER_FILE, staged / ENCODER_SUBDIR / TOKENIZER_FILE)
-            info["encoder"]["bytes"] = (staged / ENCODER_SUBDIR / ONNX_FILE).stat().st_size
+        if loaded.transformer_features is not None:
+            words = loaded.transformer_features
+            (staged / TRANSFORMER_SUBDIR).mkdir()
+            _written(staged / TRANSFORMER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_encoder_onnx(words, path))
+            shutil.copyfile(words.directory / TOKENIZER_FILE, staged / TRANSFORMER_SUBDIR / TOKENIZER_FILE)
+            info["encoder"]["bytes"] = (staged / TRANSFORMER_SUBDIR / ONNX_FILE).stat().st_size
         for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE, OUT_OF_SCOPE_INDEX):
             if (source / name).is_file():
                 shutil.copyfile(source / name, staged / name)
         from slotfill.features.gazetteer_sources import save_gazetteers
 
         save_gazetteers(staged, loaded.gazetteers)
-        info["sha256"] = file_digests(staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, ENCODER_SUBDIR))
+        info["sha256"] = file_digests(
+            staged, (ONNX_FILE, CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, TRANSFORMER_SUBDIR)
+        )
         info["info_sha256"] = info_digest(info)
         (staged / EXPORT_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return info
@@ -195,7 +198,7 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
     }
     if crf is not None:  # float32 values written exactly: a Python float holds every float32
         info["crf"] = {name: getattr(crf, name).detach().cpu().tolist() for name in ("start", "transitions", "end")}
-    words = loaded.word_features
+    words = loaded.transformer_features
     if words is not None:  # what the runtime needs to read its word pieces, and what `info` shows
         info["encoder"] = {
             "type": words.model.config.model_type,
@@ -209,7 +212,7 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
 def _inputs(loaded: LoadedModel) -> tuple[str, ...]:
     """The feature arrays model.onnx reads: the encoder's features too, where the model has one, and
     the requested slots, where it reads the dialogue context."""
-    names = (*INPUTS, ENCODER_INPUT) if loaded.word_features is not None else INPUTS
+    names = (*INPUTS, TRANSFORMER_INPUT) if loaded.transformer_features is not None else INPUTS
     return (*names, CONTEXT_INPUT) if len(loaded.vocab.requested) else names
 
 
@@ -217,10 +220,10 @@ def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
     """The probe batch; where the model reads context, its first sentence answers a requested slot."""
     contexts = [Context(tuple(loaded.vocab.requested.items[:1])), NO_CONTEXT, NO_CONTEXT]
     corpus = encode_sentences(
-        PROBE, loaded.vocab, loaded.gazetteers, word_features=loaded.word_features, contexts=contexts
+        PROBE, loaded.vocab, loaded.gazetteers, transformer_features=loaded.transformer_features, contexts=contexts
     )
     batch = Batch.from_arrays(corpus.arrays(corpus.sentences))
-    return tuple(getattr(batch, name) for name in _inputs(loaded))
+    return tuple(getattr(batch, INPUT_ARRAYS.get(name, name)) for name in _inputs(loaded))
 
 
 def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: list[str], outputs: list[str]) -> None:
@@ -250,15 +253,15 @@ def _write_onnx(loaded: LoadedModel, path: Path) -> None:
     _check_parity(loaded, path)
 
 
-def _encoder_probe(words: PretrainedWords) -> PieceArrays:
+def _encoder_probe(words: TransformerFeatures) -> PieceArrays:
     """The probe sentences' word pieces as one run of the encoder (the exporter's example)."""
     windows = [window for tokens in PROBE for window in words.reader.windows(tokens)]
     ((_, arrays),) = window_groups(windows, words.reader.pooling, words.reader.pieces.pad_id)
     return arrays
 
 
-def _write_encoder_onnx(words: PretrainedWords, path: Path) -> None:
-    """The pretrained encoder with its pooling (slotfill.nn.pretrained.PieceEncoder), on the CPU,
+def _write_encoder_onnx(words: TransformerFeatures, path: Path) -> None:
+    """The pretrained encoder with its pooling (slotfill.nn.transformer.Transformer), on the CPU,
     checked against torch on the probe."""
     encoder = copy.deepcopy(words.encoder).cpu().eval()
     probe = _encoder_probe(words)

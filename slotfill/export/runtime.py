@@ -26,7 +26,7 @@ from slotfill.features.arrays import FeatureArrays
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
 from slotfill.features.wordpieces import EncoderFeatures, PieceArrays, PieceReader, WordPieces
-from slotfill.layout import CONFIG_FILE, ENCODER_SUBDIR, EXPORT_FILE, ONNX_FILE, VOCAB_FILE
+from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, TRANSFORMER_SUBDIR, VOCAB_FILE
 from slotfill.store.calibration import read_rejection, read_temperature
 from slotfill.store.model_files import check_digests, read_metrics, read_model_files
 
@@ -79,10 +79,15 @@ class OnnxDecoder:
     """An onnxruntime session and the numpy CRF as a slotfill.decoding.tagging.SentenceDecoder."""
 
     def __init__(
-        self, session: Any, crf: NumpyCRF | None, has_intent: bool, word_features: EncoderFeatures | None = None
+        self, session: Any, crf: NumpyCRF | None, has_intent: bool, transformer_features: EncoderFeatures | None = None
     ) -> None:
-        """`word_features`: the exported pretrained encoder (encoder/model.onnx), where the model has one."""
-        self.session, self.crf, self._has_intent, self._word_features = session, crf, has_intent, word_features
+        """`transformer_features`: the exported pretrained encoder (encoder/model.onnx), where the model has one."""
+        self.session, self.crf, self._has_intent, self._transformer_features = (
+            session,
+            crf,
+            has_intent,
+            transformer_features,
+        )
         self.input_names = [i.name for i in session.get_inputs()]  # the exporter drops inputs a model ignores
         self._blas = ThreadpoolController()
 
@@ -91,11 +96,12 @@ class OnnxDecoder:
         return self._has_intent
 
     @property
-    def word_features(self) -> EncoderFeatures | None:
-        return self._word_features
+    def transformer_features(self) -> EncoderFeatures | None:
+        return self._transformer_features
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
-        outputs = self.session.run(None, {name: getattr(arrays, name) for name in self.input_names})
+        feed = {name: getattr(arrays, INPUT_ARRAYS.get(name, name)) for name in self.input_names}
+        outputs = self.session.run(None, feed)
         emissions = outputs[0][:rows]  # (B, L, T)
         intent_logits = outputs[1][:rows] if self._has_intent else None  # (B, K)
         sentences = outputs[2][:rows] if len(outputs) > 2 else None  # (B, D); none in an export before 0.5
@@ -168,7 +174,9 @@ def _crf(info: dict[str, Any], vocab: Vocab, where: Path) -> NumpyCRF | None:
 
 
 INPUTS = ("word_ids", "char_ids", "type_index", "trigram_ids", "lengths", "gazetteer_features", "vector_ids")
-ENCODER_INPUT = "encoder_features"  # model.onnx's input where the model has a pretrained encoder
+TRANSFORMER_INPUT = "encoder_features"  # model.onnx's input where the model has a transformer (its 0.3 name, kept)
+# a graph input -> the feature array it is fed from, where their names differ
+INPUT_ARRAYS = {TRANSFORMER_INPUT: "transformer_features"}
 CONTEXT_INPUT = "requested"  # model.onnx's input where the model reads the dialogue context (B, R)
 ENCODER_INPUTS = ("piece_ids", "piece_mask", "piece_index", "piece_weight")  # encoder/model.onnx's (PieceArrays)
 
@@ -182,14 +190,14 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
     if info["intent"] and len(outputs) == 3:  # the sentence states, exported since 0.5
         outputs, expected_outputs = outputs[:2], 2
     problems = []
-    known = (*INPUTS, ENCODER_INPUT) if "encoder" in info else INPUTS
+    known = (*INPUTS, TRANSFORMER_INPUT) if "encoder" in info else INPUTS
     if len(vocab.requested):
         known = (*known, CONTEXT_INPUT)
     if not set(inputs) <= set(known):
         problems.append(f"inputs {sorted(set(inputs) - set(known))} are not slotfill's")
     if len(vocab.requested) and inputs.get(CONTEXT_INPUT, [None])[-1] != len(vocab.requested):
         problems.append(f"no input of the {len(vocab.requested)} requested slots the vocabulary reads")
-    if "encoder" in info and inputs.get(ENCODER_INPUT, [None])[-1] != info["encoder"].get("width"):
+    if "encoder" in info and inputs.get(TRANSFORMER_INPUT, [None])[-1] != info["encoder"].get("width"):
         problems.append(f"no input of the encoder's {info['encoder'].get('width')} features")
     if "gazetteer_features" in inputs and inputs["gazetteer_features"][-1] not in (gazetteer_features, None):
         problems.append(
@@ -217,8 +225,8 @@ def load_exported(path: Path, device: str = "auto", threads: int | None = None) 
     crf = _crf(info, vocab, directory / EXPORT_FILE)
     session = _session(directory / ONNX_FILE, device, threads)
     _check_graph(session, info, vocab, gazetteers.num_features, directory / ONNX_FILE)
-    word_features = _encoder_features(directory, config, info, device, threads)
-    decoder = OnnxDecoder(session, crf, bool(info.get("intent")), word_features)
+    transformer_features = _transformer_features(directory, config, info, device, threads)
+    decoder = OnnxDecoder(session, crf, bool(info.get("intent")), transformer_features)
     rejection = read_rejection(directory, vocab, config.out_of_scope.intent)
     metrics, temperature = read_metrics(directory), read_temperature(directory)
     return ExportedModel(config, vocab, metrics, gazetteers, decoder, info, temperature, rejection)
@@ -240,12 +248,12 @@ def _session(path: Path, device: str, threads: int | None) -> Any:
         raise ModelError(f"{path}: damaged ONNX model ({reason})") from None
 
 
-def _encoder_features(
+def _transformer_features(
     directory: Path, config: Config, info: dict[str, Any], device: str, threads: int | None
 ) -> EncoderFeatures | None:
     """The exported pretrained encoder (encoder/model.onnx and its word pieces) as features of
     sentences, run in the groups torch runs it in; None where the model has no encoder."""
-    features = config.model.encoder_features
+    features = config.model.transformer
     if features is None:
         return None
     described = info.get("encoder")
@@ -253,7 +261,7 @@ def _encoder_features(
         raise ModelError(
             f"{directory / EXPORT_FILE}: the model reads a pretrained encoder, and no encoder is described"
         )
-    folder = directory / ENCODER_SUBDIR
+    folder = directory / TRANSFORMER_SUBDIR
     reader = PieceReader(WordPieces.from_dir(folder, described["max_pieces"]), features.pooling)
     session = _session(folder / ONNX_FILE, device, threads)
     names = [i.name for i in session.get_inputs()]

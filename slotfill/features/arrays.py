@@ -35,7 +35,7 @@ class FeatureArrays(NamedTuple):
     vector_ids: np.ndarray  # (U,) int64: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
     intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
-    encoder_features: np.ndarray | None = None  # (B, L, H) float32: a pretrained encoder's, where the model has one
+    transformer_features: np.ndarray | None = None  # (B, L, H) float32: a pretrained encoder's, where the model has one
     # a fine-tuned encoder's inputs in training (slotfill.features.wordpieces.PieceArrays; None otherwise)
     piece_ids: np.ndarray | None = None  # (R, P) int64: the batch's windows of word pieces
     piece_mask: np.ndarray | None = None  # (R, P) int64
@@ -47,8 +47,8 @@ class FeatureArrays(NamedTuple):
 
 
 # a pretrained encoder's features of sentences of model-view words: one (L, H) array each
-# (slotfill.nn.pretrained.PretrainedWords; computed once per sentence, as the model reads them)
-WordFeatures = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
+# (slotfill.nn.transformer.TransformerFeatures; computed once per sentence, as the model reads them)
+TransformerFeaturesFn = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class EncodedSentence:
     gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
-    encoder_features: np.ndarray | None = None  # (L, H), where the model has a pretrained encoder
+    transformer_features: np.ndarray | None = None  # (L, H), where the model has a pretrained encoder
     windows: list[PieceWindow] | None = None  # its word pieces, where the model runs a fine-tuned encoder itself
     requested: tuple[int, ...] = ()  # ids of vocab.requested: the slots the system asked for before it
 
@@ -126,11 +126,13 @@ class EncodedSentences:
             tag_ids = padded([s.tag_ids or [] for s in sentences], longest)
         if sentences[0].intent_id is not None:
             intent_ids = np.array([s.intent_id for s in sentences], dtype=np.int64)
-        encoder_features = None
-        if sentences[0].encoder_features is not None:
-            encoder_features = np.zeros((len(sentences), longest, sentences[0].encoder_features.shape[1]), np.float32)
+        transformer_features = None
+        if sentences[0].transformer_features is not None:
+            transformer_features = np.zeros(
+                (len(sentences), longest, sentences[0].transformer_features.shape[1]), np.float32
+            )
             for row, sentence in enumerate(sentences):  # (B, L, H), zero past each length
-                encoder_features[row, : len(sentence.word_ids)] = sentence.encoder_features
+                transformer_features[row, : len(sentence.word_ids)] = sentence.transformer_features
         pieces = (None,) * 4
         if self.piece_reader is not None and sentences[0].windows is not None:
             pieces = tuple(self.piece_reader.batch([s.windows or [] for s in sentences]))
@@ -149,7 +151,7 @@ class EncodedSentences:
             vector_ids,
             tag_ids,
             intent_ids,
-            encoder_features,
+            transformer_features,
             *pieces,
             requested,
         )
@@ -160,20 +162,20 @@ def encode_sentences(
     vocab: Vocab,
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
-    word_features: WordFeatures | None = None,
+    transformer_features: TransformerFeaturesFn | None = None,
     piece_reader: PieceReader | None = None,
     contexts: Sequence[Context] | None = None,
 ) -> EncodedSentences:
     """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
     and intents are encoded too; every one must be in the vocabulary (true of the training set).
-    With `word_features`, each sentence's pretrained encoder features, of its model-view words;
+    With `transformer_features`, each sentence's pretrained encoder features, of its model-view words;
     with `piece_reader`, its word pieces instead (a fine-tuned encoder computes the features).
     Each sentence's requested slots come from `contexts`, else from `examples` (a model with
     dialogue context reads those it knows: see requested_ids)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters
     word_id, sentences = vocab.words.get, []
     all_words = [[normalise(token) for token in tokens] for tokens in token_lists]
-    features = word_features(all_words) if word_features is not None else [None] * len(all_words)
+    features = transformer_features(all_words) if transformer_features is not None else [None] * len(all_words)
     windows = [piece_reader.windows(w) for w in all_words] if piece_reader is not None else [None] * len(all_words)
     for i, words in enumerate(all_words):
         type_index = [type_of.setdefault(w, len(type_of)) for w in words]

@@ -1,4 +1,4 @@
-"""Pretrained word vectors, read from the standard formats (config `model.embedding.pretrained`).
+"""Pretrained word vectors, read from the standard formats (config `model.embedding.vectors`).
 
     glove            GloVe text: `word v1 ... vD` a line, no header
     word2vec         word2vec text: a header `N D`, then GloVe's lines (fastText's `.vec` is this format)
@@ -26,8 +26,8 @@ from typing import BinaryIO
 import numpy as np
 
 from slotfill.choices import VECTOR_SOURCES
-from slotfill.config import PretrainedConfig
-from slotfill.data.vector_sources import is_complete
+from slotfill.config import VectorsConfig
+from slotfill.data import downloads
 from slotfill.errors import DataError
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 from slotfill.text.tokenise import normalise
@@ -36,7 +36,7 @@ MAX_DIM = 4096  # wider than any published vectors: a bigger "dimension" is a da
 
 
 @dataclass(frozen=True)
-class PretrainedVectors:
+class WordVectors:
     words: list[str]  # (N,) folded, distinct, most frequent first
     table: np.ndarray  # (N, D) float32, every value a float16
 
@@ -45,17 +45,17 @@ class PretrainedVectors:
         return int(self.table.shape[1])
 
 
-def configured_vectors(config: PretrainedConfig) -> PretrainedVectors:
-    """The vectors `model.embedding.pretrained` asks for: a downloaded source or a file on disk."""
+def configured_vectors(config: VectorsConfig) -> WordVectors:
+    """The vectors `model.embedding.vectors` asks for: a downloaded source or a file on disk."""
     path = config.resolved_path()
     if config.source in VECTOR_SOURCES:
-        if not is_complete(config.source):
+        if not downloads.is_complete("vectors", config.source):
             raise DataError(
-                f"model.embedding.pretrained.source: {config.source} is not downloaded (looked in {path}): "
+                f"model.embedding.vectors.source: {config.source} is not downloaded (looked in {path}): "
                 f"run `slotfill vectors download {config.source}`"
             )
     elif not path.exists():
-        raise DataError(f"model.embedding.pretrained.source: {path}: no such vectors file")
+        raise DataError(f"model.embedding.vectors.source: {path}: no such vectors file")
     return read_vectors(path, config.format, config.max_words)
 
 
@@ -71,7 +71,7 @@ def detect_format(path: Path) -> str:
     return "word2vec" if len(first) == 2 and all(field.isdigit() for field in first) else "glove"
 
 
-def read_vectors(path: Path, fmt: str = "auto", max_words: int | None = None) -> PretrainedVectors:
+def read_vectors(path: Path, fmt: str = "auto", max_words: int | None = None) -> WordVectors:
     """The first `max_words` distinct folded words of the vectors at `path` (all of them when the
     file holds fewer, or with None). DataError naming the file and line for anything malformed."""
     path = Path(path)
@@ -90,7 +90,7 @@ def read_vectors(path: Path, fmt: str = "auto", max_words: int | None = None) ->
     table = np.stack(vectors).astype(np.float16)
     if not np.isfinite(table).all():
         raise DataError(f"{path}: a vector value is not finite in float16 (beyond ±65504, or NaN)")
-    return PretrainedVectors(words, table.astype(np.float32))
+    return WordVectors(words, table.astype(np.float32))
 
 
 def vector_dim(path: Path, fmt: str = "auto") -> int:

@@ -1,6 +1,6 @@
 """Vocabularies: words, characters, letter trigrams, slot tags and intents, each a list saved as JSON.
 
-With pretrained word vectors (model.embedding.pretrained), `vectors` holds the words of the kept
+With pretrained word vectors (model.embedding.vectors), `vectors` holds the words of the kept
 rows and `vector_dim` their width: the word -> row index of the table the model stores.
 
 Words, characters, trigrams and vectors have two reserved entries: PAD (id 0) and UNK (id 1), the "other" entry of a

@@ -7,7 +7,7 @@ nothing is truncated.
 
 A token's feature is the mean of its pieces' last states (or its first piece's): `PieceArrays`
 say which states each token pools and with what weight, for the encoder to compute in one graph
-(slotfill.nn.pretrained.PieceEncoder, and the exported encoder.onnx).
+(slotfill.nn.transformer.Transformer, and the exported encoder.onnx).
 
 A sentence's features do not depend on the sentences it is computed with (`EncoderFeatures`):
 windows are run in groups of one piece count rounded up to PIECE_BUCKET, each group as rows padded
@@ -217,7 +217,7 @@ class PieceReader:
     """How a model reads its sentences' word pieces: the tokenizer, and how a token pools its pieces."""
 
     pieces: WordPieces
-    pooling: str  # "mean" or "first" (choices.ENCODER_POOLINGS)
+    pooling: str  # "mean" or "first" (choices.TRANSFORMER_POOLINGS)
 
     def windows(self, tokens: Sequence[str]) -> list[PieceWindow]:
         return self.pieces.windows(tokens)

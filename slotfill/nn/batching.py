@@ -16,7 +16,7 @@ from slotfill.features.arrays import (
     EncodedSentence,
     EncodedSentences,
     FeatureArrays,
-    WordFeatures,
+    TransformerFeaturesFn,
     batches_by_length,
     encode_sentences,
 )
@@ -37,7 +37,7 @@ class Batch(NamedTuple):
     vector_ids: Tensor  # (U,) long: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
-    encoder_features: Tensor | None = None  # (B, L, H) float: a pretrained encoder's, where the model has one
+    transformer_features: Tensor | None = None  # (B, L, H) float: a pretrained encoder's, where the model has one
     piece_ids: Tensor | None = None  # (R, P) long: a fine-tuned encoder's windows of word pieces (training)
     piece_mask: Tensor | None = None  # (R, P) long
     piece_index: Tensor | None = None  # (B, L, K) long: the (R * P) piece states each token pools
@@ -70,11 +70,11 @@ def encode(
     vocab: Vocab,
     gazetteers: GazetteerSet,
     examples: Sequence[Example] | None = None,
-    word_features: WordFeatures | None = None,
+    transformer_features: TransformerFeaturesFn | None = None,
     piece_reader: PieceReader | None = None,
 ) -> EncodedCorpus:
     """slotfill.features.arrays.encode_sentences, as a torch Dataset (each example's context read)."""
-    encoded = encode_sentences(token_lists, vocab, gazetteers, examples, word_features, piece_reader)
+    encoded = encode_sentences(token_lists, vocab, gazetteers, examples, transformer_features, piece_reader)
     return EncodedCorpus(
         encoded.sentences, encoded.char_table, encoded.trigram_table, encoded.vector_table,
         gazetteers.num_features, piece_reader, encoded.num_requested,

@@ -5,7 +5,7 @@
 - ``letter_trigram``: "apple" -> #ap app ppl ple le#; the word is the sum of its trigrams' vectors
   (a linear map of the bag of trigrams), so unseen words still get a vector.
 
-Pretrained vectors (model.embedding.pretrained, learned tables only) are a frozen table beside the
+Pretrained vectors (model.embedding.vectors, learned tables only) are a frozen table beside the
 learned one, indexed by each distinct word's `vector_ids` row (UNK_ID: the word has none, a zero
 vector). How they join:
 - ``concat``: [learned vector, pretrained vector];
@@ -40,7 +40,7 @@ class WordInput(nn.Module):
 
     One subclass per kind of choices.EMBEDDING_KINDS, registered in WORD_INPUTS; `word_input`
     builds the configured one. Their parameters keep the names earlier model directories saved
-    (`table`, `trigrams`, `pretrained`, `projection`)."""
+    (`table`, `trigrams`, `vectors`, `projection`)."""
 
     kind = ""
     has_vectors = False
@@ -105,7 +105,7 @@ class LearnedWords(WordInput):
         if join == "init" and vector_dim != dim:
             raise ValueError(f"join init: the learned table's dim ({dim}) must be the vectors' ({vector_dim})")
         # (N, D), frozen: saved with the weights, never trained (slotfill.store saves it as float16)
-        self.register_buffer("pretrained", torch.zeros(num_vectors, vector_dim))
+        self.register_buffer("vectors", torch.zeros(num_vectors, vector_dim))
         if join == "project":
             self.projection = RowInvariantLinear(vector_dim, dim, bias=False)
         if join == "concat":
@@ -117,7 +117,7 @@ class LearnedWords(WordInput):
             return learned
         if vector_ids is None:
             raise ValueError("a word input with pretrained vectors needs the words' vector_ids")
-        per_word = self.pretrained.index_select(0, vector_ids)  # (U, D)
+        per_word = self.vectors.index_select(0, vector_ids)  # (U, D)
         pretrained = per_word.index_select(0, type_index.flatten()).view(*type_index.shape, -1)  # (B, L, D)
         if blank is not None:
             pretrained = pretrained.masked_fill(blank.unsqueeze(2), 0.0)

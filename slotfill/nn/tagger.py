@@ -8,6 +8,8 @@ labels are attached at the edge, by slotfill.decoding.tagging.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -16,7 +18,7 @@ from slotfill.config import ModelConfig
 from slotfill.decoding.crf import BIOConstraints, NumpyCRF
 from slotfill.decoding.decoder import decode_scores
 from slotfill.decoding.types import Decoded, Decoding
-from slotfill.features.arrays import FeatureArrays, WordFeatures
+from slotfill.features.arrays import FeatureArrays, TransformerFeaturesFn
 from slotfill.features.vocab import UNK_ID, Vocab
 from slotfill.nn.batching import Batch
 from slotfill.nn.crf import CRF
@@ -24,12 +26,21 @@ from slotfill.nn.device import cpu_threads
 from slotfill.nn.embeddings import CharCNN, LearnedWords, VectorTable, WordInput, word_input
 from slotfill.nn.encoders import RecurrentEncoder
 from slotfill.nn.linear import RowInvariantLinear
-from slotfill.nn.pretrained import PieceEncoder
+from slotfill.nn.transformer import Transformer
 from slotfill.text import bio
 
 ATTENTION_SIZE = 64  # hidden units of the intent attention's scorer
-PRETRAINED_WEIGHTS = "word_input.pretrained"  # the frozen pretrained vectors' name in a state dict
-PRETRAINED_ENCODER = "pretrained."  # a fine-tuned encoder's prefix in a state dict
+VECTOR_WEIGHTS = "word_input.vectors"  # the frozen word vectors' name in a state dict
+TRANSFORMER_PREFIX = "transformer."  # a fine-tuned transformer's prefix in a state dict
+# state-dict names before 0.5 -> now, by (previous name part, name part): weights saved by 0.4 load
+RENAMED_WEIGHTS = {
+    ("word_input", "pretrained"): "vectors",
+    ("", "pretrained"): "transformer",
+    ("module", "pretrained"): "transformer",  # an average's (torch.optim.swa_utils.AveragedModel)
+    ("", "char_encoder"): "char_cnn",
+    ("module", "char_encoder"): "char_cnn",
+}
+T = TypeVar("T")
 
 
 class ContextInput(nn.Module):
@@ -57,7 +68,7 @@ class Tagger(nn.Module):
         self,
         *,
         word_input: WordInput,
-        char_encoder: CharCNN | None,
+        char_cnn: CharCNN | None,
         encoder: RecurrentEncoder,
         tags: list[str],
         num_intents: int,
@@ -68,18 +79,18 @@ class Tagger(nn.Module):
         dropout: float,
         use_crf: bool,
         intent_loss_weight: float,
-        encoder_features_size: int = 0,
-        pretrained: PieceEncoder | None = None,
+        transformer_size: int = 0,
+        transformer: Transformer | None = None,
         context: ContextInput | None = None,
     ) -> None:
-        """`encoder_features_size`: the width of a pretrained encoder's features (0: none);
+        """`transformer_size`: the width of a pretrained encoder's features (0: none);
         `pretrained`: the encoder itself, where it is fine-tuned: a part of the model in training,
         run on a batch's word pieces (at inference its features come with the batch, computed by
-        slotfill.nn.pretrained.PretrainedWords); `context`: how the model reads the slots the
+        slotfill.nn.transformer.TransformerFeatures); `context`: how the model reads the slots the
         system requested (None: it reads no dialogue context)."""
         super().__init__()
         num_tags, encoded_size = len(tags), encoder.output_size
-        self.word_input, self.char_encoder, self.encoder = word_input, char_encoder, encoder
+        self.word_input, self.char_cnn, self.encoder = word_input, char_cnn, encoder
         self.word_dropout, self.word_dropout_chars = word_dropout, word_dropout_chars
         self.num_gazetteer_features, self.gazetteer_dropout = num_gazetteer_features, gazetteer_dropout
         self.dropout = nn.Dropout(dropout)
@@ -94,8 +105,8 @@ class Tagger(nn.Module):
             )
             self.intent_head = RowInvariantLinear(2 * encoded_size, num_intents)
         self.intent_loss_weight = intent_loss_weight
-        self.encoder_features_size = encoder_features_size
-        self.pretrained = pretrained
+        self.transformer_size = transformer_size
+        self.transformer = transformer
         self.context = context
 
     def _encode(self, batch: Batch) -> tuple[Tensor, Tensor | None, Tensor | None]:
@@ -107,24 +118,24 @@ class Tagger(nn.Module):
             dropped = (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout) & mask  # (B, L)
             word_ids = word_ids.masked_fill(dropped, UNK_ID)
         blank = None  # dropped words that lose their characters and pretrained vector too
-        hides_more = self.char_encoder is not None or self.word_input.has_vectors
+        hides_more = self.char_cnn is not None or self.word_input.has_vectors
         if dropped is not None and self.word_dropout_chars > 0 and hides_more:
             blank = dropped & (torch.rand(word_ids.shape, device=word_ids.device) < self.word_dropout_chars)  # (B, L)
         inputs = self.word_input(
             word_ids, batch.trigram_ids, batch.type_index, dropped, batch.vector_ids, blank
         )  # (B, L, E)
-        if self.char_encoder is not None:
+        if self.char_cnn is not None:
             # index_select, not char_features[type_index]: its backward (index_add) sums in a fixed
             # order, where the advanced-indexing backward does not (seeded runs must repeat exactly)
-            per_word = self.char_encoder(batch.char_ids)  # (U, F)
+            per_word = self.char_cnn(batch.char_ids)  # (U, F)
             char_features = per_word.index_select(0, batch.type_index.flatten()).view(*word_ids.shape, -1)  # (B, L, F)
             if blank is not None:
                 char_features = char_features.masked_fill(blank.unsqueeze(2), 0.0)
             inputs = torch.cat([inputs, char_features], dim=2)  # (B, L, E+F)
         if self.num_gazetteer_features:
             inputs = torch.cat([inputs, self._gazetteer_inputs(batch.gazetteer_features)], dim=2)  # (B, L, E+F+G)
-        if self.encoder_features_size:
-            inputs = torch.cat([inputs, self._encoder_features(batch)], dim=2)  # (B, L, E+F+G+H)
+        if self.transformer_size:
+            inputs = torch.cat([inputs, self._transformer_features(batch)], dim=2)  # (B, L, E+F+G+H)
         context = self.context
         requested = self._requested(batch) if context is not None else None  # (B, R)
         if context is not None and requested is not None and context.embedding is not None:
@@ -161,15 +172,15 @@ class Tagger(nn.Module):
             requested = requested * keep
         return requested
 
-    def _encoder_features(self, batch: Batch) -> Tensor:
+    def _transformer_features(self, batch: Batch) -> Tensor:
         """(B, L, H): computed here from the batch's word pieces where the model fine-tunes its
         encoder (training), else the features the batch brings."""
-        features = batch.encoder_features
-        if self.pretrained is not None and batch.piece_ids is not None:
+        features = batch.transformer_features
+        if self.transformer is not None and batch.piece_ids is not None:
             pieces = (batch.piece_ids, batch.piece_mask, batch.piece_index, batch.piece_weight)
-            features = self.pretrained(*pieces)  # (B, L, H)
-        if features is None or features.size(2) != self.encoder_features_size:
-            raise ValueError(f"this model reads {self.encoder_features_size} pretrained encoder features a token")
+            features = self.transformer(*pieces)  # (B, L, H)
+        if features is None or features.size(2) != self.transformer_size:
+            raise ValueError(f"this model reads {self.transformer_size} pretrained encoder features a token")
         return features
 
     def _gazetteer_inputs(self, features: Tensor) -> Tensor:
@@ -231,10 +242,15 @@ class TorchDecoder:
         tagger: Tagger,
         device: torch.device,
         threads: int | None = None,
-        word_features: WordFeatures | None = None,
+        transformer_features: TransformerFeaturesFn | None = None,
     ) -> None:
-        """`word_features`: the model's pretrained encoder (slotfill.nn.pretrained), where it has one."""
-        self.tagger, self.device, self.threads, self._word_features = tagger, device, threads, word_features
+        """`transformer_features`: the model's pretrained encoder (slotfill.nn.transformer), where it has one."""
+        self.tagger, self.device, self.threads, self._transformer_features = (
+            tagger,
+            device,
+            threads,
+            transformer_features,
+        )
         self.constraints = BIOConstraints.for_tags(tagger.tags) if tagger.crf is not None else None
 
     @property
@@ -242,8 +258,8 @@ class TorchDecoder:
         return self.tagger.intent_head is not None
 
     @property
-    def word_features(self) -> WordFeatures | None:
-        return self._word_features
+    def transformer_features(self) -> TransformerFeaturesFn | None:
+        return self._transformer_features
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
         batch = Batch.from_arrays(arrays).to(self.device)
@@ -277,21 +293,21 @@ def build_tagger(
     config: ModelConfig,
     vocab: Vocab,
     num_gazetteer_features: int,
-    encoder_features_size: int = 0,
-    pretrained: PieceEncoder | None = None,
+    transformer_size: int = 0,
+    transformer: Transformer | None = None,
 ) -> Tagger:
     """A freshly initialised tagger for the sizes in `config`, `vocab`, the gazetteers and the
     pretrained encoder (its features' width; 0: none). `pretrained`: a fine-tuned encoder, as a
     part of the tagger (training; its width is the features')."""
-    if pretrained is not None:
-        encoder_features_size = pretrained.size
+    if transformer is not None:
+        transformer_size = transformer.size
     embedding, chars, encoder = config.embedding, config.chars, config.encoder
-    join = embedding.pretrained.join if embedding.pretrained is not None else "concat"
+    join = embedding.vectors.join if embedding.vectors is not None else "concat"
     vectors = VectorTable(len(vocab.vectors), vocab.vector_dim, join) if vocab.vectors is not None else None
     words = word_input(embedding.kind, len(vocab.words), len(vocab.trigrams), embedding.dim, vectors)
-    char_encoder = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
-    input_size = words.output_size + (char_encoder.output_size if char_encoder is not None else 0)
-    input_size += num_gazetteer_features + encoder_features_size
+    char_cnn = CharCNN(len(vocab.chars), chars.dim, chars.filters, chars.kernel_size) if chars.enabled else None
+    input_size = words.output_size + (char_cnn.output_size if char_cnn is not None else 0)
+    input_size += num_gazetteer_features + transformer_size
     num_intents = len(vocab.intents) if config.intent.enabled else 0
     context = None
     if len(vocab.requested):  # the vocabulary says whether the model reads context (features.vocab)
@@ -302,7 +318,7 @@ def build_tagger(
         input_size += context.input_size
     return Tagger(
         word_input=words,
-        char_encoder=char_encoder,
+        char_cnn=char_cnn,
         encoder=RecurrentEncoder(
             encoder.cell,
             input_size,
@@ -321,8 +337,8 @@ def build_tagger(
         dropout=config.dropout,
         use_crf=config.decoder == "crf",
         intent_loss_weight=config.intent.loss_weight,
-        encoder_features_size=encoder_features_size,
-        pretrained=pretrained,
+        transformer_size=transformer_size,
+        transformer=transformer,
         context=context,
     )
 
@@ -334,25 +350,41 @@ def load_vectors(tagger: Tagger, vocab: Vocab, table: np.ndarray) -> None:
     if vocab.vectors is None or not isinstance(words, LearnedWords) or not words.has_vectors:
         raise ValueError("this tagger has no pretrained vectors")
     with torch.no_grad():
-        pretrained = words.pretrained
-        pretrained.zero_()
-        pretrained[2:] = torch.from_numpy(table).to(pretrained)
+        vectors = words.vectors
+        vectors.zero_()
+        vectors[2:] = torch.from_numpy(table).to(vectors)
         if words.join == "init":
             shared = [(i, vocab.vectors.get(w)) for i, w in enumerate(vocab.words.items) if i > UNK_ID]
             shared = [(i, row) for i, row in shared if row > UNK_ID]
             if shared:
-                rows = torch.tensor(shared, device=pretrained.device)  # (S, 2): (word id, vector row)
-                words.table.weight[rows[:, 0]] = pretrained[rows[:, 1]]
+                rows = torch.tensor(shared, device=vectors.device)  # (S, 2): (word id, vector row)
+                words.table.weight[rows[:, 0]] = vectors[rows[:, 1]]
 
 
-def without_encoder(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """A tagger's state without its fine-tuned encoder's weights (saved on their own, in the
+def without_transformer(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A tagger's state without its fine-tuned transformer's weights (saved on their own, in the
     model directory's encoder/, as a Hugging Face model folder)."""
-    return {name: tensor for name, tensor in state.items() if not name.startswith(PRETRAINED_ENCODER)}
+    return {name: tensor for name, tensor in state.items() if not name.startswith(TRANSFORMER_PREFIX)}
+
+
+def current_names(state: dict[str, T]) -> dict[str, T]:
+    """`state` (tensors or shapes by name) with the names weights had before 0.5 (RENAMED_WEIGHTS)
+    as they are now: `word_input.pretrained` is `word_input.vectors`, `pretrained.*` is
+    `transformer.*`, `char_encoder.*` is `char_cnn.*` (`encoder` is the recurrent encoder alone)."""
+    renamed = {}
+    for name, value in state.items():
+        parts = name.split(".")
+        for index, part in enumerate(parts[:3]):
+            new = RENAMED_WEIGHTS.get((parts[index - 1] if index else "", part))
+            if new is not None:
+                parts[index] = new
+                break
+        renamed[".".join(parts)] = value
+    return renamed
 
 
 def compact_state(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """A state dict to save, the pretrained vectors (also under an average's `module.` prefix) as
     float16: lossless, they were rounded to float16 when read (slotfill.features.vectors); loading
     copies them back into the float32 buffer."""
-    return {k: v.half() if k.endswith(PRETRAINED_WEIGHTS) else v for k, v in state.items()}
+    return {k: v.half() if k.endswith(VECTOR_WEIGHTS) else v for k, v in state.items()}

@@ -41,7 +41,7 @@ from slotfill.layout import (
     GAZETTEER_SUBDIR,
     VOCAB_FILE,
 )
-from slotfill.nn.tagger import compact_state
+from slotfill.nn.tagger import compact_state, current_names
 from slotfill.store.model_files import check_digests, file_digests
 
 CHECKPOINT_VERSION = 1
@@ -94,7 +94,9 @@ def optimizer_state(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+    """The tensors under `prefix` (model., averaged.), named as the tagger names them now (a
+    checkpoint of 0.4 holds the names of then: slotfill.nn.tagger.current_names)."""
+    return current_names({key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)})
 
 
 def save_checkpoint(

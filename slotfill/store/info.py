@@ -44,7 +44,7 @@ def describe(model: Any) -> dict[str, Any]:
 def _encoder(model: Any) -> dict[str, Any] | None:
     """The pretrained encoder a model reads: where it came from, how it is used, its size (an
     exported model's, as export.json records it)."""
-    features = model.config.model.encoder_features
+    features = model.config.model.transformer
     if features is None:
         return None
     described = {
@@ -57,7 +57,7 @@ def _encoder(model: Any) -> dict[str, Any] | None:
     if exported is not None:
         recorded = exported.get("encoder") or {}
         return {**described, **{key: recorded.get(key) for key in ("type", "width", "parameters", "bytes")}}
-    encoder = model.word_features
+    encoder = model.transformer_features
     return {
         **described,
         "type": encoder.model.config.model_type,
@@ -70,7 +70,7 @@ def _encoder(model: Any) -> dict[str, Any] | None:
 def _vectors(model: Any, exported: bool) -> dict[str, Any] | None:
     """The pretrained vectors a model keeps: where they came from, how many rows, their size on disk
     (float16 in a model directory, float32 in an exported graph)."""
-    vocab, pretrained = model.vocab, model.config.model.embedding.pretrained
+    vocab, pretrained = model.vocab, model.config.model.embedding.vectors
     if vocab.vectors is None or pretrained is None:
         return None
     rows = len(vocab.vectors) - 2  # after PAD and UNK

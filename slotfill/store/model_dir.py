@@ -7,7 +7,7 @@
     metrics.json       dev (and test) metrics of these weights
     gazetteers/        the lists the model reads as features (format 2, when the config has any):
                        NAME.txt, one entry a line, and index.json with their order and checksums
-    encoder/           the pretrained encoder it reads, when the config has model.encoder_features:
+    encoder/           the pretrained encoder it reads, when the config has model.transformer:
                        config.json, model.safetensors, tokenizer.json (a Hugging Face model folder;
                        a fine-tuned encoder's trained weights, which model.safetensors leaves out)
 
@@ -35,22 +35,22 @@ from slotfill.features.vocab import Vocab
 from slotfill.files import atomic_write_bytes, atomic_write_text, writing_dir
 from slotfill.layout import (
     CONFIG_FILE,
-    ENCODER_SUBDIR,
     GAZETTEER_SUBDIR,
     METRICS_FILE,
     MODEL_SUBDIR,
+    TRANSFORMER_SUBDIR,
     VOCAB_FILE,
     WEIGHTS_FILE,
 )
-from slotfill.nn.pretrained import PretrainedWords, copy_encoder, load_pretrained_words
-from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state, without_encoder
+from slotfill.nn.tagger import Tagger, TorchDecoder, build_tagger, compact_state, current_names, without_transformer
+from slotfill.nn.transformer import TransformerFeatures, copy_transformer, load_transformer_features
 from slotfill.nn.uninitialised import uninitialised
 from slotfill.store.calibration import read_rejection, read_temperature, write_calibration  # noqa: F401 (re-exported)
 from slotfill.store.model_files import check_digests, encode_digests, file_digests, read_metrics, read_model_files
 
 FORMAT_VERSION = 2
 # the files whose sha256 the weights' metadata records
-REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, ENCODER_SUBDIR)
+REBUILT_FROM = (CONFIG_FILE, VOCAB_FILE, GAZETTEER_SUBDIR, TRANSFORMER_SUBDIR)
 READABLE_VERSIONS = ("1", "2")
 
 
@@ -64,7 +64,7 @@ class LoadedModel:
     gazetteers: GazetteerSet
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
     threads: int | None = None  # torch's CPU threads while tagging (None: torch's default)
-    word_features: PretrainedWords | None = None  # its pretrained encoder (encoder/), where it has one
+    transformer_features: TransformerFeatures | None = None  # its pretrained encoder (encoder/), where it has one
     rejection: Rejection = Rejection()  # when an utterance is out of its scope (calibration.json, fitted on dev)
 
     @property
@@ -73,7 +73,7 @@ class LoadedModel:
 
     @property
     def decoder(self) -> TorchDecoder:
-        return TorchDecoder(self.tagger, self.device, self.threads, self.word_features)
+        return TorchDecoder(self.tagger, self.device, self.threads, self.transformer_features)
 
 
 def save_model(
@@ -93,8 +93,8 @@ def save_model(
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
         if encoder is not None:
-            copy_encoder(encoder, staged / ENCODER_SUBDIR, tagger.pretrained)
-        state = {name: t.detach().cpu().contiguous() for name, t in without_encoder(tagger.state_dict()).items()}
+            copy_transformer(encoder, staged / TRANSFORMER_SUBDIR, tagger.transformer)
+        state = {name: t.detach().cpu().contiguous() for name, t in without_transformer(tagger.state_dict()).items()}
         state = compact_state(state)
         meta = {
             "format_version": str(FORMAT_VERSION),
@@ -160,6 +160,7 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
         if not (directory / name).is_file():
             raise ModelError(f"{directory}: not a slotfill model directory ({name} is missing)")
     meta, shapes = _read_weights(directory / WEIGHTS_FILE)
+    shapes = current_names(shapes)  # weights saved by 0.4 have the names of then
     version = meta.get("format_version")
     if version not in READABLE_VERSIONS:
         raise ModelError(
@@ -168,18 +169,22 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
         )
     check_digests(directory, meta.get("sha256"), directory / WEIGHTS_FILE)
     config, vocab, gazetteers = read_model_files(directory)
-    word_features = None
-    features = config.model.encoder_features
+    transformer_features = None
+    features = config.model.transformer
     if features is not None:  # a fine-tuned encoder is read as a frozen one is: its trained weights are in encoder/
-        word_features = load_pretrained_words(
-            directory / ENCODER_SUBDIR, features.pooling, device, half=features.mode == "frozen", layers=features.layers
+        transformer_features = load_transformer_features(
+            directory / TRANSFORMER_SUBDIR,
+            features.pooling,
+            device,
+            half=features.mode == "frozen",
+            layers=features.layers,
         )
-    encoder_size = word_features.size if word_features is not None else 0
+    encoder_size = transformer_features.size if transformer_features is not None else 0
     with torch.device("meta"), uninitialised():
         planned = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)
     _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)
     try:
-        state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
+        state = current_names(load_file(str(directory / WEIGHTS_FILE), device="cpu"))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
     with uninitialised():
@@ -189,5 +194,5 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
     metrics, temperature = read_metrics(directory), read_temperature(directory)
     rejection = read_rejection(directory, vocab, config.out_of_scope.intent)
     return LoadedModel(
-        config, vocab, tagger, metrics, device, gazetteers, temperature, threads, word_features, rejection
+        config, vocab, tagger, metrics, device, gazetteers, temperature, threads, transformer_features, rejection
     )

@@ -32,7 +32,7 @@ from slotfill.text.tokenise import TOKENISATION
 # (and the encoder's source, which the model's own encoder replaces)
 TRAINING_ONLY = (
     "dropout", "gazetteer_dropout", "embedding.word_dropout", "embedding.word_dropout_chars", "intent.loss_weight",
-    "encoder.dropout", "context.dropout", "encoder_features.source", "encoder_features.mode", "encoder_features.lr", "encoder_features.warmup",
+    "encoder.dropout", "context.dropout", "transformer.source", "transformer.mode", "transformer.lr", "transformer.warmup",
 )  # fmt: skip
 
 
@@ -57,7 +57,7 @@ def _flat(section: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # the optional sections of `model`, as people name what they add: one set on one side only is the difference
-OPTIONAL_INPUTS = {"encoder_features": "a pretrained encoder", "embedding.pretrained": "pretrained word vectors"}
+OPTIONAL_INPUTS = {"transformer": "a transformer", "embedding.vectors": "word vectors"}
 
 
 def first_difference(model: Config, config: Config) -> str | None:
@@ -102,11 +102,11 @@ def start_from(model_dir: Path, config: Config) -> tuple[Config, Start]:
         )
     else:
         gazetteers = None
-    if loaded.word_features is not None and config.model.encoder_features is not None:
-        features = config.model.encoder_features.model_copy(
-            update={"source": str(loaded.word_features.directory.resolve())}
+    if loaded.transformer_features is not None and config.model.transformer is not None:
+        features = config.model.transformer.model_copy(
+            update={"source": str(loaded.transformer_features.directory.resolve())}
         )
-        config = config.model_copy(update={"model": config.model.model_copy(update={"encoder_features": features})})
+        config = config.model_copy(update={"model": config.model.model_copy(update={"transformer": features})})
     state = {name: tensor.detach().clone() for name, tensor in loaded.tagger.state_dict().items()}
     return config, Start(Path(model_dir), loaded.vocab, gazetteers, state)
 

@@ -142,7 +142,7 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     dev = None
     if run.dev is not None:
         metrics = evaluate_examples(
-            TorchDecoder(run.kept, run.device, word_features=run.word_features),
+            TorchDecoder(run.kept, run.device, transformer_features=run.transformer_features),
             run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers,
         )  # fmt: skip
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
@@ -155,7 +155,7 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     if improved:
         progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
         if run.world.is_main:  # every rank has the same weights and dev scores: one writes
-            encoder = run.word_features.directory if run.word_features is not None else None
+            encoder = run.transformer_features.directory if run.transformer_features is not None else None
             metrics = {"best_epoch": epoch, "dev": dev}
             save_model(run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, metrics, encoder)
     else:
@@ -185,8 +185,8 @@ def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     """What _finish does on rank 0; returns the test metrics."""
     progress, settings = run.progress, run.config.training
     loaded = load_model(run.model_dir, run.device)
-    if loaded.word_features is not None:  # the dev sentences are tagged once per temperature: encoded once
-        loaded.word_features.cache = {}
+    if loaded.transformer_features is not None:  # the dev sentences are tagged once per temperature: encoded once
+        loaded.transformer_features.cache = {}
     best = loaded.decoder
     calibration: dict[str, Any] = {"temperature": 1.0}
     if run.dev is not None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import config_from_dict, load_config
-from slotfill.data import datasets
+from slotfill.data import datasets, downloads
 from slotfill.data.splits import read_splits
 from slotfill.errors import DataError
 
@@ -122,11 +122,11 @@ def test_download_verifies_every_file_and_appears_whole(
 ) -> None:
     url, _ = server
     root, checksums = published
-    target = datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+    target = downloads.download("datasets", "tiny", tmp_path / "data", url=url, checksums=checksums)
     assert target == tmp_path / "data" / "tiny"
     for key in checksums:
         assert (target / key.removeprefix("tiny/")).read_bytes() == (root / key).read_bytes()
-    assert datasets.is_complete("tiny", tmp_path / "data", checksums)
+    assert downloads.is_complete("datasets", "tiny", tmp_path / "data", checksums)
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["tiny"]  # no staging directory left
 
 
@@ -139,7 +139,7 @@ def test_a_bad_file_or_a_dropped_connection_leaves_nothing(
     setattr(handler, fault, "tiny/dev/seq.out")
     message = "the file's sha256 is not the registry's" if fault == "corrupt" else "cannot download"
     with pytest.raises(DataError, match=message) as error:
-        datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path / "data", url=url, checksums=checksums)
     assert str(error.value).startswith(f"{url}/tiny/dev/seq.out: ") and "\n" not in str(error.value)
     assert list((tmp_path / "data").iterdir()) == []  # the dataset directory appears whole or not at all
 
@@ -149,11 +149,11 @@ def test_an_existing_dataset_survives_a_failed_download(
 ) -> None:
     url, handler = server
     _, checksums = published
-    datasets.download("tiny", tmp_path, base_url=url, checksums=checksums)
+    downloads.download("datasets", "tiny", tmp_path, url=url, checksums=checksums)
     before = {p: p.read_bytes() for p in (tmp_path / "tiny").rglob("*") if p.is_file()}
     handler.die = "tiny/test/label"
     with pytest.raises(DataError):
-        datasets.download("tiny", tmp_path, base_url=url, checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path, url=url, checksums=checksums)
     assert {p: p.read_bytes() for p in (tmp_path / "tiny").rglob("*") if p.is_file()} == before
 
 
@@ -164,20 +164,20 @@ def test_offline_names_the_url_and_suggests_from(published: tuple[Path, dict[str
         DataError,
         match=r"http://127.0.0.1:9/tiny/train/seq.in: cannot download .*slotfill data download tiny --from DIR",
     ):
-        datasets.download("tiny", tmp_path, base_url=dead, checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path, url=dead, checksums=checksums)
 
 
 def test_from_a_local_copy_goes_through_the_same_verification(
     published: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     root, checksums = published
-    target = datasets.download("tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
+    target = downloads.download("datasets", "tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
     assert (target / "train" / "seq.in").read_bytes() == (root / "tiny" / "train" / "seq.in").read_bytes()
     changed = tmp_path / "changed"
     shutil.copytree(root / "tiny", changed)
     (changed / "test" / "label").write_text("atis_flight\n")
     with pytest.raises(DataError, match=r"changed/test/label: its sha256 is not the registry's"):
-        datasets.download("tiny", tmp_path / "other", source=changed, checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path / "other", source=changed, checksums=checksums)
     assert not (tmp_path / "other" / "tiny").exists()
 
 
@@ -240,7 +240,7 @@ def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
         block = XSID_SENTENCES.get(language, XSID_SENTENCES["de"])
         (source / path).write_text("\n".join([block] * 5), encoding="utf-8")
         checksums[f"xsid/{path}"] = hashlib.sha256((source / path).read_bytes()).hexdigest()
-    where = datasets.download("xsid", tmp_path / "d", source=source, checksums=checksums)
+    where = downloads.download("datasets", "xsid", tmp_path / "d", source=source, checksums=checksums)
     lines = (where / "ja" / "train.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4 and len((where / "ja" / "dev.jsonl").read_text().splitlines()) == 1
     record = json.loads(lines[0])
@@ -260,7 +260,7 @@ def test_xsid_is_verified_then_converted_to_spans(tmp_path: Path) -> None:
     (source / "de.test.conll").write_text("1\tonly\ttwo\n", encoding="utf-8")
     checksums["xsid/de.test.conll"] = hashlib.sha256((source / "de.test.conll").read_bytes()).hexdigest()
     with pytest.raises(DataError, match=r"expected 4 tab-separated columns"):
-        datasets.download("xsid", tmp_path / "e", source=source, checksums=checksums)
+        downloads.download("datasets", "xsid", tmp_path / "e", source=source, checksums=checksums)
     assert not (tmp_path / "e" / "xsid").exists()  # nothing half-written
 
 
@@ -277,17 +277,17 @@ def test_dstc8_is_verified_from_a_checkout_and_laid_out_by_domain(tmp_path: Path
         (checkout / path).parent.mkdir(parents=True, exist_ok=True)
         (checkout / path).write_text(json.dumps(turns), encoding="utf-8")
         checksums[f"dstc8/{path}"] = hashlib.sha256((checkout / path).read_bytes()).hexdigest()
-    where = datasets.download("dstc8", tmp_path / "d", source=checkout, checksums=checksums)
+    where = downloads.download("datasets", "dstc8", tmp_path / "d", source=checkout, checksums=checksums)
     (example,) = read_split(where / "Homes_1" / "train_4.json")
     assert (example.tokens, example.tags, example.context.requested_slots) == (
         ("to", "homes"),
         ("O", "B-to"),
         ("to",),
     )
-    assert datasets.is_complete("dstc8", tmp_path / "d", checksums)
+    assert downloads.is_complete("datasets", "dstc8", tmp_path / "d", checksums)
     (checkout / datasets.SOURCES["dstc8"].files[0]).write_text("[]")
     with pytest.raises(DataError, match="its sha256 is not the registry's"):
-        datasets.download("dstc8", tmp_path / "e", source=checkout, checksums=checksums)
+        downloads.download("datasets", "dstc8", tmp_path / "e", source=checkout, checksums=checksums)
 
 
 def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utterances(tmp_path: Path) -> None:
@@ -309,7 +309,7 @@ def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utte
     checksums = {
         "clinc150/data/data_full.json": hashlib.sha256((checkout / "data" / "data_full.json").read_bytes()).hexdigest()
     }
-    where = datasets.download("clinc150", tmp_path / "d", source=checkout, checksums=checksums)
+    where = downloads.download("datasets", "clinc150", tmp_path / "d", source=checkout, checksums=checksums)
     test = read_split(where / "test.jsonl")
     assert [(list(e.tokens), e.intent, list(e.tags)) for e in test] == [
         (["say", "hi", "in", "german"], "translate", ["O"] * 4),
@@ -317,12 +317,13 @@ def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utte
         (["play", "a", "song"], "oos", ["O"] * 3),
     ]
     assert [e.intent for e in read_split(where / "train.jsonl")] == ["balance", "translate", "oos"]
-    the_file = datasets.download(
-        "clinc150", tmp_path / "f", source=checkout / "data" / "data_full.json", checksums=checksums
+    the_file = downloads.download(
+        "datasets", "clinc150", tmp_path / "f", source=checkout / "data" / "data_full.json", checksums=checksums
     )
     assert read_split(the_file / "test.jsonl") == test  # --from the file itself, not only a checkout
     with pytest.raises(DataError, match=r"other\.json: a file; --from takes a copy of clinc150: a directory with"):
-        datasets.download(
+        downloads.download(
+            "datasets",
             "clinc150",
             tmp_path / "g",
             source=shutil.copy(checkout / "data" / "data_full.json", tmp_path / "other.json"),
@@ -333,7 +334,7 @@ def test_clinc150_is_verified_then_converted_to_spans_with_its_out_of_scope_utte
         (checkout / "data" / "data_full.json").read_bytes()
     ).hexdigest()
     with pytest.raises(DataError, match=r"data_full.json: test\[1\]: expected \[text, intent\]"):
-        datasets.download("clinc150", tmp_path / "e", source=checkout, checksums=checksums)
+        downloads.download("datasets", "clinc150", tmp_path / "e", source=checkout, checksums=checksums)
     assert not (tmp_path / "e" / "clinc150").exists()  # nothing half-written
 
 
@@ -373,7 +374,7 @@ def test_a_hostile_mirror_is_stopped_in_time_and_space(
     monkeypatch.setattr(datasets, "DEADLINE_S", 1.0 if hostile == "trickle" else 60.0)
     _, checksums = published
     with pytest.raises(DataError, match=re.escape(message)):
-        datasets.download("tiny", tmp_path / "data", base_url=url, checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path / "data", url=url, checksums=checksums)
     assert not (tmp_path / "data").exists() or list((tmp_path / "data").iterdir()) == []
 
 
@@ -385,7 +386,7 @@ def test_a_huge_local_copy_is_refused_before_it_is_copied(
     with sparse.open("r+b") as handle:
         handle.truncate(3 << 30)  # 3 GB that take no room
     with pytest.raises(DataError, match="3,221,225,472 bytes, more than any published tiny file"):
-        datasets.download("tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
+        downloads.download("datasets", "tiny", tmp_path / "data", source=root / "tiny", checksums=checksums)
 
 
 def test_sigterm_during_a_download_leaves_no_staging_directory(

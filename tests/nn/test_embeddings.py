@@ -90,7 +90,7 @@ def vector_model(join: str, dim: int = 2, **embedding: float) -> tuple[Vocab, ob
     vocab = Vocab.build(EXAMPLES).with_vectors(VECTOR_WORDS, 2)
     config = ModelConfig.model_validate(
         {
-            "embedding": {"dim": dim, "pretrained": {"source": "unused.txt", "join": join}, **embedding},
+            "embedding": {"dim": dim, "vectors": {"source": "unused.txt", "join": join}, **embedding},
             "chars": {"enabled": False},
             "encoder": {"hidden_size": 4},
         }
@@ -137,8 +137,8 @@ def test_vectors_are_frozen_and_join_init_needs_their_width() -> None:
     vocab, tagger = vector_model("concat", word_dropout=0.5)
     corpus = encode([e.tokens for e in EXAMPLES], vocab, GazetteerSet(), EXAMPLES)
     tagger.train().loss(corpus.collate([corpus[0]])).backward()
-    assert "word_input.pretrained" not in dict(tagger.named_parameters())
-    assert torch.equal(tagger.word_input.pretrained[2:], VECTOR_TABLE)
+    assert "word_input.vectors" not in dict(tagger.named_parameters())
+    assert torch.equal(tagger.word_input.vectors[2:], VECTOR_TABLE)
     try:
         vector_model("init", dim=3)
     except ValueError as error:
@@ -151,7 +151,7 @@ def test_the_word_input_tables_hold_every_choice_the_config_offers() -> None:
     from typing import get_args
 
     from slotfill.choices import EMBEDDING_KINDS, VECTOR_JOINS
-    from slotfill.config import EmbeddingConfig, PretrainedConfig
+    from slotfill.config import EmbeddingConfig, VectorsConfig
 
     assert (
         sorted(WORD_INPUTS)
@@ -159,9 +159,23 @@ def test_the_word_input_tables_hold_every_choice_the_config_offers() -> None:
         == sorted(get_args(EmbeddingConfig.model_fields["kind"].annotation))
     )
     assert (
-        sorted(VECTOR_JOIN)
-        == sorted(VECTOR_JOINS)
-        == sorted(get_args(PretrainedConfig.model_fields["join"].annotation))
+        sorted(VECTOR_JOIN) == sorted(VECTOR_JOINS) == sorted(get_args(VectorsConfig.model_fields["join"].annotation))
     )
     for kind, built in WORD_INPUTS.items():
         assert built.kind == kind and word_input(kind, 5, 7, 4).kind == kind
+
+
+def test_weights_named_as_04_named_them_are_read_under_the_current_names() -> None:
+    from slotfill.nn.tagger import current_names
+
+    saved = {
+        "word_input.pretrained": 1, "pretrained.model.embeddings.word_embeddings.weight": 2,
+        "module.pretrained.pooling": 3, "module.word_input.pretrained": 4, "encoder.rnn.weight_ih_l0": 5,
+        "word_input.table.weight": 6, "n_averaged": 7, "char_encoder.conv.weight": 8,
+    }  # fmt: skip
+    assert current_names(saved) == {
+        "word_input.vectors": 1, "transformer.model.embeddings.word_embeddings.weight": 2,
+        "module.transformer.pooling": 3, "module.word_input.vectors": 4, "encoder.rnn.weight_ih_l0": 5,
+        "word_input.table.weight": 6, "n_averaged": 7, "char_cnn.conv.weight": 8,
+    }  # fmt: skip
+    assert current_names(current_names(saved)) == current_names(saved)

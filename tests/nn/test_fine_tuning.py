@@ -1,4 +1,4 @@
-"""A pretrained encoder fine-tuned with the tagger (model.encoder_features.mode: fine_tuned): its own
+"""A pretrained encoder fine-tuned with the tagger (model.transformer.mode: fine_tuned): its own
 learning rate and warm-up, its trained weights saved in the model's encoder/ folder, the same
 features in training and tagging, interruption and --init-from as for any run."""
 
@@ -19,10 +19,10 @@ from slotfill.data.formats import read_split
 from slotfill.errors import ConfigError
 from slotfill.evaluation.evaluate import evaluate_examples
 from slotfill.features.wordpieces import POOLED_PIECES, PieceWindow, sentence_pieces, window_groups
-from slotfill.nn.pretrained import load_pretrained_words
+from slotfill.nn.transformer import load_transformer_features
 from slotfill.predict import Predictor
 from slotfill.store.model_dir import load_model
-from slotfill.training.run_state import warmup_then_decay
+from slotfill.training.builders import warmup_then_decay
 
 from ..conftest import DEMO, FINE_TUNED_DATA, fine_tuned_config, tiny_config
 
@@ -30,12 +30,12 @@ CPU = torch.device("cpu")
 
 
 def test_a_fine_tuned_encoder_has_its_learning_rate_and_warm_up_and_a_frozen_one_none() -> None:
-    config = config_from_dict({"model": {"encoder_features": {"source": "x", "mode": "fine_tuned"}}})
-    assert (config.model.encoder_features.lr, config.model.encoder_features.warmup) == (5e-5, 0.1)
+    config = config_from_dict({"model": {"transformer": {"source": "x", "mode": "fine_tuned"}}})
+    assert (config.model.transformer.lr, config.model.transformer.warmup) == (5e-5, 0.1)
     again = config_from_dict(json.loads(json.dumps(config.model_dump(mode="json"))))
     assert again == config  # a saved config reads back as it was
-    with pytest.raises(ConfigError, match=r"model.encoder_features: .*lr is read only with mode: fine_tuned"):
-        config_from_dict({"model": {"encoder_features": {"source": "x", "lr": 1e-4}}})
+    with pytest.raises(ConfigError, match=r"model.transformer: .*lr is read only with mode: fine_tuned"):
+        config_from_dict({"model": {"transformer": {"source": "x", "lr": 1e-4}}})
     # up over 3 steps (the first already moves), then down to 0 at step 10
     assert [round(warmup_then_decay(3, 10)(step), 4) for step in range(11)] == [
         0.25, 0.5, 0.75, 1.0, 0.8571, 0.7143, 0.5714, 0.4286, 0.2857, 0.1429, 0.0,
@@ -47,7 +47,7 @@ def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path
 
     run = build_run(fine_tuned_config(encoder_folder, lr=2e-4, warmup=0.5), Path("unused"))
     tagger_group, encoder_group = run.optimizer.param_groups
-    encoder = {id(p) for p in run.tagger.pretrained.parameters()}
+    encoder = {id(p) for p in run.tagger.transformer.parameters()}
     assert {id(p) for p in encoder_group["params"]} == encoder and encoder
     assert not encoder & {id(p) for p in tagger_group["params"]}
     assert len(tagger_group["params"]) + len(encoder_group["params"]) == len(list(run.tagger.parameters()))
@@ -61,7 +61,7 @@ def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path
 def test_training_and_tagging_compute_the_same_features(encoder_folder: Path) -> None:
     """The batch of a training step (every window at once, padded to the longest) and the
     batch-invariant groups of tagging give a sentence the same features."""
-    words = load_pretrained_words(encoder_folder, "mean", CPU, half=False)
+    words = load_transformer_features(encoder_folder, "mean", CPU, half=False)
     sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
     windows = [words.reader.windows(tokens) for tokens in sentences]
     arrays = sentence_pieces(windows, "mean", words.reader.pieces.pad_id)
@@ -97,7 +97,7 @@ def test_fine_tuning_trains_the_encoder_and_the_model_carries_it(
     assert not [name for name in load_file(str(model / "model.safetensors")) if name.startswith("pretrained.")]
     moved = shutil.copytree(model, tmp_path / "elsewhere")
     loaded = load_model(moved, CPU)
-    assert loaded.tagger.pretrained is None  # tagging reads the features, as for a frozen encoder
+    assert loaded.tagger.transformer is None  # tagging reads the features, as for a frozen encoder
     # the dev scores of the best epoch, computed in training with the encoder being trained, are
     # the loaded model's: the weights saved are the ones evaluated, and read back to the last bit
     metrics = json.loads((model / "metrics.json").read_text())
@@ -143,12 +143,12 @@ def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
     config = (
         fine_tuned_config(encoder_folder)
         if mode == "fine_tuned"
-        else tiny_config(model={"encoder_features": {"source": "all-minilm-l6-v2"}}, data=FINE_TUNED_DATA)
+        else tiny_config(model={"transformer": {"source": "all-minilm-l6-v2"}}, data=FINE_TUNED_DATA)
     )  # a source the model's encoder replaces: not even downloaded here
     config, start = start_from(fine_tuned_run, config)
-    assert config.model.encoder_features.source == str((fine_tuned_run / "model" / "encoder").resolve())
+    assert config.model.transformer.source == str((fine_tuned_run / "model" / "encoder").resolve())
     run = build_run(config, tmp_path / "run", start=start)
-    encoder = run.tagger.pretrained if mode == "fine_tuned" else run.word_features.encoder
+    encoder = run.tagger.transformer if mode == "fine_tuned" else run.transformer_features.encoder
     trained = load_file(str(fine_tuned_run / "model" / "encoder" / "model.safetensors"))
     assert all(torch.equal(tensor, trained[name]) for name, tensor in encoder.model.state_dict().items())
 
@@ -184,7 +184,7 @@ def test_a_model_with_an_encoder_grows_its_lists_resolves_values_and_is_annotate
     from ..conftest import gazetteer_config
 
     features = {"source": str(encoder_folder), "mode": "fine_tuned", "lr": 1e-3}
-    config = gazetteer_config(model={"encoder_features": features}, training={"epochs": 1}, data=FINE_TUNED_DATA)
+    config = gazetteer_config(model={"transformer": features}, training={"epochs": 1}, data=FINE_TUNED_DATA)
     train(config, tmp_path / "run")
     grown = [GazetteerUpdate.from_spec(f"city={DEMO.parent / 'gazetteers' / 'new_cities.txt'}")]
     predictor = Predictor.load(tmp_path / "run", "cpu", gazetteers=grown)

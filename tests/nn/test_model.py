@@ -65,5 +65,5 @@ def test_without_chars_or_intents() -> None:
     batch, vocab = batch_and_vocab()
     config = ModelConfig.model_validate({"chars": {"enabled": False}, "intent": {"enabled": False}})
     tagger = build_tagger(config, vocab, 0)
-    assert tagger.char_encoder is None and tagger.intent_head is None
+    assert tagger.char_cnn is None and tagger.intent_head is None
     assert decode(tagger, batch).intent_ids is None

@@ -46,7 +46,7 @@ def vectors_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("vectors")
     source = write_vectors(tmp / "glove.demo.8d.txt")
     config = tiny_config(
-        model={"embedding": {"dim": 16, "word_dropout": 0.2, "pretrained": {"source": str(source), "max_words": 5000}}},
+        model={"embedding": {"dim": 16, "word_dropout": 0.2, "vectors": {"source": str(source), "max_words": 5000}}},
         training={"epochs": 2},
     )
     train(config, tmp / "run")
@@ -63,7 +63,7 @@ def test_the_model_keeps_its_vectors_as_float16_and_needs_no_source(
     source.rename(source.with_suffix(".gone"))  # the source is not read again
     try:
         with safe_open(str(moved / "model.safetensors"), framework="np") as weights:
-            table = weights.get_tensor("word_input.pretrained")
+            table = weights.get_tensor("word_input.vectors")
         vocab = json.loads((moved / "vocab.json").read_text(encoding="utf-8"))
         assert table.dtype == np.float16 and table.shape == (len(vocab["vectors"]["words"]), 8)
         assert vocab["vectors"]["dim"] == 8 and set(UNSEEN) <= set(vocab["vectors"]["words"])
@@ -142,7 +142,7 @@ def test_a_run_with_vectors_resumes_exactly_and_never_rereads_them(tmp_path: Pat
     source = write_vectors(tmp_path / "glove.txt")
     config = tiny_config(
         data={"train": "dev", "dev": "test", "test": None},
-        model={"embedding": {"dim": 16, "word_dropout": 0.2, "pretrained": {"source": str(source)}}},
+        model={"embedding": {"dim": 16, "word_dropout": 0.2, "vectors": {"source": str(source)}}},
         training={"epochs": 3, "ema_decay": 0.99},
     )
     train(config, tmp_path / "whole")
@@ -171,7 +171,7 @@ def test_every_join_exports_with_the_same_parses(join: str, tmp_path: Path) -> N
     from slotfill.store.model_dir import save_model
 
     vectors = read_vectors(write_vectors(tmp_path / "glove.txt"))
-    config = tiny_config(model={"embedding": {"dim": 8, "pretrained": {"source": "glove.txt", "join": join}}})
+    config = tiny_config(model={"embedding": {"dim": 8, "vectors": {"source": "glove.txt", "join": join}}})
     vocab = Vocab.build(read_split(DEMO / "dev")).with_vectors(vectors.words, vectors.dim)
     torch.manual_seed(3)
     tagger = build_tagger(config.model, vocab, 0)

@@ -75,7 +75,7 @@ def test_courtesy_words_are_outside_every_slot() -> None:
 def test_courtesies_are_added_only_to_data_that_says_them(caplog: pytest.LogCaptureFixture) -> None:
     """The courtesies are English: a German or Japanese training set gets none (and a warning)."""
     from slotfill.training.augment import speaks_courtesies
-    from slotfill.training.run_state import _augmentation
+    from slotfill.training.builders import augmentation as _augmentation
 
     from ..conftest import tiny_config
 

