@@ -48,8 +48,12 @@ LR_SCHEDULES = ("constant", "linear")
 OUT_OF_SCOPE_LABEL = "oos"  # the default intent label of out-of-scope utterances (CLINC150's; out_of_scope.intent)
 REJECTIONS = ("distance", "confidence", "class")
 REJECTION_REASONS = ("out_of_scope", "ambiguous")  # a rejected parse's `rejected`
-# what early stopping watches on dev: a metric (higher is better) or the dev loss (lower is better)
-MONITORS = ("slot_f1", "intent_accuracy", "sentence_accuracy", "loss")
+# the scores of a parse (higher is better): what early stopping can watch on dev (or the dev loss,
+# lower is better), and what `info` and the training curves show
+SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")
+MONITORS = (*SCORES, "loss")
+# the metrics train, cv and the report lead with (evaluate adds the rejection's beside intent_accuracy)
+HEADLINE_METRICS = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy")
 BUILTIN_GAZETTEERS = ("city", "airport", "airport_code", "state")
 # slot values (docs/values.md): the resolvers a `values:` rule can name (also "entry:LIST"),
 # and the rules a config without a `values:` section gets; first matching pattern wins

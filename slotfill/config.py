@@ -50,6 +50,7 @@ from slotfill.choices import (
 )
 from slotfill.errors import ConfigError
 from slotfill.files import download_dir
+from slotfill.options import BATCH_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ class TrainingConfig(Section):
     monitor: Literal[MONITORS] = "slot_f1"  # type: ignore[valid-type]  # what picks the best epoch on dev
     lr_schedule: Literal[LR_SCHEDULES] = "constant"  # type: ignore[valid-type]  # linear: decay to 0 at the last epoch
     ema_decay: float = Field(0.0, ge=0.0, lt=1.0)  # > 0: evaluate and keep a moving average of the weights
-    eval_batch_size: int = Field(256, ge=1)
+    eval_batch_size: int = Field(BATCH_SIZE, ge=1)
     # probability of replacing a training slot value by another value of its gazetteer (each epoch anew)
     substitution: float = Field(0.0, ge=0.0, le=1.0)
     # probability of adding a courtesy ("please", "thanks", "hi", ...) at a training sentence's start or end

@@ -8,7 +8,7 @@ RUN_DIR/
 
 exported model directory (slotfill export; run by onnxruntime, no torch):
     model.onnx  export.json (format version, CRF scores)  config.yaml  vocab.json  gazetteers/  metrics.json
-    encoder/model.onnx  encoder/tokenizer.json   (a model with a pretrained encoder: its graph and word pieces)
+    encoder/model.onnx  encoder/tokenizer.json   (a model with a transformer: its graph and word pieces)
 
 downloaded vectors (slotfill vectors download; slotfill's own vectors format):
     words.txt (one word a line)  vectors.npy (N, D) float32

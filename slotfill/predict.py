@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from slotfill.data.context import NO_CONTEXT, Context, context_from_json
 from slotfill.decoding.tagging import Tagged, tag_token_lists
@@ -18,7 +18,8 @@ from slotfill.errors import ConfigError
 from slotfill.export.loading import load_any_model
 from slotfill.features.gazetteer import GazetteerUpdate
 from slotfill.features.patterns import PatternSet
-from slotfill.options import Limits, ParseOptions, PredictorOptions
+from slotfill.options import BATCH_SIZE, Limits, ParseOptions, PredictorOptions
+from slotfill.parses import Parse, ParseError, Slot
 from slotfill.store.info import describe, slot_types
 from slotfill.text import bio
 from slotfill.text.tokenise import Token, tokenise
@@ -47,7 +48,7 @@ class Predictor:
     def __init__(
         self,
         loaded: Model,
-        batch_size: int = 256,
+        batch_size: int = BATCH_SIZE,
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
         values: bool = True,
@@ -69,7 +70,7 @@ class Predictor:
         cls,
         model_dir: Path,
         device: str = "auto",
-        batch_size: int = 256,
+        batch_size: int = BATCH_SIZE,
         gazetteers: Iterable[GazetteerUpdate] = (),
         limits: Limits = Limits(),
         threads: int | None = None,
@@ -165,7 +166,7 @@ class Predictor:
         a bad text is a ConfigError naming `where`."""
         return reference_time(now, self.timezone, where)
 
-    def add_values(self, parsed: dict[str, Any], now: datetime) -> dict[str, Any]:
+    def add_values(self, parsed: Parse, now: datetime) -> Parse:
         """`parsed` with each resolvable slot's `value` and the parse's `frame` (docs/values.md)."""
         if self.values is None or "slots" not in parsed:
             return parsed
@@ -190,39 +191,25 @@ class Predictor:
                 with_values[key] = item
             if key == ("low_confidence" if "low_confidence" in parsed else "slots"):
                 with_values["frame"] = frame
-        return with_values
+        return cast(Parse, with_values)  # the keys of `parsed`, in order, with `frame` after the slots
 
-    def parse(
-        self,
-        text: str,
-        *,
-        context: ContextLike = None,
-        alternatives: int = 0,
-        min_confidence: float = 0.0,
-        min_intent_confidence: float | None = None,
-        now: str | datetime | None = None,
-        values: bool = True,
-    ) -> dict[str, Any]:
-        """One text, exactly as given (`parse_many` also drops a line ending); `context` and `now`
-        as in `parse_many`."""
-        options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
-        return next(self._parse_chunk([text], options, self._now_for(values, now), [as_context(context)]))
+    def parse(self, text: str, *, context: ContextLike = None, **options: Any) -> Parse | ParseError:
+        """One text, exactly as given (`parse_many` also drops a line ending); `context` and the
+        `options` (alternatives, min_confidence, min_intent_confidence, now, values) as in `parse_many`."""
+        chosen = ParseOptions(**options)
+        return next(self._parse_chunk([text], chosen, self._now_for(chosen), [as_context(context)]))
 
-    def _now_for(self, values: bool, now: str | datetime | None) -> datetime | None:
-        return self.reference_time(now) if values and self.values is not None else None
+    def _now_for(self, options: ParseOptions) -> datetime | None:
+        return self.reference_time(options.now) if options.values and self.values is not None else None
 
     def parse_many(
         self,
         texts: Iterable[str],
         chunk_size: int | None = None,
         *,
-        alternatives: int = 0,
-        min_confidence: float = 0.0,
-        min_intent_confidence: float | None = None,
-        now: str | datetime | None = None,
-        values: bool = True,
         contexts: Iterable[ContextLike] | None = None,
-    ) -> Iterator[dict[str, Any]]:
+        **options: Any,
+    ) -> Iterator[Parse | ParseError]:
         """Parse a stream of texts chunk by chunk (constant memory), yielding in input order.
 
         `contexts`, one per text (None: none), is the dialogue state each text answers: a
@@ -231,37 +218,26 @@ class Predictor:
         them; a slot it does not know, or any context given to a model trained without, is left
         out of the parse with a `warnings` entry (and one logged warning), never an error.
 
-        Slot values resolve against `now` (ISO 8601 text or datetime, read in the predictor's
-        time zone when it has no offset; None: the time of this call), the same for the whole
-        stream; `values=False` leaves them out (as does a predictor made with `values=False`).
-
+        `options` are those of slotfill.options.ParseOptions (defaults and bounds there):
         `alternatives` k > 0 adds the k best intents and tag sequences; slots below
         `min_confidence` move from `slots` to `low_confidence`. An utterance outside the model's
         intents is rejected: `intent` null and `rejected` its reason ("out_of_scope",
         "ambiguous"), its slots kept; `min_intent_confidence` replaces the model's threshold
         (None: the model's, fitted on dev; 0: none, only the out-of-scope class rejects).
+        Slot values resolve against `now` (ISO 8601 text or datetime, read in the predictor's
+        time zone when it has no offset; None: the time of this call), the same for the whole
+        stream; `values=False` leaves them out (as does a predictor made with `values=False`).
         A line ending ("\n", "\r\n") is not part of a text: `parse_many(open(path))` gives what
         `slotfill predict --input path` prints."""
         turns = zip(texts, contexts if contexts is not None else itertools.repeat(None))
-        yield from self.parse_turns(
-            turns, chunk_size, alternatives=alternatives, min_confidence=min_confidence,
-            min_intent_confidence=min_intent_confidence, now=now, values=values,
-        )  # fmt: skip
+        yield from self.parse_turns(turns, chunk_size, **options)
 
     def parse_turns(
-        self,
-        turns: Iterable[tuple[str, ContextLike]],
-        chunk_size: int | None = None,
-        *,
-        alternatives: int = 0,
-        min_confidence: float = 0.0,
-        min_intent_confidence: float | None = None,
-        now: str | datetime | None = None,
-        values: bool = True,
-    ) -> Iterator[dict[str, Any]]:
+        self, turns: Iterable[tuple[str, ContextLike]], chunk_size: int | None = None, **options: Any
+    ) -> Iterator[Parse | ParseError]:
         """`parse_many` of dialogue turns: (text, context) pairs, read as they come."""
-        options = ParseOptions(alternatives, min_confidence, min_intent_confidence)
-        reference = self._now_for(values, now)
+        chosen = ParseOptions(**options)
+        reference = self._now_for(chosen)
         chunk_size = chunk_size or self.chunk_size
         chunk: list[str] = []
         chunk_contexts: list[Context] = []
@@ -269,14 +245,14 @@ class Predictor:
             chunk.append(text[:-2] if text.endswith("\r\n") else text.removesuffix("\n"))
             chunk_contexts.append(as_context(context))
             if len(chunk) == chunk_size:
-                yield from self._parse_chunk(chunk, options, reference, chunk_contexts)
+                yield from self._parse_chunk(chunk, chosen, reference, chunk_contexts)
                 chunk, chunk_contexts = [], []
         if chunk:
-            yield from self._parse_chunk(chunk, options, reference, chunk_contexts)
+            yield from self._parse_chunk(chunk, chosen, reference, chunk_contexts)
 
     def _parse_chunk(
         self, texts: list[str], options: ParseOptions, now: datetime | None, contexts: list[Context]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Parse | ParseError]:
         """Parses in input order; a text over the limits gets `{"error": ...}` in its place."""
         decoding = Decoding(self.loaded.temperature, options.alternatives, rejection=self._rejection(options))
         checked = [self._tokens_within_limits(text) for text in texts]
@@ -330,7 +306,7 @@ class Predictor:
             log.warning("%s", warning)
         return warning
 
-    def _parsed(self, text: str, tokens: list[Token], result: Tagged, options: ParseOptions) -> dict[str, Any]:
+    def _parsed(self, text: str, tokens: list[Token], result: Tagged, options: ParseOptions) -> Parse:
         min_confidence = options.min_confidence
         slots = [
             {**slot, "confidence": round(confidence, 4)}
@@ -339,8 +315,12 @@ class Predictor:
         tags = result.tags
         if len(self.gazetteers.patterns):  # extractors fill their slot where the model found none
             slots, tags = _with_extracted(text, tokens, slots, tags, self.gazetteers.patterns)
-        parsed: dict[str, Any] = {"text": text, "tokens": [t.text for t in tokens], "tags": tags}
-        parsed["slots"] = [slot for slot in slots if slot["confidence"] >= min_confidence]
+        parsed: Parse = {
+            "text": text,
+            "tokens": [t.text for t in tokens],
+            "tags": tags,
+            "slots": [slot for slot in slots if slot["confidence"] >= min_confidence],
+        }
         if min_confidence > 0:
             parsed["low_confidence"] = [slot for slot in slots if slot["confidence"] < min_confidence]
         if self.has_intent:
@@ -361,8 +341,8 @@ class Predictor:
 
 
 def _with_extracted(
-    text: str, tokens: list[Token], slots: list[dict[str, Any]], tags: list[str], patterns: PatternSet
-) -> tuple[list[dict[str, Any]], list[str]]:
+    text: str, tokens: list[Token], slots: list[Slot], tags: list[str], patterns: PatternSet
+) -> tuple[list[Slot], list[str]]:
     """The slots and tags with each extractor pattern's matches that overlap no slot: a slot of
     confidence 1 over the match's characters, its tokens tagged B-/I- (slotfill.features.patterns)."""
     taken = [(slot["start"], slot["end"]) for slot in slots]
@@ -378,10 +358,10 @@ def _with_extracted(
     return sorted(slots, key=lambda slot: slot["start"]), tags
 
 
-def _slots(text: str, tokens: list[Token], spans: list[bio.Span]) -> list[dict[str, Any]]:
+def _slots(text: str, tokens: list[Token], spans: list[bio.Span]) -> list[Slot]:
     """Slots over tokens as the exact substrings of `text`, with character offsets."""
     slots = []
     for span in spans:
         start, end = tokens[span.start].start, tokens[span.end - 1].end
-        slots.append({"slot": span.label, "text": text[start:end], "start": start, "end": end})
+        slots.append(Slot(slot=span.label, text=text[start:end], start=start, end=end))
     return slots

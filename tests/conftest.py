@@ -73,13 +73,13 @@ def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny pretrained encoder (tests/nn/encoder_folder.py), as a Hugging Face model folder."""
+    """A tiny transformer (tests/nn/encoder_folder.py), as a Hugging Face model folder."""
     from tests.nn.encoder_folder import write_encoder_folder
 
     return write_encoder_folder(tmp_path_factory.mktemp("encoder") / "tiny")
 
 
-# a fine-tuned encoder's run: the 300 sentences of data/demo/dev, scored on test (short epochs); EMA
+# a fine-tuned transformer's run: the 300 sentences of data/demo/dev, scored on test (short epochs); EMA
 # on, so that what is evaluated and saved is the average's encoder, not the one being trained
 FINE_TUNED_DATA = {"train": "dev", "dev": "test", "test": None}
 

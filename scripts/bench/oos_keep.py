@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from slotfill.data.formats import read_split
-from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.evaluation.evaluate import evaluate
 from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.store.model_dir import load_model
 
@@ -43,10 +43,10 @@ def main() -> None:
             model.decoder, model.vocab, dev, settings.model_copy(update={"keep": keep}), train=train,
             gazetteers=model.gazetteers,
         )  # fmt: skip
-        metrics = evaluate_examples(
+        metrics = evaluate(
             model.decoder, model.vocab, test, gazetteers=model.gazetteers, temperature=model.temperature,
             rejection=rejection, out_of_scope=settings.intent,
-        )  # fmt: skip
+        ).metrics  # fmt: skip
         scores = metrics.get("out_of_scope", {})
         threshold = fitted["distance"] if args.method == "distance" else fitted["threshold"]
         print(json.dumps({"keep": keep, "threshold": threshold, **{k: round(scores[k], 4) for k in SHOWN}}))

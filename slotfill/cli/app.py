@@ -41,7 +41,7 @@ EXTRA_OF_MODULE = {
     "matplotlib": "train",
     "wordfreq": "train",
     "onnxruntime": "runtime",
-    "tokenizers": "runtime",  # the word pieces of an exported model with a pretrained encoder
+    "tokenizers": "runtime",  # the word pieces of an exported model with a transformer
     "pyarrow": "vectors",
 }
 

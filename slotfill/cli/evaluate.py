@@ -10,6 +10,7 @@ import typer
 
 from slotfill.choices import DATA_FORMATS, check_choice, one_of
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, print_result, stderr
+from slotfill.options import BATCH_SIZE
 
 if TYPE_CHECKING:
     from slotfill.data.alignment import SpanProblem
@@ -21,7 +22,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     data_format: Annotated[str, typer.Option("--format", help=one_of(("auto", *DATA_FORMATS)))] = "auto",
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 256,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = BATCH_SIZE,
     threads: ThreadsOption = None,
     report: Annotated[
         Optional[Path],

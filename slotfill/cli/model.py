@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from slotfill.choices import SCORES
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, call, stderr
 
 
@@ -85,7 +86,7 @@ def info(
     encoder = described.get("encoder")
     if encoder is not None:
         table.add_row(
-            "pretrained encoder",
+            "transformer",
             f"{encoder['type']}, {encoder['parameters'] / 1e6:.1f} M parameters of width {encoder['width']} "
             f"({encoder['bytes'] / 1e6:.1f} MB), {encoder['mode']}, layers {encoder['layers']}, {encoder['pooling']} of pieces, "
             f"from {encoder['source']}",
@@ -93,10 +94,9 @@ def info(
     metrics = described["metrics"]
     for split in ("dev", "test"):
         if isinstance(metrics.get(split), dict):
-            names = ("slot_f1", "intent_accuracy", "sentence_accuracy")
             table.add_row(
                 f"{split} metrics",
-                "  ".join(f"{n} {100 * metrics[split][n]:.2f}" for n in names if n in metrics[split]),
+                "  ".join(f"{n} {100 * metrics[split][n]:.2f}" for n in SCORES if n in metrics[split]),
             )
     if "world_size" in metrics:
         table.add_row("trained by", f"{metrics['world_size']} process(es)")

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from slotfill.choices import HEADLINE_METRICS
 from slotfill.training.events import EpochSummary
 
 _PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta", "bright_green", "bright_yellow", "bright_blue", "bright_red")  # fmt: skip
@@ -68,10 +69,10 @@ class RichTrainingObserver:
 
 # evaluate's summary rows, in order: intent accuracy with the model's rejection, then without it (the
 # literature's figure) and the share of in-scope utterances the rejection turned away
-HEADLINE_ROWS = (
-    "slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "intent_accuracy_without_rejection",
-    "in_scope_rejected", "sentence_accuracy",
-)  # fmt: skip
+REJECTION_ROWS = ("intent_accuracy_without_rejection", "in_scope_rejected")
+HEADLINE_ROWS = tuple(
+    row for name in HEADLINE_METRICS for row in ((name, *REJECTION_ROWS) if name == "intent_accuracy" else (name,))
+)
 
 
 def metrics_tables(metrics: dict[str, Any]) -> list[Table]:

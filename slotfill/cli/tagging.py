@@ -12,9 +12,27 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from slotfill.choices import MAX_ALTERNATIVES
 from slotfill.cli._util import DEVICE_HELP, ModelArgument, ThreadsOption, call, fail, stderr
-from slotfill.options import Limits, ParseOptions, PredictorOptions
+from slotfill.cli.options import (
+    AlternativesOption,
+    BatchSizeOption,
+    GazetteerOption,
+    KeepAliveOption,
+    MaxBatchOption,
+    MaxCharsOption,
+    MaxTokensOption,
+    MinConfidenceOption,
+    MinIntentConfidenceOption,
+    NowOption,
+    ReadTimeoutOption,
+    RequestedSlotOption,
+    ServeMaxCharsOption,
+    ServeMaxTokensOption,
+    ShutdownTimeoutOption,
+    TimezoneOption,
+    ValuesOption,
+)
+from slotfill.options import BATCH_SIZE, Limits, ParseOptions, PredictorOptions, ServeLimits
 
 
 def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False) -> None:
@@ -34,78 +52,8 @@ def _print_json_lines(results: Iterator[dict[str, Any]], progress: bool = False)
     )
     with Progress(*columns, console=stderr, transient=False) as bar:
         task = bar.add_task("predict", total=None)
-        count = write_json_lines(results, lambda n: n % 256 == 0 and bar.update(task, completed=n))
+        count = write_json_lines(results, lambda n: n % BATCH_SIZE == 0 and bar.update(task, completed=n))
         bar.update(task, completed=count)
-
-
-GazetteerOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--gazetteer",
-        help="NAME=FILE adds FILE's entries (one a line, '|' before aliases, '#' comments) to the model's list NAME; "
-        "NAME=FILE:replace replaces the list. No retraining. Repeatable.",
-    ),
-]
-AlternativesOption = Annotated[
-    int,
-    typer.Option(
-        "--alternatives",
-        min=0,
-        max=MAX_ALTERNATIVES,
-        help="Also give the K best intents and tag sequences, with probabilities.",
-    ),
-]
-MinConfidenceOption = Annotated[
-    float,
-    typer.Option(
-        "--min-confidence", min=0.0, max=1.0, help="Slots below this confidence go to low_confidence instead of slots."
-    ),
-]
-MinIntentConfidenceOption = Annotated[
-    Optional[float],
-    typer.Option(
-        "--min-intent-confidence",
-        min=0.0,
-        max=1.0,
-        help="Reject an utterance whose intent confidence is below this (intent null, rejected: out_of_scope). "
-        "Default: the model's threshold, fitted on dev; 0: none (only its out-of-scope class rejects).",
-    ),
-]
-NowOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--now",
-        metavar="ISO-8601",
-        help='The reference time relative values resolve against ("tomorrow", "in two hours"), e.g. '
-        "2026-12-01T09:00 or 2026-12-01T09:00:00+01:00. Default: now, read once when the command starts.",
-    ),
-]
-TimezoneOption = Annotated[
-    Optional[str],
-    typer.Option(
-        "--timezone",
-        metavar="ZONE",
-        help="The time zone of --now and of the current time, e.g. Europe/Paris. Default: the machine's.",
-    ),
-]
-NoValuesOption = Annotated[
-    bool, typer.Option("--no-values", help="Leave out slot values and frames (the parse as the model tags it).")
-]
-RequestedSlotOption = Annotated[
-    Optional[list[str]],
-    typer.Option(
-        "--requested-slot",
-        metavar="SLOT",
-        help="A slot the system just asked for (the dialogue context: after 'for how many people?', "
-        "--requested-slot people). Repeatable; applies to every utterance without a context of its own.",
-    ),
-]
-MaxCharsOption = Annotated[
-    int, typer.Option("--max-chars", min=1, help="Longest utterance tagged (longer: an error line).")
-]
-MaxTokensOption = Annotated[
-    int, typer.Option("--max-tokens", min=1, help="Most tokens in an utterance (more: an error line).")
-]
 
 
 def predict(
@@ -121,17 +69,17 @@ def predict(
         ),
     ] = None,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
-    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = PredictorOptions.batch_size,
+    batch_size: BatchSizeOption = PredictorOptions.batch_size,
     threads: ThreadsOption = None,
     gazetteer: GazetteerOption = None,
     max_chars: MaxCharsOption = Limits.max_chars,
     max_tokens: MaxTokensOption = Limits.max_tokens,
     alternatives: AlternativesOption = ParseOptions.alternatives,
     min_confidence: MinConfidenceOption = ParseOptions.min_confidence,
-    min_intent_confidence: MinIntentConfidenceOption = None,
-    now: NowOption = None,
-    timezone: TimezoneOption = None,
-    no_values: NoValuesOption = False,
+    min_intent_confidence: MinIntentConfidenceOption = ParseOptions.min_intent_confidence,
+    now: NowOption = ParseOptions.now,
+    timezone: TimezoneOption = PredictorOptions.timezone,
+    values: ValuesOption = ParseOptions.values,
     requested_slot: RequestedSlotOption = None,
     output: Annotated[
         Optional[Path],
@@ -175,10 +123,10 @@ def predict(
     arguments = call(check_arguments, texts or [])
     options = _options(
         device=device, batch_size=batch_size, threads=threads, gazetteers=gazetteer, max_chars=max_chars,
-        max_tokens=max_tokens, values=not no_values, timezone=timezone,
+        max_tokens=max_tokens, values=values, timezone=timezone,
     )  # fmt: skip
     predictor = call(_predictor, model_dir, options)
-    reference = None if no_values else call(predictor.reference_time, now, "--now")
+    reference = None if not values else call(predictor.reference_time, now, "--now")
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
         from slotfill.parallel.sharding import count_lines, line_shard, shard_of
@@ -222,10 +170,10 @@ def tag(
     max_tokens: MaxTokensOption = Limits.max_tokens,
     alternatives: AlternativesOption = ParseOptions.alternatives,
     min_confidence: MinConfidenceOption = ParseOptions.min_confidence,
-    min_intent_confidence: MinIntentConfidenceOption = None,
-    now: NowOption = None,
-    timezone: TimezoneOption = None,
-    no_values: NoValuesOption = False,
+    min_intent_confidence: MinIntentConfidenceOption = ParseOptions.min_intent_confidence,
+    now: NowOption = ParseOptions.now,
+    timezone: TimezoneOption = PredictorOptions.timezone,
+    values: ValuesOption = ParseOptions.values,
 ) -> None:
     """Tag sentences interactively: type a sentence, see its slots highlighted and listed.
 
@@ -242,10 +190,10 @@ def tag(
 
     options = _options(
         device=device, batch_size=1, threads=threads, gazetteers=gazetteer, max_chars=max_chars, max_tokens=max_tokens,
-        values=not no_values, timezone=timezone,
+        values=values, timezone=timezone,
     )  # fmt: skip
     predictor = call(_predictor, model_dir, options)
-    reference = None if no_values else call(predictor.reference_time, now, "--now")
+    reference = None if not values else call(predictor.reference_time, now, "--now")
     if not sys.stdin.isatty():
         options = {
             "alternatives": alternatives,
@@ -340,16 +288,12 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     device: Annotated[str, typer.Option(help=DEVICE_HELP)] = PredictorOptions.device,
     threads: ThreadsOption = None,
-    max_text_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted (413 beyond).")] = 5_000,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens in one text (413 beyond).")] = 1_000,
-    max_batch: Annotated[int, typer.Option(min=1, help="Most texts in one /parse/batch request (413 beyond).")] = 256,
-    keep_alive: Annotated[float, typer.Option(min=0.1, help="Seconds an idle connection stays open.")] = 5.0,
-    shutdown_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds SIGTERM gives open connections before the server stops.")
-    ] = 10.0,
-    read_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for each piece of a request body (408 beyond).")
-    ] = 10.0,
+    max_text_chars: ServeMaxCharsOption = ServeLimits.max_text_chars,
+    max_tokens: ServeMaxTokensOption = ServeLimits.max_tokens,
+    max_batch: MaxBatchOption = ServeLimits.max_batch,
+    keep_alive: KeepAliveOption = ServeLimits.keep_alive_s,
+    shutdown_timeout: ShutdownTimeoutOption = ServeLimits.shutdown_timeout_s,
+    read_timeout: ReadTimeoutOption = ServeLimits.read_timeout_s,
     api_key_file: Annotated[
         Optional[Path],
         typer.Option(
@@ -365,8 +309,8 @@ def serve(
         ),
     ] = None,
     gazetteer: GazetteerOption = None,
-    timezone: TimezoneOption = None,
-    no_values: NoValuesOption = False,
+    timezone: TimezoneOption = PredictorOptions.timezone,
+    values: ValuesOption = ParseOptions.values,
     log_requests: Annotated[
         Optional[Path],
         typer.Option(
@@ -396,15 +340,18 @@ def serve(
     import uvicorn
 
     from slotfill.serve.app import create_app
-    from slotfill.serve.guard import RequestLimits, served_hosts
+    from slotfill.serve.guard import ServeLimits, served_hosts
 
     api_key = call(_api_key, api_key_file)
     options = _options(
         device=device, threads=threads, gazetteers=gazetteer, max_chars=max_text_chars, max_tokens=max_tokens,
-        values=not no_values, timezone=timezone,
+        values=values, timezone=timezone,
     )  # fmt: skip
     predictor = call(_predictor, model_dir, options)
-    limits = RequestLimits(max_text_chars=max_text_chars, max_batch=max_batch, read_timeout_s=read_timeout)
+    limits = ServeLimits(
+        max_text_chars=max_text_chars, max_tokens=max_tokens, max_batch=max_batch, read_timeout_s=read_timeout,
+        keep_alive_s=keep_alive, shutdown_timeout_s=shutdown_timeout,
+    )  # fmt: skip
     guarded = "with an API key" if api_key else "without an API key"
     stderr.print(
         f"serving {model_dir} on http://{host}:{port} {guarded}  (docs: http://{host}:{port}/docs)", soft_wrap=True
@@ -424,8 +371,8 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
-        timeout_keep_alive=keep_alive,  # idle keep-alive connections close
-        timeout_graceful_shutdown=shutdown_timeout,  # SIGTERM: open connections get this long, then the server stops
+        timeout_keep_alive=limits.keep_alive_s,  # idle keep-alive connections close
+        timeout_graceful_shutdown=limits.shutdown_timeout_s,  # SIGTERM: open connections get this long, then the server stops
     )
 
 

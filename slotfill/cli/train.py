@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from slotfill.choices import HEADLINE_METRICS
 from slotfill.cli._util import call, fail, stderr
 
 
@@ -128,5 +129,4 @@ def _train(
 
 
 def _headline(metrics: dict[str, Any]) -> str:
-    names = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy")
-    return "  ".join(f"{name} {100 * metrics[name]:.2f}" for name in names if name in metrics)
+    return "  ".join(f"{name} {100 * metrics[name]:.2f}" for name in HEADLINE_METRICS if name in metrics)

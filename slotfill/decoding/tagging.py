@@ -19,6 +19,7 @@ from slotfill.features.arrays import batches_by_length, encode_sentences
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.rows import ROW_MULTIPLE
 from slotfill.features.vocab import Vocab
+from slotfill.options import BATCH_SIZE
 from slotfill.text import bio
 from slotfill.text.tokenise import is_punctuation
 
@@ -45,7 +46,7 @@ def tag_token_lists(
     decoder: SentenceDecoder,
     vocab: Vocab,
     token_lists: Sequence[Sequence[str]],
-    batch_size: int = 256,
+    batch_size: int = BATCH_SIZE,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     decoding: Decoding = Decoding(),

@@ -15,6 +15,7 @@ from slotfill.evaluation.out_of_scope import out_of_scope_metrics, predicted_int
 from slotfill.evaluation.scoring import expected_calibration_error, score
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
+from slotfill.options import BATCH_SIZE
 
 
 @dataclass
@@ -32,7 +33,7 @@ def evaluate(
     decoder: SentenceDecoder,
     vocab: Vocab,
     examples: Sequence[Example],
-    batch_size: int = 256,
+    batch_size: int = BATCH_SIZE,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
     temperature: float = 1.0,
@@ -67,7 +68,7 @@ def evaluate(
     return Evaluation(metrics, tagged, out_of_scope)
 
 
-def evaluate_model(model: Model, examples: Sequence[Example], batch_size: int = 256) -> Evaluation:
+def evaluate_model(model: Model, examples: Sequence[Example], batch_size: int = BATCH_SIZE) -> Evaluation:
     """`evaluate` with a loaded model's own lists, temperature and rejection."""
     return evaluate(
         model.decoder,
@@ -79,25 +80,6 @@ def evaluate_model(model: Model, examples: Sequence[Example], batch_size: int = 
         rejection=model.rejection,
         out_of_scope=model.config.out_of_scope.intent,
     )
-
-
-def evaluate_examples(
-    decoder: SentenceDecoder,
-    vocab: Vocab,
-    examples: Sequence[Example],
-    batch_size: int = 256,
-    *,
-    gazetteers: GazetteerSet = GazetteerSet(),
-    temperature: float = 1.0,
-    rejection: Rejection = Rejection(),
-    out_of_scope: str = OUT_OF_SCOPE_LABEL,
-) -> dict[str, Any]:
-    """The metrics of `evaluate`."""
-    evaluated = evaluate(
-        decoder, vocab, examples, batch_size, gazetteers=gazetteers, temperature=temperature,
-        rejection=rejection, out_of_scope=out_of_scope,
-    )  # fmt: skip
-    return evaluated.metrics
 
 
 BARE_ANSWER_TOKENS = 3  # a turn of at most this many tokens with a requested slot: a bare answer ("13")
@@ -132,7 +114,7 @@ def fit_temperature(
     decoder: SentenceDecoder,
     vocab: Vocab,
     examples: Sequence[Example],
-    batch_size: int = 256,
+    batch_size: int = BATCH_SIZE,
     *,
     gazetteers: GazetteerSet = GazetteerSet(),
 ) -> dict[str, float]:

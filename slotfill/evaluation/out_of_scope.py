@@ -25,6 +25,7 @@ from slotfill.decoding.types import Decoding, Rejection, SentenceDecoder
 from slotfill.errors import ConfigError
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
+from slotfill.options import BATCH_SIZE
 
 
 class FittedRejection(NamedTuple):
@@ -57,7 +58,7 @@ def fit_rejection(
     vocab: Vocab,
     dev: Sequence[Example],
     settings: OutOfScopeConfig,
-    batch_size: int = 256,
+    batch_size: int = BATCH_SIZE,
     *,
     train: Sequence[Example] = (),
     gazetteers: GazetteerSet = GazetteerSet(),

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from slotfill.choices import HEADLINE_METRICS, SCORES
 from slotfill.data.example import Example
 from slotfill.data.writers import text_and_spans
 from slotfill.evaluation.evaluate import Evaluation, slot_calibration
@@ -165,37 +166,54 @@ def _svg(figure: Any) -> str:
 def _plots(
     evaluation: Evaluation, confusion: Counter[tuple[str, str]], examples: Sequence[Example], train_log: Path | None
 ) -> dict[str, str]:
+    """The report's figures as SVG, by name; a figure without data to show is left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plots = {}
-    per_slot = sorted(evaluation.metrics["per_slot"].items(), key=lambda kv: kv[1]["f1"])
-    figure, axes = plt.subplots(figsize=(7, max(2.5, 0.22 * len(per_slot))))
-    axes.barh([k for k, _ in per_slot], [100 * v["f1"] for _, v in per_slot], color="#4c72b0")
+    figures = {
+        "f1": _f1_figure(plt, evaluation.metrics["per_slot"]),
+        "confusion": _confusion_figure(plt, confusion),
+        "reliability": _reliability_figure(plt, evaluation, examples),
+        "out_of_scope": _out_of_scope_figure(plt, evaluation.metrics.get("out_of_scope")),
+        "training": _training_figure(plt, train_log),
+    }
+    return {name: _svg(figure) for name, figure in figures.items() if figure is not None}
+
+
+def _f1_figure(plt: Any, per_slot: dict[str, dict[str, Any]]) -> Any:
+    rows = sorted(per_slot.items(), key=lambda kv: kv[1]["f1"])
+    figure, axes = plt.subplots(figsize=(7, max(2.5, 0.22 * len(rows))))
+    axes.barh([k for k, _ in rows], [100 * v["f1"] for _, v in rows], color="#4c72b0")
     axes.set_xlabel("F1 (%)")
     axes.set_xlim(0, 100)
     axes.tick_params(axis="y", labelsize=7)
-    plots["f1"] = _svg(figure)
+    return figure
 
+
+def _confusion_figure(plt: Any, confusion: Counter[tuple[str, str]]) -> Any:
+    """The labels most often confused (gold -> predicted), where any are."""
     off = Counter({pair: n for pair, n in confusion.items() if pair[0] != pair[1]})
     labels = list(dict.fromkeys(label for pair, _ in off.most_common(TOP_CONFUSED) for label in pair))
-    if labels:
-        figure, axes = plt.subplots(figsize=(1.2 + 0.45 * len(labels), 1 + 0.4 * len(labels)))
-        grid = [[off.get((g, p), 0) for p in labels] for g in labels]
-        image = axes.imshow(grid, cmap="Reds")
-        axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
-        axes.set_yticks(range(len(labels)), labels, fontsize=7)
-        axes.set_xlabel("predicted")
-        axes.set_ylabel("gold")
-        for i, row in enumerate(grid):
-            for j, n in enumerate(row):
-                if n:
-                    axes.text(j, i, str(n), ha="center", va="center", fontsize=7)
-        figure.colorbar(image, ax=axes, shrink=0.6)
-        plots["confusion"] = _svg(figure)
+    if not labels:
+        return None
+    figure, axes = plt.subplots(figsize=(1.2 + 0.45 * len(labels), 1 + 0.4 * len(labels)))
+    grid = [[off.get((g, p), 0) for p in labels] for g in labels]
+    image = axes.imshow(grid, cmap="Reds")
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    axes.set_yticks(range(len(labels)), labels, fontsize=7)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    for i, row in enumerate(grid):
+        for j, n in enumerate(row):
+            if n:
+                axes.text(j, i, str(n), ha="center", va="center", fontsize=7)
+    figure.colorbar(image, ax=axes, shrink=0.6)
+    return figure
 
+
+def _reliability_figure(plt: Any, evaluation: Evaluation, examples: Sequence[Example]) -> Any:
     bins = reliability(*slot_calibration(examples, evaluation.tagged))
     figure, axes = plt.subplots(figsize=(4.5, 4.5))
     centres = [(b["low"] + b["high"]) / 2 for b in bins]
@@ -205,40 +223,46 @@ def _plots(
     axes.set_ylabel("share of slots exactly right")
     axes.set_title(f"ECE {evaluation.metrics['slot_ece']:.4f}")
     axes.legend(loc="upper left", fontsize=8)
-    plots["reliability"] = _svg(figure)
+    return figure
 
-    measured = evaluation.metrics.get("out_of_scope")
-    if measured is not None:
-        histogram = measured["confidence_histogram"]
-        edges = histogram["bins"]
-        centres = [(low + high) / 2 for low, high in zip(edges, edges[1:])]
-        figure, axes = plt.subplots(figsize=(6, 3.2))
-        for key, colour in (("in_scope", "#4c72b0"), ("out_of_scope", "#c44e52")):
-            total = max(1, sum(histogram[key]))
-            shares = [100 * n / total for n in histogram[key]]
-            axes.bar(centres, shares, width=0.045, alpha=0.6, color=colour, label=key.replace("_", " "))
-        axes.set_xlabel("confidence of the best in-scope intent")
-        axes.set_ylabel("share of utterances (%)")
-        auroc = measured["auroc"]
-        axes.set_title(f"AUROC {100 * auroc:.2f}" if auroc is not None else "")
-        axes.legend(fontsize=8)
-        plots["out_of_scope"] = _svg(figure)
 
-    if train_log is not None and train_log.is_file():
-        epochs = [json.loads(line) for line in train_log.read_text(encoding="utf-8").splitlines() if line.strip()]
-        figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-        left.plot([e["epoch"] for e in epochs], [e["train_loss"] for e in epochs], marker="o")
-        left.set_xlabel("epoch")
-        left.set_ylabel("training loss")
-        for key in ("slot_f1", "intent_accuracy", "sentence_accuracy"):
-            points = [(e["epoch"], 100 * e["dev"][key]) for e in epochs if e.get("dev") and key in e["dev"]]
-            if points:
-                right.plot(*zip(*points), marker="o", label=key.replace("_", " "))
-        right.set_xlabel("epoch")
-        right.set_ylabel("dev (%)")
-        right.legend(fontsize=8)
-        plots["training"] = _svg(figure)
-    return plots
+def _out_of_scope_figure(plt: Any, measured: dict[str, Any] | None) -> Any:
+    """In-scope and out-of-scope utterances by intent confidence, where gold has out-of-scope ones."""
+    if measured is None:
+        return None
+    histogram = measured["confidence_histogram"]
+    edges = histogram["bins"]
+    centres = [(low + high) / 2 for low, high in zip(edges, edges[1:])]
+    figure, axes = plt.subplots(figsize=(6, 3.2))
+    for key, colour in (("in_scope", "#4c72b0"), ("out_of_scope", "#c44e52")):
+        total = max(1, sum(histogram[key]))
+        shares = [100 * n / total for n in histogram[key]]
+        axes.bar(centres, shares, width=0.045, alpha=0.6, color=colour, label=key.replace("_", " "))
+    axes.set_xlabel("confidence of the best in-scope intent")
+    axes.set_ylabel("share of utterances (%)")
+    auroc = measured["auroc"]
+    axes.set_title(f"AUROC {100 * auroc:.2f}" if auroc is not None else "")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def _training_figure(plt: Any, train_log: Path | None) -> Any:
+    """The training loss and the dev scores by epoch, where the run's log is beside the model."""
+    if train_log is None or not train_log.is_file():
+        return None
+    epochs = [json.loads(line) for line in train_log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot([e["epoch"] for e in epochs], [e["train_loss"] for e in epochs], marker="o")
+    left.set_xlabel("epoch")
+    left.set_ylabel("training loss")
+    for key in SCORES:
+        points = [(e["epoch"], 100 * e["dev"][key]) for e in epochs if e.get("dev") and key in e["dev"]]
+        if points:
+            right.plot(*zip(*points), marker="o", label=key.replace("_", " "))
+    right.set_xlabel("epoch")
+    right.set_ylabel("dev (%)")
+    right.legend(fontsize=8)
+    return figure
 
 
 def _highlight(text: str, slots: Sequence[dict[str, Any]], kind: str) -> str:
@@ -263,9 +287,10 @@ def _page(
 ) -> str:
     metrics = evaluation.metrics
     plots = _plots(evaluation, confusion, examples, train_log)
-    names = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy")
     summary = "".join(
-        f"<tr><th>{n.replace('_', ' ')}</th><td>{100 * metrics[n]:.2f}</td></tr>" for n in names if n in metrics
+        f"<tr><th>{n.replace('_', ' ')}</th><td>{100 * metrics[n]:.2f}</td></tr>"
+        for n in HEADLINE_METRICS
+        if n in metrics
     )
     summary += f"<tr><th>slot ECE</th><td>{metrics['slot_ece']:.4f}</td></tr><tr><th>sentences</th><td>{metrics['sentences']}</td></tr>"
     measured = metrics.get("out_of_scope")

@@ -7,7 +7,7 @@ direction (the backward one over each sentence reversed within its length, as th
 at inference: slotfill.nn.encoders), so padding never enters a state and no step's batch depends on the
 other sentences' lengths. The CRF is not in the graph: its scores go to
 export.json and slotfill.decoding decodes beside it (docs/deploying.md, says why).
-A model with a pretrained encoder gets a second graph, encoder/model.onnx: the encoder and its
+A model with a transformer gets a second graph, encoder/model.onnx: the encoder and its
 pooling of word pieces to tokens (slotfill.nn.transformer.Transformer), whose features are one
 more input of model.onnx; the runtime runs it in the same batch-invariant groups as torch does.
 Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
@@ -35,7 +35,14 @@ from slotfill import __version__
 from slotfill.choices import FUSED_CELLS
 from slotfill.data.context import NO_CONTEXT, Context
 from slotfill.errors import ModelError
-from slotfill.export.runtime import CONTEXT_INPUT, ENCODER_INPUTS, INPUT_ARRAYS, INPUTS, TRANSFORMER_INPUT, info_digest
+from slotfill.export.runtime import (
+    CONTEXT_INPUT,
+    INPUT_ARRAYS,
+    INPUTS,
+    TRANSFORMER_GRAPH_INPUTS,
+    TRANSFORMER_INPUT,
+    info_digest,
+)
 from slotfill.features.arrays import encode_sentences
 from slotfill.features.wordpieces import TOKENIZER_FILE, PieceArrays, window_groups
 from slotfill.files import writing_dir
@@ -73,7 +80,7 @@ DYNAMIC_AXES = {
     "intent_logits": {0: "batch"},
     "sentences": {0: "batch"},
 }
-ENCODER_DYNAMIC_AXES = {
+TRANSFORMER_DYNAMIC_AXES = {
     "piece_ids": {0: "windows", 1: "pieces"},
     "piece_mask": {0: "windows", 1: "pieces"},
     "piece_index": {0: "rows", 1: "tokens"},
@@ -116,7 +123,7 @@ class _SummedTrigrams(nn.Module):
         return vectors.masked_fill((trigram_ids == 0).unsqueeze(2), 0.0).sum(dim=1)
 
 
-class _Encoder(nn.Module):
+class _TaggerGraph(nn.Module):
     """The tagger's emissions, intent logits and sentence states from the feature arrays named
     `inputs`, in eval mode."""
 
@@ -155,7 +162,9 @@ def export_model(model_dir: Path, out_dir: Path, quantize: str = "none", *, over
         if loaded.transformer_features is not None:
             words = loaded.transformer_features
             (staged / TRANSFORMER_SUBDIR).mkdir()
-            _written(staged / TRANSFORMER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_encoder_onnx(words, path))
+            _written(
+                staged / TRANSFORMER_SUBDIR / ONNX_FILE, quantize, lambda path: _write_transformer_onnx(words, path)
+            )
             shutil.copyfile(words.directory / TOKENIZER_FILE, staged / TRANSFORMER_SUBDIR / TOKENIZER_FILE)
             info["encoder"]["bytes"] = (staged / TRANSFORMER_SUBDIR / ONNX_FILE).stat().st_size
         for name in (CONFIG_FILE, VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE, OUT_OF_SCOPE_INDEX):
@@ -210,7 +219,7 @@ def _export_info(loaded: LoadedModel, quantize: str) -> dict[str, Any]:
 
 
 def _inputs(loaded: LoadedModel) -> tuple[str, ...]:
-    """The feature arrays model.onnx reads: the encoder's features too, where the model has one, and
+    """The feature arrays model.onnx reads: the transformer's features too, where the model has one, and
     the requested slots, where it reads the dialogue context."""
     names = (*INPUTS, TRANSFORMER_INPUT) if loaded.transformer_features is not None else INPUTS
     return (*names, CONTEXT_INPUT) if len(loaded.vocab.requested) else names
@@ -228,7 +237,7 @@ def _probe_inputs(loaded: LoadedModel) -> tuple[Tensor, ...]:
 
 def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: list[str], outputs: list[str]) -> None:
     """torch.onnx's TorchScript exporter, quietly, and the ONNX checker."""
-    axes = {**DYNAMIC_AXES, **ENCODER_DYNAMIC_AXES}
+    axes = {**DYNAMIC_AXES, **TRANSFORMER_DYNAMIC_AXES}
     with warnings.catch_warnings(), torch.inference_mode(), _native_stderr_silenced():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
         torch.onnx.export(
@@ -249,28 +258,28 @@ def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: li
 def _write_onnx(loaded: LoadedModel, path: Path) -> None:
     outputs = ["emissions", "intent_logits", "sentences"] if loaded.tagger.intent_head is not None else ["emissions"]
     names = _inputs(loaded)
-    _export(_Encoder(loaded.tagger, names), _probe_inputs(loaded), path, list(names), outputs)
+    _export(_TaggerGraph(loaded.tagger, names), _probe_inputs(loaded), path, list(names), outputs)
     _check_parity(loaded, path)
 
 
-def _encoder_probe(words: TransformerFeatures) -> PieceArrays:
+def _transformer_probe(words: TransformerFeatures) -> PieceArrays:
     """The probe sentences' word pieces as one run of the encoder (the exporter's example)."""
     windows = [window for tokens in PROBE for window in words.reader.windows(tokens)]
     ((_, arrays),) = window_groups(windows, words.reader.pooling, words.reader.pieces.pad_id)
     return arrays
 
 
-def _write_encoder_onnx(words: TransformerFeatures, path: Path) -> None:
-    """The pretrained encoder with its pooling (slotfill.nn.transformer.Transformer), on the CPU,
+def _write_transformer_onnx(words: TransformerFeatures, path: Path) -> None:
+    """The transformer with its pooling (slotfill.nn.transformer.Transformer), on the CPU,
     checked against torch on the probe."""
-    encoder = copy.deepcopy(words.encoder).cpu().eval()
-    probe = _encoder_probe(words)
+    encoder = copy.deepcopy(words.transformer).cpu().eval()
+    probe = _transformer_probe(words)
     inputs = tuple(torch.from_numpy(a) for a in probe)
-    _export(encoder, inputs, path, list(ENCODER_INPUTS), ["features"])
+    _export(encoder, inputs, path, list(TRANSFORMER_GRAPH_INPUTS), ["features"])
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, dict(zip(ENCODER_INPUTS, probe)))
+    (got,) = session.run(None, dict(zip(TRANSFORMER_GRAPH_INPUTS, probe)))
     with torch.inference_mode():
         expected = encoder(*inputs).numpy()
     worst = float(np.abs(got - expected).max())
@@ -302,7 +311,7 @@ def _check_parity(loaded: LoadedModel, path: Path) -> None:
     feeds = dict(zip(names, (t.numpy() for t in inputs)))
     got = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
     with torch.inference_mode():
-        expected = _Encoder(loaded.tagger, names)(*inputs)
+        expected = _TaggerGraph(loaded.tagger, names)(*inputs)
     mask = inputs[0].numpy() != 0
     for name, a, b in zip(("emissions", "intent logits"), got, expected):
         difference = np.abs(a - b.numpy())

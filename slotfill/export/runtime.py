@@ -25,7 +25,7 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.features.arrays import FeatureArrays
 from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vocab import Vocab
-from slotfill.features.wordpieces import EncoderFeatures, PieceArrays, PieceReader, WordPieces
+from slotfill.features.wordpieces import PieceArrays, PieceFeatures, PieceReader, WordPieces
 from slotfill.layout import CONFIG_FILE, EXPORT_FILE, ONNX_FILE, TRANSFORMER_SUBDIR, VOCAB_FILE
 from slotfill.store.calibration import read_rejection, read_temperature
 from slotfill.store.model_files import check_digests, read_metrics, read_model_files
@@ -79,9 +79,9 @@ class OnnxDecoder:
     """An onnxruntime session and the numpy CRF as a slotfill.decoding.tagging.SentenceDecoder."""
 
     def __init__(
-        self, session: Any, crf: NumpyCRF | None, has_intent: bool, transformer_features: EncoderFeatures | None = None
+        self, session: Any, crf: NumpyCRF | None, has_intent: bool, transformer_features: PieceFeatures | None = None
     ) -> None:
-        """`transformer_features`: the exported pretrained encoder (encoder/model.onnx), where the model has one."""
+        """`transformer_features`: the exported transformer (encoder/model.onnx), where the model has one."""
         self.session, self.crf, self._has_intent, self._transformer_features = (
             session,
             crf,
@@ -96,7 +96,7 @@ class OnnxDecoder:
         return self._has_intent
 
     @property
-    def transformer_features(self) -> EncoderFeatures | None:
+    def transformer_features(self) -> PieceFeatures | None:
         return self._transformer_features
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:
@@ -178,7 +178,12 @@ TRANSFORMER_INPUT = "encoder_features"  # model.onnx's input where the model has
 # a graph input -> the feature array it is fed from, where their names differ
 INPUT_ARRAYS = {TRANSFORMER_INPUT: "transformer_features"}
 CONTEXT_INPUT = "requested"  # model.onnx's input where the model reads the dialogue context (B, R)
-ENCODER_INPUTS = ("piece_ids", "piece_mask", "piece_index", "piece_weight")  # encoder/model.onnx's (PieceArrays)
+TRANSFORMER_GRAPH_INPUTS = (
+    "piece_ids",
+    "piece_mask",
+    "piece_index",
+    "piece_weight",
+)  # encoder/model.onnx's (PieceArrays)
 
 
 def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_features: int, where: Path) -> None:
@@ -250,25 +255,23 @@ def _session(path: Path, device: str, threads: int | None) -> Any:
 
 def _transformer_features(
     directory: Path, config: Config, info: dict[str, Any], device: str, threads: int | None
-) -> EncoderFeatures | None:
-    """The exported pretrained encoder (encoder/model.onnx and its word pieces) as features of
+) -> PieceFeatures | None:
+    """The exported transformer (encoder/model.onnx and its word pieces) as features of
     sentences, run in the groups torch runs it in; None where the model has no encoder."""
     features = config.model.transformer
     if features is None:
         return None
     described = info.get("encoder")
     if not isinstance(described, dict) or not isinstance(described.get("max_pieces"), int):
-        raise ModelError(
-            f"{directory / EXPORT_FILE}: the model reads a pretrained encoder, and no encoder is described"
-        )
+        raise ModelError(f"{directory / EXPORT_FILE}: the model reads a transformer, and no encoder is described")
     folder = directory / TRANSFORMER_SUBDIR
     reader = PieceReader(WordPieces.from_dir(folder, described["max_pieces"]), features.pooling)
     session = _session(folder / ONNX_FILE, device, threads)
     names = [i.name for i in session.get_inputs()]
-    if names != list(ENCODER_INPUTS):
+    if names != list(TRANSFORMER_GRAPH_INPUTS):
         raise ModelError(f"{folder / ONNX_FILE}: not a slotfill encoder graph (inputs {names})")
 
     def run(arrays: PieceArrays) -> np.ndarray:
-        return session.run(None, dict(zip(ENCODER_INPUTS, arrays)))[0]  # (N, T, H)
+        return session.run(None, dict(zip(TRANSFORMER_GRAPH_INPUTS, arrays)))[0]  # (N, T, H)
 
-    return EncoderFeatures(reader, run, int(described["width"]), half=features.mode == "frozen")
+    return PieceFeatures(reader, run, int(described["width"]), half=features.mode == "frozen")

@@ -22,7 +22,7 @@ from slotfill.features.vocab import PAD_ID, UNK_ID, Vocab, letter_trigrams
 from slotfill.features.wordpieces import PieceReader, PieceWindow
 from slotfill.text.tokenise import normalise
 
-MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the char encoder
+MAX_WORD_CHARS = 24  # longer words keep their first 24 characters for the character CNN
 
 
 class FeatureArrays(NamedTuple):
@@ -35,8 +35,8 @@ class FeatureArrays(NamedTuple):
     vector_ids: np.ndarray  # (U,) int64: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: np.ndarray | None = None  # (B, L) int64, gold tags (training only)
     intent_ids: np.ndarray | None = None  # (B,) int64, gold intents (training only)
-    transformer_features: np.ndarray | None = None  # (B, L, H) float32: a pretrained encoder's, where the model has one
-    # a fine-tuned encoder's inputs in training (slotfill.features.wordpieces.PieceArrays; None otherwise)
+    transformer_features: np.ndarray | None = None  # (B, L, H) float32: a transformer's, where the model has one
+    # a fine-tuned transformer's inputs in training (slotfill.features.wordpieces.PieceArrays; None otherwise)
     piece_ids: np.ndarray | None = None  # (R, P) int64: the batch's windows of word pieces
     piece_mask: np.ndarray | None = None  # (R, P) int64
     piece_index: np.ndarray | None = None  # (B, L, K) int64: the (R * P) piece states each token pools
@@ -46,7 +46,7 @@ class FeatureArrays(NamedTuple):
     requested: np.ndarray | None = None  # (B, R) float32, 1 where the slot was requested
 
 
-# a pretrained encoder's features of sentences of model-view words: one (L, H) array each
+# a transformer's features of sentences of model-view words: one (L, H) array each
 # (slotfill.nn.transformer.TransformerFeatures; computed once per sentence, as the model reads them)
 TransformerFeaturesFn = Callable[[Sequence[Sequence[str]]], list[np.ndarray]]
 
@@ -58,8 +58,8 @@ class EncodedSentence:
     gazetteer_bits: list[int]  # (L,) bit 2k: begins a match of list k; bit 2k+1: inside one
     tag_ids: list[int] | None  # (L,)
     intent_id: int | None
-    transformer_features: np.ndarray | None = None  # (L, H), where the model has a pretrained encoder
-    windows: list[PieceWindow] | None = None  # its word pieces, where the model runs a fine-tuned encoder itself
+    transformer_features: np.ndarray | None = None  # (L, H), where the model has a transformer
+    windows: list[PieceWindow] | None = None  # its word pieces, where the model runs a fine-tuned transformer itself
     requested: tuple[int, ...] = ()  # ids of vocab.requested: the slots the system asked for before it
 
 
@@ -86,7 +86,7 @@ class EncodedSentences:
         num_requested: int = 0,
     ) -> None:
         """`piece_reader`: how the sentences' `windows` become a batch's piece arrays (a model
-        that runs a fine-tuned encoder itself, in training); `num_requested`: the requested slots
+        that runs a fine-tuned transformer itself, in training); `num_requested`: the requested slots
         the model reads (0: no dialogue context)."""
         self.sentences, self.char_table, self.trigram_table = sentences, char_table, trigram_table
         self.vector_table, self.piece_reader, self.num_requested = vector_table, piece_reader, num_requested
@@ -168,8 +168,8 @@ def encode_sentences(
 ) -> EncodedSentences:
     """Encode tokenised sentences (each non-empty, without punctuation). With `examples`, gold tags
     and intents are encoded too; every one must be in the vocabulary (true of the training set).
-    With `transformer_features`, each sentence's pretrained encoder features, of its model-view words;
-    with `piece_reader`, its word pieces instead (a fine-tuned encoder computes the features).
+    With `transformer_features`, each sentence's transformer features, of its model-view words;
+    with `piece_reader`, its word pieces instead (a fine-tuned transformer computes the features).
     Each sentence's requested slots come from `contexts`, else from `examples` (a model with
     dialogue context reads those it knows: see requested_ids)."""
     type_of: dict[str, int] = {"": 0}  # type 0: the padding word, no characters

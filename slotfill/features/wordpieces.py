@@ -1,4 +1,4 @@
-"""slotfill's tokens as a pretrained encoder's word pieces: each token becomes one or more pieces
+"""slotfill's tokens as a transformer's word pieces: each token becomes one or more pieces
 (`tokenizers`, Apache-2.0, reading the encoder's own `tokenizer.json`), and every token keeps at
 least one (a token the word-piece vocabulary cannot cover is its unknown piece, never dropped or
 merged with its neighbour). A sentence longer than the encoder reads at once is cut into windows
@@ -9,7 +9,7 @@ A token's feature is the mean of its pieces' last states (or its first piece's):
 say which states each token pools and with what weight, for the encoder to compute in one graph
 (slotfill.nn.transformer.Transformer, and the exported encoder.onnx).
 
-A sentence's features do not depend on the sentences it is computed with (`EncoderFeatures`):
+A sentence's features do not depend on the sentences it is computed with (`PieceFeatures`):
 windows are run in groups of one piece count rounded up to PIECE_BUCKET, each group as rows padded
 to a multiple of ROW_MULTIPLE, and every token pools a fixed POOLED_PIECES slots, so a window has
 the same shapes (and BLAS the same order of sums) alone as in any batch.
@@ -72,7 +72,7 @@ class WordPieces:
 
         path = Path(directory) / TOKENIZER_FILE
         if not path.is_file():
-            raise ModelError(f"{path}: missing (an encoder folder holds its word-piece tokenizer.json)")
+            raise ModelError(f"{path}: missing (an transformer folder holds its word-piece tokenizer.json)")
         try:
             tokenizer = Tokenizer.from_file(str(path))
         except Exception as error:  # tokenizers raises its own Exception for a file it cannot read
@@ -228,17 +228,17 @@ class PieceReader:
 
 
 # runs an encoder on one PieceArrays: (N, T, H) float32 token features
-EncoderRun = Callable[[PieceArrays], np.ndarray]
+PieceRun = Callable[[PieceArrays], np.ndarray]
 
 
-class EncoderFeatures:
+class PieceFeatures:
     """Sentences of tokens in, one (L, H) array of encoder features per sentence out, whatever the
     other sentences are (torch-free: `run` is the encoder, torch or onnxruntime).
 
-    `half`: features rounded to float16 (a frozen encoder's, as its training cache keeps them);
+    `half`: features rounded to float16 (a frozen transformer's, as its training cache keeps them);
     `cache`: set to a dict to encode a sentence once however often it comes (training, calibration)."""
 
-    def __init__(self, reader: PieceReader, run: EncoderRun, size: int, *, half: bool) -> None:
+    def __init__(self, reader: PieceReader, run: PieceRun, size: int, *, half: bool) -> None:
         self.reader, self.run, self.size, self.half = reader, run, size, half
         self.cache: dict[tuple[str, ...], np.ndarray] | None = None
 

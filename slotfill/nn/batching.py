@@ -37,8 +37,8 @@ class Batch(NamedTuple):
     vector_ids: Tensor  # (U,) long: each distinct word's row of the pretrained vectors (UNK_ID: none)
     tag_ids: Tensor | None = None  # (B, L) long, gold tags (training only)
     intent_ids: Tensor | None = None  # (B,) long, gold intents (training only)
-    transformer_features: Tensor | None = None  # (B, L, H) float: a pretrained encoder's, where the model has one
-    piece_ids: Tensor | None = None  # (R, P) long: a fine-tuned encoder's windows of word pieces (training)
+    transformer_features: Tensor | None = None  # (B, L, H) float: a transformer's, where the model has one
+    piece_ids: Tensor | None = None  # (R, P) long: a fine-tuned transformer's windows of word pieces (training)
     piece_mask: Tensor | None = None  # (R, P) long
     piece_index: Tensor | None = None  # (B, L, K) long: the (R * P) piece states each token pools
     piece_weight: Tensor | None = None  # (B, L, K) float

@@ -83,7 +83,7 @@ class Tagger(nn.Module):
         transformer: Transformer | None = None,
         context: ContextInput | None = None,
     ) -> None:
-        """`transformer_size`: the width of a pretrained encoder's features (0: none);
+        """`transformer_size`: the width of a transformer's features (0: none);
         `pretrained`: the encoder itself, where it is fine-tuned: a part of the model in training,
         run on a batch's word pieces (at inference its features come with the batch, computed by
         slotfill.nn.transformer.TransformerFeatures); `context`: how the model reads the slots the
@@ -180,7 +180,7 @@ class Tagger(nn.Module):
             pieces = (batch.piece_ids, batch.piece_mask, batch.piece_index, batch.piece_weight)
             features = self.transformer(*pieces)  # (B, L, H)
         if features is None or features.size(2) != self.transformer_size:
-            raise ValueError(f"this model reads {self.transformer_size} pretrained encoder features a token")
+            raise ValueError(f"this model reads {self.transformer_size} transformer features a token")
         return features
 
     def _gazetteer_inputs(self, features: Tensor) -> Tensor:
@@ -244,7 +244,7 @@ class TorchDecoder:
         threads: int | None = None,
         transformer_features: TransformerFeaturesFn | None = None,
     ) -> None:
-        """`transformer_features`: the model's pretrained encoder (slotfill.nn.transformer), where it has one."""
+        """`transformer_features`: the model's transformer (slotfill.nn.transformer), where it has one."""
         self.tagger, self.device, self.threads, self._transformer_features = (
             tagger,
             device,
@@ -297,7 +297,7 @@ def build_tagger(
     transformer: Transformer | None = None,
 ) -> Tagger:
     """A freshly initialised tagger for the sizes in `config`, `vocab`, the gazetteers and the
-    pretrained encoder (its features' width; 0: none). `pretrained`: a fine-tuned encoder, as a
+    transformer (its features' width; 0: none). `pretrained`: a fine-tuned transformer, as a
     part of the tagger (training; its width is the features')."""
     if transformer is not None:
         transformer_size = transformer.size

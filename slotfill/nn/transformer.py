@@ -10,7 +10,7 @@ Two modes (model.transformer.mode):
   learning rate and warm-up: in training it runs on each batch's word pieces with gradient, and
   the model directory's encoder/ holds the trained weights.
 Tagging is the same for both: `TransformerFeatures` runs the encoder in batch-invariant groups
-(slotfill.features.wordpieces.EncoderFeatures), through the same `Transformer` graph training
+(slotfill.features.wordpieces.PieceFeatures), through the same `Transformer` graph training
 runs and `slotfill export` writes.
 """
 
@@ -26,14 +26,14 @@ import torch
 from torch import Tensor, nn
 
 from slotfill.errors import ConfigError, ModelError
-from slotfill.features.wordpieces import TOKENIZER_FILE, EncoderFeatures, PieceArrays, PieceReader, WordPieces
+from slotfill.features.wordpieces import TOKENIZER_FILE, PieceArrays, PieceFeatures, PieceReader, WordPieces
 from slotfill.files import atomic_write_bytes
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
-ENCODER_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)  # what a model directory keeps of its encoder
+TRANSFORMER_FILES = (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)  # what a model directory keeps of its encoder
 # model types read as encoders (AutoModel gives their last hidden states); a decoder-only or
 # sequence-to-sequence model is refused
-ENCODER_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2", "mpnet")
+TRANSFORMER_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2", "mpnet")
 
 
 class Transformer(nn.Module):
@@ -63,32 +63,32 @@ class Transformer(nn.Module):
         return (pooled * weight.unsqueeze(3)).sum(dim=2)  # (N, T, H)
 
 
-class TransformerFeatures(EncoderFeatures):
-    """A model's encoder as features of sentences (torch): sentences of tokens in, one (L, H)
+class TransformerFeatures(PieceFeatures):
+    """A model's transformer as features of sentences (torch): sentences of tokens in, one (L, H)
     array per sentence out, computed without gradient in eval mode (the module's own mode is
     restored after: in training it is the tagger's, being trained)."""
 
-    def __init__(self, encoder: Transformer, reader: PieceReader, directory: Path, *, half: bool) -> None:
-        super().__init__(reader, self._run, encoder.size, half=half)
-        self.encoder, self.directory = encoder, Path(directory)
+    def __init__(self, transformer: Transformer, reader: PieceReader, directory: Path, *, half: bool) -> None:
+        super().__init__(reader, self._run, transformer.size, half=half)
+        self.transformer, self.directory = transformer, Path(directory)
 
     @property
     def model(self) -> nn.Module:
-        return self.encoder.model
+        return self.transformer.model
 
     @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.encoder.parameters())
+        return sum(p.numel() for p in self.transformer.parameters())
 
     @torch.inference_mode()
     def _run(self, arrays: PieceArrays) -> np.ndarray:
-        device = next(self.encoder.parameters()).device
-        was_training = self.encoder.training
-        self.encoder.eval()
+        device = next(self.transformer.parameters()).device
+        was_training = self.transformer.training
+        self.transformer.eval()
         try:
-            pooled = self.encoder(*(torch.from_numpy(a).to(device) for a in arrays))  # (N, T, H)
+            pooled = self.transformer(*(torch.from_numpy(a).to(device) for a in arrays))  # (N, T, H)
         finally:
-            self.encoder.train(was_training)
+            self.transformer.train(was_training)
         return pooled.float().cpu().numpy()
 
 
@@ -99,11 +99,13 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(
-            f"{directory}: no such encoder folder (a Hugging Face model folder: {', '.join(ENCODER_FILES)})"
+            f"{directory}: no such transformer folder (a Hugging Face model folder: {', '.join(TRANSFORMER_FILES)})"
         )
-    for name in ENCODER_FILES:
+    for name in TRANSFORMER_FILES:
         if not (directory / name).is_file():
-            raise ModelError(f"{directory / name}: missing (an encoder folder holds {', '.join(ENCODER_FILES)})")
+            raise ModelError(
+                f"{directory / name}: missing (an transformer folder holds {', '.join(TRANSFORMER_FILES)})"
+            )
     try:
         from transformers import AutoConfig, AutoModel
     except ImportError:
@@ -114,10 +116,10 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
         config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(f"{directory / CONFIG_FILE}: not a model config ({str(error).splitlines()[0]})") from None
-    if config.model_type not in ENCODER_TYPES or getattr(config, "is_encoder_decoder", False):
+    if config.model_type not in TRANSFORMER_TYPES or getattr(config, "is_encoder_decoder", False):
         raise ModelError(
             f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not an encoder "
-            f"(slotfill reads {', '.join(ENCODER_TYPES)})"
+            f"(slotfill reads {', '.join(TRANSFORMER_TYPES)})"
         )
     pieces = WordPieces.from_dir(directory, _max_pieces(config))
     if pieces.vocab_size > config.vocab_size:
@@ -200,7 +202,7 @@ def copy_transformer(source: Path, target: Path, encoder: Transformer | None = N
     from safetensors.torch import load_file, save
 
     target.mkdir()
-    for name in ENCODER_FILES:
+    for name in TRANSFORMER_FILES:
         if encoder is None or name != WEIGHTS_FILE:
             shutil.copyfile(Path(source) / name, target / name)
     if encoder is not None:

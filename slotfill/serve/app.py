@@ -35,14 +35,16 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from slotfill import __version__
 from slotfill.errors import ConfigError, OutputError
+from slotfill.options import ServeLimits
+from slotfill.parses import Parse
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
-from slotfill.serve.guard import AccessLog, Guard, RequestLimits
-from slotfill.serve.schemas import BatchRequest, BatchResponse, Context, Options, Parse, ParseRequest
+from slotfill.serve.guard import AccessLog, Guard
+from slotfill.serve.schemas import BatchRequest, BatchResponse, Context, ParseRequest
 from slotfill.text.tokenise import count_tokens
 
 
-def _check_texts(predictor: Predictor, limits: RequestLimits, texts: list[str], names: list[str]) -> None:
+def _check_texts(predictor: Predictor, limits: ServeLimits, texts: list[str], names: list[str]) -> None:
     """413 for a text over the request limits, named as the request names it (`text`, `texts[3]`)."""
     tokens = 0
     for text, name in zip(texts, names):
@@ -124,7 +126,7 @@ class RequestLog:
 
 def create_app(
     predictor: Predictor,
-    limits: RequestLimits = RequestLimits(),
+    limits: ServeLimits = ServeLimits(),
     api_key: str | None = None,
     allowed_hosts: Sequence[str] = ("*",),
     request_log: Path | None = None,
@@ -133,27 +135,19 @@ def create_app(
     """The ASGI app: the FastAPI routes behind the Guard, behind the check of the Host header,
     behind the access log (one line per request, never its text) unless `access_log` is False."""
     batcher = MicroBatcher(predictor, tokens_per_step=limits.tokens_per_step)
-    log = RequestLog(request_log) if request_log is not None else None
     app = _base_app(batcher)
+    _add_pages(app, predictor)
+    _add_parsing(app, predictor, limits, batcher, RequestLog(request_log) if request_log is not None else None)
+    served = TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))
+    return AccessLog(served) if access_log else served
+
+
+def _add_pages(app: FastAPI, predictor: Predictor) -> None:
+    """GET / (the page to try the model), /favicon.ico, /health and /info."""
     static = resources.files("slotfill").joinpath("serve/static")
     page = static.joinpath("index.html").read_text(encoding="utf-8")
     icon = static.joinpath("favicon.svg").read_bytes()
     described = public_description(predictor.describe())
-
-    async def parse_all(
-        texts: list[str], options: Options, contexts: Sequence[Context | None] | None = None
-    ) -> list[dict[str, Any]]:
-        try:  # read before tagging: a bad `now` is the request's error
-            now = predictor.reference_time(options.now) if options.values else None
-        except ConfigError as error:
-            raise HTTPException(422, str(error)) from None
-        parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
-        given = [c.model_dump() if c is not None else None for c in contexts] if contexts is not None else None
-        parses = await asyncio.wrap_future(batcher.submit(texts, parse_options, given))
-        parses = parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
-        if log is not None:
-            log.write(texts, parses, given or [None] * len(texts))
-        return parses
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
@@ -172,6 +166,28 @@ def create_app(
         """What the model is: versions, intents, slot types, sizes, config, metrics, gazetteers."""
         return described
 
+
+def _add_parsing(
+    app: FastAPI, predictor: Predictor, limits: ServeLimits, batcher: MicroBatcher, log: RequestLog | None
+) -> None:
+    """POST /parse and /parse/batch: checked against the limits, tagged by the batcher's worker,
+    valued against the request's own `now`, logged where the server keeps a request log."""
+
+    async def parse_all(
+        texts: list[str], options: Any, contexts: Sequence[Context | None] | None = None
+    ) -> list[dict[str, Any]]:
+        try:  # read before tagging: a bad `now` is the request's error
+            now = predictor.reference_time(options.now) if options.values else None
+        except ConfigError as error:
+            raise HTTPException(422, str(error)) from None
+        parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
+        given = [c.model_dump() if c is not None else None for c in contexts] if contexts is not None else None
+        parses = await asyncio.wrap_future(batcher.submit(texts, parse_options, given))
+        parses = parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]
+        if log is not None:
+            log.write(texts, parses, given or [None] * len(texts))
+        return parses
+
     @app.post("/parse", response_model=Parse, response_model_exclude_unset=True)
     async def parse(request: ParseRequest) -> dict[str, Any]:
         _check_texts(predictor, limits, [request.text], ["text"])
@@ -187,6 +203,3 @@ def create_app(
                 422, f"{len(request.contexts)} contexts for {len(request.texts)} texts: give one per text (null: none)"
             )
         return {"results": await parse_all(request.texts, request, request.contexts)}
-
-    served = TrustedHostMiddleware(Guard(app, limits, api_key), allowed_hosts=list(allowed_hosts))
-    return AccessLog(served) if access_log else served

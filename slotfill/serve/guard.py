@@ -12,8 +12,9 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from slotfill.options import ServeLimits
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -21,16 +22,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 OPEN_PATHS = ("/health",)  # answered without the API key (load balancers' health checks)
 access_log = logging.getLogger("slotfill.serve.access")
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    max_text_chars: int = 5_000
-    max_batch: int = 256
-    max_body_bytes: int = 2_000_000
-    max_request_tokens: int = 50_000  # all texts of one request together
-    tokens_per_step: int = 4_096  # the most the model worker tags in one step, across requests
-    read_timeout_s: float = 10.0  # the longest wait for the next piece of a request body
 
 
 async def _send_json(
@@ -49,7 +40,7 @@ async def _send_json(
 class Guard:
     """Pure ASGI middleware in front of the app: API key, body size (read bounded), read deadline."""
 
-    def __init__(self, app: Any, limits: RequestLimits, api_key: str | None) -> None:
+    def __init__(self, app: Any, limits: ServeLimits, api_key: str | None) -> None:
         self.app, self.limits = app, limits
         self.api_key = api_key.encode("utf-8") if api_key else None
 

@@ -1,13 +1,16 @@
-"""The request and response bodies of the HTTP API (pydantic): what /docs shows."""
+"""The request and response bodies of the HTTP API (pydantic): what /docs shows. A request's
+options are slotfill.options.ParseOptions'; a response is slotfill.parses.Parse."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from slotfill.choices import MAX_ALTERNATIVES, REJECTION_REASONS
 from slotfill.data.context import MAX_REQUESTED_SLOTS
+from slotfill.options import ParseOptions, declared
+from slotfill.parses import Parse
 
 
 def _utf8(text: str) -> str:
@@ -21,20 +24,23 @@ def _utf8(text: str) -> str:
 Text = Annotated[str, AfterValidator(_utf8)]
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="the k best intents and tag sequences")
-    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="slots below it go to low_confidence")
-    min_intent_confidence: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description="reject an utterance whose intent confidence is below it (default: the model's threshold; 0: none)",
-    )
-    now: str | None = Field(
-        None, description="ISO 8601 reference time for relative values (default: the time of the request)"
-    )
-    values: bool = Field(True, description="resolve slot values and the frame")
+def _request_options() -> type[BaseModel]:
+    """The parse options a request may give: slotfill.options.ParseOptions' fields, defaults,
+    bounds and help (`now` as ISO 8601 text); no other key."""
+    types = get_type_hints(ParseOptions)
+    types["now"] = str | None  # a request gives the reference time as text
+    fields: dict[str, Any] = {}
+    for option in dataclasses.fields(ParseOptions):
+        declaration = declared(ParseOptions, option.name)
+        bounds = {"ge": declaration.low, "le": declaration.high}
+        fields[option.name] = (
+            types[option.name],
+            Field(option.default, description=declaration.help, **{k: v for k, v in bounds.items() if v is not None}),
+        )
+    return create_model("Options", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+Options = _request_options()
 
 
 class Context(BaseModel):
@@ -48,61 +54,14 @@ class Context(BaseModel):
     )
 
 
-class ParseRequest(Options):
+class ParseRequest(Options):  # type: ignore[valid-type,misc]
     text: Text
     context: Context | None = None
 
 
-class BatchRequest(Options):
+class BatchRequest(Options):  # type: ignore[valid-type,misc]
     texts: list[Text]
     contexts: list[Context | None] | None = Field(None, description="one per text, in order (null: none)")
-
-
-class Slot(BaseModel):
-    slot: str
-    text: str
-    start: int
-    end: int
-    confidence: float
-    value: dict[str, Any] | None = None
-
-
-class AlternativeSlot(BaseModel):
-    slot: str
-    text: str
-    start: int
-    end: int
-    value: dict[str, Any] | None = None
-
-
-class RankedIntent(BaseModel):
-    intent: str
-    confidence: float
-
-
-class Alternative(BaseModel):
-    probability: float
-    tags: list[str]
-    slots: list[AlternativeSlot]
-
-
-class Parse(BaseModel):
-    text: str
-    tokens: list[str]
-    tags: list[str]
-    slots: list[Slot]
-    low_confidence: list[Slot] | None = None
-    frame: dict[str, dict[str, Any]] | None = None
-    intent: str | None = None
-    intent_confidence: float | None = None
-    rejected: Literal[REJECTION_REASONS] | None = Field(  # type: ignore[valid-type]
-        None, description="why the intent is null: the utterance is out of the model's scope, or ambiguous"
-    )
-    intents: list[RankedIntent] | None = None
-    alternatives: list[Alternative] | None = None
-    warnings: list[str] | None = Field(
-        None, description="what of the request the model could not read (a requested slot it does not know)"
-    )
 
 
 class BatchResponse(BaseModel):

@@ -42,7 +42,7 @@ def describe(model: Any) -> dict[str, Any]:
 
 
 def _encoder(model: Any) -> dict[str, Any] | None:
-    """The pretrained encoder a model reads: where it came from, how it is used, its size (an
+    """The transformer a model reads: where it came from, how it is used, its size (an
     exported model's, as export.json records it)."""
     features = model.config.model.transformer
     if features is None:

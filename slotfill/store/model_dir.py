@@ -7,9 +7,9 @@
     metrics.json       dev (and test) metrics of these weights
     gazetteers/        the lists the model reads as features (format 2, when the config has any):
                        NAME.txt, one entry a line, and index.json with their order and checksums
-    encoder/           the pretrained encoder it reads, when the config has model.transformer:
+    encoder/           the transformer it reads, when the config has model.transformer:
                        config.json, model.safetensors, tokenizer.json (a Hugging Face model folder;
-                       a fine-tuned encoder's trained weights, which model.safetensors leaves out)
+                       a fine-tuned transformer's trained weights, which model.safetensors leaves out)
 
 Format 1 (slotfill 0.1) had no gazetteers; it still loads.
 """
@@ -64,7 +64,7 @@ class LoadedModel:
     gazetteers: GazetteerSet
     temperature: float = 1.0  # divides the scores of the confidences (calibration.json, fitted on dev)
     threads: int | None = None  # torch's CPU threads while tagging (None: torch's default)
-    transformer_features: TransformerFeatures | None = None  # its pretrained encoder (encoder/), where it has one
+    transformer_features: TransformerFeatures | None = None  # its transformer (encoder/), where it has one
     rejection: Rejection = Rejection()  # when an utterance is out of its scope (calibration.json, fitted on dev)
 
     @property
@@ -86,7 +86,7 @@ def save_model(
     encoder: Path | None = None,
 ) -> None:
     """Write the model directory in a staging directory beside it, then swap it in; `encoder`:
-    the folder of the pretrained encoder it reads, copied in whole (a model loads offline) with,
+    the folder of the transformer it reads, copied in whole (a model loads offline) with,
     for a fine-tuned one, the tagger's trained encoder weights in place of the folder's."""
     with writing_dir(directory) as staged:
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
@@ -171,7 +171,7 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
     config, vocab, gazetteers = read_model_files(directory)
     transformer_features = None
     features = config.model.transformer
-    if features is not None:  # a fine-tuned encoder is read as a frozen one is: its trained weights are in encoder/
+    if features is not None:  # a fine-tuned transformer is read as a frozen one is: its trained weights are in encoder/
         transformer_features = load_transformer_features(
             directory / TRANSFORMER_SUBDIR,
             features.pooling,

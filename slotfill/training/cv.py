@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from slotfill.choices import HEADLINE_METRICS
 from slotfill.config import Config
 from slotfill.data.example import Example
 from slotfill.data.formats import write_split
@@ -29,7 +30,7 @@ from slotfill.store.model_dir import load_model
 from slotfill.training.events import TrainingObserver
 from slotfill.training.loop import train
 
-METRICS = ("slot_f1", "slot_precision", "slot_recall", "intent_accuracy", "sentence_accuracy", "slot_ece")
+METRICS = (*HEADLINE_METRICS, "slot_ece")
 
 
 @dataclass

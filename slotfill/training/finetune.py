@@ -9,7 +9,7 @@ vocabulary and gazetteers are the start of a new run on the config's data.
   heads, CRF transitions to and from a new tag).
 - The gazetteers are the model's unless the config names its own lists (then the same names, in
   the same order, rebuilt from the config's sources).
-- A pretrained encoder is the model's (its encoder/ folder: a fine-tuned one's trained weights),
+- A transformer is the model's (its encoder/ folder: a fine-tuned one's trained weights),
   whatever source the config names; the config says how it trains now (frozen or fine_tuned).
 Everything else is an ordinary run: its run directory, checkpoints, resume and --overwrite.
 """
@@ -61,7 +61,7 @@ OPTIONAL_INPUTS = {"transformer": "a transformer", "embedding.vectors": "word ve
 
 
 def first_difference(model: Config, config: Config) -> str | None:
-    """The first architecture difference: an optional input (a pretrained encoder, word vectors) one
+    """The first architecture difference: an optional input (a transformer, word vectors) one
     side has and the other not, else the first key (`model.encoder.hidden_size`) whose value differs."""
     for section, what in OPTIONAL_INPUTS.items():
         theirs_set, ours_set = (_section(c, section) is not None for c in (model, config))

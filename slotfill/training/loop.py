@@ -31,7 +31,7 @@ import torch
 
 from slotfill.config import Config
 from slotfill.errors import ConfigError, DataError, SlotfillError
-from slotfill.evaluation.evaluate import evaluate_examples, fit_temperature
+from slotfill.evaluation.evaluate import evaluate, fit_temperature
 from slotfill.evaluation.out_of_scope import fit_rejection
 from slotfill.files import atomic_write_text, locked_dir
 from slotfill.layout import RUN_LOCK, TRAIN_LOG
@@ -141,10 +141,10 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     progress, settings = run.progress, run.config.training
     dev = None
     if run.dev is not None:
-        metrics = evaluate_examples(
+        metrics = evaluate(
             TorchDecoder(run.kept, run.device, transformer_features=run.transformer_features),
             run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers,
-        )  # fmt: skip
+        ).metrics  # fmt: skip
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
         if settings.monitor == "loss":
             dev["loss"] = _dev_loss(run)
@@ -202,11 +202,11 @@ def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
     test = None
     if run.test is not None:
         label = run.config.out_of_scope.intent
-        test = evaluate_examples(
+        test = evaluate(
             best, run.vocab, run.test, settings.eval_batch_size, gazetteers=run.gazetteers,
             temperature=calibration["temperature"], rejection=read_rejection(run.model_dir, run.vocab, label),
             out_of_scope=label,
-        )  # fmt: skip
+        ).metrics  # fmt: skip
     metrics = {
         "best_epoch": progress.best_epoch,
         "epochs_run": progress.epoch,

@@ -12,7 +12,15 @@ PACKAGE = ROOT / "slotfill"
 
 # lowest first; a module may import its own layer and the ones before it
 LAYERS: list[tuple[str, ...]] = [
-    ("slotfill", "slotfill.errors", "slotfill.choices", "slotfill.layout", "slotfill.files", "slotfill.options"),
+    (
+        "slotfill",
+        "slotfill.errors",
+        "slotfill.choices",
+        "slotfill.layout",
+        "slotfill.files",
+        "slotfill.options",
+        "slotfill.parses",
+    ),
     ("slotfill.config",),
     ("slotfill.text",),
     ("slotfill.data",),

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.data.formats import read_split
-from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.evaluation.evaluate import evaluate
 from slotfill.store.model_dir import load_model
 
 from ..conftest import DEMO, ROOT
@@ -59,7 +59,7 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     loaded = load_model(run_dir, torch.device("cpu"))
-    expected = evaluate_examples(
+    expected = evaluate(
         loaded.decoder,
         loaded.vocab,
         read_split(DEMO / "test"),
@@ -67,7 +67,7 @@ def test_train_evaluate_predict(tmp_path: Path) -> None:
         temperature=loaded.temperature,  # the calibration fitted on dev at the end of training
         rejection=loaded.rejection,  # and the out-of-scope threshold
         out_of_scope=loaded.config.out_of_scope.intent,
-    )
+    ).metrics
     assert metrics == json.loads(json.dumps(expected))  # the whole result, as the library computes it
     assert metrics["slot_f1"] > 0.3 and metrics["intents_scored"] == metrics["sentences"] == 300
 

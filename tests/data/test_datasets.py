@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.config import config_from_dict, load_config
-from slotfill.data import datasets, downloads
+from slotfill.data import datasets, downloads, fetching
 from slotfill.data.splits import read_splits
 from slotfill.errors import DataError
 
@@ -196,7 +196,7 @@ def test_the_cli_downloads_from_a_mirror_and_refuses_unknown_names(
     result = runner.invoke(app, ["data", "download", "imdb", "--dir", str(tmp_path / "d")])
     assert (
         result.exit_code == 2
-        and "'imdb': no such dataset (slotfill knows atis, snips, xsid, clinc150, dstc8)" in result.stderr
+        and "'imdb': no such dataset (slotfill knows atis, snips, xsid, clinc150, dstc8; " in result.stderr
     )
 
 
@@ -371,7 +371,7 @@ def test_a_hostile_mirror_is_stopped_in_time_and_space(
     handler.hostile = hostile
     # the deadline is what stops a trickle; the others must be stopped by their own check, never by
     # a deadline that a loaded machine could reach first
-    monkeypatch.setattr(datasets, "DEADLINE_S", 1.0 if hostile == "trickle" else 60.0)
+    monkeypatch.setattr(fetching, "DEADLINE_S", 1.0 if hostile == "trickle" else 60.0)
     _, checksums = published
     with pytest.raises(DataError, match=re.escape(message)):
         downloads.download("datasets", "tiny", tmp_path / "data", url=url, checksums=checksums)

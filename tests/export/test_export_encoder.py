@@ -1,4 +1,4 @@
-"""slotfill export of a model with a pretrained encoder (frozen or fine-tuned): encoder/model.onnx
+"""slotfill export of a model with a transformer (frozen or fine-tuned): encoder/model.onnx
 beside model.onnx, parses equal to torch's alone and batched, int8 close, no torch at run time,
 and the encoder's files covered by the export's checksums."""
 

@@ -1,4 +1,4 @@
-"""A tiny pretrained encoder written for the tests: a 2-layer, 16-wide BERT (random weights, seeded)
+"""A tiny transformer written for the tests: a 2-layer, 16-wide BERT (random weights, seeded)
 with a WordPiece vocabulary of the demo data's words and single letters, saved as a Hugging Face
 model folder the way any published one is (config.json, model.safetensors, tokenizer.json)."""
 

@@ -1,4 +1,4 @@
-"""A pretrained encoder fine-tuned with the tagger (model.transformer.mode: fine_tuned): its own
+"""A transformer fine-tuned with the tagger (model.transformer.mode: fine_tuned): its own
 learning rate and warm-up, its trained weights saved in the model's encoder/ folder, the same
 features in training and tagging, interruption and --init-from as for any run."""
 
@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from slotfill.config import config_from_dict
 from slotfill.data.formats import read_split
 from slotfill.errors import ConfigError
-from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.evaluation.evaluate import evaluate
 from slotfill.features.wordpieces import POOLED_PIECES, PieceWindow, sentence_pieces, window_groups
 from slotfill.nn.transformer import load_transformer_features
 from slotfill.predict import Predictor
@@ -66,7 +66,7 @@ def test_training_and_tagging_compute_the_same_features(encoder_folder: Path) ->
     windows = [words.reader.windows(tokens) for tokens in sentences]
     arrays = sentence_pieces(windows, "mean", words.reader.pieces.pad_id)
     with torch.inference_mode():
-        trained = words.encoder(*(torch.from_numpy(a) for a in arrays)).numpy()  # (B, L, H)
+        trained = words.transformer(*(torch.from_numpy(a) for a in arrays)).numpy()  # (B, L, H)
     for row, (tokens, tagged) in enumerate(zip(sentences, words(sentences))):
         np.testing.assert_allclose(trained[row, : len(tokens)], tagged, rtol=1e-5, atol=1e-6)
 
@@ -97,13 +97,11 @@ def test_fine_tuning_trains_the_encoder_and_the_model_carries_it(
     assert not [name for name in load_file(str(model / "model.safetensors")) if name.startswith("pretrained.")]
     moved = shutil.copytree(model, tmp_path / "elsewhere")
     loaded = load_model(moved, CPU)
-    assert loaded.tagger.transformer is None  # tagging reads the features, as for a frozen encoder
+    assert loaded.tagger.transformer is None  # tagging reads the features, as for a frozen transformer
     # the dev scores of the best epoch, computed in training with the encoder being trained, are
     # the loaded model's: the weights saved are the ones evaluated, and read back to the last bit
     metrics = json.loads((model / "metrics.json").read_text())
-    again = evaluate_examples(
-        loaded.decoder, loaded.vocab, read_split(DEMO / "test"), 256, gazetteers=loaded.gazetteers
-    )
+    again = evaluate(loaded.decoder, loaded.vocab, read_split(DEMO / "test"), 256, gazetteers=loaded.gazetteers).metrics
     assert {k: v for k, v in again.items() if k != "per_slot"} == metrics["dev"]
     predictor = Predictor.load(moved, "cpu")
     texts = ["arrive Taipei on November 2nd", "leave Taipei on November 2nd", "cheapest fare from boston to denver"]
@@ -148,7 +146,7 @@ def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
     config, start = start_from(fine_tuned_run, config)
     assert config.model.transformer.source == str((fine_tuned_run / "model" / "encoder").resolve())
     run = build_run(config, tmp_path / "run", start=start)
-    encoder = run.tagger.transformer if mode == "fine_tuned" else run.transformer_features.encoder
+    encoder = run.tagger.transformer if mode == "fine_tuned" else run.transformer_features.transformer
     trained = load_file(str(fine_tuned_run / "model" / "encoder" / "model.safetensors"))
     assert all(torch.equal(tensor, trained[name]) for name, tensor in encoder.model.state_dict().items())
 

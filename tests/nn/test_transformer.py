@@ -1,4 +1,4 @@
-"""A pretrained encoder as one more feature (model.transformer): word pieces that cover every
+"""A transformer as one more feature (model.transformer): word pieces that cover every
 token, windows instead of truncation, features that do not depend on the batch, a model that
 carries its encoder and loads offline, and every bad folder one line."""
 
@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from slotfill.cli.app import app
 from slotfill.errors import ConfigError, ModelError
-from slotfill.nn.transformer import ENCODER_FILES, load_transformer_features
+from slotfill.nn.transformer import TRANSFORMER_FILES, load_transformer_features
 
 from ..conftest import tiny_config
 from .encoder_folder import write_encoder_folder
@@ -87,7 +87,7 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
     from slotfill.predict import Predictor
 
     model = frozen_encoder_run / "model"
-    assert sorted(p.name for p in (model / "encoder").iterdir()) == sorted(ENCODER_FILES)
+    assert sorted(p.name for p in (model / "encoder").iterdir()) == sorted(TRANSFORMER_FILES)
     moved = tmp_path / "elsewhere"
     shutil.copytree(model, moved)  # the source folder is not read again: the model has its copy
     predictor = Predictor.load(moved, "cpu")
@@ -102,7 +102,7 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
         "mean",
     )
     info = runner.invoke(app, ["info", str(moved)])
-    assert info.exit_code == 0 and "pretrained encoder" in info.stdout
+    assert info.exit_code == 0 and "transformer" in info.stdout
 
 
 @pytest.mark.slow  # trains a model
@@ -137,7 +137,7 @@ def _broken(folder: Path, tmp_path: Path, change: str) -> Path:
 @pytest.mark.parametrize(
     "change,message",
     [
-        ("no_tokenizer", r"tokenizer.json: missing \(an encoder folder holds config.json, model.safetensors, tokenizer.json\)"),
+        ("no_tokenizer", r"tokenizer.json: missing \(an transformer folder holds config.json, model.safetensors, tokenizer.json\)"),
         ("not_an_encoder", r"config.json: model type 'gpt2' is not an encoder \(slotfill reads bert, "),
         ("small_vocab", r"tokenizer.json: \d+ word pieces for a model of 20: the tokenizer does not match the weights"),
         ("partial_weights", r"model.safetensors: weights do not fit bert 16-wide \(encoder.layer.1.\S+ missing\)"),
@@ -159,7 +159,7 @@ def test_a_bad_encoder_folder_is_one_line_naming_the_file(
 def test_a_missing_folder_or_an_encoder_not_downloaded_says_how(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ModelError, match="no such encoder folder"):
+    with pytest.raises(ModelError, match="no such transformer folder"):
         load_transformer_features(tmp_path / "nope", "mean", CPU, half=True)
     from slotfill.training.builders import _transformer
 

@@ -558,15 +558,15 @@ def test_tokens_are_counted_as_the_tokeniser_makes_them(trained_run: Path) -> No
     and for the worker's fair steps: 2 texts of 60 characters are 120 tokens, not 2 words."""
     from fastapi import HTTPException
 
+    from slotfill.options import ServeLimits
     from slotfill.predict import Predictor
     from slotfill.serve.app import _check_texts
     from slotfill.serve.batcher import MicroBatcher
-    from slotfill.serve.guard import RequestLimits
 
     predictor = Predictor.load(trained_run, "cpu")
     texts = ["北京到上海" * 12] * 2
     with pytest.raises(HTTPException) as error:
-        _check_texts(predictor, RequestLimits(max_request_tokens=100), texts, ["texts[0]", "texts[1]"])
+        _check_texts(predictor, ServeLimits(max_request_tokens=100), texts, ["texts[0]", "texts[1]"])
     assert error.value.status_code == 413 and error.value.detail == "120 tokens in one request; the limit is 100"
     batcher = MicroBatcher(predictor, tokens_per_step=100)
     try:

@@ -8,7 +8,7 @@ import torch
 
 from slotfill.data.formats import read_split
 from slotfill.errors import ModelError
-from slotfill.evaluation.evaluate import evaluate_examples
+from slotfill.evaluation.evaluate import evaluate
 from slotfill.evaluation.scoring import score
 from slotfill.predict import Predictor
 from slotfill.store.model_dir import load_model
@@ -33,9 +33,9 @@ def test_short_training_reaches_a_real_f1(trained_run: Path) -> None:
 def test_save_load_gives_identical_predictions(trained_run: Path) -> None:
     examples = read_split(DEMO / "test")[:60]
     loaded = load_model(trained_run, torch.device("cpu"))
-    first = evaluate_examples(loaded.decoder, loaded.vocab, examples)
+    first = evaluate(loaded.decoder, loaded.vocab, examples).metrics
     again = load_model(trained_run / "model", torch.device("cpu"))
-    assert evaluate_examples(again.decoder, again.vocab, examples) == first
+    assert evaluate(again.decoder, again.vocab, examples).metrics == first
     for a, b in zip(loaded.tagger.state_dict().values(), again.tagger.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -127,7 +127,7 @@ def test_labels_unseen_in_training_are_counted_and_reported(trained_run: Path) -
 
     loaded = load_model(trained_run, torch.device("cpu"))
     examples = [Example(("fly", "to", "boston"), ("O", "O", "B-never_seen"), "atis_never_seen")]
-    metrics = evaluate_examples(loaded.decoder, loaded.vocab, examples)
+    metrics = evaluate(loaded.decoder, loaded.vocab, examples).metrics
     assert metrics["unseen_in_training"] == {"tags": 1, "intents": 1}
     assert metrics["intent_accuracy"] == 0.0 and metrics["slot_recall"] == 0.0
 
