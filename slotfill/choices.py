@@ -31,7 +31,7 @@ EMBEDDING_KINDS = ("learned", "one_hot", "letter_trigram")
 VECTOR_SOURCES = ("glove-6b-50d",)
 VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
 VECTOR_JOINS = ("concat", "project", "init")
-# a pretrained transformer as one more input feature (model.transformer; docs/encoders.md):
+# a pretrained transformer as one more input feature (model.transformer; docs/transformers.md):
 # the sources `slotfill encoders download` knows, how its word pieces become one
 # feature per token, and how it is trained (frozen: computed without gradient; fine_tuned: trained
 # with the tagger, at its own learning rate)

@@ -14,9 +14,9 @@ OUT=$(mkdir -p "${OUT:-bench/encoders}" && cd "${OUT:-bench/encoders}" && pwd)
 SEEDS=${SEEDS:-3}
 DATA_ROOT=${DATA_ROOT:-$(pwd)/../shared/data}  # the standard splits (atis/, snips/)
 export PYTHONPATH=$SOURCE
-NONE=(--set model.encoder_features=null)
-FROZEN=(--set "model.encoder_features={source: all-minilm-l6-v2, layers: [3]}")
-TUNED=(--set "model.encoder_features={source: all-minilm-l6-v2, layers: [3], mode: fine_tuned, lr: 0.0001}" --set training.epochs=8)
+NONE=(--set model.transformer=null)
+FROZEN=(--set "model.transformer={source: all-minilm-l6-v2, layers: [3]}")
+TUNED=(--set "model.transformer={source: all-minilm-l6-v2, layers: [3], mode: fine_tuned, lr: 0.0001}" --set training.epochs=8)
 bench() {  # dataset, name, overrides...
   local dataset=$1 name=$2
   shift 2

@@ -10,8 +10,8 @@ SEEDS=${SEEDS:-3}
 DATA_ROOT=${DATA_ROOT:-$(pwd)/../shared/data}  # the standard splits (atis/, snips/)
 # with: GloVe 6B 50d, join init (chosen on SNIPS dev), so a learned table as wide as the vectors;
 # without: no vectors and the 100d table the SNIPS and ATIS configs had before them
-GLOVE=(--set "model.embedding.pretrained={source: glove-6b-50d, max_words: 100000, join: init}" --set model.embedding.dim=50 --set model.encoder_features=null)
-NONE=(--set model.embedding.pretrained=null --set model.embedding.dim=100 --set model.encoder_features=null)
+GLOVE=(--set "model.embedding.vectors={source: glove-6b-50d, max_words: 100000, join: init}" --set model.embedding.dim=50 --set model.transformer=null)
+NONE=(--set model.embedding.vectors=null --set model.embedding.dim=100 --set model.transformer=null)
 mkdir -p "$OUT"
 for dataset in snips atis; do
   common=(--dataset "$dataset" --config "configs/$dataset.yaml" --seeds "$SEEDS" --data "$DATA_ROOT/$dataset")

@@ -79,17 +79,17 @@ def info(
     vectors = described["vectors"]
     if vectors is not None:
         table.add_row(
-            "pretrained vectors",
+            "word vectors",
             f"{vectors['rows']:,} rows of {vectors['dim']} ({vectors['bytes'] / 1e6:.1f} MB), join {vectors['join']}, "
             f"from {vectors['source']}",
         )
-    encoder = described.get("encoder")
-    if encoder is not None:
+    transformer = described.get("transformer")
+    if transformer is not None:
         table.add_row(
             "transformer",
-            f"{encoder['type']}, {encoder['parameters'] / 1e6:.1f} M parameters of width {encoder['width']} "
-            f"({encoder['bytes'] / 1e6:.1f} MB), {encoder['mode']}, layers {encoder['layers']}, {encoder['pooling']} of pieces, "
-            f"from {encoder['source']}",
+            f"{transformer['type']}, {transformer['parameters'] / 1e6:.1f} M parameters of width {transformer['width']} "
+            f"({transformer['bytes'] / 1e6:.1f} MB), {transformer['mode']}, layers {transformer['layers']}, "
+            f"{transformer['pooling']} of pieces, from {transformer['source']}",
         )
     metrics = described["metrics"]
     for split in ("dev", "test"):

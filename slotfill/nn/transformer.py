@@ -110,7 +110,7 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
         from transformers import AutoConfig, AutoModel
     except ImportError:
         raise ModelError(
-            f"{directory}: reading an encoder needs transformers: pip install 'slotfill[encoders]'"
+            f"{directory}: reading a transformer needs the transformers package: pip install 'slotfill[transformers]'"
         ) from None
     try:
         config = AutoConfig.from_pretrained(str(directory), local_files_only=True)

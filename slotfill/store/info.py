@@ -35,48 +35,48 @@ def describe(model: Any) -> dict[str, Any]:
             {"name": g.name, "entries": len(g.entries), "source": g.source} for g in model.gazetteers.gazetteers
         ],
         "vectors": _vectors(model, exported is not None),
-        "encoder": _encoder(model),
+        "transformer": _transformer(model),
         "metrics": {k: v for k, v in metrics.items() if k not in ("slotfill_version", "format_version")},
         "config": model.config.model_dump(mode="json"),
     }
 
 
-def _encoder(model: Any) -> dict[str, Any] | None:
+def _transformer(model: Any) -> dict[str, Any] | None:
     """The transformer a model reads: where it came from, how it is used, its size (an
     exported model's, as export.json records it)."""
-    features = model.config.model.transformer
-    if features is None:
+    settings = model.config.model.transformer
+    if settings is None:
         return None
     described = {
-        "source": features.source,
-        "mode": features.mode,
-        "pooling": features.pooling,
-        "layers": features.layers,
+        "source": settings.source,
+        "mode": settings.mode,
+        "pooling": settings.pooling,
+        "layers": settings.layers,
     }
     exported = getattr(model, "info", None)
     if exported is not None:
-        recorded = exported.get("encoder") or {}
+        recorded = exported.get("encoder") or {}  # export.json's key (its format keeps the 0.3 name)
         return {**described, **{key: recorded.get(key) for key in ("type", "width", "parameters", "bytes")}}
-    encoder = model.transformer_features
+    features = model.transformer_features
     return {
         **described,
-        "type": encoder.model.config.model_type,
-        "width": encoder.size,
-        "parameters": encoder.parameters,
-        "bytes": (encoder.directory / "model.safetensors").stat().st_size,
+        "type": features.model.config.model_type,
+        "width": features.size,
+        "parameters": features.parameters,
+        "bytes": (features.directory / "model.safetensors").stat().st_size,
     }
 
 
 def _vectors(model: Any, exported: bool) -> dict[str, Any] | None:
     """The pretrained vectors a model keeps: where they came from, how many rows, their size on disk
     (float16 in a model directory, float32 in an exported graph)."""
-    vocab, pretrained = model.vocab, model.config.model.embedding.vectors
-    if vocab.vectors is None or pretrained is None:
+    vocab, settings = model.vocab, model.config.model.embedding.vectors
+    if vocab.vectors is None or settings is None:
         return None
     rows = len(vocab.vectors) - 2  # after PAD and UNK
     return {
-        "source": pretrained.source,
-        "join": pretrained.join,
+        "source": settings.source,
+        "join": settings.join,
         "rows": rows,
         "dim": vocab.vector_dim,
         "bytes": rows * vocab.vector_dim * (4 if exported else 2),

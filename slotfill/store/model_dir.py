@@ -83,17 +83,17 @@ def save_model(
     gazetteers: GazetteerSet,
     tagger: Tagger,
     metrics: dict[str, Any],
-    encoder: Path | None = None,
+    transformer: Path | None = None,
 ) -> None:
-    """Write the model directory in a staging directory beside it, then swap it in; `encoder`:
+    """Write the model directory in a staging directory beside it, then swap it in; `transformer`:
     the folder of the transformer it reads, copied in whole (a model loads offline) with,
-    for a fine-tuned one, the tagger's trained encoder weights in place of the folder's."""
+    for a fine-tuned one, the tagger's trained weights in place of the folder's."""
     with writing_dir(directory) as staged:
         (staged / CONFIG_FILE).write_text(config.to_yaml(), encoding="utf-8")
         vocab.save(staged / VOCAB_FILE)
         save_gazetteers(staged, gazetteers)
-        if encoder is not None:
-            copy_transformer(encoder, staged / TRANSFORMER_SUBDIR, tagger.transformer)
+        if transformer is not None:
+            copy_transformer(transformer, staged / TRANSFORMER_SUBDIR, tagger.transformer)
         state = {name: t.detach().cpu().contiguous() for name, t in without_transformer(tagger.state_dict()).items()}
         state = compact_state(state)
         meta = {
@@ -179,16 +179,16 @@ def load_model(path: Path, device: torch.device, threads: int | None = None) -> 
             half=features.mode == "frozen",
             layers=features.layers,
         )
-    encoder_size = transformer_features.size if transformer_features is not None else 0
+    transformer_size = transformer_features.size if transformer_features is not None else 0
     with torch.device("meta"), uninitialised():
-        planned = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)
+        planned = build_tagger(config.model, vocab, gazetteers.num_features, transformer_size)
     _check_shapes({name: tuple(t.shape) for name, t in planned.state_dict().items()}, shapes, directory / WEIGHTS_FILE)
     try:
         state = current_names(load_file(str(directory / WEIGHTS_FILE), device="cpu"))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{directory / WEIGHTS_FILE}: damaged weights ({error})") from None
     with uninitialised():
-        tagger = build_tagger(config.model, vocab, gazetteers.num_features, encoder_size)
+        tagger = build_tagger(config.model, vocab, gazetteers.num_features, transformer_size)
     tagger.load_state_dict(state, strict=True)  # names and shapes were checked above
     tagger.to(device).eval()
     metrics, temperature = read_metrics(directory), read_temperature(directory)

@@ -60,18 +60,18 @@ def _train_epoch(
     batches = list(LengthBucketSampler(corpus.lengths(), run.config.training.batch_size, run.generator))
     progress, settings = run.progress, run.config.training
     observer.epoch_started(epoch, len(batches), progress.batches_done)
-    run.tagger.train()
+    run.model.tagger.train()
     # not a DataLoader: each of its iterators draws a seed from the global RNG, which would
     # make a resumed run differ from an uninterrupted one (and no worker processes are needed)
     for indices in batches[progress.batches_done :]:
-        run.optimizer.zero_grad(set_to_none=True)
+        run.optimization.optimizer.zero_grad(set_to_none=True)
         loss = _batch_loss(run, corpus, indices)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(run.tagger.parameters(), settings.grad_clip)
-        run.optimizer.step()
-        run.schedule.step()
-        if run.averaged is not None:
-            run.averaged.update_parameters(run.tagger)
+        torch.nn.utils.clip_grad_norm_(run.model.tagger.parameters(), settings.grad_clip)
+        run.optimization.optimizer.step()
+        run.optimization.schedule.step()
+        if run.optimization.averaged is not None:
+            run.optimization.averaged.update_parameters(run.model.tagger)
         progress.running_loss += loss.item()
         progress.batches_done += 1
         observer.batch_done(loss.item())
@@ -93,7 +93,7 @@ def _batch_loss(run: TrainingRun, corpus: EncodedCorpus, indices: list[int]) -> 
     scaled so that DistributedDataParallel's average of the ranks' gradients is the gradient of the
     whole batch's mean loss (the same learning rate and batch size mean the same as in one process)."""
     if run.trainer is None:
-        return run.tagger.loss(corpus.collate([corpus[i] for i in indices]).to(run.device))
+        return run.model.tagger.loss(corpus.collate([corpus[i] for i in indices]).to(run.device))
     share = [indices[i] for i in run.world.shard(len(indices))]
     weight = 1.0 if share else 0.0  # fewer sentences than ranks: a rank with none still joins the all-reduce
     batch = corpus.collate([corpus[i] for i in share or indices[:1]]).to(run.device)
@@ -114,11 +114,11 @@ def _monitored(dev: dict[str, Any], monitor: str) -> list[float]:
 def _dev_loss(run: TrainingRun) -> float:
     """The training loss on dev, in eval mode, averaged over its sentences (those whose every tag
     and intent the model knows: a label train never shows has no loss to measure)."""
-    assert run.dev is not None
+    assert run.data.dev is not None
     known = [
         e
-        for e in model_view(run.dev, "dev")
-        if all(t in run.vocab.tags for t in e.tags) and (e.intent is None or e.intent in run.vocab.intents)
+        for e in model_view(run.data.dev, "dev")
+        if all(t in run.lists.vocab.tags for t in e.tags) and (e.intent is None or e.intent in run.lists.vocab.intents)
     ]
     if not known:
         raise DataError("training.monitor: loss: no dev sentence has only labels the training set has")
@@ -140,10 +140,10 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     """Evaluate on dev, keep the model if it is the best so far, append to the log."""
     progress, settings = run.progress, run.config.training
     dev = None
-    if run.dev is not None:
+    if run.data.dev is not None:
         metrics = evaluate(
-            TorchDecoder(run.kept, run.device, transformer_features=run.transformer_features),
-            run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers,
+            TorchDecoder(run.kept, run.device, transformer_features=run.model.transformer_features),
+            run.lists.vocab, run.data.dev, settings.eval_batch_size, gazetteers=run.lists.gazetteers,
         ).metrics  # fmt: skip
         dev = {k: v for k, v in metrics.items() if k != "per_slot"}
         if settings.monitor == "loss":
@@ -155,9 +155,11 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     if improved:
         progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
         if run.world.is_main:  # every rank has the same weights and dev scores: one writes
-            encoder = run.transformer_features.directory if run.transformer_features is not None else None
+            transformer = (
+                run.model.transformer_features.directory if run.model.transformer_features is not None else None
+            )
             metrics = {"best_epoch": epoch, "dev": dev}
-            save_model(run.model_dir, run.config, run.vocab, run.gazetteers, run.kept, metrics, encoder)
+            save_model(run.model_dir, run.config, run.lists.vocab, run.lists.gazetteers, run.kept, metrics, transformer)
     else:
         progress.stale += 1
     train_loss = progress.running_loss / max(1, num_batches)
@@ -189,22 +191,24 @@ def _finish_main(run: TrainingRun, seconds: float) -> dict[str, Any] | None:
         loaded.transformer_features.cache = {}
     best = loaded.decoder
     calibration: dict[str, Any] = {"temperature": 1.0}
-    if run.dev is not None:
-        calibration = fit_temperature(best, run.vocab, run.dev, settings.eval_batch_size, gazetteers=run.gazetteers)
+    if run.data.dev is not None:
+        calibration = fit_temperature(
+            best, run.lists.vocab, run.data.dev, settings.eval_batch_size, gazetteers=run.lists.gazetteers
+        )
         if best.has_intent:  # the out-of-scope rejection (docs/out-of-scope.md)
             calibration["out_of_scope"], rejection = fit_rejection(
-                best, run.vocab, run.dev, run.config.out_of_scope, settings.eval_batch_size,
-                train=run.train, gazetteers=run.gazetteers,
+                best, run.lists.vocab, run.data.dev, run.config.out_of_scope, settings.eval_batch_size,
+                train=run.data.train, gazetteers=run.lists.gazetteers,
             )  # fmt: skip
             if rejection.index is not None:
                 write_index(run.model_dir, rejection.index)
         write_calibration(run.model_dir, calibration)
     test = None
-    if run.test is not None:
+    if run.data.test is not None:
         label = run.config.out_of_scope.intent
         test = evaluate(
-            best, run.vocab, run.test, settings.eval_batch_size, gazetteers=run.gazetteers,
-            temperature=calibration["temperature"], rejection=read_rejection(run.model_dir, run.vocab, label),
+            best, run.lists.vocab, run.data.test, settings.eval_batch_size, gazetteers=run.lists.gazetteers,
+            temperature=calibration["temperature"], rejection=read_rejection(run.model_dir, run.lists.vocab, label),
             out_of_scope=label,
         ).metrics  # fmt: skip
     metrics = {

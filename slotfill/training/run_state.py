@@ -11,25 +11,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch.optim.swa_utils import AveragedModel
 
 from slotfill.config import Config
 from slotfill.data.example import Example
 from slotfill.errors import ConfigError, OutputError
-from slotfill.features.gazetteer import GazetteerSet
 from slotfill.features.vectors import vector_dim
-from slotfill.features.vocab import Vocab
-from slotfill.features.wordpieces import PieceReader
 from slotfill.layout import MODEL_SUBDIR
 from slotfill.nn.batching import EncodedCorpus, encode
 from slotfill.nn.device import resolve_device
 from slotfill.nn.tagger import Tagger
-from slotfill.nn.transformer import TransformerFeatures
 from slotfill.parallel.world import World
 from slotfill.store.checkpoint import Checkpoint, Progress, optimizer_state, prefixed, save_checkpoint
 from slotfill.training.augment import Augmentation
 from slotfill.training.builders import (
     Lists,
+    Model,
+    Optimization,
     augmentation,
     build_lists,
     build_model,
@@ -43,55 +40,47 @@ from slotfill.training.run_data import TrainingData, read_training_data
 
 @dataclass
 class TrainingRun:
-    """What one training run works with."""
+    """What one training run works with: the outputs of its steps (slotfill.training.run_data and
+    slotfill.training.builders), the batch order's generator, and its progress."""
 
     config: Config
     output_dir: Path
     device: torch.device
-    train: list[Example]  # model view
-    dev: list[Example] | None
-    test: list[Example] | None
-    vocab: Vocab
-    gazetteers: GazetteerSet
-    tagger: Tagger
-    averaged: AveragedModel | None  # the exponential moving average that is evaluated and saved, if any
-    optimizer: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LambdaLR
+    data: TrainingData
+    lists: Lists  # the vocabulary and the gazetteers
+    model: Model  # the tagger, and how it reads its transformer
+    optimization: Optimization
     generator: torch.Generator  # draws each epoch's batch order
     augmentation: Augmentation | None
     progress: Progress = field(default_factory=Progress)
     world: World = field(default_factory=World)
     trainer: torch.nn.Module | None = None  # DistributedDataParallel over the loss, under torchrun
-    # the transformer (model.transformer): its features for evaluation (a frozen one's cached; a
-    # fine-tuned one's from the kept weights), and for a fine-tuned one, how a training batch's word
-    # pieces are read (the tagger runs the transformer on them with gradient)
-    transformer_features: TransformerFeatures | None = None
-    piece_reader: PieceReader | None = None
 
     @property
     def kept(self) -> Tagger:
-        """The weights that are evaluated and saved."""
-        return self.averaged.module if self.averaged is not None else self.tagger  # type: ignore[return-value]
+        """The weights that are evaluated and saved: the moving average's, where there is one."""
+        averaged = self.optimization.averaged
+        return averaged.module if averaged is not None else self.model.tagger  # type: ignore[return-value]
 
     @property
     def model_dir(self) -> Path:
         return self.output_dir / MODEL_SUBDIR
 
     def batches_per_epoch(self) -> int:
-        return -(-len(self.train) // self.config.training.batch_size)
+        return -(-len(self.data.train) // self.config.training.batch_size)
 
     def epoch_examples(self, epoch: int) -> list[Example]:
         if self.augmentation is None:
-            return self.train
-        return self.augmentation.examples_for_epoch(self.train, epoch)
+            return self.data.train
+        return self.augmentation.examples_for_epoch(self.data.train, epoch)
 
     def encode(self, examples: Sequence[Example], *, training: bool = False) -> EncodedCorpus:
         """Labelled examples as the model reads them: for training a fine-tuned transformer, with
         their word pieces (the tagger computes the features); else with the transformer's features."""
-        tokens = [e.tokens for e in examples]
-        if training and self.piece_reader is not None:
-            return encode(tokens, self.vocab, self.gazetteers, examples, piece_reader=self.piece_reader)
-        return encode(tokens, self.vocab, self.gazetteers, examples, self.transformer_features)
+        tokens, (vocab, gazetteers) = [e.tokens for e in examples], (self.lists.vocab, self.lists.gazetteers)
+        if training and self.model.piece_reader is not None:
+            return encode(tokens, vocab, gazetteers, examples, piece_reader=self.model.piece_reader)
+        return encode(tokens, vocab, gazetteers, examples, self.model.transformer_features)
 
 
 def run_device(config: Config, world: World) -> torch.device:
@@ -124,11 +113,12 @@ def restore_run(checkpoint: Checkpoint, output_dir: Path, world: World = World()
     data = read_training_data(config, report=world.is_main)
     run = _assembled(config, output_dir, world, data, Lists(checkpoint.vocab, checkpoint.gazetteers))
     run.progress = checkpoint.progress
-    run.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
-    if run.averaged is not None:
-        run.averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
-    run.optimizer.load_state_dict(optimizer_state(checkpoint))
-    run.schedule.load_state_dict(checkpoint.scheduler)
+    run.model.tagger.load_state_dict(prefixed(checkpoint.tensors, "model."))
+    optimization = run.optimization
+    if optimization.averaged is not None:
+        optimization.averaged.load_state_dict(prefixed(checkpoint.tensors, "averaged."))
+    optimization.optimizer.load_state_dict(optimizer_state(checkpoint))
+    optimization.schedule.load_state_dict(checkpoint.scheduler)
     run.generator.set_state(checkpoint.tensors["rng.sampler"])
     torch.set_rng_state(checkpoint.tensors["rng.torch" if world.rank == 0 else f"rng.torch.rank{world.rank}"])
     return run
@@ -144,16 +134,13 @@ def _assembled(
     device = run_device(config, world)
     model = build_model(config, lists, device, start)
     optimization = build_optimization(model.tagger, config, len(data.train))
-    features = model.transformer_features
     if model.piece_reader is not None:
         kept = optimization.averaged.module if optimization.averaged is not None else model.tagger
-        features = kept_transformer_features(config, kept, model.piece_reader)  # type: ignore[arg-type]
+        model.transformer_features = kept_transformer_features(config, kept, model.piece_reader)  # type: ignore[arg-type]
     run = TrainingRun(
-        config, Path(output_dir), device, data.train, data.dev, data.test, lists.vocab, lists.gazetteers,
-        model.tagger, optimization.averaged, optimization.optimizer, optimization.schedule,
+        config, Path(output_dir), device, data, lists, model, optimization,
         generator=torch.Generator().manual_seed(config.seed),  # the same batch order on every rank
         augmentation=augmentation(config, lists.gazetteers, data.train), world=world,
-        transformer_features=features, piece_reader=model.piece_reader,
     )  # fmt: skip
     run.trainer = distribute(model.tagger, config, world)
     run.progress.world_size = world.size
@@ -188,12 +175,12 @@ def save_run_checkpoint(run: TrainingRun, epoch_start_generator: torch.Tensor) -
     save_checkpoint(
         run.output_dir,
         run.config,
-        run.vocab,
-        run.gazetteers,
+        run.lists.vocab,
+        run.lists.gazetteers,
         run.progress,
-        model=run.tagger.state_dict(),
-        averaged=run.averaged.state_dict() if run.averaged is not None else None,
-        optimizer=run.optimizer.state_dict(),
-        scheduler=run.schedule.state_dict(),
+        model=run.model.tagger.state_dict(),
+        averaged=run.optimization.averaged.state_dict() if run.optimization.averaged is not None else None,
+        optimizer=run.optimization.optimizer.state_dict(),
+        scheduler=run.optimization.schedule.state_dict(),
         rng=rng,
     )

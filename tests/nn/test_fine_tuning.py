@@ -46,16 +46,20 @@ def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path
     from slotfill.training.run_state import build_run
 
     run = build_run(fine_tuned_config(encoder_folder, lr=2e-4, warmup=0.5), Path("unused"))
-    tagger_group, encoder_group = run.optimizer.param_groups
-    encoder = {id(p) for p in run.tagger.transformer.parameters()}
+    tagger_group, encoder_group = run.optimization.optimizer.param_groups
+    encoder = {id(p) for p in run.model.tagger.transformer.parameters()}
     assert {id(p) for p in encoder_group["params"]} == encoder and encoder
     assert not encoder & {id(p) for p in tagger_group["params"]}
-    assert len(tagger_group["params"]) + len(encoder_group["params"]) == len(list(run.tagger.parameters()))
+    assert len(tagger_group["params"]) + len(encoder_group["params"]) == len(list(run.model.tagger.parameters()))
     steps = 3 * run.batches_per_epoch()  # 3 epochs of the 300 sentences and their out-of-scope noise
     warmup = round(0.5 * steps)
     assert encoder_group["lr"] == pytest.approx(2e-4 / (warmup + 1))  # the first step of the warm-up
     assert tagger_group["lr"] == pytest.approx(0.003)
-    assert [run.schedule.lr_lambdas[1](step) for step in (0, warmup, steps)] == [1 / (warmup + 1), 1.0, 0.0]
+    assert [run.optimization.schedule.lr_lambdas[1](step) for step in (0, warmup, steps)] == [
+        1 / (warmup + 1),
+        1.0,
+        0.0,
+    ]
 
 
 def test_training_and_tagging_compute_the_same_features(encoder_folder: Path) -> None:
@@ -107,7 +111,7 @@ def test_fine_tuning_trains_the_encoder_and_the_model_carries_it(
     texts = ["arrive Taipei on November 2nd", "leave Taipei on November 2nd", "cheapest fare from boston to denver"]
     alone = [predictor.parse(text, values=False) for text in texts]
     assert list(predictor.parse_many(texts, values=False)) == alone
-    described = predictor.describe()["encoder"]
+    described = predictor.describe()["transformer"]
     assert (described["mode"], described["width"], described["parameters"]) == ("fine_tuned", 16, 11328)
 
 
@@ -146,7 +150,7 @@ def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
     config, start = start_from(fine_tuned_run, config)
     assert config.model.transformer.source == str((fine_tuned_run / "model" / "encoder").resolve())
     run = build_run(config, tmp_path / "run", start=start)
-    encoder = run.tagger.transformer if mode == "fine_tuned" else run.transformer_features.transformer
+    encoder = run.model.tagger.transformer if mode == "fine_tuned" else run.model.transformer_features.transformer
     trained = load_file(str(fine_tuned_run / "model" / "encoder" / "model.safetensors"))
     assert all(torch.equal(tensor, trained[name]) for name, tensor in encoder.model.state_dict().items())
 
@@ -165,7 +169,7 @@ def test_a_fine_tuned_encoder_of_fewer_layers_keeps_the_ones_above_as_they_were(
     assert all(torch.equal(saved[k], source[k]) for k in source if ".layer.1." in k)  # not built, not trained
     assert not torch.equal(saved["encoder.layer.0.output.dense.weight"], source["encoder.layer.0.output.dense.weight"])
     predictor = Predictor.load(tmp_path / "run", "cpu")
-    assert predictor.describe()["encoder"]["layers"] == [1]
+    assert predictor.describe()["transformer"]["layers"] == [1]
     assert predictor.parse("cheapest fare from boston to denver", values=False)["tokens"][-1] == "denver"
 
 

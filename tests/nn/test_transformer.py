@@ -94,7 +94,7 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
     texts = ["arrive Taipei on November 2nd", "leave Taipei on November 2nd", "cheapest fare from boston to denver"]
     alone = [predictor.parse(text, values=False) for text in texts]
     assert list(predictor.parse_many(texts, values=False)) == alone
-    described = predictor.describe()["encoder"]
+    described = predictor.describe()["transformer"]
     assert (described["type"], described["width"], described["mode"], described["pooling"]) == (
         "bert",
         16,
