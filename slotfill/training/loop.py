@@ -8,8 +8,9 @@ an uninterrupted run with the same seed would. Progress is reported through an o
 module never prints.
 
 A run is a few steps: `build_run` (or `restore_run` from a checkpoint; slotfill.training.run_state)
-builds a `TrainingRun`; `_train_epoch` runs one epoch's batches; `_end_epoch` evaluates on dev, keeps the best model, logs and
-checkpoints; `_finish` scores the best model on test and writes its metrics.
+builds a `TrainingRun`; `train_while_improving` yields each epoch (`_train_epoch` runs its batches,
+`_scored_epoch` scores it on dev); `_run_epochs` saves the best model and the log, reports and
+checkpoints each; `_finish` calibrates and scores the best model on test and writes its metrics.
 
 A run directory is written under a lock (a second run into it stops at once with OutputError) and
 slotfill never deletes a file it did not write: a directory that already holds a run is refused
@@ -24,6 +25,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +138,9 @@ def _dev_loss(run: TrainingRun) -> float:
     return total / len(known)
 
 
-def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
-    """Evaluate on dev, keep the model if it is the best so far, append to the log."""
+def _scored_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, clock: _Clock) -> EpochSummary:
+    """Score the epoch's weights on dev and record it in the run's progress (the best so far, the
+    epochs since it improved, the log line); saving is the caller's."""
     progress, settings = run.progress, run.config.training
     dev = None
     if run.data.dev is not None:
@@ -154,12 +157,6 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     improved = progress.best_key is None or key > progress.best_key
     if improved:
         progress.best_key, progress.best_epoch, progress.best_dev, progress.stale = key, epoch, dev, 0
-        if run.world.is_main:  # every rank has the same weights and dev scores: one writes
-            transformer = (
-                run.model.transformer_features.directory if run.model.transformer_features is not None else None
-            )
-            metrics = {"best_epoch": epoch, "dev": dev}
-            save_model(run.model_dir, run.config, run.lists.vocab, run.lists.gazetteers, run.kept, metrics, transformer)
     else:
         progress.stale += 1
     train_loss = progress.running_loss / max(1, num_batches)
@@ -167,11 +164,22 @@ def _end_epoch(run: TrainingRun, epoch: int, num_batches: int, started: float, c
     progress.log_lines.append(
         json.dumps({"epoch": epoch, "train_loss": train_loss, "dev": dev, "seconds": summary.seconds})
     )
-    if run.world.is_main:
-        atomic_write_text(run.output_dir / TRAIN_LOG, "\n".join(progress.log_lines) + "\n")
     progress.epoch, progress.batches_done, progress.running_loss = epoch, 0, 0.0
     progress.seconds = clock.total()
     return summary
+
+
+def _save_epoch(run: TrainingRun, summary: EpochSummary) -> None:
+    """The best model so far, where this epoch improved it, and the training log (rank 0 writes:
+    every rank has the same weights and dev scores)."""
+    if not run.world.is_main:
+        return
+    if summary.improved:
+        features = run.model.transformer_features
+        transformer = features.directory if features is not None else None
+        metrics = {"best_epoch": summary.epoch, "dev": summary.dev}
+        save_model(run.model_dir, run.config, run.lists.vocab, run.lists.gazetteers, run.kept, metrics, transformer)
+    atomic_write_text(run.output_dir / TRAIN_LOG, "\n".join(run.progress.log_lines) + "\n")
 
 
 def _finish(run: TrainingRun, history: list[EpochSummary], seconds: float) -> TrainResult:
@@ -235,19 +243,36 @@ class _Clock:
         return self.before + time.perf_counter() - self.start
 
 
-def _run_epochs(run: TrainingRun, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
-    observer = (observer if run.world.is_main else None) or Silent()  # one progress display: rank 0's
-    clock = _Clock(run.progress.seconds)
-    history: list[EpochSummary] = []
+def train_while_improving(
+    run: TrainingRun, observer: TrainingObserver, stop: threading.Event | None, clock: _Clock
+) -> Iterator[EpochSummary]:
+    """Train epoch after epoch, each scored on dev, until the last epoch or until dev has not
+    improved for `training.patience` epochs; yields each epoch's summary (spaCy's shape: the caller
+    logs and saves). On `stop`, checkpoints and raises TrainingInterrupted (slotfill.training.events)."""
     for epoch in range(run.progress.epoch + 1, run.config.training.epochs + 1):
         started = time.perf_counter()
         num_batches = _train_epoch(run, epoch, observer, stop, clock)
-        summary = _end_epoch(run, epoch, num_batches, started, clock)
+        yield _scored_epoch(run, epoch, num_batches, started, clock)
+        if _patience_spent(run):
+            return
+
+
+def _patience_spent(run: TrainingRun) -> bool:
+    return run.progress.stale >= run.config.training.patience
+
+
+def _run_epochs(run: TrainingRun, observer: TrainingObserver | None, stop: threading.Event | None) -> TrainResult:
+    """The run's epochs: each saved (the best model, the log), reported, and checkpointed unless it
+    was the last; then the best model calibrated and scored (`_finish`)."""
+    observer = (observer if run.world.is_main else None) or Silent()  # one progress display: rank 0's
+    clock = _Clock(run.progress.seconds)
+    history: list[EpochSummary] = []
+    for summary in train_while_improving(run, observer, stop, clock):
+        _save_epoch(run, summary)
         history.append(summary)
         observer.epoch_done(summary)
-        if run.progress.stale >= run.config.training.patience:
-            break
-        save_run_checkpoint(run, run.generator.get_state())
+        if not _patience_spent(run):
+            save_run_checkpoint(run, run.generator.get_state())
     return _finish(run, history, clock.total())
 
 

@@ -119,7 +119,7 @@ def test_bad_vectors_stop_training_in_one_line(tmp_path: Path) -> None:
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"data: {{format: atis, dir: {DEMO}}}\nmodel: {{embedding: {{pretrained: {{source: glove.txt}}}}}}\n",
+        f"data: {{format: atis, dir: {DEMO}}}\nmodel: {{embedding: {{vectors: {{source: glove.txt}}}}}}\n",
         encoding="utf-8",
     )  # a relative source is read from the config's directory
     result = runner.invoke(app, ["train", str(config), "--output", str(tmp_path / "run")])

@@ -77,8 +77,7 @@ def test_fine_tuning_starts_from_the_model_and_learns_new_labels(trained_run: Pa
     assert first_difference(before.config, tiny_config(model={"dropout": 0.5})) is None  # regularisation may change
     with_vectors = tiny_config(model={"embedding": {"vectors": {"source": "glove-6b-50d"}}})
     assert first_difference(before.config, with_vectors) == (
-        "model.embedding.vectors: the config has pretrained word vectors and the model none: the two read "
-        "different inputs"
+        "model.embedding.vectors: the config has word vectors and the model none: the two read different inputs"
     )  # it said: encoder.fused.weight_ih_l0 is [384, 496] in the model and [384, 112] here
 
 
