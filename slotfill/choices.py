@@ -32,7 +32,7 @@ VECTOR_SOURCES = ("glove-6b-50d",)
 VECTOR_FORMATS = ("auto", "glove", "word2vec", "fasttext", "word2vec_binary", "slotfill")
 VECTOR_JOINS = ("concat", "project", "init")
 # a pretrained transformer as one more input feature (model.transformer; docs/transformers.md):
-# the sources `slotfill encoders download` knows, how its word pieces become one
+# the sources `slotfill transformers download` knows, how its word pieces become one
 # feature per token, and how it is trained (frozen: computed without gradient; fine_tuned: trained
 # with the tagger, at its own learning rate)
 TRANSFORMER_SOURCES = ("all-minilm-l6-v2",)

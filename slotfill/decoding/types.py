@@ -79,7 +79,7 @@ class SentenceDecoder(Protocol):
 
     @property
     def transformer_features(self) -> TransformerFeaturesFn | None:
-        """The model's transformer features of sentences (None: it has no encoder)."""
+        """The model's transformer features of sentences (None: it has no transformer)."""
         ...
 
     def decode(self, arrays: FeatureArrays, decoding: Decoding, rows: int | None = None) -> Decoded:

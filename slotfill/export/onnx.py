@@ -7,7 +7,7 @@ direction (the backward one over each sentence reversed within its length, as th
 at inference: slotfill.nn.encoders), so padding never enters a state and no step's batch depends on the
 other sentences' lengths. The CRF is not in the graph: its scores go to
 export.json and slotfill.decoding decodes beside it (docs/deploying.md, says why).
-A model with a transformer gets a second graph, encoder/model.onnx: the encoder and its
+A model with a transformer gets a second graph, encoder/model.onnx: the transformer and its
 pooling of word pieces to tokens (slotfill.nn.transformer.Transformer), whose features are one
 more input of model.onnx; the runtime runs it in the same batch-invariant groups as torch does.
 Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter unrolls the
@@ -263,7 +263,7 @@ def _write_onnx(loaded: LoadedModel, path: Path) -> None:
 
 
 def _transformer_probe(words: TransformerFeatures) -> PieceArrays:
-    """The probe sentences' word pieces as one run of the encoder (the exporter's example)."""
+    """The probe sentences' word pieces as one run of the transformer (the exporter's example)."""
     windows = [window for tokens in PROBE for window in words.reader.windows(tokens)]
     ((_, arrays),) = window_groups(windows, words.reader.pooling, words.reader.pieces.pad_id)
     return arrays
@@ -284,7 +284,9 @@ def _write_transformer_onnx(words: TransformerFeatures, path: Path) -> None:
         expected = encoder(*inputs).numpy()
     worst = float(np.abs(got - expected).max())
     if worst > PARITY_TOLERANCE:
-        raise ModelError(f"the exported encoder's features differ from the model's by {worst:.2g}: the export is wrong")
+        raise ModelError(
+            f"the exported transformer's features differ from the model's by {worst:.2g}: the export is wrong"
+        )
 
 
 @contextlib.contextmanager

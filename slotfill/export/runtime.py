@@ -203,7 +203,7 @@ def _check_graph(session: Any, info: dict[str, Any], vocab: Vocab, gazetteer_fea
     if len(vocab.requested) and inputs.get(CONTEXT_INPUT, [None])[-1] != len(vocab.requested):
         problems.append(f"no input of the {len(vocab.requested)} requested slots the vocabulary reads")
     if "encoder" in info and inputs.get(TRANSFORMER_INPUT, [None])[-1] != info["encoder"].get("width"):
-        problems.append(f"no input of the encoder's {info['encoder'].get('width')} features")
+        problems.append(f"no input of the transformer's {info['encoder'].get('width')} features")
     if "gazetteer_features" in inputs and inputs["gazetteer_features"][-1] not in (gazetteer_features, None):
         problems.append(
             f"{inputs['gazetteer_features'][-1]} gazetteer features, the model's lists give {gazetteer_features}"
@@ -257,19 +257,19 @@ def _transformer_features(
     directory: Path, config: Config, info: dict[str, Any], device: str, threads: int | None
 ) -> PieceFeatures | None:
     """The exported transformer (encoder/model.onnx and its word pieces) as features of
-    sentences, run in the groups torch runs it in; None where the model has no encoder."""
+    sentences, run in the groups torch runs it in; None where the model has no transformer."""
     features = config.model.transformer
     if features is None:
         return None
     described = info.get("encoder")
     if not isinstance(described, dict) or not isinstance(described.get("max_pieces"), int):
-        raise ModelError(f"{directory / EXPORT_FILE}: the model reads a transformer, and no encoder is described")
+        raise ModelError(f"{directory / EXPORT_FILE}: the model reads a transformer, and no transformer is described")
     folder = directory / TRANSFORMER_SUBDIR
     reader = PieceReader(WordPieces.from_dir(folder, described["max_pieces"]), features.pooling)
     session = _session(folder / ONNX_FILE, device, threads)
     names = [i.name for i in session.get_inputs()]
     if names != list(TRANSFORMER_GRAPH_INPUTS):
-        raise ModelError(f"{folder / ONNX_FILE}: not a slotfill encoder graph (inputs {names})")
+        raise ModelError(f"{folder / ONNX_FILE}: not a slotfill transformer graph (inputs {names})")
 
     def run(arrays: PieceArrays) -> np.ndarray:
         return session.run(None, dict(zip(TRANSFORMER_GRAPH_INPUTS, arrays)))[0]  # (N, T, H)

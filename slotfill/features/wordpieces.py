@@ -1,20 +1,20 @@
 """slotfill's tokens as a transformer's word pieces: each token becomes one or more pieces
-(`tokenizers`, Apache-2.0, reading the encoder's own `tokenizer.json`), and every token keeps at
+(`tokenizers`, Apache-2.0, reading the transformer's own `tokenizer.json`), and every token keeps at
 least one (a token the word-piece vocabulary cannot cover is its unknown piece, never dropped or
-merged with its neighbour). A sentence longer than the encoder reads at once is cut into windows
-at token boundaries, each read with the encoder's special pieces around it ([CLS] ... [SEP]):
+merged with its neighbour). A sentence longer than the transformer reads at once is cut into windows
+at token boundaries, each read with the transformer's special pieces around it ([CLS] ... [SEP]):
 nothing is truncated.
 
 A token's feature is the mean of its pieces' last states (or its first piece's): `PieceArrays`
-say which states each token pools and with what weight, for the encoder to compute in one graph
-(slotfill.nn.transformer.Transformer, and the exported encoder.onnx).
+say which states each token pools and with what weight, for the transformer to compute in one graph
+(slotfill.nn.transformer.Transformer, and the exported encoder/model.onnx).
 
 A sentence's features do not depend on the sentences it is computed with (`PieceFeatures`):
 windows are run in groups of one piece count rounded up to PIECE_BUCKET, each group as rows padded
 to a multiple of ROW_MULTIPLE, and every token pools a fixed POOLED_PIECES slots, so a window has
 the same shapes (and BLAS the same order of sums) alone as in any batch.
 
-Torch-free: the pieces are ids; the encoder is run by a callable (torch or onnxruntime).
+Torch-free: the pieces are ids; the transformer is run by a callable (torch or onnxruntime).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from slotfill.features.rows import ROW_MULTIPLE
 
 TOKENIZER_FILE = "tokenizer.json"
 PIECE_BUCKET = 16  # a group's windows are padded to their piece count rounded up to this
-WINDOWS_PER_RUN = 64  # windows of one piece count run through the encoder at once
+WINDOWS_PER_RUN = 64  # windows of one piece count run through the transformer at once
 # the pieces a token's feature pools (its first ones): a fixed size, so that the sum over them is
 # done in the same order whatever the other tokens of the batch are
 POOLED_PIECES = 8
@@ -39,7 +39,7 @@ POOLED_PIECES = 8
 
 @dataclass(frozen=True)
 class PieceWindow:
-    """One encoder input: piece ids with the special pieces, and for each of its tokens the
+    """One transformer input: piece ids with the special pieces, and for each of its tokens the
     positions of that token's pieces in `ids`."""
 
     ids: list[int]  # (P,) including [CLS] and [SEP]
@@ -48,7 +48,7 @@ class PieceWindow:
 
 
 class WordPieces:
-    """An encoder's word-piece tokenizer over slotfill tokens."""
+    """A transformer's word-piece tokenizer over slotfill tokens."""
 
     def __init__(self, tokenizer: object, max_pieces: int, where: Path) -> None:
         """`max_pieces`: the most pieces one window holds, the special ones included."""
@@ -59,7 +59,7 @@ class WordPieces:
         self.prefix, self.suffix = _split_specials(self.tokenizer)
         self.max_tokens_pieces = max_pieces - len(self.prefix) - len(self.suffix)
         if self.max_tokens_pieces < 1:
-            raise ModelError(f"{where}: the encoder reads {max_pieces} pieces at once, too few for any token")
+            raise ModelError(f"{where}: the transformer reads {max_pieces} pieces at once, too few for any token")
 
     @classmethod
     def from_dir(cls, directory: Path, max_pieces: int) -> WordPieces:
@@ -102,7 +102,7 @@ class WordPieces:
         return 0
 
     def windows(self, tokens: Sequence[str]) -> list[PieceWindow]:
-        """The encoder inputs of one sentence: as few windows as fit, cut between tokens."""
+        """The transformer inputs of one sentence: as few windows as fit, cut between tokens."""
         windows, ids, positions, first = [], list(self.prefix), [], 0
         for index, own in enumerate(self.token_ids(tokens)):
             if positions and len(ids) - len(self.prefix) + len(own) > self.max_tokens_pieces:
@@ -133,7 +133,7 @@ def _unknown_id(tokenizer: object, where: Path) -> int:
         if found is None:
             raise ModelError(
                 f"{where}: the tokenizer's unknown piece {declared!r} is not in its vocabulary: a word it "
-                "cannot cover would have no piece (refused: such an encoder reads most words as nothing)"
+                "cannot cover would have no piece (refused: such a transformer reads most words as nothing)"
             )
         return int(found)
     for name in ("[UNK]", "<unk>", "<UNK>"):
@@ -144,7 +144,7 @@ def _unknown_id(tokenizer: object, where: Path) -> int:
 
 
 class PieceArrays(NamedTuple):
-    """One run of the encoder and how its piece states become token features: the states
+    """One run of the transformer and how its piece states become token features: the states
     (R, P, H) are read as (R * P, H) rows, and each token is the weighted sum of the rows `index`
     names (weights 1/n over its n first pieces for the mean, 1 for the first piece)."""
 
@@ -227,13 +227,13 @@ class PieceReader:
         return sentence_pieces(sentences, self.pooling, self.pieces.pad_id)
 
 
-# runs an encoder on one PieceArrays: (N, T, H) float32 token features
+# runs a transformer on one PieceArrays: (N, T, H) float32 token features
 PieceRun = Callable[[PieceArrays], np.ndarray]
 
 
 class PieceFeatures:
-    """Sentences of tokens in, one (L, H) array of encoder features per sentence out, whatever the
-    other sentences are (torch-free: `run` is the encoder, torch or onnxruntime).
+    """Sentences of tokens in, one (L, H) array of transformer features per sentence out, whatever the
+    other sentences are (torch-free: `run` is the transformer, torch or onnxruntime).
 
     `half`: features rounded to float16 (a frozen transformer's, as its training cache keeps them);
     `cache`: set to a dict to encode a sentence once however often it comes (training, calibration)."""

@@ -84,7 +84,7 @@ class Tagger(nn.Module):
         context: ContextInput | None = None,
     ) -> None:
         """`transformer_size`: the width of a transformer's features (0: none);
-        `pretrained`: the encoder itself, where it is fine-tuned: a part of the model in training,
+        `pretrained`: the transformer itself, where it is fine-tuned: a part of the model in training,
         run on a batch's word pieces (at inference its features come with the batch, computed by
         slotfill.nn.transformer.TransformerFeatures); `context`: how the model reads the slots the
         system requested (None: it reads no dialogue context)."""

@@ -4,12 +4,12 @@ slotfill's tokens (slotfill.features.wordpieces), concatenated with the word, ch
 gazetteer features (the way flair stacks transformer embeddings under its BiLSTM-CRF).
 
 Two modes (model.transformer.mode):
-- frozen: the encoder is not trained; a training sentence's features are computed once, without
+- frozen: the transformer is not trained; a training sentence's features are computed once, without
   gradient, and rounded to float16 (as tagging then reads them);
-- fine_tuned: the encoder is a part of the tagger (Tagger.transformer), trained with its own
+- fine_tuned: the transformer is a part of the tagger (Tagger.transformer), trained with its own
   learning rate and warm-up: in training it runs on each batch's word pieces with gradient, and
   the model directory's encoder/ holds the trained weights.
-Tagging is the same for both: `TransformerFeatures` runs the encoder in batch-invariant groups
+Tagging is the same for both: `TransformerFeatures` runs the transformer in batch-invariant groups
 (slotfill.features.wordpieces.PieceFeatures), through the same `Transformer` graph training
 runs and `slotfill export` writes.
 """
@@ -37,8 +37,8 @@ TRANSFORMER_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert"
 
 
 class Transformer(nn.Module):
-    """The encoder and the pooling of its piece states into token features, as one graph: what
-    training runs with gradient, tagging without, and `slotfill export` writes to encoder.onnx.
+    """The transformer and the pooling of its piece states into token features, as one graph: what
+    training runs with gradient, tagging without, and `slotfill export` writes to encoder/model.onnx.
     A piece's state is the mean of the hidden states of `layers` (0: the embeddings, N: the
     model's top layer, which is the highest layer used: the ones above it are not built)."""
 
@@ -93,8 +93,8 @@ class TransformerFeatures(PieceFeatures):
 
 
 def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Transformer, WordPieces]:
-    """The encoder of a Hugging Face model folder and its word pieces, checked: its files, that it
-    is an encoder, and that its word pieces fit its vocabulary. Raises ModelError naming the folder
+    """The transformer of a Hugging Face model folder and its word pieces, checked: its files, that it
+    is a transformer, and that its word pieces fit its vocabulary. Raises ModelError naming the folder
     (ConfigError for `layers` it does not have). Only the layers up to the highest used are built."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -118,7 +118,7 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
         raise ModelError(f"{directory / CONFIG_FILE}: not a model config ({str(error).splitlines()[0]})") from None
     if config.model_type not in TRANSFORMER_TYPES or getattr(config, "is_encoder_decoder", False):
         raise ModelError(
-            f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not an encoder "
+            f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not a transformer "
             f"(slotfill reads {', '.join(TRANSFORMER_TYPES)})"
         )
     pieces = WordPieces.from_dir(directory, _max_pieces(config))
@@ -134,12 +134,12 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
 
 def chosen_layers(layers: Sequence[int], count: int, directory: Path) -> tuple[int, ...]:
     """`layers` as indices of the hidden states (0: the embeddings, 1 to `count`: the layers; a
-    negative one counts from the top, -1 the last). Raises ConfigError for one the encoder lacks."""
+    negative one counts from the top, -1 the last). Raises ConfigError for one the transformer lacks."""
     chosen = tuple(layer if layer >= 0 else count + 1 + layer for layer in layers)
     wrong = [given for given, layer in zip(layers, chosen) if not 0 <= layer <= count]
     if wrong:
         raise ConfigError(
-            f"model.transformer.layers: {wrong[0]} is not a layer of the encoder in {directory} "
+            f"model.transformer.layers: {wrong[0]} is not a layer of the transformer in {directory} "
             f"(0 is its embeddings, 1 to {count} its layers, -1 the last)"
         )
     return chosen
@@ -196,7 +196,7 @@ def _max_pieces(config: object) -> int:
 
 
 def copy_transformer(source: Path, target: Path, encoder: Transformer | None = None) -> None:
-    """The encoder's files into a model directory's `encoder/` (a staging directory: swapped in
+    """The transformer's files into a model directory's `encoder/` (a staging directory: swapped in
     whole); with `encoder` (a fine-tuned one), its trained weights in place of the source's (the
     layers above the highest it uses kept as they were: the folder is the whole model)."""
     from safetensors.torch import load_file, save

@@ -29,7 +29,7 @@ from slotfill.features.vocab import Index, Vocab
 from slotfill.text.tokenise import TOKENISATION
 
 # model keys that change how training goes, not a weight's shape: a fine-tuning config may change them
-# (and the encoder's source, which the model's own encoder replaces)
+# (and the transformer's source, which the model's own encoder replaces)
 TRAINING_ONLY = (
     "dropout", "gazetteer_dropout", "embedding.word_dropout", "embedding.word_dropout_chars", "intent.loss_weight",
     "encoder.dropout", "context.dropout", "transformer.source", "transformer.mode", "transformer.lr", "transformer.warmup",

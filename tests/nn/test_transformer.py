@@ -187,5 +187,7 @@ def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encode
         with torch.inference_mode():
             features = encoder.eval()(ids, mask, index, weight)
         torch.testing.assert_close(features[0], expected[0, 1:4], rtol=1e-5, atol=1e-6)
-    with pytest.raises(ConfigError, match=r"model.transformer.layers: 3 is not a layer of the encoder in .* 1 to 2"):
+    with pytest.raises(
+        ConfigError, match=r"model.transformer.layers: 3 is not a layer of the transformer in .* 1 to 2"
+    ):
         load_transformer(encoder_folder, [3])
