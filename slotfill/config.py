@@ -445,14 +445,14 @@ RENAMED_KEYS = {
 
 def with_current_keys(raw: dict[str, Any], source: str) -> dict[str, Any]:
     """`raw` with each old key of RENAMED_KEYS moved to its new name (a note logged for each that
-    holds a value); both given is a ConfigError naming them."""
+    holds a value; a copy where anything moves, the caller's dict untouched); both given is a
+    ConfigError naming them."""
     for old, new in RENAMED_KEYS.items():
         *path, old_name = old.split(".")
-        node: Any = raw
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict) or old_name not in node:
+        if not isinstance(_section(raw, path), dict) or old_name not in _section(raw, path):
             continue
+        raw = copy.deepcopy(raw)
+        node = _section(raw, path)
         new_name = new.rsplit(".", 1)[1]
         if new_name in node:
             raise ConfigError(f"{source}: {old} and {new} are the same setting (renamed in 0.5): give {new} only")
@@ -460,6 +460,12 @@ def with_current_keys(raw: dict[str, Any], source: str) -> dict[str, Any]:
         node[new_name] = value
         if value is not None:
             log.warning("%s: %s is now called %s (the old name still works)", source, old, new)
+    return raw
+
+
+def _section(raw: Any, path: list[str]) -> Any:
+    for part in path:
+        raw = raw.get(part) if isinstance(raw, dict) else None
     return raw
 
 

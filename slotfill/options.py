@@ -43,7 +43,8 @@ def _check_bounds(options: Any) -> None:
         whole = isinstance(item.default, int) and not isinstance(item.default, bool)
         kind = "whole number" if whole else "number"
         fits = isinstance(value, int) if whole else isinstance(value, int | float)
-        if not (fits and not isinstance(value, bool) and bounds.low <= value <= (bounds.high or float("inf"))):
+        high = bounds.high if bounds.high is not None else float("inf")
+        if not (fits and not isinstance(value, bool) and bounds.low <= value <= high):
             # NaN fails both comparisons
             upper = f" to {bounds.high:g}" if bounds.high is not None else " or more"
             raise ConfigError(f"{item.name}: {value!r} is not a {kind} from {bounds.low:g}{upper}")

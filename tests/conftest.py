@@ -72,11 +72,11 @@ def gazetteer_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def encoder_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny transformer (tests/nn/encoder_folder.py), as a Hugging Face model folder."""
-    from tests.nn.encoder_folder import write_encoder_folder
+def transformer_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny transformer (tests/nn/transformer_folder.py), as a Hugging Face model folder."""
+    from tests.nn.transformer_folder import write_transformer_folder
 
-    return write_encoder_folder(tmp_path_factory.mktemp("encoder") / "tiny")
+    return write_transformer_folder(tmp_path_factory.mktemp("encoder") / "tiny")
 
 
 # a fine-tuned transformer's run: the 300 sentences of data/demo/dev, scored on test (short epochs); EMA
@@ -93,27 +93,27 @@ def fine_tuned_config(folder: Path, **encoder: object) -> Config:
 
 
 @pytest.fixture(scope="session")
-def frozen_encoder_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def frozen_transformer_run(transformer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short demo run with the tiny encoder frozen beside the other features."""
     from slotfill.training.loop import train
 
     run = tmp_path_factory.mktemp("run") / "frozen_encoder"
-    train(tiny_config(model={"transformer": {"source": str(encoder_folder)}}, training={"epochs": 2}), run)
+    train(tiny_config(model={"transformer": {"source": str(transformer_folder)}}, training={"epochs": 2}), run)
     return run
 
 
 @pytest.fixture(scope="session")
-def fine_tuned_run(encoder_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fine_tuned_run(transformer_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short run that fine-tunes the tiny encoder (fine_tuned_config)."""
     from slotfill.training.loop import train
 
     run = tmp_path_factory.mktemp("run") / "fine_tuned"
-    train(fine_tuned_config(encoder_folder), run)
+    train(fine_tuned_config(transformer_folder), run)
     return run
 
 
 SLOW_FIXTURES = {
-    "trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli", "frozen_encoder_run", "fine_tuned_run",
+    "trained_run", "gazetteer_run", "server", "uninterrupted", "uninterrupted_cli", "frozen_transformer_run", "fine_tuned_run",
     "dialogue_run",
 }  # fmt: skip
 

@@ -149,3 +149,9 @@ def test_a_monitor_of_intents_needs_the_intent_head() -> None:
         ConfigError, match="training: Value error, monitor: intent_accuracy, but model.intent.enabled is false"
     ):
         config_from_dict({"model": {"intent": {"enabled": False}}, "training": {"monitor": "intent_accuracy"}})
+
+
+def test_renaming_an_old_key_leaves_the_callers_dict_as_it_was() -> None:
+    given = {"model": {"encoder_features": {"source": "x"}}}
+    assert config_from_dict(given).model.transformer.source == "x"
+    assert given == {"model": {"encoder_features": {"source": "x"}}}

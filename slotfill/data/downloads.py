@@ -32,10 +32,13 @@ class Kind:
     expected_files: Callable[..., dict[str, str]]  # (name, checksums) -> {file: sha256}
     fill: Callable[..., None]  # (name, stage, source, url, checksums): the files into stage, verified
     needs_no_download: str  # what a user gives instead of a name, for the message of an unknown one
+    own_registry: bool = False  # a registry of one's own may name more (`slotfill data download --registry`)
 
 
 KINDS = {
-    "datasets": Kind("dataset", datasets.SOURCES, datasets.expected_files, datasets.fill, "a folder of splits"),
+    "datasets": Kind(
+        "dataset", datasets.SOURCES, datasets.expected_files, datasets.fill, "a folder of splits", own_registry=True
+    ),
     "vectors": Kind(
         "vectors", vector_sources.SOURCES, vector_sources.expected_files, vector_sources.fill, "a file on disk"
     ),
@@ -56,7 +59,7 @@ def location(kind: str, name: str, directory: Path | None = None) -> Path:
 
 def _known(kind: str, name: str, checksums: Mapping[str, str] | None) -> Kind:
     entry = KINDS[kind]
-    if name not in entry.sources and checksums is None:
+    if name not in entry.sources and not (entry.own_registry and checksums is not None):
         raise DataError(
             f"{name!r}: no such {entry.noun} (slotfill knows {', '.join(entry.sources)}; "
             f"{entry.needs_no_download} needs no download)"

@@ -118,7 +118,7 @@ def load_transformer(directory: Path, layers: Sequence[int] = (-1,)) -> tuple[Tr
         raise ModelError(f"{directory / CONFIG_FILE}: not a model config ({str(error).splitlines()[0]})") from None
     if config.model_type not in TRANSFORMER_TYPES or getattr(config, "is_encoder_decoder", False):
         raise ModelError(
-            f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not a transformer "
+            f"{directory / CONFIG_FILE}: model type {config.model_type!r} is not an encoder-only transformer "
             f"(slotfill reads {', '.join(TRANSFORMER_TYPES)})"
         )
     pieces = WordPieces.from_dir(directory, _max_pieces(config))

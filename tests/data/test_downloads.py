@@ -40,3 +40,10 @@ def test_a_download_is_where_dir_or_the_kind_variable_says(tmp_path: Path, monke
     monkeypatch.setenv("SLOTFILL_DATA", str(tmp_path / "data"))
     assert downloads.location("datasets", "atis") == tmp_path / "data" / "atis"
     assert not downloads.is_complete("datasets", "atis")
+
+
+def test_only_datasets_take_a_registry_of_ones_own(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"^'nope': no such vectors"):
+        downloads.is_complete("vectors", "nope", tmp_path, checksums={})
+    with pytest.raises(DataError, match=r"^'nope': no such dataset"):
+        downloads.is_complete("datasets", "nope", tmp_path, checksums={"other/train/seq.in": "0" * 64})

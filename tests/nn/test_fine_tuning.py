@@ -42,10 +42,10 @@ def test_a_fine_tuned_encoder_has_its_learning_rate_and_warm_up_and_a_frozen_one
     ]  # fmt: skip
 
 
-def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path) -> None:
+def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(transformer_folder: Path) -> None:
     from slotfill.training.run_state import build_run
 
-    run = build_run(fine_tuned_config(encoder_folder, lr=2e-4, warmup=0.5), Path("unused"))
+    run = build_run(fine_tuned_config(transformer_folder, lr=2e-4, warmup=0.5), Path("unused"))
     tagger_group, encoder_group = run.optimization.optimizer.param_groups
     encoder = {id(p) for p in run.model.tagger.transformer.parameters()}
     assert {id(p) for p in encoder_group["params"]} == encoder and encoder
@@ -62,10 +62,10 @@ def test_the_encoder_is_a_group_of_its_own_in_the_optimizer(encoder_folder: Path
     ]
 
 
-def test_training_and_tagging_compute_the_same_features(encoder_folder: Path) -> None:
+def test_training_and_tagging_compute_the_same_features(transformer_folder: Path) -> None:
     """The batch of a training step (every window at once, padded to the longest) and the
     batch-invariant groups of tagging give a sentence the same features."""
-    words = load_transformer_features(encoder_folder, "mean", CPU, half=False)
+    words = load_transformer_features(transformer_folder, "mean", CPU, half=False)
     sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
     windows = [words.reader.windows(tokens) for tokens in sentences]
     arrays = sentence_pieces(windows, "mean", words.reader.pieces.pad_id)
@@ -89,11 +89,11 @@ def test_a_token_of_many_pieces_pools_its_first_ones() -> None:
 
 @pytest.mark.slow  # trains a model
 def test_fine_tuning_trains_the_encoder_and_the_model_carries_it(
-    fine_tuned_run: Path, encoder_folder: Path, tmp_path: Path
+    fine_tuned_run: Path, transformer_folder: Path, tmp_path: Path
 ) -> None:
     model = fine_tuned_run / "model"
     source, trained = (
-        load_file(str(encoder_folder / "model.safetensors")),
+        load_file(str(transformer_folder / "model.safetensors")),
         load_file(str(model / "encoder" / "model.safetensors")),
     )
     assert source.keys() == trained.keys()
@@ -117,7 +117,7 @@ def test_fine_tuning_trains_the_encoder_and_the_model_carries_it(
 
 @pytest.mark.slow  # trains a model
 def test_an_interrupted_fine_tuning_run_resumes_to_the_uninterrupted_weights(
-    fine_tuned_run: Path, encoder_folder: Path, tmp_path: Path
+    fine_tuned_run: Path, transformer_folder: Path, tmp_path: Path
 ) -> None:
     from slotfill.training.loop import TrainingInterrupted, resume_training, train
 
@@ -125,7 +125,7 @@ def test_an_interrupted_fine_tuning_run_resumes_to_the_uninterrupted_weights(
 
     stop = threading.Event()
     with pytest.raises(TrainingInterrupted):
-        train(fine_tuned_config(encoder_folder), tmp_path / "run", StopAfter(13, stop), stop=stop)
+        train(fine_tuned_config(transformer_folder), tmp_path / "run", StopAfter(13, stop), stop=stop)
     resume_training(tmp_path / "run")
     assert_same_run(fine_tuned_run, tmp_path / "run")
     whole, resumed = (
@@ -137,13 +137,13 @@ def test_an_interrupted_fine_tuning_run_resumes_to_the_uninterrupted_weights(
 @pytest.mark.slow  # trains a model
 @pytest.mark.parametrize("mode", ["fine_tuned", "frozen"])
 def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
-    fine_tuned_run: Path, encoder_folder: Path, tmp_path: Path, mode: str
+    fine_tuned_run: Path, transformer_folder: Path, tmp_path: Path, mode: str
 ) -> None:
     from slotfill.training.finetune import start_from
     from slotfill.training.run_state import build_run
 
     config = (
-        fine_tuned_config(encoder_folder)
+        fine_tuned_config(transformer_folder)
         if mode == "fine_tuned"
         else tiny_config(model={"transformer": {"source": "all-minilm-l6-v2"}}, data=FINE_TUNED_DATA)
     )  # a source the model's encoder replaces: not even downloaded here
@@ -157,13 +157,13 @@ def test_init_from_a_fine_tuned_model_starts_from_its_trained_encoder(
 
 @pytest.mark.slow  # trains a model
 def test_a_fine_tuned_encoder_of_fewer_layers_keeps_the_ones_above_as_they_were(
-    encoder_folder: Path, tmp_path: Path
+    transformer_folder: Path, tmp_path: Path
 ) -> None:
     from slotfill.training.loop import train
 
-    config = fine_tuned_config(encoder_folder, layers=[1])
+    config = fine_tuned_config(transformer_folder, layers=[1])
     train(config.model_copy(update={"training": config.training.model_copy(update={"epochs": 1})}), tmp_path / "run")
-    source = load_file(str(encoder_folder / "model.safetensors"))
+    source = load_file(str(transformer_folder / "model.safetensors"))
     saved = load_file(str(tmp_path / "run" / "model" / "encoder" / "model.safetensors"))
     assert saved.keys() == source.keys()  # the whole model: any transformers reader takes the folder
     assert all(torch.equal(saved[k], source[k]) for k in source if ".layer.1." in k)  # not built, not trained
@@ -175,7 +175,7 @@ def test_a_fine_tuned_encoder_of_fewer_layers_keeps_the_ones_above_as_they_were(
 
 @pytest.mark.slow  # trains a model
 def test_a_model_with_an_encoder_grows_its_lists_resolves_values_and_is_annotated(
-    encoder_folder: Path, tmp_path: Path
+    transformer_folder: Path, tmp_path: Path
 ) -> None:
     """What works for any model works for one with a (fine-tuned) encoder: a list grown without
     retraining, slot values and frames, an annotation session on its parses, and their rejection."""
@@ -185,7 +185,7 @@ def test_a_model_with_an_encoder_grows_its_lists_resolves_values_and_is_annotate
 
     from ..conftest import gazetteer_config
 
-    features = {"source": str(encoder_folder), "mode": "fine_tuned", "lr": 1e-3}
+    features = {"source": str(transformer_folder), "mode": "fine_tuned", "lr": 1e-3}
     config = gazetteer_config(model={"transformer": features}, training={"epochs": 1}, data=FINE_TUNED_DATA)
     train(config, tmp_path / "run")
     grown = [GazetteerUpdate.from_spec(f"city={DEMO.parent / 'gazetteers' / 'new_cities.txt'}")]

@@ -18,14 +18,14 @@ from slotfill.errors import ConfigError, ModelError
 from slotfill.nn.transformer import TRANSFORMER_FILES, load_transformer_features
 
 from ..conftest import tiny_config
-from .encoder_folder import write_encoder_folder
+from .transformer_folder import write_transformer_folder
 
 runner = CliRunner()
 CPU = torch.device("cpu")
 
 
-def test_every_token_has_pieces_and_none_is_merged(encoder_folder: Path) -> None:
-    words = load_transformer_features(encoder_folder, "mean", CPU, half=True)
+def test_every_token_has_pieces_and_none_is_merged(transformer_folder: Path) -> None:
+    words = load_transformer_features(transformer_folder, "mean", CPU, half=True)
     tokens = ["flights", "to", "qaanaaq", "ꙮ", "😀", "2nd"]
     pieces = words.reader.pieces.token_ids(tokens)
     assert len(pieces) == len(tokens) and all(pieces)
@@ -50,7 +50,7 @@ def test_a_tokenizer_whose_unknown_piece_is_not_in_its_vocabulary_is_refused(tmp
 
 
 def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -> None:
-    folder = write_encoder_folder(tmp_path / "short", max_positions=16)
+    folder = write_transformer_folder(tmp_path / "short", max_positions=16)
     words = load_transformer_features(folder, "first", CPU, half=True)
     tokens = ["show", "me", "flights", "from", "boston", "to", "denver"] * 5  # 35 tokens, 14 pieces a window
     windows = words.reader.pieces.windows(tokens)
@@ -61,18 +61,18 @@ def test_a_sentence_longer_than_the_encoder_is_read_in_windows(tmp_path: Path) -
     assert features.shape == (35, 16) and np.isfinite(features).all()
 
 
-def test_the_weights_are_read_as_transformers_reads_them(encoder_folder: Path) -> None:
+def test_the_weights_are_read_as_transformers_reads_them(transformer_folder: Path) -> None:
     from transformers import AutoModel
 
-    ours = load_transformer_features(encoder_folder, "mean", CPU, half=True).model
-    theirs = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
+    ours = load_transformer_features(transformer_folder, "mean", CPU, half=True).model
+    theirs = AutoModel.from_pretrained(str(transformer_folder), local_files_only=True).eval()
     ids = torch.tensor([[2, 40, 41, 42, 3]])
     with torch.inference_mode():
         assert torch.equal(ours(input_ids=ids).last_hidden_state, theirs(input_ids=ids).last_hidden_state)
 
 
-def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder: Path) -> None:
-    words = load_transformer_features(encoder_folder, "mean", CPU, half=True)
+def test_a_sentence_has_the_same_features_alone_and_in_any_batch(transformer_folder: Path) -> None:
+    words = load_transformer_features(transformer_folder, "mean", CPU, half=True)
     sentences = [["flights", "to", "boston"], ["show", "me", "the", "cheapest", "fare", "from", "denver"] * 3, ["hi"]]
     together = words(sentences)
     for sentence, features in zip(sentences, together):
@@ -82,11 +82,11 @@ def test_a_sentence_has_the_same_features_alone_and_in_any_batch(encoder_folder:
 
 @pytest.mark.slow  # trains a model
 def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
-    frozen_encoder_run: Path, encoder_folder: Path, tmp_path: Path
+    frozen_transformer_run: Path, transformer_folder: Path, tmp_path: Path
 ) -> None:
     from slotfill.predict import Predictor
 
-    model = frozen_encoder_run / "model"
+    model = frozen_transformer_run / "model"
     assert sorted(p.name for p in (model / "encoder").iterdir()) == sorted(TRANSFORMER_FILES)
     moved = tmp_path / "elsewhere"
     shutil.copytree(model, moved)  # the source folder is not read again: the model has its copy
@@ -106,10 +106,10 @@ def test_a_model_carries_its_encoder_parses_alike_batched_and_loads_offline(
 
 
 @pytest.mark.slow  # trains a model
-def test_a_damaged_encoder_copy_is_refused(frozen_encoder_run: Path, tmp_path: Path) -> None:
+def test_a_damaged_encoder_copy_is_refused(frozen_transformer_run: Path, tmp_path: Path) -> None:
     from slotfill.store.model_dir import load_model
 
-    model = shutil.copytree(frozen_encoder_run / "model", tmp_path / "model")
+    model = shutil.copytree(frozen_transformer_run / "model", tmp_path / "model")
     (model / "encoder" / "tokenizer.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelError, match=r"encoder/tokenizer.json: damaged or edited since it was saved"):
         load_model(model, CPU)
@@ -138,15 +138,15 @@ def _broken(folder: Path, tmp_path: Path, change: str) -> Path:
     "change,message",
     [
         ("no_tokenizer", r"tokenizer.json: missing \(an transformer folder holds config.json, model.safetensors, tokenizer.json\)"),
-        ("not_an_encoder", r"config.json: model type 'gpt2' is not an encoder \(slotfill reads bert, "),
+        ("not_an_encoder", r"config.json: model type 'gpt2' is not an encoder-only transformer \(slotfill reads bert, "),
         ("small_vocab", r"tokenizer.json: \d+ word pieces for a model of 20: the tokenizer does not match the weights"),
         ("partial_weights", r"model.safetensors: weights do not fit bert 16-wide \(encoder.layer.1.\S+ missing\)"),
     ],
 )  # fmt: skip
-def test_a_bad_encoder_folder_is_one_line_naming_the_file(
-    encoder_folder: Path, tmp_path: Path, change: str, message: str
+def test_a_bad_transformer_folder_is_one_line_naming_the_file(
+    transformer_folder: Path, tmp_path: Path, change: str, message: str
 ) -> None:
-    broken = _broken(encoder_folder, tmp_path, change)
+    broken = _broken(transformer_folder, tmp_path, change)
     with pytest.raises(ModelError, match=message):
         load_transformer_features(broken, "mean", CPU, half=True)
     config = tmp_path / f"{change}.yaml"
@@ -171,18 +171,18 @@ def test_a_missing_folder_or_an_encoder_not_downloaded_says_how(
         _transformer(config, CPU)
 
 
-def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encoder_folder: Path) -> None:
+def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(transformer_folder: Path) -> None:
     from transformers import AutoModel
 
     from slotfill.nn.transformer import load_transformer
 
-    full = AutoModel.from_pretrained(str(encoder_folder), local_files_only=True).eval()
+    full = AutoModel.from_pretrained(str(transformer_folder), local_files_only=True).eval()
     ids, mask = torch.tensor([[2, 40, 41, 42, 3]]), torch.ones(1, 5, dtype=torch.long)
     with torch.inference_mode():
         hidden = full(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
     index, weight = torch.tensor([[[1], [2], [3]]]), torch.ones(1, 3, 1)  # three tokens of one piece each
     for layers, expected in (([1], hidden[1]), ([-1], hidden[2]), ([0, 1], (hidden[0] + hidden[1]) / 2)):
-        encoder, _ = load_transformer(encoder_folder, layers)
+        encoder, _ = load_transformer(transformer_folder, layers)
         assert encoder.model.config.num_hidden_layers == max(encoder.layers)
         with torch.inference_mode():
             features = encoder.eval()(ids, mask, index, weight)
@@ -190,4 +190,4 @@ def test_layers_are_averaged_and_the_ones_above_the_highest_are_not_built(encode
     with pytest.raises(
         ConfigError, match=r"model.transformer.layers: 3 is not a layer of the transformer in .* 1 to 2"
     ):
-        load_transformer(encoder_folder, [3])
+        load_transformer(transformer_folder, [3])

@@ -12,7 +12,7 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def write_encoder_folder(folder: Path, *, max_positions: int = 64, words: int = 300, seed: int = 0) -> Path:
+def write_transformer_folder(folder: Path, *, max_positions: int = 64, words: int = 300, seed: int = 0) -> Path:
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel
