@@ -22,7 +22,7 @@ from pathlib import Path
 
 from slotfill.choices import DATASETS
 from slotfill.data import clinc150, xsid
-from slotfill.data.fetching import MAX_FILE_BYTES, copy_stream, fetch
+from slotfill.data.fetching import MAX_FILE_BYTES, fetch, import_verified
 from slotfill.errors import DataError
 
 SPLITS = ("train", "dev", "test")
@@ -142,7 +142,8 @@ def fill(
         destination = stage / path
         destination.parent.mkdir(parents=True, exist_ok=True)
         if source is not None:
-            _import(_origin(Path(source), path, name, len(files)), destination, digest, name)
+            origin = _origin(Path(source), path, name, len(files))
+            import_verified(origin, destination, digest, name, f"a copy of {name} has {_layout(name)}", MAX_FILE_BYTES)
         else:
             address = f"{url.rstrip('/')}/{name}/{path}" if url else published.url.format(path=path)
             fetch(address, destination, digest, name)
@@ -162,14 +163,3 @@ def _origin(source: Path, path: str, name: str, count: int) -> Path:
     if count == 1 and source.name == Path(path).name:
         return source
     raise DataError(f"{source}: a file; --from takes a copy of {name}: a directory with {_layout(name)}")
-
-
-def _import(origin: Path, destination: Path, digest: str, name: str) -> None:
-    if not origin.is_file():
-        raise DataError(f"{origin}: missing (a copy of {name} has {_layout(name)})")
-    if origin.stat().st_size > MAX_FILE_BYTES:  # checked before a byte is copied (a huge or sparse file)
-        raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
-    with origin.open("rb") as handle:
-        copied = copy_stream(handle, destination, str(origin))
-    if copied != digest:
-        raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")

