@@ -449,9 +449,10 @@ def with_current_keys(raw: dict[str, Any], source: str) -> dict[str, Any]:
     ConfigError naming them."""
     for old, new in RENAMED_KEYS.items():
         *path, old_name = old.split(".")
-        if not isinstance(_section(raw, path), dict) or old_name not in _section(raw, path):
+        node = _section(raw, path)
+        if not isinstance(node, dict) or old_name not in node:
             continue
-        raw = copy.deepcopy(raw)
+        raw = copy.deepcopy(raw)  # the caller's dict stays as given
         node = _section(raw, path)
         new_name = new.rsplit(".", 1)[1]
         if new_name in node:

@@ -126,7 +126,7 @@ def predict(
         max_tokens=max_tokens, values=values, timezone=timezone,
     )  # fmt: skip
     predictor = call(_predictor, model_dir, options)
-    reference = None if not values else call(predictor.reference_time, now, "--now")
+    reference = call(predictor.reference_time, now, "--now") if values else None
     lines = read_lines(input_file, max_chars) if input_file is not None else iter(arguments)
     if world.distributed:
         from slotfill.parallel.sharding import count_lines, line_shard, shard_of
@@ -193,7 +193,7 @@ def tag(
         values=values, timezone=timezone,
     )  # fmt: skip
     predictor = call(_predictor, model_dir, options)
-    reference = None if not values else call(predictor.reference_time, now, "--now")
+    reference = call(predictor.reference_time, now, "--now") if values else None
     if not sys.stdin.isatty():
         options = {
             "alternatives": alternatives,

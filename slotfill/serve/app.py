@@ -40,7 +40,7 @@ from slotfill.parses import Parse
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.serve.batcher import MicroBatcher
 from slotfill.serve.guard import AccessLog, Guard
-from slotfill.serve.schemas import BatchRequest, BatchResponse, Context, ParseRequest
+from slotfill.serve.schemas import BatchRequest, BatchResponse, Context, Options, ParseRequest
 from slotfill.text.tokenise import count_tokens
 
 
@@ -180,7 +180,9 @@ def _add_parsing(
             now = predictor.reference_time(options.now) if options.values else None
         except ConfigError as error:
             raise HTTPException(422, str(error)) from None
-        parse_options = ParseOptions(options.alternatives, options.min_confidence, options.min_intent_confidence)
+        # `now` and `values` are this request's own (resolved above and below): a step of the batcher
+        # tags together the requests whose other options agree
+        parse_options = ParseOptions(**options.model_dump(include=set(Options.model_fields) - {"now", "values"}))
         given = [c.model_dump() if c is not None else None for c in contexts] if contexts is not None else None
         parses = await asyncio.wrap_future(batcher.submit(texts, parse_options, given))
         parses = parses if now is None else [predictor.add_values(parsed, now) for parsed in parses]

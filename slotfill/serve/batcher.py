@@ -7,9 +7,10 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from slotfill.options import ServeLimits
 from slotfill.predict import ParseOptions, Predictor
 from slotfill.text.tokenise import count_tokens
 
@@ -37,7 +38,7 @@ class MicroBatcher:
     request is tagged in pieces between the small ones. Results come back through futures, in
     each request's own order; an error fails the requests of that step only."""
 
-    def __init__(self, predictor: Predictor, tokens_per_step: int = 4_096) -> None:
+    def __init__(self, predictor: Predictor, tokens_per_step: int = ServeLimits.tokens_per_step) -> None:
         self.predictor, self.tokens_per_step = predictor, tokens_per_step
         self.requests: queue.Queue[_Request | None] = queue.Queue()
         self.worker = threading.Thread(target=self._run, name="slotfill-batcher", daemon=True)
@@ -106,10 +107,8 @@ class MicroBatcher:
                     self.predictor.parse_many(
                         texts,
                         contexts=contexts,
-                        alternatives=options.alternatives,
-                        min_confidence=options.min_confidence,
-                        min_intent_confidence=options.min_intent_confidence,
-                        values=False,  # each request's values are resolved against its own `now` (serve.app)
+                        # each request's values are resolved against its own `now` (serve.app)
+                        **asdict(replace(options, values=False)),
                     )
                 )
             except Exception as error:  # noqa: BLE001 - handed to the requests of this step

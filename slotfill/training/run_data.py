@@ -29,8 +29,6 @@ class TrainingData:
     train: list[Example]  # the model's view, with the out-of-scope noise
     dev: list[Example] | None
     test: list[Example] | None
-    train_where: Path  # the training split, for messages
-    learns_intents: bool  # the config asks for intents and the training data has them
     reads_context: bool  # the model reads the requested slots (model.context.enabled, auto)
     lookups: dict[str, list[Entry]] = field(default_factory=dict)  # the data's own lists (Rasa, Snips)
     regexes: dict[str, list[str]] = field(default_factory=dict)  # the data's own patterns (Rasa regex:)
@@ -45,14 +43,11 @@ def read_training_data(config: Config, report: bool = True) -> TrainingData:
     train = model_view(splits.train, str(splits.train_where))
     if not train:
         raise DataError(f"data.train: {splits.train_where}: no sentence has a word to learn from")
-    learns_intents = _learns_intents(config, train, splits.train_where, report)
-    if learns_intents:
+    if _learns_intents(config, train, splits.train_where, report):
         check_calibration(config.out_of_scope, train, splits.dev)
         train += _out_of_scope_noise(config, train, splits.train_where, report)
-    return TrainingData(
-        train, splits.dev, splits.test, splits.train_where, learns_intents,
-        _reads_context(config, train, splits.train_where, report), splits.lookups, splits.regexes,
-    )  # fmt: skip
+    reads_context = _reads_context(config, train, splits.train_where, report)
+    return TrainingData(train, splits.dev, splits.test, reads_context, splits.lookups, splits.regexes)
 
 
 def _learns_intents(config: Config, train: Sequence[Example], where: Path, report: bool) -> bool:

@@ -77,10 +77,10 @@ class TrainingRun:
     def encode(self, examples: Sequence[Example], *, training: bool = False) -> EncodedCorpus:
         """Labelled examples as the model reads them: for training a fine-tuned transformer, with
         their word pieces (the tagger computes the features); else with the transformer's features."""
-        tokens, (vocab, gazetteers) = [e.tokens for e in examples], (self.lists.vocab, self.lists.gazetteers)
-        if training and self.model.piece_reader is not None:
-            return encode(tokens, vocab, gazetteers, examples, piece_reader=self.model.piece_reader)
-        return encode(tokens, vocab, gazetteers, examples, self.model.transformer_features)
+        tokens, lists, model = [e.tokens for e in examples], self.lists, self.model
+        if training and model.piece_reader is not None:
+            return encode(tokens, lists.vocab, lists.gazetteers, examples, piece_reader=model.piece_reader)
+        return encode(tokens, lists.vocab, lists.gazetteers, examples, model.transformer_features)
 
 
 def run_device(config: Config, world: World) -> torch.device:
